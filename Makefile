@@ -1,0 +1,37 @@
+# The two commands of the README, each runnable on a fresh Debian 12 as root:
+#   make demo   install what is missing, build (Release), run the demo
+#   make test   install what is missing, build with ASan+UBSan, run every suite
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+DEBIAN_PACKAGES = build-essential cmake pkg-config libuv1-dev \
+  libcurl4-openssl-dev libjson-c-dev check libsubunit-dev libmicrohttpd-dev
+
+.PHONY: demo test deps build-release build-test clean
+
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root (or install:$$missing)" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build-release: deps
+	cmake -S . -B $(BUILD_DIR)/release -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD_DIR)/release -j $(JOBS)
+
+build-test: deps
+	cmake -S . -B $(BUILD_DIR)/test -DCMAKE_BUILD_TYPE=Debug -DAD_SANITIZE=ON -DAD_WERROR=ON
+	cmake --build $(BUILD_DIR)/test -j $(JOBS)
+
+demo: build-release
+	$(BUILD_DIR)/release/tests/ad_selfcheck
+
+test: build-test
+	cd $(BUILD_DIR)/test && ctest --output-on-failure --no-tests=error -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD_DIR)

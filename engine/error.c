@@ -1,0 +1,27 @@
+#include "error.h"
+
+const char *ad_strerror(int err) {
+  switch (err) {
+  case AD_OK:
+    return "success";
+#define AD_STRERROR_CASE(name, value, text)                                 \
+  case AD_##name:                                                           \
+    return text;
+    AD_ERRNO_MAP(AD_STRERROR_CASE)
+#undef AD_STRERROR_CASE
+  }
+  return "unknown error";
+}
+
+const char *ad_err_name(int err) {
+  switch (err) {
+  case AD_OK:
+    return "AD_OK";
+#define AD_ERRNAME_CASE(name, value, text)                                  \
+  case AD_##name:                                                           \
+    return "AD_" #name;
+    AD_ERRNO_MAP(AD_ERRNAME_CASE)
+#undef AD_ERRNAME_CASE
+  }
+  return "AD_EUNKNOWN";
+}

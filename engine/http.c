@@ -1,0 +1,507 @@
+/* The glue between curl's multi socket API and libuv.
+ *
+ * curl tells us which sockets to watch (socket callback) and when to wake it
+ * (timer callback); libuv tells curl when a socket is ready. Completed
+ * transfers are read from curl_multi_info_read after every socket_action,
+ * never from inside a curl callback, so user callbacks may send, cancel or
+ * close freely. */
+#include "http.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "error.h"
+
+struct ad_http_req {
+  ad_list_t node; /* in http->pending or http->active */
+  ad_http_t *http;
+  CURL *easy;
+  struct curl_slist *headers;
+  ad_http_cb cb;
+  void *data;
+  ad_buf_t body;
+  long retry_after_s;
+  int too_big;
+  int active; /* handed to curl, as opposed to waiting in our FIFO */
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+typedef struct ad_http_sock {
+  uv_poll_t poll;
+  ad_list_t node; /* in http->sockets */
+  curl_socket_t fd;
+  ad_http_t *http;
+} ad_http_sock_t;
+
+/* How curl's transport failures map onto our error codes. */
+static const struct {
+  CURLcode code;
+  int err;
+} ad_http_errmap[] = {
+    {CURLE_OPERATION_TIMEDOUT, AD_ETIMEDOUT},
+    {CURLE_COULDNT_CONNECT, AD_ECONNREFUSED},
+    {CURLE_COULDNT_RESOLVE_HOST, AD_EDNS},
+    {CURLE_COULDNT_RESOLVE_PROXY, AD_EDNS},
+    {CURLE_GOT_NOTHING, AD_ECONNRESET},
+    {CURLE_RECV_ERROR, AD_ECONNRESET},
+    {CURLE_SEND_ERROR, AD_ECONNRESET},
+    {CURLE_PARTIAL_FILE, AD_ECONNRESET},
+    {CURLE_HTTP2, AD_ECONNRESET},
+    {CURLE_HTTP2_STREAM, AD_ECONNRESET},
+    {CURLE_FILESIZE_EXCEEDED, AD_ETOOBIG},
+    {CURLE_SSL_CONNECT_ERROR, AD_ETLS},
+    {CURLE_PEER_FAILED_VERIFICATION, AD_ETLS},
+    {CURLE_SSL_CERTPROBLEM, AD_ETLS},
+    {CURLE_SSL_CACERT_BADFILE, AD_ETLS},
+    {CURLE_OUT_OF_MEMORY, AD_ENOMEM},
+    {CURLE_ABORTED_BY_CALLBACK, AD_ECANCELED},
+};
+
+static int ad_http_map_error(CURLcode code) {
+  size_t i;
+  for (i = 0; i < sizeof(ad_http_errmap) / sizeof(ad_http_errmap[0]); i++)
+    if (ad_http_errmap[i].code == code)
+      return ad_http_errmap[i].err;
+  return AD_ETRANSPORT;
+}
+
+void ad_http_opts_default(ad_http_opts_t *opts) {
+  memset(opts, 0, sizeof(*opts));
+  opts->max_connections = 64;
+  opts->connect_timeout_ms = 10000;
+  opts->timeout_ms = 60000;
+  opts->max_response_bytes = 64u << 20;
+}
+
+static void ad_http_drain(ad_http_t *http);
+static void ad_http_admit(ad_http_t *http);
+static void ad_http_teardown(ad_http_t *http);
+
+static void ad_http_release_handle(ad_http_t *http) {
+  if (--http->open_handles == 0 && http->close_cb != NULL)
+    http->close_cb(http);
+}
+
+static void ad_http_sock_closed(uv_handle_t *handle) {
+  ad_http_sock_t *sock = handle->data;
+  ad_http_t *http = sock->http;
+  free(sock);
+  ad_http_release_handle(http);
+}
+
+static void ad_http_sock_close(ad_http_sock_t *sock) {
+  ad_list_remove(&sock->node);
+  uv_poll_stop(&sock->poll);
+  uv_close((uv_handle_t *)&sock->poll, ad_http_sock_closed);
+}
+
+static void ad_http_on_poll(uv_poll_t *poll, int status, int events) {
+  ad_http_sock_t *sock = poll->data;
+  ad_http_t *http = sock->http;
+  int flags = 0, running;
+
+  if (status < 0)
+    flags = CURL_CSELECT_ERR;
+  else {
+    if (events & UV_READABLE)
+      flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+      flags |= CURL_CSELECT_OUT;
+  }
+  curl_multi_socket_action(http->multi, sock->fd, flags, &running);
+  ad_http_drain(http);
+}
+
+static int ad_http_on_socket(CURL *easy, curl_socket_t fd, int what,
+                             void *userp, void *socketp) {
+  ad_http_t *http = userp;
+  ad_http_sock_t *sock = socketp;
+  int events = 0;
+
+  (void)easy;
+  if (what == CURL_POLL_REMOVE) {
+    if (sock != NULL) {
+      curl_multi_assign(http->multi, fd, NULL);
+      ad_http_sock_close(sock);
+    }
+    return 0;
+  }
+  if (sock == NULL) {
+    sock = calloc(1, sizeof(*sock));
+    if (sock == NULL)
+      return -1;
+    if (uv_poll_init_socket(http->loop, &sock->poll, fd) != 0) {
+      free(sock);
+      return -1;
+    }
+    sock->fd = fd;
+    sock->http = http;
+    sock->poll.data = sock;
+    ad_list_insert_tail(&http->sockets, &sock->node);
+    http->open_handles++;
+    curl_multi_assign(http->multi, fd, sock);
+  }
+  if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+    events |= UV_READABLE;
+  if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+    events |= UV_WRITABLE;
+  return uv_poll_start(&sock->poll, events, ad_http_on_poll) == 0 ? 0 : -1;
+}
+
+static void ad_http_on_timer(uv_timer_t *timer) {
+  ad_http_t *http = timer->data;
+  int running;
+  curl_multi_socket_action(http->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  ad_http_drain(http);
+}
+
+static int ad_http_on_timeout(CURLM *multi, long timeout_ms, void *userp) {
+  ad_http_t *http = userp;
+  (void)multi;
+  if (timeout_ms < 0)
+    uv_timer_stop(&http->timer);
+  else /* 0 would re-enter curl from its own callback on libuv < 1.48 */
+    uv_timer_start(&http->timer, ad_http_on_timer,
+                   timeout_ms == 0 ? 1 : (uint64_t)timeout_ms, 0);
+  return 0;
+}
+
+int ad_http_init(ad_http_t *http, uv_loop_t *loop,
+                 const ad_http_opts_t *opts) {
+  CURLM *multi;
+
+  memset(http, 0, sizeof(*http));
+  if (opts != NULL)
+    http->opts = *opts;
+  else
+    ad_http_opts_default(&http->opts);
+  if (http->opts.max_connections <= 0 || http->opts.max_per_host < 0 ||
+      http->opts.max_inflight < 0)
+    return AD_EINVAL;
+  if (http->opts.max_inflight == 0)
+    http->opts.max_inflight = http->opts.max_connections;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return AD_ENOMEM;
+  multi = curl_multi_init();
+  if (multi == NULL) {
+    curl_global_cleanup();
+    return AD_ENOMEM;
+  }
+  http->loop = loop;
+  http->multi = multi;
+  ad_list_init(&http->pending);
+  ad_list_init(&http->active);
+  ad_list_init(&http->sockets);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, ad_http_on_socket);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, http);
+  curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, ad_http_on_timeout);
+  curl_multi_setopt(multi, CURLMOPT_TIMERDATA, http);
+  curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                    http->opts.max_connections);
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, http->opts.max_connections);
+  curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                    http->opts.max_per_host);
+  curl_multi_setopt(multi, CURLMOPT_PIPELINING,
+                    http->opts.disable_http2 ? CURLPIPE_NOTHING
+                                             : CURLPIPE_MULTIPLEX);
+  uv_timer_init(loop, &http->timer);
+  http->timer.data = http;
+  http->open_handles = 1;
+  return 0;
+}
+
+static size_t ad_http_on_body(char *ptr, size_t size, size_t n, void *userp) {
+  ad_http_req_t *req = userp;
+  if (ad_buf_append(&req->body, ptr, size * n) != 0) {
+    req->too_big = 1;
+    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+  }
+  return size * n;
+}
+
+/* Retry-After is either delta-seconds or an HTTP-date. */
+static long ad_http_parse_retry_after(const char *v, size_t len) {
+  char tmp[64];
+  char *end;
+  long secs;
+  time_t when;
+
+  while (len > 0 && isspace((unsigned char)v[len - 1]))
+    len--;
+  while (len > 0 && isspace((unsigned char)*v))
+    v++, len--;
+  if (len == 0 || len >= sizeof(tmp))
+    return -1;
+  memcpy(tmp, v, len);
+  tmp[len] = '\0';
+  secs = strtol(tmp, &end, 10);
+  if (end != tmp && *end == '\0')
+    return secs < 0 ? 0 : secs;
+  when = curl_getdate(tmp, NULL);
+  if (when == -1)
+    return -1;
+  secs = (long)(when - time(NULL));
+  return secs < 0 ? 0 : secs;
+}
+
+static size_t ad_http_on_header(char *ptr, size_t size, size_t n,
+                                void *userp) {
+  static const char name[] = "retry-after:";
+  ad_http_req_t *req = userp;
+  size_t len = size * n;
+
+  if (len > sizeof(name) - 1 && strncasecmp(ptr, name, sizeof(name) - 1) == 0)
+    req->retry_after_s = ad_http_parse_retry_after(
+        ptr + sizeof(name) - 1, len - (sizeof(name) - 1));
+  return len;
+}
+
+static void ad_http_req_free(ad_http_req_t *req) {
+  if (req->easy != NULL)
+    curl_easy_cleanup(req->easy);
+  curl_slist_free_all(req->headers);
+  ad_buf_free(&req->body);
+  free(req);
+}
+
+static int ad_http_add_header(ad_http_req_t *req, const char *line) {
+  struct curl_slist *next = curl_slist_append(req->headers, line);
+  if (next == NULL)
+    return AD_ENOMEM;
+  req->headers = next;
+  return 0;
+}
+
+static int ad_http_req_setup(ad_http_req_t *req, const ad_http_request_t *rq) {
+  const ad_http_opts_t *o = &req->http->opts;
+  const char *const *h;
+  CURL *e;
+
+  for (h = rq->headers; h != NULL && *h != NULL; h++) {
+    if (strpbrk(*h, "\r\n") != NULL) /* never let a value split a header */
+      return AD_EINVAL;
+    if (ad_http_add_header(req, *h) != 0)
+      return AD_ENOMEM;
+  }
+  /* No "Expect: 100-continue" round trip before bodies. */
+  if (ad_http_add_header(req, "Expect:") != 0)
+    return AD_ENOMEM;
+  e = req->easy = curl_easy_init();
+  if (e == NULL)
+    return AD_ENOMEM;
+  curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (curl_easy_setopt(e, CURLOPT_URL, rq->url) != CURLE_OK)
+    return AD_EINVAL;
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
+  if (rq->body != NULL) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body);
+  } else if (strcmp(rq->method, "GET") == 0) {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  }
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, ad_http_on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, ad_http_on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   rq->connect_timeout_ms ? rq->connect_timeout_ms
+                                          : o->connect_timeout_ms);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                   rq->timeout_ms ? rq->timeout_ms : o->timeout_ms);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+                   (curl_off_t)o->max_response_bytes);
+  if (o->disable_http2)
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+  else if (strncasecmp(rq->url, "https:", 6) == 0)
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L); /* prefer one h2 connection */
+  return 0;
+}
+
+int ad_http_send(ad_http_t *http, const ad_http_request_t *rq, ad_http_cb cb,
+                 void *data, ad_http_req_t **out) {
+  ad_http_req_t *req;
+  int err;
+
+  if (http->closing)
+    return AD_ECLOSING;
+  if (rq == NULL || rq->url == NULL || rq->method == NULL || cb == NULL)
+    return AD_EINVAL;
+  req = calloc(1, sizeof(*req));
+  if (req == NULL)
+    return AD_ENOMEM;
+  req->http = http;
+  req->cb = cb;
+  req->data = data;
+  req->retry_after_s = -1;
+  ad_list_init(&req->node);
+  ad_buf_init(&req->body, http->opts.max_response_bytes);
+  err = ad_http_req_setup(req, rq);
+  if (err != 0) {
+    ad_http_req_free(req);
+    return err;
+  }
+  ad_list_insert_tail(&http->pending, &req->node);
+  if (out != NULL)
+    *out = req;
+  ad_http_admit(http);
+  return 0;
+}
+
+/* Moves requests from our FIFO into curl while there is room. */
+static void ad_http_admit(ad_http_t *http) {
+  ad_list_t *node;
+  ad_http_req_t *req;
+
+  while (http->inflight < http->opts.max_inflight &&
+         (node = ad_list_head(&http->pending)) != NULL) {
+    req = ad_container_of(node, ad_http_req_t, node);
+    ad_list_remove(node);
+    if (curl_multi_add_handle(http->multi, req->easy) != CURLM_OK) {
+      ad_http_response_t res = {0};
+      res.error = AD_ENOMEM;
+      res.error_msg = "curl refused the request";
+      res.body = "";
+      res.retry_after_s = -1;
+      req->cb(req, &res, req->data);
+      ad_http_req_free(req);
+      continue;
+    }
+    req->active = 1;
+    ad_list_insert_tail(&http->active, &req->node);
+    if (++http->inflight > http->peak_inflight)
+      http->peak_inflight = http->inflight;
+  }
+}
+
+static void ad_http_finish(ad_http_req_t *req, CURLcode code) {
+  ad_http_t *http = req->http;
+  ad_http_response_t res;
+  curl_off_t up = 0, down = 0;
+  long hdr = 0, req_size = 0;
+
+  memset(&res, 0, sizeof(res));
+  curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &res.status);
+  curl_easy_getinfo(req->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+  curl_easy_getinfo(req->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+  curl_easy_getinfo(req->easy, CURLINFO_HEADER_SIZE, &hdr);
+  curl_easy_getinfo(req->easy, CURLINFO_REQUEST_SIZE, &req_size);
+  res.bytes_sent = (uint64_t)(up + req_size);
+  res.bytes_received = (uint64_t)(down + hdr);
+  res.retry_after_s = req->retry_after_s;
+  res.body = req->body.data != NULL ? req->body.data : "";
+  res.body_len = req->body.len;
+  res.error_msg = "";
+  if (code != CURLE_OK) {
+    res.error = req->too_big ? AD_ETOOBIG : ad_http_map_error(code);
+    res.error_msg = req->errbuf[0] ? req->errbuf : curl_easy_strerror(code);
+  }
+  http->requests_done++;
+  http->bytes_sent += res.bytes_sent;
+  http->bytes_received += res.bytes_received;
+  req->cb(req, &res, req->data);
+  ad_http_req_free(req);
+}
+
+/* Takes a request out of curl and our lists, before its callback runs. */
+static void ad_http_detach(ad_http_req_t *req) {
+  ad_http_t *http = req->http;
+
+  ad_list_remove(&req->node);
+  if (req->active) {
+    curl_multi_remove_handle(http->multi, req->easy);
+    req->active = 0;
+    http->inflight--;
+  }
+}
+
+static void ad_http_drain(ad_http_t *http) {
+  CURLMsg *msg;
+  int left;
+
+  http->depth++;
+  while (!http->closing &&
+         (msg = curl_multi_info_read(http->multi, &left)) != NULL) {
+    ad_http_req_t *req;
+    CURLcode code;
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    code = msg->data.result; /* msg dies with the handle's removal */
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+    ad_http_detach(req);
+    ad_http_finish(req, code);
+  }
+  http->depth--;
+  if (http->closing) {
+    if (http->depth == 0 && http->multi != NULL)
+      ad_http_teardown(http);
+    return;
+  }
+  ad_http_admit(http);
+}
+
+static void ad_http_cancel_one(ad_http_req_t *req) {
+  ad_http_response_t res;
+
+  ad_http_detach(req);
+  memset(&res, 0, sizeof(res));
+  res.error = AD_ECANCELED;
+  res.error_msg = "request canceled";
+  res.body = "";
+  res.retry_after_s = -1;
+  req->cb(req, &res, req->data);
+  ad_http_req_free(req);
+}
+
+void ad_http_cancel(ad_http_req_t *req) {
+  ad_http_t *http = req->http;
+  ad_http_cancel_one(req);
+  if (!http->closing)
+    ad_http_admit(http);
+}
+
+static void ad_http_timer_closed(uv_handle_t *handle) {
+  ad_http_release_handle(handle->data);
+}
+
+/* Stop watching before curl closes its sockets, then let curl shut down
+ * without calling back into us (curl issues 14860, 15201). */
+static void ad_http_teardown(ad_http_t *http) {
+  ad_list_t *n;
+
+  for (n = http->sockets.next; n != &http->sockets; n = n->next)
+    uv_poll_stop(&ad_container_of(n, ad_http_sock_t, node)->poll);
+  curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION, NULL);
+  curl_multi_setopt(http->multi, CURLMOPT_TIMERFUNCTION, NULL);
+  curl_multi_cleanup(http->multi);
+  http->multi = NULL;
+  curl_global_cleanup();
+  while ((n = ad_list_head(&http->sockets)) != NULL)
+    ad_http_sock_close(ad_container_of(n, ad_http_sock_t, node));
+  uv_timer_stop(&http->timer);
+  uv_close((uv_handle_t *)&http->timer, ad_http_timer_closed);
+}
+
+void ad_http_close(ad_http_t *http, ad_http_close_cb close_cb) {
+  ad_list_t *n;
+
+  if (http->closing)
+    return;
+  http->closing = 1;
+  http->close_cb = close_cb;
+  while ((n = ad_list_head(&http->pending)) != NULL)
+    ad_http_cancel_one(ad_container_of(n, ad_http_req_t, node));
+  while ((n = ad_list_head(&http->active)) != NULL)
+    ad_http_cancel_one(ad_container_of(n, ad_http_req_t, node));
+  if (http->depth == 0)
+    ad_http_teardown(http);
+}
