@@ -1,0 +1,40 @@
+#include "bucket.h"
+
+#include <stdlib.h>
+
+#include "../engine/error.h"
+
+int ad_bucket_init(ad_bucket_t *bucket, uint32_t limit, uint64_t window_us) {
+  bucket->stamps = NULL;
+  bucket->limit = limit;
+  bucket->window_us = window_us;
+  bucket->oldest = 0;
+  bucket->count = 0;
+  if (limit == 0 || window_us == 0)
+    return AD_EINVAL;
+  bucket->stamps = calloc(limit, sizeof(*bucket->stamps));
+  return bucket->stamps == NULL ? AD_ENOMEM : 0;
+}
+
+void ad_bucket_free(ad_bucket_t *bucket) {
+  free(bucket->stamps);
+  bucket->stamps = NULL;
+}
+
+uint64_t ad_bucket_wait(const ad_bucket_t *bucket, uint64_t now) {
+  uint64_t free_at;
+  if (bucket->count < bucket->limit)
+    return 0;
+  free_at = bucket->stamps[bucket->oldest] + bucket->window_us;
+  return free_at > now ? free_at - now : 0;
+}
+
+void ad_bucket_take(ad_bucket_t *bucket, uint64_t now) {
+  if (bucket->count < bucket->limit) {
+    bucket->stamps[(bucket->oldest + bucket->count) % bucket->limit] = now;
+    bucket->count++;
+    return;
+  }
+  bucket->stamps[bucket->oldest] = now;
+  bucket->oldest = (bucket->oldest + 1) % bucket->limit;
+}
