@@ -1,0 +1,74 @@
+/* ad_config: the JSON config file (docs/config.md, design.md section 6).
+ *
+ * Parsing is a pure function of the text and an environment lookup: it
+ * applies defaults, checks every type and rule, and on failure writes one
+ * message that names the key path and what was expected, e.g.
+ *   sink.batch_size: expected a positive integer, got "x"
+ * Secrets never appear in messages. */
+#ifndef AD_CONFIG_H
+#define AD_CONFIG_H
+
+#include <stddef.h>
+
+typedef enum { AD_FORMAT_TABLES = 0, AD_FORMAT_DOCUMENTS = 1 } ad_format_t;
+
+typedef struct ad_config {
+  struct {
+    char *api_key;
+    char *base_url;
+    int index_all;
+    char *base_id;
+    char *table_name_or_id;
+    char *view_id;  /* NULL when unset */
+    char *share_id; /* NULL when unset */
+    int treat_all_non_attachment_fields_as_metadata;
+  } source;
+  struct {
+    char *api_key;
+    char *base_url;
+    char *workspace_id;
+    char *space_id;
+    char *data_source_id;
+    int data_format; /* ad_format_t */
+    char *table_id_prefix;
+    long batch_size;
+    int truncate;
+  } sink;
+  struct {
+    double per_base_rps;
+    double per_token_rps;
+    double backoff_on_429_s;
+    double dust_documents_per_minute;
+    long safety_margin_ms;
+  } rate_limits;
+  struct {
+    long max_connections;
+    long queue_rows;
+    long queue_bytes;
+    long sink_concurrency;
+    long connect_timeout_s;
+    long request_timeout_s;
+    long max_retries;
+  } engine;
+} ad_config_t;
+
+/* Looks up an environment variable; NULL when unset. */
+typedef const char *(*ad_getenv_fn)(const char *name, void *data);
+
+/* Parses len bytes of JSON into cfg (which the caller frees with
+ * ad_config_free, on success or failure). getenv may be NULL: no fallback.
+ * Returns 0, or AD_ECONFIG with a message in err (always NUL-terminated). */
+int ad_config_parse(ad_config_t *cfg, const char *text, size_t len,
+                    ad_getenv_fn getenv, void *env_data, char *err,
+                    size_t errlen);
+
+/* Reads a file then parses it; a read failure names the path. */
+int ad_config_load(ad_config_t *cfg, const char *path, ad_getenv_fn getenv,
+                   void *env_data, char *err, size_t errlen);
+
+void ad_config_free(ad_config_t *cfg);
+
+/* The stable data-format names: "tables", "documents". */
+const char *ad_format_name(int format);
+
+#endif

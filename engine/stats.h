@@ -1,0 +1,56 @@
+/* ad_stats: the run's counters and failures, serialized to the JSON of
+ * design.md section 7 (--stats-json). */
+#ifndef AD_STATS_H
+#define AD_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redact.h"
+
+#define AD_STATS_MAX_FAILURES 1000
+
+typedef struct ad_failure {
+  char *base;   /* base id, "" if not known */
+  char *table;  /* table id, "" if not known */
+  char *record; /* record id, NULL for a whole table or batch */
+  char *error;
+  uint64_t records; /* records this failure accounts for */
+} ad_failure_t;
+
+typedef struct ad_stats {
+  double elapsed_s;
+  uint64_t bases, tables, tables_failed;
+  uint64_t records_read, rows_written, documents_written, records_failed;
+  uint64_t requests_airtable, requests_dust;
+  uint64_t http429_airtable, http429_dust;
+  uint64_t retries;
+  uint64_t bytes_received, bytes_sent;
+  uint64_t peak_queue_rows;
+  uint64_t rate_limit_wait_us; /* time requests spent waiting for grants */
+  char *fatal_error;           /* set when the run could not go on */
+  ad_failure_t *failures;      /* the first AD_STATS_MAX_FAILURES */
+  size_t nfailures;
+  size_t failures_dropped; /* failures past the cap, counted only */
+} ad_stats_t;
+
+void ad_stats_init(ad_stats_t *stats);
+void ad_stats_free(ad_stats_t *stats);
+
+/* Records a failure (strings copied; record may be NULL). Counts only the
+ * failure, not records_failed, which the caller keeps. */
+int ad_stats_add_failure(ad_stats_t *stats, const char *base,
+                         const char *table, const char *record,
+                         const char *error, uint64_t records);
+
+/* Sets the fatal error (copied); the first one wins. */
+int ad_stats_set_fatal(ad_stats_t *stats, const char *error);
+
+/* ok = nothing failed and nothing fatal. */
+int ad_stats_ok(const ad_stats_t *stats);
+
+/* The stats as a JSON document (malloc'd, caller frees), passed through
+ * redact (may be NULL). NULL on allocation failure. */
+char *ad_stats_to_json(const ad_stats_t *stats, const ad_redact_t *redact);
+
+#endif
