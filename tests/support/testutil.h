@@ -1,0 +1,24 @@
+/* Helpers shared by the Check suites. */
+#ifndef AD_TESTUTIL_H
+#define AD_TESTUTIL_H
+
+#include <check.h>
+#include <uv.h>
+
+/* Closes every handle still open on loop, runs it until the close callbacks
+ * are done and closes it. Returns uv_loop_close's result: 0 means nothing
+ * was leaked on the loop (libuv's test/task.h pattern). */
+int ad_test_loop_close(uv_loop_t *loop);
+
+/* A loopback port with nothing listening (bound, then closed). */
+int ad_test_free_port(void);
+
+/* Runs loop until *flag becomes non-zero or timeout_ms passes (the loop
+ * stops either way). Returns *flag. */
+int ad_test_run_until(uv_loop_t *loop, const int *flag, uint64_t timeout_ms);
+
+/* Runs every test of s (forked, as Check does by default) and returns the
+ * process exit status: 0 only when all passed. */
+int ad_test_run_suite(Suite *s);
+
+#endif

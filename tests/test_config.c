@@ -1,0 +1,228 @@
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "error.h"
+#include "testutil.h"
+
+#define SRC_OK "\"source\":{\"api_key\":\"patSECRET123\"}"
+#define SINK_OK                                                             \
+  "\"sink\":{\"api_key\":\"sk-SECRET456\",\"workspace_id\":\"w1\","         \
+  "\"space_id\":\"s1\",\"data_source_id\":\"d1\"}"
+
+static const char *fake_env(const char *name, void *data) {
+  const char *const *pairs = data;
+  for (; pairs != NULL && *pairs != NULL; pairs += 2)
+    if (strcmp(pairs[0], name) == 0)
+      return pairs[1];
+  return NULL;
+}
+
+static int parse(ad_config_t *cfg, const char *json, const char **env,
+                 char *err) {
+  return ad_config_parse(cfg, json, strlen(json), fake_env, (void *)env, err,
+                         256);
+}
+
+START_TEST(test_minimal_gets_defaults) {
+  ad_config_t c;
+  char err[256];
+
+  ck_assert_int_eq(parse(&c, "{" SRC_OK "," SINK_OK "}", NULL, err), 0);
+  ck_assert_str_eq(err, "");
+  ck_assert_str_eq(c.source.api_key, "patSECRET123");
+  ck_assert_str_eq(c.source.base_url, "https://api.airtable.com");
+  ck_assert_int_eq(c.source.index_all, 1);
+  ck_assert_ptr_null(c.source.view_id);
+  ck_assert_str_eq(c.sink.base_url, "https://dust.tt");
+  ck_assert_int_eq(c.sink.data_format, AD_FORMAT_TABLES);
+  ck_assert_str_eq(c.sink.table_id_prefix, "airtable_");
+  ck_assert_int_eq(c.sink.batch_size, 500);
+  ck_assert_int_eq(c.sink.truncate, 0);
+  ck_assert_double_eq(c.rate_limits.per_base_rps, 5);
+  ck_assert_double_eq(c.rate_limits.per_token_rps, 50);
+  ck_assert_double_eq(c.rate_limits.backoff_on_429_s, 30);
+  ck_assert_double_eq(c.rate_limits.dust_documents_per_minute, 120);
+  ck_assert_int_eq(c.engine.max_connections, 64);
+  ck_assert_int_eq(c.engine.queue_rows, 20000);
+  ck_assert_int_eq(c.engine.sink_concurrency, 8);
+  ad_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_full_config) {
+  const char *json =
+      "{\"source\":{\"type\":\"airtable\",\"api_key\":\"patX\","
+      "\"base_url\":\"http://127.0.0.1:8080\",\"index_all\":false,"
+      "\"base_id\":\"appA\",\"table_name_or_id\":\"My Table\","
+      "\"view_id\":\"viwV\",\"share_id\":null,"
+      "\"treat_all_non_attachment_fields_as_metadata\":true},"
+      "\"sink\":{\"type\":\"dust\",\"api_key\":\"sk-abc\","
+      "\"base_url\":\"https://eu.dust.tt\",\"workspace_id\":\"w\","
+      "\"space_id\":\"s\",\"data_source_id\":\"d\","
+      "\"data_format\":\"documents\",\"table_id_prefix\":\"x_\","
+      "\"batch_size\":100,\"truncate\":true},"
+      "\"rate_limits\":{\"per_base_rps\":4.5,\"per_token_rps\":40,"
+      "\"backoff_on_429_s\":0,\"dust_documents_per_minute\":60,"
+      "\"safety_margin_ms\":0},"
+      "\"engine\":{\"max_connections\":16,\"queue_rows\":100,"
+      "\"queue_bytes\":1048576,\"sink_concurrency\":2,"
+      "\"connect_timeout_s\":3,\"request_timeout_s\":30,\"max_retries\":0}}";
+  ad_config_t c;
+  char err[256];
+
+  ck_assert_int_eq(parse(&c, json, NULL, err), 0);
+  ck_assert_int_eq(c.source.index_all, 0);
+  ck_assert_str_eq(c.source.table_name_or_id, "My Table");
+  ck_assert_str_eq(c.source.view_id, "viwV");
+  ck_assert_ptr_null(c.source.share_id);
+  ck_assert_int_eq(c.source.treat_all_non_attachment_fields_as_metadata, 1);
+  ck_assert_int_eq(c.sink.data_format, AD_FORMAT_DOCUMENTS);
+  ck_assert_int_eq(c.sink.truncate, 1);
+  ck_assert_double_eq(c.rate_limits.per_base_rps, 4.5);
+  ck_assert_double_eq(c.rate_limits.backoff_on_429_s, 0);
+  ck_assert_int_eq(c.engine.queue_bytes, 1048576);
+  ck_assert_int_eq(c.engine.max_retries, 0);
+  ad_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_env_fallback) {
+  const char *env[] = {"AIRTABLE_API_KEY", "patENV", "DUST_API_KEY",
+                       "sk-ENV", NULL};
+  const char *json = "{\"source\":{},\"sink\":{\"workspace_id\":\"w\","
+                     "\"space_id\":\"s\",\"data_source_id\":\"d\"}}";
+  ad_config_t c;
+  char err[256];
+
+  ck_assert_int_eq(parse(&c, json, env, err), 0);
+  ck_assert_str_eq(c.source.api_key, "patENV");
+  ck_assert_str_eq(c.sink.api_key, "sk-ENV");
+  ad_config_free(&c);
+  /* A key in the file wins over the environment. */
+  ck_assert_int_eq(parse(&c, "{" SRC_OK "," SINK_OK "}", env, err), 0);
+  ck_assert_str_eq(c.source.api_key, "patSECRET123");
+  ad_config_free(&c);
+}
+END_TEST
+
+typedef struct bad_case {
+  const char *json;
+  const char *message;
+} bad_case_t;
+
+static const bad_case_t bad_cases[] = {
+    {"{\n  \"source\": {,\n}", "config: invalid JSON at line 2, column 14: "
+                               "quoted object property name expected"},
+    {"{\"source\":{}", "config: invalid JSON at line 1, column 13: unexpected "
+                       "end of input"},
+    {"{" SRC_OK "," SINK_OK "}\n x", "config: invalid JSON at line 2, column "
+                                     "2: unexpected character"},
+    {"[1,2]", "config: expected a JSON object"},
+    {"{" SRC_OK "," SINK_OK ",\"extra\":{}}",
+     "extra: unknown key (expected source, sink, rate_limits or engine)"},
+    {"{" SINK_OK "}", "source: missing (required)"},
+    {"{" SRC_OK "}", "sink: missing (required)"},
+    {"{\"source\":3," SINK_OK "}", "source: expected an object"},
+    {"{\"source\":{\"api_key\":\"p\",\"colour\":1}," SINK_OK "}",
+     "source.colour: unknown key"},
+    {"{\"source\":{\"type\":\"notion\"}," SINK_OK "}",
+     "source.type: expected \"airtable\", got \"notion\""},
+    {"{" SRC_OK ",\"sink\":{\"batch_size\":\"x\"}}",
+     "sink.batch_size: expected a positive integer, got \"x\""},
+    {"{" SRC_OK ",\"sink\":{\"batch_size\":0}}",
+     "sink.batch_size: expected a positive integer, got 0"},
+    {"{" SRC_OK ",\"sink\":{\"batch_size\":1.5}}",
+     "sink.batch_size: expected a positive integer, got 1.5"},
+    {"{" SRC_OK ",\"sink\":{\"data_format\":\"csv\"}}",
+     "sink.data_format: expected \"tables\" or \"documents\", got \"csv\""},
+    {"{" SRC_OK ",\"sink\":{\"truncate\":\"yes\"}}",
+     "sink.truncate: expected true or false, got \"yes\""},
+    {"{\"source\":{\"base_url\":\"ftp://x\"}," SINK_OK "}",
+     "source.base_url: expected an http:// or https:// URL, got \"ftp://x\""},
+    {"{" SRC_OK "," SINK_OK ",\"rate_limits\":{\"per_base_rps\":-1}}",
+     "rate_limits.per_base_rps: expected a positive number, got -1"},
+    {"{" SRC_OK "," SINK_OK ",\"engine\":{\"queue_rows\":[1]}}",
+     "engine.queue_rows: expected a positive integer, got an array"},
+    {"{\"source\":{\"api_key\":42}," SINK_OK "}",
+     "source.api_key: expected a string, got a number"},
+    {"{\"source\":{}," SINK_OK "}",
+     "source.api_key: missing (set it in the config or in AIRTABLE_API_KEY)"},
+    {"{" SRC_OK ",\"sink\":{\"workspace_id\":\"w\",\"space_id\":\"s\","
+     "\"data_source_id\":\"d\"}}",
+     "sink.api_key: missing (set it in the config or in DUST_API_KEY)"},
+    {"{" SRC_OK ",\"sink\":{\"api_key\":\"sk-x\",\"space_id\":\"s\","
+     "\"data_source_id\":\"d\"}}",
+     "sink.workspace_id: missing (required)"},
+    {"{" SRC_OK ",\"sink\":{\"api_key\":\"pat-SECRET789\","
+     "\"workspace_id\":\"w\",\"space_id\":\"s\",\"data_source_id\":\"d\"}}",
+     "sink.api_key: expected a Dust API key (\"sk-\" then letters and "
+     "digits)"},
+    {"{\"source\":{\"api_key\":\"p\",\"index_all\":false}," SINK_OK "}",
+     "source.base_id: missing (required when source.index_all is false)"},
+    {"{\"source\":{\"api_key\":\"p\",\"index_all\":false,\"base_id\":\"a\"},"
+     SINK_OK "}",
+     "source.table_name_or_id: missing (required when source.index_all is "
+     "false)"},
+    {"{\"source\":{\"api_key\":\"p\",\"base_id\":\"appX\"}," SINK_OK "}",
+     "source.base_id: set, but source.index_all is true (set \"index_all\": "
+     "false to sync one table)"},
+    {"{\"source\":{\"api_key\":\"p\",\"index_all\":false,\"base_id\":\"a\\r\\n"
+     "X-Evil: 1\",\"table_name_or_id\":\"t\"}," SINK_OK "}",
+     "source.base_id: must not contain control characters"},
+    {"{\"source\":{\"api_key\":\"pat 123\"}," SINK_OK "}",
+     "source.api_key: must not contain spaces"},
+};
+
+START_TEST(test_bad_config) {
+  const bad_case_t *bc = &bad_cases[_i];
+  ad_config_t c;
+  char err[256];
+
+  ck_assert_int_eq(parse(&c, bc->json, NULL, err), AD_ECONFIG);
+  ck_assert_str_eq(err, bc->message);
+  /* No message ever echoes a key. */
+  ck_assert_ptr_null(strstr(err, "SECRET"));
+  ad_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_load_file) {
+  char path[] = "/tmp/ad_config_XXXXXX";
+  const char *json = "{" SRC_OK "," SINK_OK "}";
+  ad_config_t c;
+  char err[256];
+  int fd = mkstemp(path);
+
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, json, strlen(json)), (ssize_t)strlen(json));
+  close(fd);
+  ck_assert_int_eq(ad_config_load(&c, path, NULL, NULL, err, sizeof(err)), 0);
+  ck_assert_str_eq(c.sink.workspace_id, "w1");
+  ad_config_free(&c);
+  unlink(path);
+  ck_assert_int_eq(ad_config_load(&c, path, NULL, NULL, err, sizeof(err)),
+                   AD_ECONFIG);
+  ck_assert_msg(strstr(err, path) != NULL && strstr(err, "cannot open"),
+                "%s", err);
+  ad_config_free(&c);
+}
+END_TEST
+
+static Suite *config_suite(void) {
+  Suite *s = suite_create("config");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, test_minimal_gets_defaults);
+  tcase_add_test(tc, test_full_config);
+  tcase_add_test(tc, test_env_fallback);
+  tcase_add_loop_test(tc, test_bad_config, 0,
+                      sizeof(bad_cases) / sizeof(bad_cases[0]));
+  tcase_add_test(tc, test_load_file);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return ad_test_run_suite(config_suite()); }

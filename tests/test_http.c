@@ -1,0 +1,487 @@
+/* ad_http against a local libmicrohttpd server and raw loopback sockets. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "http.h"
+#include "testserver.h"
+#include "testutil.h"
+
+static uv_loop_t loop;
+static ad_testserver_t server;
+
+static void setup(void) {
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(ad_testserver_start(&server), 0);
+}
+
+static void teardown(void) {
+  ck_assert_int_eq(ad_test_loop_close(&loop), 0);
+  ad_testserver_stop(&server);
+}
+
+typedef struct result {
+  int done;
+  int error;
+  long status;
+  long retry_after_s;
+  char body[128];
+  size_t body_len;
+} result_t;
+
+static void on_result(ad_http_req_t *req, const ad_http_response_t *res,
+                      void *data) {
+  result_t *r = data;
+  (void)req;
+  r->done = 1;
+  r->error = res->error;
+  r->status = res->status;
+  r->retry_after_s = res->retry_after_s;
+  r->body_len = res->body_len;
+  snprintf(r->body, sizeof(r->body), "%s", res->body);
+}
+
+static int closed;
+static void on_closed(ad_http_t *http) {
+  (void)http;
+  closed = 1;
+}
+
+/* Sends one request and runs the loop until it completes. */
+static void fetch(ad_http_t *http, const char *method, const char *url,
+                  const char *body, long timeout_ms, result_t *r) {
+  ad_http_request_t rq = {0};
+  memset(r, 0, sizeof(*r));
+  rq.method = method;
+  rq.url = url;
+  rq.body = body;
+  rq.body_len = body ? strlen(body) : 0;
+  rq.timeout_ms = timeout_ms;
+  ck_assert_int_eq(ad_http_send(http, &rq, on_result, r, NULL), 0);
+  ck_assert(ad_test_run_until(&loop, &r->done, 20000));
+}
+
+static void close_http(ad_http_t *http) {
+  closed = 0;
+  ad_http_close(http, on_closed);
+  ck_assert(ad_test_run_until(&loop, &closed, 5000));
+}
+
+typedef struct many {
+  int done;
+  int ok;
+  int target;
+  int errors;
+  char expect[600][32];
+} many_t;
+
+typedef struct many_req {
+  many_t *m;
+  int id;
+} many_req_t;
+
+static void on_many(ad_http_req_t *req, const ad_http_response_t *res,
+                    void *data) {
+  many_req_t *mr = data;
+  many_t *m = mr->m;
+  (void)req;
+  if (res->error == 0 && res->status == 200 &&
+      strcmp(res->body, m->expect[mr->id]) == 0)
+    m->ok++;
+  else
+    m->errors++;
+  if (m->ok + m->errors == m->target)
+    m->done = 1;
+}
+
+START_TEST(test_500_requests_at_200_concurrency) {
+  static many_t m;
+  static many_req_t reqs[500];
+  ad_http_opts_t opts;
+  ad_http_t http;
+  char url[128];
+  int i;
+
+  memset(&m, 0, sizeof(m));
+  m.target = 500;
+  ad_http_opts_default(&opts);
+  opts.max_connections = 200;
+  ck_assert_int_eq(ad_http_init(&http, &loop, &opts), 0);
+  for (i = 0; i < 500; i++) {
+    ad_http_request_t rq = {0};
+    reqs[i].m = &m;
+    reqs[i].id = i;
+    snprintf(m.expect[i], sizeof(m.expect[i]), "id=%d", i);
+    snprintf(url, sizeof(url), "%s/echo?id=%d", server.url, i);
+    rq.method = "GET";
+    rq.url = url;
+    ck_assert_int_eq(ad_http_send(&http, &rq, on_many, &reqs[i], NULL), 0);
+  }
+  ck_assert(ad_test_run_until(&loop, &m.done, 60000));
+  ck_assert_int_eq(m.ok, 500);
+  ck_assert_int_eq(m.errors, 0);
+  ck_assert_int_eq(http.peak_inflight, 200);
+  ck_assert_uint_eq(http.requests_done, 500);
+  ck_assert_uint_gt(http.bytes_received, 500 * 5);
+  close_http(&http);
+}
+END_TEST
+
+START_TEST(test_connection_limit_respected) {
+  static many_t m;
+  static many_req_t reqs[100];
+  ad_http_opts_t opts;
+  ad_http_t http;
+  char url[128];
+  long peak, accepted;
+  int i;
+
+  memset(&m, 0, sizeof(m));
+  m.target = 100;
+  ad_http_opts_default(&opts);
+  opts.max_connections = 8;
+  ck_assert_int_eq(ad_http_init(&http, &loop, &opts), 0);
+  snprintf(url, sizeof(url), "%s/slow?ms=10", server.url);
+  for (i = 0; i < 100; i++) {
+    ad_http_request_t rq = {0};
+    reqs[i].m = &m;
+    reqs[i].id = i;
+    snprintf(m.expect[i], sizeof(m.expect[i]), "slow");
+    rq.method = "GET";
+    rq.url = url;
+    ck_assert_int_eq(ad_http_send(&http, &rq, on_many, &reqs[i], NULL), 0);
+  }
+  ck_assert(ad_test_run_until(&loop, &m.done, 60000));
+  ck_assert_int_eq(m.ok, 100);
+  ad_testserver_counts(&server, &peak, &accepted, NULL);
+  ck_assert_int_le(peak, 8);
+  /* Keep-alive: 100 requests over the 8 connections, none reopened. */
+  ck_assert_int_le(accepted, 8);
+  close_http(&http);
+}
+END_TEST
+
+START_TEST(test_post_body_and_headers) {
+  ad_http_t http;
+  ad_http_request_t rq = {0};
+  const char *headers[] = {"X-Test: hello", "Content-Type: application/json",
+                           NULL};
+  char url[128];
+  result_t r;
+
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(url, sizeof(url), "%s/body", server.url);
+  fetch(&http, "POST", url, "{\"rows\":[1,2,3]}", 0, &r);
+  ck_assert_int_eq(r.error, 0);
+  ck_assert_int_eq(r.status, 200);
+  ck_assert_str_eq(r.body, "{\"rows\":[1,2,3]}");
+
+  memset(&r, 0, sizeof(r));
+  snprintf(url, sizeof(url), "%s/header?name=X-Test", server.url);
+  rq.method = "GET";
+  rq.url = url;
+  rq.headers = headers;
+  ck_assert_int_eq(ad_http_send(&http, &rq, on_result, &r, NULL), 0);
+  ck_assert(ad_test_run_until(&loop, &r.done, 10000));
+  ck_assert_int_eq(r.status, 200);
+  ck_assert_str_eq(r.body, "hello");
+  close_http(&http);
+}
+END_TEST
+
+START_TEST(test_status_and_retry_after) {
+  ad_http_t http;
+  char url[256];
+  result_t r;
+
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(url, sizeof(url), "%s/status?code=429&retry_after=7", server.url);
+  fetch(&http, "GET", url, NULL, 0, &r);
+  ck_assert_int_eq(r.error, 0);
+  ck_assert_int_eq(r.status, 429);
+  ck_assert_int_eq(r.retry_after_s, 7);
+  ck_assert_str_eq(r.body, "{\"error\":{\"type\":\"TEST\"}}");
+
+  snprintf(url, sizeof(url), "%s/status?code=503", server.url);
+  fetch(&http, "GET", url, NULL, 0, &r);
+  ck_assert_int_eq(r.status, 503);
+  ck_assert_int_eq(r.retry_after_s, -1);
+
+  snprintf(url, sizeof(url), "%s/status?code=503&retry_after=%s", server.url,
+           "Wed,%2021%20Oct%202015%2007:28:00%20GMT");
+  fetch(&http, "GET", url, NULL, 0, &r);
+  ck_assert_int_eq(r.retry_after_s, 0); /* a date in the past: retry now */
+  close_http(&http);
+}
+END_TEST
+
+START_TEST(test_timeout) {
+  ad_http_t http;
+  char url[128];
+  result_t r;
+
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(url, sizeof(url), "%s/slow?ms=3000", server.url);
+  fetch(&http, "GET", url, NULL, 200, &r);
+  ck_assert_int_eq(r.error, AD_ETIMEDOUT);
+  ck_assert_int_eq(r.status, 0);
+  close_http(&http);
+}
+END_TEST
+
+START_TEST(test_connection_refused) {
+  ad_http_t http;
+  char url[128];
+  result_t r;
+  int port = ad_test_free_port();
+
+  ck_assert_int_gt(port, 0);
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", port);
+  fetch(&http, "GET", url, NULL, 0, &r);
+  ck_assert_int_eq(r.error, AD_ECONNREFUSED);
+  close_http(&http);
+}
+END_TEST
+
+START_TEST(test_dropped_connection) {
+  ad_http_t http;
+  char url[128];
+  result_t r;
+
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(url, sizeof(url), "%s/drop", server.url);
+  fetch(&http, "GET", url, NULL, 0, &r);
+  ck_assert_int_eq(r.error, AD_ECONNRESET);
+  close_http(&http);
+}
+END_TEST
+
+/* A raw loopback server that answers every connection with a TCP RST. */
+typedef struct rst_server {
+  uv_tcp_t listener;
+  uv_tcp_t conn;
+} rst_server_t;
+
+static void rst_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
+  static char scratch[4096];
+  (void)h;
+  (void)size;
+  *buf = uv_buf_init(scratch, sizeof(scratch));
+}
+
+static void rst_on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
+  (void)buf;
+  if (n != 0) /* the request arrived (or EOF): reset instead of answering */
+    uv_tcp_close_reset((uv_tcp_t *)stream, NULL);
+}
+
+static void rst_on_connection(uv_stream_t *listener, int status) {
+  rst_server_t *s = listener->data;
+  ck_assert_int_eq(status, 0);
+  uv_tcp_init(listener->loop, &s->conn);
+  ck_assert_int_eq(uv_accept(listener, (uv_stream_t *)&s->conn), 0);
+  uv_read_start((uv_stream_t *)&s->conn, rst_alloc, rst_on_read);
+}
+
+START_TEST(test_connection_reset) {
+  rst_server_t rst;
+  struct sockaddr_in addr;
+  struct sockaddr_storage bound;
+  int len = sizeof(bound);
+  ad_http_t http;
+  char url[128];
+  result_t r;
+
+  uv_tcp_init(&loop, &rst.listener);
+  rst.listener.data = &rst;
+  uv_ip4_addr("127.0.0.1", 0, &addr);
+  ck_assert_int_eq(uv_tcp_bind(&rst.listener, (struct sockaddr *)&addr, 0), 0);
+  ck_assert_int_eq(uv_listen((uv_stream_t *)&rst.listener, 8,
+                             rst_on_connection), 0);
+  uv_tcp_getsockname(&rst.listener, (struct sockaddr *)&bound, &len);
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/x",
+           ntohs(((struct sockaddr_in *)&bound)->sin_port));
+  fetch(&http, "GET", url, NULL, 0, &r);
+  ck_assert_int_eq(r.error, AD_ECONNRESET);
+  close_http(&http);
+  uv_close((uv_handle_t *)&rst.listener, NULL);
+  if (!uv_is_closing((uv_handle_t *)&rst.conn))
+    uv_close((uv_handle_t *)&rst.conn, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+}
+END_TEST
+
+START_TEST(test_response_size_cap) {
+  ad_http_opts_t opts;
+  ad_http_t http;
+  char url[128];
+  result_t r;
+
+  ad_http_opts_default(&opts);
+  opts.max_response_bytes = 1000;
+  ck_assert_int_eq(ad_http_init(&http, &loop, &opts), 0);
+  snprintf(url, sizeof(url), "%s/big?bytes=1000", server.url);
+  fetch(&http, "GET", url, NULL, 0, &r);
+  ck_assert_int_eq(r.error, 0);
+  ck_assert_uint_eq(r.body_len, 1000);
+  snprintf(url, sizeof(url), "%s/big?bytes=200000", server.url);
+  fetch(&http, "GET", url, NULL, 0, &r);
+  ck_assert_int_eq(r.error, AD_ETOOBIG);
+  close_http(&http);
+}
+END_TEST
+
+START_TEST(test_cancel) {
+  ad_http_t http;
+  ad_http_req_t *req;
+  ad_http_request_t rq = {0};
+  char url[128];
+  result_t r, r2;
+
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(url, sizeof(url), "%s/slow?ms=2000", server.url);
+  rq.method = "GET";
+  rq.url = url;
+  memset(&r, 0, sizeof(r));
+  ck_assert_int_eq(ad_http_send(&http, &rq, on_result, &r, &req), 0);
+  uv_run(&loop, UV_RUN_NOWAIT); /* let it connect */
+  ad_http_cancel(req);
+  ck_assert_int_eq(r.done, 1);
+  ck_assert_int_eq(r.error, AD_ECANCELED);
+  ck_assert_int_eq(http.inflight, 0);
+  /* The client is still usable afterwards. */
+  snprintf(url, sizeof(url), "%s/echo?id=after", server.url);
+  fetch(&http, "GET", url, NULL, 0, &r2);
+  ck_assert_str_eq(r2.body, "id=after");
+  close_http(&http);
+}
+END_TEST
+
+typedef struct count_cb {
+  int calls;
+  int canceled;
+} count_cb_t;
+
+static void on_count(ad_http_req_t *req, const ad_http_response_t *res,
+                     void *data) {
+  count_cb_t *c = data;
+  (void)req;
+  c->calls++;
+  if (res->error == AD_ECANCELED)
+    c->canceled++;
+}
+
+START_TEST(test_close_with_requests_in_flight) {
+  ad_http_opts_t opts;
+  ad_http_t http;
+  ad_http_request_t rq = {0};
+  count_cb_t c = {0, 0};
+  char url[128];
+  int i;
+
+  ad_http_opts_default(&opts);
+  opts.max_connections = 10; /* 10 in flight, 40 waiting in our FIFO */
+  ck_assert_int_eq(ad_http_init(&http, &loop, &opts), 0);
+  snprintf(url, sizeof(url), "%s/slow?ms=1000", server.url);
+  rq.method = "GET";
+  rq.url = url;
+  for (i = 0; i < 50; i++)
+    ck_assert_int_eq(ad_http_send(&http, &rq, on_count, &c, NULL), 0);
+  for (i = 0; i < 20; i++)
+    uv_run(&loop, UV_RUN_NOWAIT);
+  ck_assert_int_eq(http.inflight, 10);
+  close_http(&http);
+  ck_assert_int_eq(c.calls, 50);
+  ck_assert_int_eq(c.canceled, 50);
+  ck_assert_int_eq(ad_http_send(&http, &rq, on_count, &c, NULL), AD_ECLOSING);
+  ck_assert_int_eq(c.calls, 50);
+}
+END_TEST
+
+typedef struct closer {
+  ad_http_t *http;
+  count_cb_t *others;
+  int status;
+} closer_t;
+
+static void on_close_inside(ad_http_req_t *req, const ad_http_response_t *res,
+                            void *data) {
+  closer_t *c = data;
+  (void)req;
+  c->status = (int)res->status;
+  ad_http_close(c->http, on_closed); /* from inside the drain loop */
+}
+
+START_TEST(test_close_from_callback) {
+  ad_http_t http;
+  ad_http_request_t rq = {0};
+  count_cb_t others = {0, 0};
+  closer_t c = {&http, &others, 0};
+  char fast[128], slow[128];
+  int i;
+
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(fast, sizeof(fast), "%s/echo?id=1", server.url);
+  snprintf(slow, sizeof(slow), "%s/slow?ms=3000", server.url);
+  rq.method = "GET";
+  rq.url = slow;
+  for (i = 0; i < 5; i++)
+    ck_assert_int_eq(ad_http_send(&http, &rq, on_count, &others, NULL), 0);
+  rq.url = fast;
+  ck_assert_int_eq(ad_http_send(&http, &rq, on_close_inside, &c, NULL), 0);
+  closed = 0;
+  ck_assert(ad_test_run_until(&loop, &closed, 10000));
+  ck_assert_int_eq(c.status, 200);
+  ck_assert_int_eq(others.calls, 5);
+  ck_assert_int_eq(others.canceled, 5);
+}
+END_TEST
+
+START_TEST(test_rejects_header_injection) {
+  ad_http_t http;
+  ad_http_request_t rq = {0};
+  const char *headers[] = {"Authorization: Bearer x\r\nX-Evil: 1", NULL};
+  count_cb_t c = {0, 0};
+  char url[128];
+
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(url, sizeof(url), "%s/echo?id=1", server.url);
+  rq.method = "GET";
+  rq.url = url;
+  rq.headers = headers;
+  ck_assert_int_eq(ad_http_send(&http, &rq, on_count, &c, NULL), AD_EINVAL);
+  rq.headers = NULL;
+  rq.url = NULL;
+  ck_assert_int_eq(ad_http_send(&http, &rq, on_count, &c, NULL), AD_EINVAL);
+  close_http(&http);
+  ck_assert_int_eq(c.calls, 0); /* an error return never calls back */
+}
+END_TEST
+
+static Suite *http_suite(void) {
+  Suite *s = suite_create("http");
+  TCase *tc = tcase_create("core");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_500_requests_at_200_concurrency);
+  tcase_add_test(tc, test_connection_limit_respected);
+  tcase_add_test(tc, test_post_body_and_headers);
+  tcase_add_test(tc, test_status_and_retry_after);
+  tcase_add_test(tc, test_timeout);
+  tcase_add_test(tc, test_connection_refused);
+  tcase_add_test(tc, test_dropped_connection);
+  tcase_add_test(tc, test_connection_reset);
+  tcase_add_test(tc, test_response_size_cap);
+  tcase_add_test(tc, test_cancel);
+  tcase_add_test(tc, test_close_with_requests_in_flight);
+  tcase_add_test(tc, test_close_from_callback);
+  tcase_add_test(tc, test_rejects_header_injection);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return ad_test_run_suite(http_suite()); }
