@@ -209,8 +209,10 @@ static int ad_cfg_store(ad_config_t *cfg, const ad_cfg_field_t *f,
     return t != json_type_string || strcmp(json_object_get_string(v),
                                            f->def_str) != 0;
   case AD_CFG_OPTSTRING:
-    if (t == json_type_null)
-      return (*enomem = ad_cfg_set_string((char **)base, NULL)), 0;
+    if (t == json_type_null) {
+      *enomem = ad_cfg_set_string((char **)base, NULL);
+      return 0;
+    }
     /* fall through */
   case AD_CFG_STRING:
   case AD_CFG_URL:

@@ -357,6 +357,20 @@ int ad_http_send(ad_http_t *http, const ad_http_request_t *rq, ad_http_cb cb,
   return 0;
 }
 
+/* Ends a request that has no transfer result (never started or canceled);
+ * the request must already be out of curl and our lists. */
+static void ad_http_fail(ad_http_req_t *req, int err, const char *msg) {
+  ad_http_response_t res;
+
+  memset(&res, 0, sizeof(res));
+  res.error = err;
+  res.error_msg = msg;
+  res.body = "";
+  res.retry_after_s = -1;
+  req->cb(req, &res, req->data);
+  ad_http_req_free(req);
+}
+
 /* Moves requests from our FIFO into curl while there is room. */
 static void ad_http_admit(ad_http_t *http) {
   ad_list_t *node;
@@ -367,13 +381,7 @@ static void ad_http_admit(ad_http_t *http) {
     req = ad_container_of(node, ad_http_req_t, node);
     ad_list_remove(node);
     if (curl_multi_add_handle(http->multi, req->easy) != CURLM_OK) {
-      ad_http_response_t res = {0};
-      res.error = AD_ENOMEM;
-      res.error_msg = "curl refused the request";
-      res.body = "";
-      res.retry_after_s = -1;
-      req->cb(req, &res, req->data);
-      ad_http_req_free(req);
+      ad_http_fail(req, AD_ENOMEM, "curl refused the request");
       continue;
     }
     req->active = 1;
@@ -450,16 +458,8 @@ static void ad_http_drain(ad_http_t *http) {
 }
 
 static void ad_http_cancel_one(ad_http_req_t *req) {
-  ad_http_response_t res;
-
   ad_http_detach(req);
-  memset(&res, 0, sizeof(res));
-  res.error = AD_ECANCELED;
-  res.error_msg = "request canceled";
-  res.body = "";
-  res.retry_after_s = -1;
-  req->cb(req, &res, req->data);
-  ad_http_req_free(req);
+  ad_http_fail(req, AD_ECANCELED, "request canceled");
 }
 
 void ad_http_cancel(ad_http_req_t *req) {
