@@ -1,0 +1,228 @@
+#include "mapping.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "slug.h"
+
+static const char *ad_str(json_object *obj, const char *key) {
+  json_object *v;
+  if (!json_object_object_get_ex(obj, key, &v) ||
+      !json_object_is_type(v, json_type_string))
+    return NULL;
+  return json_object_get_string(v);
+}
+
+static char *ad_dup(const char *s) { return strdup(s != NULL ? s : ""); }
+
+static void ad_at_table_free(ad_at_table_t *t) {
+  size_t i;
+  for (i = 0; i < t->nfields; i++) {
+    free(t->fields[i].id);
+    free(t->fields[i].name);
+    free(t->fields[i].type);
+    free(t->fields[i].slug);
+  }
+  free(t->fields);
+  free(t->id);
+  free(t->name);
+  free(t->description);
+  free(t->first_view_id);
+}
+
+void ad_at_schema_free(ad_at_schema_t *schema) {
+  size_t i;
+  for (i = 0; i < schema->ntables; i++)
+    ad_at_table_free(&schema->tables[i]);
+  free(schema->tables);
+  memset(schema, 0, sizeof(*schema));
+}
+
+static int ad_at_field_parse(ad_at_field_t *f, json_object *obj, size_t index,
+                             ad_slugset_t *slugs, char *err, size_t errlen) {
+  char fallback[32];
+  const char *id = ad_str(obj, "id"), *name = ad_str(obj, "name"),
+             *type = ad_str(obj, "type");
+
+  if (id == NULL || name == NULL || type == NULL) {
+    snprintf(err, errlen, "field %zu lacks a string id, name or type", index);
+    return AD_EPARSE;
+  }
+  snprintf(fallback, sizeof(fallback), "col_%zu", index + 1);
+  f->id = ad_dup(id);
+  f->name = ad_dup(name);
+  f->type = ad_dup(type);
+  f->slug = ad_slugset_add(slugs, name, fallback);
+  f->codec = ad_cell_codec(type);
+  return f->id && f->name && f->type && f->slug ? 0 : AD_ENOMEM;
+}
+
+static int ad_at_table_parse(ad_at_table_t *t, json_object *obj, char *err,
+                             size_t errlen) {
+  json_object *fields, *views;
+  const char *id = ad_str(obj, "id"), *name = ad_str(obj, "name"), *primary;
+  ad_slugset_t slugs;
+  size_t i, n;
+  int rc = 0;
+
+  if (id == NULL || name == NULL) {
+    snprintf(err, errlen, "a table lacks a string id or name");
+    return AD_EPARSE;
+  }
+  if (!json_object_object_get_ex(obj, "fields", &fields) ||
+      !json_object_is_type(fields, json_type_array)) {
+    snprintf(err, errlen, "table %s has no \"fields\" array", id);
+    return AD_EPARSE;
+  }
+  t->id = ad_dup(id);
+  t->name = ad_dup(name);
+  t->description = ad_dup(ad_str(obj, "description"));
+  if (json_object_object_get_ex(obj, "views", &views) &&
+      json_object_is_type(views, json_type_array) &&
+      json_object_array_length(views) > 0 &&
+      ad_str(json_object_array_get_idx(views, 0), "id") != NULL)
+    t->first_view_id = ad_dup(ad_str(json_object_array_get_idx(views, 0), "id"));
+  n = json_object_array_length(fields);
+  t->fields = calloc(n ? n : 1, sizeof(*t->fields));
+  if (t->fields == NULL || ad_slugset_init(&slugs) != 0)
+    return AD_ENOMEM;
+  primary = ad_str(obj, "primaryFieldId");
+  for (i = 0; i < n && rc == 0; i++) {
+    rc = ad_at_field_parse(&t->fields[i], json_object_array_get_idx(fields, i),
+                           i, &slugs, err, errlen);
+    t->nfields++;
+    if (rc == 0 && primary != NULL && strcmp(t->fields[i].id, primary) == 0)
+      t->primary = &t->fields[i];
+  }
+  ad_slugset_free(&slugs);
+  if (rc == AD_EPARSE) {
+    char inner[128];
+    snprintf(inner, sizeof(inner), "%s", err);
+    snprintf(err, errlen, "table %s: %s", id, inner);
+  }
+  return rc;
+}
+
+int ad_at_schema_parse(const char *body, size_t len, ad_at_schema_t *schema,
+                       char *err, size_t errlen) {
+  json_object *root, *tables;
+  size_t i, n;
+  int rc = 0;
+
+  memset(schema, 0, sizeof(*schema));
+  root = json_tokener_parse(len > 0 ? body : "");
+  if (root == NULL || !json_object_object_get_ex(root, "tables", &tables) ||
+      !json_object_is_type(tables, json_type_array)) {
+    snprintf(err, errlen, "base schema: %s",
+             root == NULL ? "malformed JSON" : "no \"tables\" array");
+    json_object_put(root);
+    return AD_EPARSE;
+  }
+  n = json_object_array_length(tables);
+  schema->tables = calloc(n ? n : 1, sizeof(*schema->tables));
+  if (schema->tables == NULL)
+    rc = AD_ENOMEM;
+  for (i = 0; i < n && rc == 0; i++) {
+    rc = ad_at_table_parse(&schema->tables[i],
+                           json_object_array_get_idx(tables, i), err, errlen);
+    schema->ntables++;
+  }
+  json_object_put(root);
+  return rc;
+}
+
+const ad_at_table_t *ad_at_schema_find(const ad_at_schema_t *schema,
+                                       const char *name_or_id) {
+  size_t i;
+  for (i = 0; i < schema->ntables; i++)
+    if (strcmp(schema->tables[i].id, name_or_id) == 0)
+      return &schema->tables[i];
+  for (i = 0; i < schema->ntables; i++)
+    if (strcmp(schema->tables[i].name, name_or_id) == 0)
+      return &schema->tables[i];
+  return NULL;
+}
+
+int ad_at_record_row(const ad_at_table_t *table, json_object *record,
+                     ad_buf_t *out, const char **record_id, char *err,
+                     size_t errlen) {
+  json_object *fields, *row, *value, *cell, *v;
+  const char *id = ad_str(record, "id");
+  size_t i;
+  int rc = 0;
+
+  if (id == NULL || !json_object_object_get_ex(record, "fields", &fields) ||
+      !json_object_is_type(fields, json_type_object)) {
+    snprintf(err, errlen, "a record lacks a string \"id\" or a \"fields\" "
+                          "object");
+    return AD_EPARSE;
+  }
+  *record_id = id;
+  row = json_object_new_object();
+  value = json_object_new_object();
+  if (row == NULL || value == NULL) {
+    json_object_put(row);
+    json_object_put(value);
+    return AD_ENOMEM;
+  }
+  json_object_object_add(row, "row_id", json_object_get(
+                                            json_object_object_get(record, "id")));
+  json_object_object_add(row, "value", value);
+  for (i = 0; i < table->nfields && rc == 0; i++) {
+    const ad_at_field_t *f = &table->fields[i];
+    v = NULL;
+    json_object_object_get_ex(fields, f->id, &v);
+    rc = ad_cell_encode(f->codec, v, &cell);
+    if (rc == 0)
+      json_object_object_add(value, f->slug, cell);
+  }
+  if (rc == 0)
+    rc = ad_buf_puts(out, json_object_to_json_string_ext(
+                              row, JSON_C_TO_STRING_PLAIN |
+                                       JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put(row);
+  return rc;
+}
+
+int ad_at_semantic_id(const char *base_name, const ad_at_table_t *table,
+                      json_object *record, ad_buf_t *out) {
+  json_object *fields, *v = NULL;
+  size_t mark;
+  int rc = 0;
+
+  if (base_name != NULL)
+    rc = ad_buf_printf(out, "%s > ", base_name);
+  if (rc == 0)
+    rc = ad_buf_puts(out, table->name);
+  if (rc != 0 || table->primary == NULL ||
+      !json_object_object_get_ex(record, "fields", &fields) ||
+      !json_object_object_get_ex(fields, table->primary->id, &v))
+    return rc;
+  mark = out->len;
+  rc = ad_buf_puts(out, ": ");
+  if (rc == 0)
+    rc = ad_cell_text(v, out);
+  if (rc == 0 && out->len == mark + 2) { /* the primary cell reads empty */
+    out->len = mark;
+    out->data[mark] = '\0';
+  }
+  return rc;
+}
+
+int ad_at_record_url(const char *base_id, const char *share_id,
+                     const char *view_id, const ad_at_table_t *table,
+                     const char *record_id, ad_buf_t *out) {
+  const char *view = view_id != NULL ? view_id : table->first_view_id;
+  int rc = ad_buf_printf(out, "https://airtable.com/%s", base_id);
+  if (rc == 0 && share_id != NULL)
+    rc = ad_buf_printf(out, "/%s", share_id);
+  if (rc == 0)
+    rc = ad_buf_printf(out, "/%s", table->id);
+  if (rc == 0 && view != NULL)
+    rc = ad_buf_printf(out, "/%s", view);
+  if (rc == 0)
+    rc = ad_buf_printf(out, "/%s", record_id);
+  return rc;
+}
