@@ -1,0 +1,980 @@
+#include "fake_airtable.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+
+#include "backoff.h"
+#include "bucket.h"
+
+#define FA_PAGE_MAX 100
+#define FA_RING 512
+
+typedef struct fa_window { /* arrivals, to report the busiest second */
+  uint64_t stamps[FA_RING];
+  unsigned n;
+} fa_window_t;
+
+typedef struct fa_table {
+  char id[18];
+  char name[96];
+  char view_id[18];
+  int nrecords;
+} fa_table_t;
+
+typedef struct fa_base {
+  char id[18];
+  char name[64];
+  fa_table_t *tables;
+  int ntables;
+  ad_bucket_t bucket;
+  uint64_t blocked_until;
+  fa_window_t window;
+} fa_base_t;
+
+typedef struct fa_offset {
+  const fa_table_t *table;
+  int position;
+  uint64_t issued_ms;
+} fa_offset_t;
+
+struct ad_fake_airtable {
+  ad_fake_airtable_opts_t o;
+  char token[256];
+  char url[64];
+  struct MHD_Daemon *daemon;
+  pthread_mutex_t mu;
+  fa_base_t *bases;
+  int nbases;
+  ad_bucket_t token_bucket;
+  uint64_t token_blocked_until;
+  fa_window_t token_window;
+  json_object *offsets; /* itr token -> index into offset_list */
+  fa_offset_t *offset_list;
+  size_t noffsets, offsets_cap;
+  uint64_t rng;
+  ad_fake_airtable_counters_t c;
+};
+
+/* The request as it arrived, before MHD un-escapes the path. */
+typedef struct fa_request {
+  char *raw_uri;
+  char *body;
+  size_t body_len;
+  int answered_once;
+} fa_request_t;
+
+/* ---- the generated dataset ------------------------------------------- */
+
+typedef struct fa_field {
+  const char *name;
+  const char *type;
+  const char *options; /* JSON, may be NULL */
+} fa_field_t;
+
+/* Every documented field type, plus names that collide once slugged. */
+static const fa_field_t fa_fields[] = {
+    {"Name", "singleLineText", NULL},
+    {"name ", "singleLineText", NULL},
+    {"NAME!", "number", "{\"precision\":0}"},
+    {"Notes", "multilineText", NULL},
+    {"Rich", "richText", NULL},
+    {"Email", "email", NULL},
+    {"Website", "url", NULL},
+    {"Phone", "phoneNumber", NULL},
+    {"Amount", "number", "{\"precision\":2}"},
+    {"Share", "percent", "{\"precision\":1}"},
+    {"Price", "currency", "{\"precision\":2,\"symbol\":\"$\"}"},
+    {"Stars", "rating", "{\"max\":5}"},
+    {"Time spent", "duration", "{\"durationFormat\":\"h:mm\"}"},
+    {"Auto", "autoNumber", NULL},
+    {"Links count", "count", NULL},
+    {"Done?", "checkbox", NULL},
+    {"Due", "date", NULL},
+    {"Meeting", "dateTime", NULL},
+    {"Created", "createdTime", NULL},
+    {"Modified", "lastModifiedTime", NULL},
+    {"Status", "singleSelect", NULL},
+    {"Tags", "multipleSelects", NULL},
+    {"Related", "multipleRecordLinks", NULL},
+    {"Files", "multipleAttachments", NULL},
+    {"Owner", "singleCollaborator", NULL},
+    {"Team", "multipleCollaborators", NULL},
+    {"Created by", "createdBy", NULL},
+    {"Edited by", "lastModifiedBy", NULL},
+    {"Barcode", "barcode", NULL},
+    {"Open", "button", NULL},
+    {"Summary", "aiText", NULL},
+    {"Score", "formula", "{\"result\":{\"type\":\"number\"}}"},
+    {"Total", "rollup", NULL},
+    {"Lookup", "multipleLookupValues", NULL},
+    {"Source", "externalSyncSource", NULL},
+};
+#define FA_NFIELDS (sizeof(fa_fields) / sizeof(fa_fields[0]))
+
+static const char *const fa_words[] = {
+    "alpha", "Ünïcødé", "日本語", "emoji 🎉", "quote \"x\"", "slash/back\\",
+    "tab\tchar", "long", "zeta", "línea\nnueva"};
+
+static uint64_t fa_hash(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+  uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull);
+  h ^= (c + 1) * 0xC2B2AE3D27D4EB4Full;
+  h ^= (d + 7) * 0x165667B19E3779F9ull;
+  return ad_rand_next(&h);
+}
+
+/* "app" + 14 characters of [A-Za-z0-9], as Airtable ids look. */
+static void fa_id(char out[18], const char *prefix, uint64_t h) {
+  static const char al[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  int i;
+  memcpy(out, prefix, 3);
+  for (i = 0; i < 14; i++) {
+    out[3 + i] = al[h % 62];
+    h = h / 62 ^ (h << 7) ^ (uint64_t)i * 0x9E37;
+  }
+  out[17] = '\0';
+}
+
+static void fa_field_id(char out[18], const fa_table_t *t, size_t f) {
+  fa_id(out, "fld", fa_hash((uint64_t)(uintptr_t)t->id[5], (uint64_t)t->id[9],
+                            f, 0xF1E1D));
+}
+
+static int fa_build(ad_fake_airtable_t *fa) {
+  int b, t;
+  fa->nbases = fa->o.bases;
+  fa->bases = calloc((size_t)(fa->nbases ? fa->nbases : 1), sizeof(fa_base_t));
+  if (fa->bases == NULL)
+    return -1;
+  for (b = 0; b < fa->nbases; b++) {
+    fa_base_t *base = &fa->bases[b];
+    fa_id(base->id, "app", fa_hash(fa->o.seed, (uint64_t)b, 0, 1));
+    snprintf(base->name, sizeof(base->name), "Base %d %s", b,
+             b % 3 == 0 ? "Ops / Q&A" : b % 3 == 1 ? "Ventes é" : "CRM");
+    base->ntables = fa->o.tables_per_base;
+    base->tables = calloc((size_t)(base->ntables ? base->ntables : 1),
+                          sizeof(fa_table_t));
+    if (base->tables == NULL)
+      return -1;
+    for (t = 0; t < base->ntables; t++) {
+      fa_table_t *tb = &base->tables[t];
+      fa_id(tb->id, "tbl", fa_hash(fa->o.seed, (uint64_t)b, (uint64_t)t, 2));
+      fa_id(tb->view_id, "viw", fa_hash(fa->o.seed, (uint64_t)b, (uint64_t)t,
+                                        3));
+      snprintf(tb->name, sizeof(tb->name), "%s %d",
+               t % 2 ? "Tâches / Q1 ✓" : "Table", t);
+      tb->nrecords = fa->o.records_per_table;
+    }
+    if (fa->o.per_base_rps > 0 &&
+        ad_bucket_init(&base->bucket, (uint32_t)fa->o.per_base_rps, 1000000))
+      return -1;
+  }
+  if (fa->o.per_token_rps > 0 &&
+      ad_bucket_init(&fa->token_bucket, (uint32_t)fa->o.per_token_rps,
+                     1000000))
+    return -1;
+  return 0;
+}
+
+/* One cell value in its real list-records shape, or NULL for an empty
+ * cell (left out of the record, as Airtable does). */
+static json_object *fa_cell(size_t f, uint64_t *rng, int index) {
+  const char *type = fa_fields[f].type;
+  const char *w = fa_words[ad_rand_upto(rng, 9)];
+  char tmp[96];
+  json_object *a, *o;
+
+  if (f > 0 && ad_rand_upto(rng, 7) == 0)
+    return NULL; /* empty */
+  if (!strcmp(type, "singleLineText") || !strcmp(type, "multilineText") ||
+      !strcmp(type, "richText") || !strcmp(type, "singleSelect") ||
+      !strcmp(type, "externalSyncSource")) {
+    snprintf(tmp, sizeof(tmp), "%s %d", w, index);
+    return json_object_new_string(tmp);
+  }
+  if (!strcmp(type, "email"))
+    return json_object_new_string("someone@example.com");
+  if (!strcmp(type, "url"))
+    return json_object_new_string("https://example.com/a?b=c");
+  if (!strcmp(type, "phoneNumber"))
+    return json_object_new_string("+1 (555) 010-0199");
+  if (!strcmp(type, "number") || !strcmp(type, "autoNumber") ||
+      !strcmp(type, "count") || !strcmp(type, "duration"))
+    return json_object_new_int64((int64_t)ad_rand_upto(rng, 100000));
+  if (!strcmp(type, "rating"))
+    return json_object_new_int(1 + (int)ad_rand_upto(rng, 4));
+  if (!strcmp(type, "percent") || !strcmp(type, "currency"))
+    return json_object_new_double((double)ad_rand_upto(rng, 10000) / 100.0);
+  if (!strcmp(type, "checkbox"))
+    return ad_rand_upto(rng, 1) ? json_object_new_boolean(1) : NULL;
+  if (!strcmp(type, "date"))
+    return json_object_new_string("2024-02-29");
+  if (!strcmp(type, "dateTime") || !strcmp(type, "createdTime") ||
+      !strcmp(type, "lastModifiedTime"))
+    return json_object_new_string("2022-09-05T07:00:00.000Z");
+  if (!strcmp(type, "multipleSelects") || !strcmp(type, "multipleRecordLinks")) {
+    a = json_object_new_array();
+    json_object_array_add(a, json_object_new_string("recAAAAAAAAAAAAAA"));
+    json_object_array_add(a, json_object_new_string(w));
+    return a;
+  }
+  if (!strcmp(type, "multipleAttachments"))
+    return json_tokener_parse("[{\"id\":\"attA\",\"url\":\"https://dl.example"
+                              ".com/x.pdf\",\"filename\":\"x.pdf\",\"size\":"
+                              "10,\"type\":\"application/pdf\"}]");
+  if (!strcmp(type, "singleCollaborator") || !strcmp(type, "createdBy") ||
+      !strcmp(type, "lastModifiedBy"))
+    return json_tokener_parse("{\"id\":\"usrA\",\"email\":\"ann@example.com\","
+                              "\"name\":\"Ann\"}");
+  if (!strcmp(type, "multipleCollaborators"))
+    return json_tokener_parse("[{\"id\":\"usrA\",\"email\":\"a@x.io\",\"name\":"
+                              "\"Ann\"},{\"id\":\"usrB\",\"email\":\"b@x.io\"}]");
+  if (!strcmp(type, "barcode"))
+    return json_tokener_parse("{\"text\":\"0123\",\"type\":\"upce\"}");
+  if (!strcmp(type, "button"))
+    return json_tokener_parse("{\"label\":\"Open\",\"url\":null}");
+  if (!strcmp(type, "aiText"))
+    return json_tokener_parse("{\"state\":\"generated\",\"isStale\":false,"
+                              "\"value\":\"A summary\"}");
+  if (!strcmp(type, "formula"))
+    return ad_rand_upto(rng, 4) == 0 ? json_tokener_parse("{\"error\":\"#ERROR!\"}")
+                                     : json_object_new_int(index);
+  if (!strcmp(type, "rollup"))
+    return ad_rand_upto(rng, 4) == 0
+               ? json_tokener_parse("{\"specialValue\":\"NaN\"}")
+               : json_object_new_double(1.5);
+  if (!strcmp(type, "multipleLookupValues"))
+    return json_tokener_parse("[\"x\",{\"error\":\"#ERROR!\"},[1,2]]");
+  o = json_object_new_string(w);
+  return o;
+}
+
+static json_object *fa_record(const ad_fake_airtable_t *fa,
+                              const fa_table_t *t, int index, int by_id,
+                              json_object *only) {
+  json_object *rec = json_object_new_object(), *fields = json_object_new_object();
+  uint64_t rng = fa_hash(fa->o.seed, (uint64_t)(uintptr_t)t->id[4],
+                         (uint64_t)t->id[8] * 131 + (uint64_t)t->id[12],
+                         (uint64_t)index);
+  char id[18], fid[18];
+  size_t f;
+  json_object *cell;
+
+  fa_id(id, "rec", rng);
+  json_object_object_add(rec, "id", json_object_new_string(id));
+  json_object_object_add(rec, "createdTime",
+                         json_object_new_string("2022-09-12T21:03:48.000Z"));
+  for (f = 0; f < FA_NFIELDS; f++) {
+    fa_field_id(fid, t, f);
+    cell = fa_cell(f, &rng, index);
+    if (cell == NULL)
+      continue;
+    if (only != NULL && !json_object_object_get_ex(only, fid, NULL) &&
+        !json_object_object_get_ex(only, fa_fields[f].name, NULL)) {
+      json_object_put(cell);
+      continue;
+    }
+    json_object_object_add(fields, by_id ? fid : fa_fields[f].name, cell);
+  }
+  json_object_object_add(rec, "fields", fields);
+  return rec;
+}
+
+/* ---- answers ---------------------------------------------------------- */
+
+static uint64_t fa_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static enum MHD_Result fa_send(struct MHD_Connection *conn, unsigned status,
+                               const char *body, size_t len) {
+  struct MHD_Response *res = MHD_create_response_from_buffer(
+      len, (void *)body, MHD_RESPMEM_MUST_COPY);
+  enum MHD_Result r;
+  if (res == NULL)
+    return MHD_NO;
+  MHD_add_response_header(res, "Content-Type", "application/json; charset=utf-8");
+  r = MHD_queue_response(conn, status, res);
+  MHD_destroy_response(res);
+  return r;
+}
+
+static enum MHD_Result fa_json(struct MHD_Connection *conn, unsigned status,
+                               json_object *obj) {
+  const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+  enum MHD_Result r = fa_send(conn, status, s, strlen(s));
+  json_object_put(obj);
+  return r;
+}
+
+/* {"error":{"type":T,"message":M}}, or {"error":T} when M is NULL and
+ * string_form is set (a form the real 404 uses). */
+static enum MHD_Result fa_error(struct MHD_Connection *conn, unsigned status,
+                                const char *type, const char *message,
+                                int string_form) {
+  json_object *root = json_object_new_object(), *e;
+  if (string_form) {
+    json_object_object_add(root, "error", json_object_new_string(type));
+  } else {
+    e = json_object_new_object();
+    json_object_object_add(e, "type", json_object_new_string(type));
+    if (message != NULL)
+      json_object_object_add(e, "message", json_object_new_string(message));
+    json_object_object_add(root, "error", e);
+  }
+  return fa_json(conn, status, root);
+}
+
+static void fa_window_add(fa_window_t *w, uint64_t now, long *max) {
+  unsigned i, count = 1;
+  for (i = 0; i < w->n && i < FA_RING; i++)
+    if (now - w->stamps[(w->n - 1 - i) % FA_RING] < 1000)
+      count++;
+    else
+      break;
+  w->stamps[w->n++ % FA_RING] = now;
+  if ((long)count > *max)
+    *max = count;
+}
+
+/* The sliding-second limits. Returns 1 when the request may proceed.
+ * Called with the lock held. */
+static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now) {
+  uint64_t us = now * 1000;
+  int over_base, over_token;
+
+  fa_window_add(&fa->token_window, now, &fa->c.max_per_token_window);
+  if (base != NULL)
+    fa_window_add(&base->window, now, &fa->c.max_per_base_window);
+  if (now < fa->token_blocked_until ||
+      (base != NULL && now < base->blocked_until)) {
+    fa->c.refused_in_penalty++;
+    fa->c.sent_429++;
+    return 0;
+  }
+  over_token = fa->o.per_token_rps > 0 &&
+               ad_bucket_wait(&fa->token_bucket, us) > 0;
+  over_base = base != NULL && fa->o.per_base_rps > 0 &&
+              ad_bucket_wait(&base->bucket, us) > 0;
+  if (over_token || over_base) {
+    if (over_token)
+      fa->token_blocked_until = now + (uint64_t)fa->o.penalty_ms;
+    if (over_base)
+      base->blocked_until = now + (uint64_t)fa->o.penalty_ms;
+    fa->c.sent_429++;
+    return 0;
+  }
+  if (fa->o.per_token_rps > 0)
+    ad_bucket_take(&fa->token_bucket, us);
+  if (base != NULL && fa->o.per_base_rps > 0)
+    ad_bucket_take(&base->bucket, us);
+  return 1;
+}
+
+/* ---- routes ----------------------------------------------------------- */
+
+static fa_base_t *fa_find_base(ad_fake_airtable_t *fa, const char *id) {
+  int b;
+  for (b = 0; b < fa->nbases; b++)
+    if (strcmp(fa->bases[b].id, id) == 0)
+      return &fa->bases[b];
+  return NULL;
+}
+
+static const fa_table_t *fa_find_table(const fa_base_t *base,
+                                       const char *id_or_name) {
+  int t;
+  for (t = 0; t < base->ntables; t++)
+    if (strcmp(base->tables[t].id, id_or_name) == 0 ||
+        strcmp(base->tables[t].name, id_or_name) == 0)
+      return &base->tables[t];
+  return NULL;
+}
+
+static enum MHD_Result fa_bases(ad_fake_airtable_t *fa,
+                                struct MHD_Connection *conn) {
+  const char *off = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+                                                "offset");
+  int start = 0, b, page = fa->o.bases_page_size;
+  json_object *root = json_object_new_object(), *arr = json_object_new_array();
+  char tmp[64];
+
+  if (off != NULL &&
+      (sscanf(off, "itrB%8x/", (unsigned *)&start) != 1 || start <= 0 ||
+       start >= fa->nbases)) {
+    json_object_put(root);
+    json_object_put(arr);
+    return fa_error(conn, 422, "INVALID_OFFSET_VALUE",
+                    "The value of offset is invalid", 0);
+  }
+  for (b = start; b < fa->nbases && b < start + page; b++) {
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(fa->bases[b].id));
+    json_object_object_add(o, "name", json_object_new_string(fa->bases[b].name));
+    json_object_object_add(o, "permissionLevel", json_object_new_string("create"));
+    json_object_array_add(arr, o);
+  }
+  json_object_object_add(root, "bases", arr);
+  if (b < fa->nbases) {
+    snprintf(tmp, sizeof(tmp), "itrB%08x/%s", (unsigned)b, fa->bases[b].id);
+    json_object_object_add(root, "offset", json_object_new_string(tmp));
+  }
+  return fa_json(conn, 200, root);
+}
+
+static enum MHD_Result fa_schema(struct MHD_Connection *conn,
+                                 const fa_base_t *base) {
+  json_object *root = json_object_new_object(), *tables = json_object_new_array();
+  char fid[18];
+  int t;
+  size_t f;
+
+  for (t = 0; t < base->ntables; t++) {
+    const fa_table_t *tb = &base->tables[t];
+    json_object *o = json_object_new_object(), *fields = json_object_new_array();
+    json_object *views = json_object_new_array(), *v = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(tb->id));
+    json_object_object_add(o, "name", json_object_new_string(tb->name));
+    if (t % 2 == 0)
+      json_object_object_add(o, "description",
+                             json_object_new_string("Generated test table"));
+    for (f = 0; f < FA_NFIELDS; f++) {
+      json_object *fo = json_object_new_object();
+      fa_field_id(fid, tb, f);
+      if (f == 0)
+        json_object_object_add(o, "primaryFieldId", json_object_new_string(fid));
+      json_object_object_add(fo, "id", json_object_new_string(fid));
+      json_object_object_add(fo, "name", json_object_new_string(fa_fields[f].name));
+      json_object_object_add(fo, "type", json_object_new_string(fa_fields[f].type));
+      if (fa_fields[f].options != NULL)
+        json_object_object_add(fo, "options",
+                               json_tokener_parse(fa_fields[f].options));
+      json_object_array_add(fields, fo);
+    }
+    json_object_object_add(o, "fields", fields);
+    json_object_object_add(v, "id", json_object_new_string(tb->view_id));
+    json_object_object_add(v, "name", json_object_new_string("Grid view"));
+    json_object_object_add(v, "type", json_object_new_string("grid"));
+    json_object_array_add(views, v);
+    json_object_object_add(o, "views", views);
+    json_object_array_add(tables, o);
+  }
+  json_object_object_add(root, "tables", tables);
+  return fa_json(conn, 200, root);
+}
+
+/* List-records options, from the query string (GET) or the body (POST). */
+typedef struct fa_list_opts {
+  int page_size;
+  const char *offset;
+  const char *view;
+  int by_id;
+  json_object *fields; /* set of requested field names/ids, or NULL */
+  int bad;             /* a parameter failed validation */
+} fa_list_opts_t;
+
+static enum MHD_Result fa_collect_field(void *cls, enum MHD_ValueKind kind,
+                                        const char *key, const char *value) {
+  fa_list_opts_t *lo = cls;
+  (void)kind;
+  if (value != NULL && (strcmp(key, "fields[]") == 0 || strcmp(key, "fields") == 0)) {
+    if (lo->fields == NULL)
+      lo->fields = json_object_new_object();
+    json_object_object_add(lo->fields, value, NULL);
+  }
+  return MHD_YES;
+}
+
+static int fa_page_size(const char *s) {
+  char *end;
+  long n = strtol(s, &end, 10);
+  return *s && *end == '\0' && n >= 1 && n <= FA_PAGE_MAX ? (int)n : -1;
+}
+
+static void fa_opts_from_query(struct MHD_Connection *conn, fa_list_opts_t *lo) {
+  const char *v;
+  v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "pageSize");
+  if (v != NULL && (lo->page_size = fa_page_size(v)) < 0)
+    lo->bad = 1;
+  lo->offset = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "offset");
+  lo->view = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "view");
+  v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+                                  "returnFieldsByFieldId");
+  lo->by_id = v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+  MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, fa_collect_field, lo);
+}
+
+/* POST .../listRecords: a JSON body; returns the parsed body to keep the
+ * strings alive, or NULL (lo->bad set) when it is not valid JSON. */
+static json_object *fa_opts_from_body(const fa_request_t *rq, fa_list_opts_t *lo) {
+  json_object *body = json_tokener_parse(rq->body ? rq->body : ""), *v;
+  size_t i;
+
+  if (body == NULL || !json_object_is_type(body, json_type_object)) {
+    lo->bad = 2;
+    json_object_put(body);
+    return NULL;
+  }
+  if (json_object_object_get_ex(body, "pageSize", &v) &&
+      (!json_object_is_type(v, json_type_int) || json_object_get_int(v) < 1 ||
+       json_object_get_int(v) > FA_PAGE_MAX))
+    lo->bad = 1;
+  else if (v != NULL)
+    lo->page_size = json_object_get_int(v);
+  if (json_object_object_get_ex(body, "offset", &v))
+    lo->offset = json_object_get_string(v);
+  if (json_object_object_get_ex(body, "view", &v))
+    lo->view = json_object_get_string(v);
+  if (json_object_object_get_ex(body, "returnFieldsByFieldId", &v))
+    lo->by_id = json_object_get_boolean(v);
+  if (json_object_object_get_ex(body, "fields", &v) &&
+      json_object_is_type(v, json_type_array)) {
+    lo->fields = json_object_new_object();
+    for (i = 0; i < json_object_array_length(v); i++)
+      json_object_object_add(lo->fields,
+                             json_object_get_string(json_object_array_get_idx(v, i)),
+                             NULL);
+  }
+  return body;
+}
+
+/* Resolves an offset to a position; -1 invalid, -2 expired. Lock held. */
+static int fa_offset_position(ad_fake_airtable_t *fa, const fa_table_t *t,
+                              const char *offset, uint64_t now) {
+  char token[32];
+  json_object *idx;
+  const fa_offset_t *o;
+
+  if (sscanf(offset, "itr%17[A-Za-z0-9]/", token) != 1 ||
+      !json_object_object_get_ex(fa->offsets, token, &idx))
+    return -1;
+  o = &fa->offset_list[json_object_get_int(idx)];
+  if (o->table != t)
+    return -1;
+  if (fa->o.offset_ttl_ms > 0 && now - o->issued_ms > (uint64_t)fa->o.offset_ttl_ms)
+    return -2;
+  return o->position;
+}
+
+/* Issues an offset for (t, position); writes it into out. Lock held. */
+static int fa_offset_issue(ad_fake_airtable_t *fa, const fa_table_t *t,
+                           int position, uint64_t now, const char *last_rec,
+                           char *out, size_t outlen) {
+  char token[18];
+  fa_offset_t *grown;
+
+  if (fa->noffsets == fa->offsets_cap) {
+    fa->offsets_cap = fa->offsets_cap ? fa->offsets_cap * 2 : 256;
+    grown = realloc(fa->offset_list, fa->offsets_cap * sizeof(*grown));
+    if (grown == NULL)
+      return -1;
+    fa->offset_list = grown;
+  }
+  fa_id(token, "itr", ad_rand_next(&fa->rng));
+  fa->offset_list[fa->noffsets].table = t;
+  fa->offset_list[fa->noffsets].position = position;
+  fa->offset_list[fa->noffsets].issued_ms = now;
+  json_object_object_add(fa->offsets, token + 3,
+                         json_object_new_int((int)fa->noffsets));
+  fa->noffsets++;
+  snprintf(out, outlen, "%s/%s", token, last_rec);
+  return 0;
+}
+
+static enum MHD_Result fa_records(ad_fake_airtable_t *fa,
+                                  struct MHD_Connection *conn,
+                                  const fa_request_t *rq, const fa_table_t *t,
+                                  int post, int truncate) {
+  fa_list_opts_t lo = {FA_PAGE_MAX, NULL, NULL, 0, NULL, 0};
+  json_object *body = NULL, *root, *arr, *rec;
+  char offset[64];
+  int pos = 0, i, end;
+  uint64_t now = fa_now_ms();
+  size_t f;
+  enum MHD_Result r;
+
+  if (post)
+    body = fa_opts_from_body(rq, &lo);
+  else
+    fa_opts_from_query(conn, &lo);
+  if (lo.bad == 2)
+    return fa_error(conn, 400, "INVALID_REQUEST_BODY",
+                    "Could not parse request body", 0);
+  if (lo.bad) {
+    json_object_put(lo.fields);
+    json_object_put(body);
+    return fa_error(conn, 422, "INVALID_REQUEST_UNKNOWN",
+                    "Invalid request: parameter validation failed. Check your "
+                    "request data.", 0);
+  }
+  if (lo.view != NULL && strcmp(lo.view, t->view_id) != 0 &&
+      strcmp(lo.view, "Grid view") != 0) {
+    json_object_put(lo.fields);
+    json_object_put(body);
+    return fa_error(conn, 422, "VIEW_NAME_NOT_FOUND", "Could not find view", 0);
+  }
+  if (lo.fields != NULL) {
+    char fid[18];
+    json_object_object_foreach(lo.fields, key, val) {
+      int known = 0;
+      (void)val;
+      for (f = 0; f < FA_NFIELDS && !known; f++) {
+        fa_field_id(fid, t, f);
+        known = strcmp(key, fid) == 0 || strcmp(key, fa_fields[f].name) == 0;
+      }
+      if (!known) {
+        json_object_put(lo.fields);
+        json_object_put(body);
+        return fa_error(conn, 422, "UNKNOWN_FIELD_NAME",
+                        "Unknown field name", 0);
+      }
+    }
+  }
+  pthread_mutex_lock(&fa->mu);
+  if (lo.offset != NULL)
+    pos = fa_offset_position(fa, t, lo.offset, now);
+  if (pos == -2)
+    fa->c.expired_offsets++;
+  pthread_mutex_unlock(&fa->mu);
+  if (pos < 0) {
+    json_object_put(lo.fields);
+    json_object_put(body);
+    return pos == -2 ? fa_error(conn, 422, "LIST_RECORDS_ITERATOR_NOT_AVAILABLE",
+                                NULL, 0)
+                     : fa_error(conn, 422, "INVALID_OFFSET_VALUE",
+                                "The value of offset is invalid", 0);
+  }
+  root = json_object_new_object();
+  arr = json_object_new_array();
+  end = pos + lo.page_size < t->nrecords ? pos + lo.page_size : t->nrecords;
+  for (i = pos; i < end; i++)
+    json_object_array_add(arr, fa_record(fa, t, i, lo.by_id, lo.fields));
+  json_object_object_add(root, "records", arr);
+  pthread_mutex_lock(&fa->mu);
+  fa->c.records_served += end - pos;
+  if (end < t->nrecords) {
+    rec = json_object_array_get_idx(arr, (size_t)(end - pos - 1));
+    if (fa_offset_issue(fa, t, end, now,
+                        json_object_get_string(json_object_object_get(rec, "id")),
+                        offset, sizeof(offset)) == 0)
+      json_object_object_add(root, "offset", json_object_new_string(offset));
+  }
+  if (truncate)
+    fa->c.truncated++;
+  pthread_mutex_unlock(&fa->mu);
+  json_object_put(lo.fields);
+  json_object_put(body);
+  if (truncate) { /* cut the body mid-JSON, as a broken proxy would */
+    const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+    r = fa_send(conn, 200, s, strlen(s) / 2);
+    json_object_put(root);
+    return r;
+  }
+  return fa_json(conn, 200, root);
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+static enum MHD_Result fa_counters(ad_fake_airtable_t *fa,
+                                   struct MHD_Connection *conn) {
+  ad_fake_airtable_counters_t c;
+  json_object *o = json_object_new_object();
+
+  ad_fake_airtable_counters(fa, &c);
+#define FA_COUNTER(name) json_object_object_add(o, #name, json_object_new_int64(c.name))
+  FA_COUNTER(requests_bases);
+  FA_COUNTER(requests_schema);
+  FA_COUNTER(requests_records);
+  FA_COUNTER(sent_429);
+  FA_COUNTER(refused_in_penalty);
+  FA_COUNTER(sent_5xx);
+  FA_COUNTER(dropped);
+  FA_COUNTER(truncated);
+  FA_COUNTER(expired_offsets);
+  FA_COUNTER(max_per_base_window);
+  FA_COUNTER(max_per_token_window);
+  FA_COUNTER(records_served);
+#undef FA_COUNTER
+  return fa_json(conn, 200, o);
+}
+
+/* Splits "/v0/a/b?x" into at most 5 unescaped path segments. */
+static int fa_split(const char *raw, char seg[5][256]) {
+  const char *p = raw, *q;
+  char *dec;
+  int n = 0, len;
+
+  while (*p == '/' && n < 5) {
+    p++;
+    q = p + strcspn(p, "/?");
+    dec = curl_easy_unescape(NULL, p, (int)(q - p), &len);
+    if (dec == NULL || len >= 256) {
+      curl_free(dec);
+      return -1;
+    }
+    memcpy(seg[n], dec, (size_t)len + 1);
+    curl_free(dec);
+    n++;
+    p = q;
+  }
+  return *p == '\0' || *p == '?' ? n : -1;
+}
+
+/* Draws this request's faults; 1: drop, 2: 5xx. Lock held. */
+static int fa_fault(ad_fake_airtable_t *fa) {
+  double x = (double)(ad_rand_next(&fa->rng) % 1000000) / 1e6;
+  if (x < fa->o.drop) {
+    fa->c.dropped++;
+    return 1;
+  }
+  x = (double)(ad_rand_next(&fa->rng) % 1000000) / 1e6;
+  if (x < fa->o.fail_5xx) {
+    fa->c.sent_5xx++;
+    return 2;
+  }
+  return 0;
+}
+
+static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
+                                struct MHD_Connection *conn,
+                                const fa_request_t *rq, int post) {
+  char seg[5][256];
+  int n = fa_split(rq->raw_uri, seg), fault, truncate = 0;
+  fa_base_t *base = NULL;
+  const fa_table_t *table = NULL;
+  const char *auth;
+  char expect[300];
+  int admitted;
+
+  if (n < 2 || strcmp(seg[0], "v0") != 0)
+    return fa_error(conn, 404, "NOT_FOUND", NULL, 1);
+  pthread_mutex_lock(&fa->mu);
+  fault = fa_fault(fa);
+  if (fault == 0 && fa->o.truncate > 0 &&
+      (double)(ad_rand_next(&fa->rng) % 1000000) / 1e6 < fa->o.truncate)
+    truncate = 1;
+  pthread_mutex_unlock(&fa->mu);
+  if (fa->o.latency_ms > 0)
+    usleep((useconds_t)fa->o.latency_ms * 1000);
+  if (fault == 1)
+    return MHD_NO;
+  if (fault == 2)
+    return fa_error(conn, 503, "RETRIABLE_ERROR",
+                    "Server temporarily unavailable, safe to retry the request",
+                    0);
+  auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+  snprintf(expect, sizeof(expect), "Bearer %s", fa->token);
+  if (auth == NULL || strcmp(auth, expect) != 0)
+    return fa_error(conn, 401, "AUTHENTICATION_REQUIRED",
+                    "Authentication required", 0);
+  if (strcmp(seg[1], "meta") == 0) {
+    if (n == 3 && strcmp(seg[2], "bases") == 0 && !post) {
+      pthread_mutex_lock(&fa->mu);
+      fa->c.requests_bases++;
+      admitted = fa_admit(fa, NULL, fa_now_ms());
+      pthread_mutex_unlock(&fa->mu);
+      return admitted ? fa_bases(fa, conn)
+                 : fa_error(conn, 429, "RATE_LIMIT_REACHED",
+                            "Rate limit exceeded. Please try again later", 0);
+    }
+    if (n != 5 || strcmp(seg[2], "bases") != 0 || strcmp(seg[4], "tables") != 0 ||
+        post)
+      return fa_error(conn, 404, "NOT_FOUND", NULL, 0);
+    base = fa_find_base(fa, seg[3]);
+  } else {
+    base = fa_find_base(fa, seg[1]);
+    if (n < 3 || n > 4 || post != (n == 4) ||
+        (n == 4 && strcmp(seg[3], "listRecords") != 0))
+      return fa_error(conn, 404, "NOT_FOUND", NULL, 1);
+  }
+  if (base == NULL)
+    return fa_error(conn, 403, "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND",
+                    "Invalid permissions, or the requested model was not found. "
+                    "Check that both your user and your token have the "
+                    "required permissions, and that the model names and/or ids "
+                    "are correct.", 0);
+  pthread_mutex_lock(&fa->mu);
+  if (strcmp(seg[1], "meta") == 0)
+    fa->c.requests_schema++;
+  else
+    fa->c.requests_records++;
+  admitted = fa_admit(fa, base, fa_now_ms());
+  pthread_mutex_unlock(&fa->mu);
+  if (!admitted)
+    return fa_error(conn, 429, "RATE_LIMIT_REACHED",
+                    "Rate limit exceeded. Please try again later", 0);
+  if (strcmp(seg[1], "meta") == 0)
+    return fa_schema(conn, base);
+  table = fa_find_table(base, seg[2]);
+  if (table == NULL)
+    return fa_error(conn, 403, "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND",
+                    "Invalid permissions, or the requested model was not found.",
+                    0);
+  return fa_records(fa, conn, rq, table, post, truncate);
+}
+
+static void *fa_uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
+  fa_request_t *rq = calloc(1, sizeof(*rq));
+  (void)cls;
+  (void)c;
+  if (rq != NULL)
+    rq->raw_uri = strdup(uri);
+  return rq;
+}
+
+static enum MHD_Result fa_handler(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **ctx) {
+  ad_fake_airtable_t *fa = cls;
+  fa_request_t *rq = *ctx;
+  char *grown;
+
+  (void)url;
+  (void)version;
+  if (rq == NULL || rq->raw_uri == NULL)
+    return MHD_NO;
+  /* Answer on the second call: MHD 0.9.75 drops keep-alive otherwise. */
+  if (!rq->answered_once) {
+    rq->answered_once = 1;
+    return MHD_YES;
+  }
+  if (*upload_size > 0) {
+    grown = realloc(rq->body, rq->body_len + *upload_size + 1);
+    if (grown == NULL)
+      return MHD_NO;
+    rq->body = grown;
+    memcpy(rq->body + rq->body_len, upload, *upload_size);
+    rq->body_len += *upload_size;
+    rq->body[rq->body_len] = '\0';
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  if (strncmp(rq->raw_uri, "/_fake/counters", 15) == 0)
+    return fa_counters(fa, conn);
+  if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+    return fa_error(conn, 404, "NOT_FOUND", NULL, 1);
+  return fa_route(fa, conn, rq, strcmp(method, "POST") == 0);
+}
+
+static void fa_completed(void *cls, struct MHD_Connection *conn, void **ctx,
+                         enum MHD_RequestTerminationCode code) {
+  fa_request_t *rq = *ctx;
+  (void)cls;
+  (void)conn;
+  (void)code;
+  if (rq != NULL) {
+    free(rq->raw_uri);
+    free(rq->body);
+    free(rq);
+    *ctx = NULL;
+  }
+}
+
+void ad_fake_airtable_opts_default(ad_fake_airtable_opts_t *o) {
+  memset(o, 0, sizeof(*o));
+  o->token = "patFAKEtoken0123456789";
+  o->seed = 1;
+  o->bases = 2;
+  o->tables_per_base = 2;
+  o->records_per_table = 250;
+  o->bases_page_size = 1000;
+  o->per_base_rps = 5;
+  o->per_token_rps = 50;
+  o->penalty_ms = 30000;
+}
+
+ad_fake_airtable_t *ad_fake_airtable_start(const ad_fake_airtable_opts_t *o) {
+  ad_fake_airtable_t *fa = calloc(1, sizeof(*fa));
+  const union MHD_DaemonInfo *info;
+
+  if (fa == NULL)
+    return NULL;
+  fa->o = *o;
+  if (fa->o.bases_page_size <= 0 || fa->o.bases_page_size > 1000)
+    fa->o.bases_page_size = 1000;
+  snprintf(fa->token, sizeof(fa->token), "%s", o->token);
+  fa->o.token = fa->token;
+  fa->rng = o->seed ^ 0xA17AB1Eull;
+  pthread_mutex_init(&fa->mu, NULL);
+  fa->offsets = json_object_new_object();
+  if (fa->offsets == NULL || fa_build(fa) != 0) {
+    ad_fake_airtable_stop(fa);
+    return NULL;
+  }
+  fa->daemon = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, o->port,
+      NULL, NULL, fa_handler, fa, MHD_OPTION_URI_LOG_CALLBACK, fa_uri_log, fa,
+      MHD_OPTION_NOTIFY_COMPLETED, fa_completed, fa,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000, MHD_OPTION_END);
+  if (fa->daemon == NULL) {
+    ad_fake_airtable_stop(fa);
+    return NULL;
+  }
+  info = MHD_get_daemon_info(fa->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  snprintf(fa->url, sizeof(fa->url), "http://127.0.0.1:%u",
+           (unsigned)info->port);
+  return fa;
+}
+
+void ad_fake_airtable_stop(ad_fake_airtable_t *fa) {
+  int b;
+  if (fa == NULL)
+    return;
+  if (fa->daemon != NULL)
+    MHD_stop_daemon(fa->daemon);
+  for (b = 0; b < fa->nbases; b++) {
+    free(fa->bases[b].tables);
+    ad_bucket_free(&fa->bases[b].bucket);
+  }
+  free(fa->bases);
+  ad_bucket_free(&fa->token_bucket);
+  json_object_put(fa->offsets);
+  free(fa->offset_list);
+  pthread_mutex_destroy(&fa->mu);
+  free(fa);
+}
+
+const char *ad_fake_airtable_url(const ad_fake_airtable_t *fa) {
+  return fa->url;
+}
+
+void ad_fake_airtable_counters(ad_fake_airtable_t *fa,
+                               ad_fake_airtable_counters_t *out) {
+  pthread_mutex_lock(&fa->mu);
+  *out = fa->c;
+  pthread_mutex_unlock(&fa->mu);
+}
+
+int ad_fake_airtable_nbases(const ad_fake_airtable_t *fa) { return fa->nbases; }
+
+const char *ad_fake_airtable_base_id(const ad_fake_airtable_t *fa, int b) {
+  return fa->bases[b].id;
+}
+
+int ad_fake_airtable_ntables(const ad_fake_airtable_t *fa, int b) {
+  return fa->bases[b].ntables;
+}
+
+const char *ad_fake_airtable_table_id(const ad_fake_airtable_t *fa, int b,
+                                      int t) {
+  return fa->bases[b].tables[t].id;
+}
+
+const char *ad_fake_airtable_table_name(const ad_fake_airtable_t *fa, int b,
+                                        int t) {
+  return fa->bases[b].tables[t].name;
+}
+
+int ad_fake_airtable_nrecords(const ad_fake_airtable_t *fa, int b, int t) {
+  return fa->bases[b].tables[t].nrecords;
+}

@@ -1,0 +1,69 @@
+/* A fake Airtable Web API on 127.0.0.1 (libmicrohttpd), as strict as the
+ * real one (airtable-api.md): bearer auth, 100-record pages with opaque
+ * expiring offsets, tables by id or URL-encoded name, error bodies in the
+ * real shapes, and 5 requests/s per base and 50/s per token in any sliding
+ * second, with a penalty after a 429.
+ *
+ * Datasets are generated from a seed: records are computed on demand, so a
+ * million records cost no memory. Faults (latency, 5xx, dropped
+ * connections, truncated bodies) are drawn per request from the seed.
+ *
+ * Routes: GET /v0/meta/bases, GET /v0/meta/bases/{base}/tables,
+ * GET /v0/{base}/{table}, POST /v0/{base}/{table}/listRecords, and
+ * GET /_fake/counters (JSON, no auth). */
+#ifndef AD_FAKE_AIRTABLE_H
+#define AD_FAKE_AIRTABLE_H
+
+#include <stdint.h>
+
+typedef struct ad_fake_airtable ad_fake_airtable_t;
+
+typedef struct ad_fake_airtable_opts {
+  const char *token;       /* the one accepted bearer token */
+  uint16_t port;           /* 0: any free port */
+  uint64_t seed;
+  int bases;               /* generated dataset: bases x tables x records */
+  int tables_per_base;
+  int records_per_table;
+  int bases_page_size;     /* bases per /v0/meta/bases page (max 1000) */
+  int per_base_rps;        /* 0 = no limit */
+  int per_token_rps;       /* 0 = no limit */
+  int penalty_ms;          /* refusal after a 429; default 30 000 */
+  int latency_ms;          /* added to every answer */
+  double fail_5xx;         /* fraction of requests answered 500/502/503 */
+  double drop;             /* fraction of connections closed unanswered */
+  double truncate;         /* fraction of record pages cut mid-JSON */
+  int offset_ttl_ms;       /* 0 = offsets never expire */
+} ad_fake_airtable_opts_t;
+
+typedef struct ad_fake_airtable_counters {
+  long requests_bases, requests_schema, requests_records;
+  long sent_429, refused_in_penalty;
+  long sent_5xx, dropped, truncated, expired_offsets;
+  long max_per_base_window; /* most arrivals seen for one base in 1 s */
+  long max_per_token_window;
+  long records_served;
+} ad_fake_airtable_counters_t;
+
+void ad_fake_airtable_opts_default(ad_fake_airtable_opts_t *opts);
+
+/* Starts the server; NULL on failure. */
+ad_fake_airtable_t *ad_fake_airtable_start(const ad_fake_airtable_opts_t *o);
+void ad_fake_airtable_stop(ad_fake_airtable_t *fake);
+
+/* "http://127.0.0.1:PORT" */
+const char *ad_fake_airtable_url(const ad_fake_airtable_t *fake);
+void ad_fake_airtable_counters(ad_fake_airtable_t *fake,
+                               ad_fake_airtable_counters_t *out);
+
+/* Dataset facts, for tests: ids are "app…"/"tbl…" strings of 17 chars. */
+int ad_fake_airtable_nbases(const ad_fake_airtable_t *fake);
+const char *ad_fake_airtable_base_id(const ad_fake_airtable_t *fake, int b);
+int ad_fake_airtable_ntables(const ad_fake_airtable_t *fake, int b);
+const char *ad_fake_airtable_table_id(const ad_fake_airtable_t *fake, int b,
+                                      int t);
+const char *ad_fake_airtable_table_name(const ad_fake_airtable_t *fake, int b,
+                                        int t);
+int ad_fake_airtable_nrecords(const ad_fake_airtable_t *fake, int b, int t);
+
+#endif
