@@ -70,7 +70,7 @@ void ad_at_page_free(ad_at_page_t *page) {
   memset(page, 0, sizeof(*page));
 }
 
-static const char *ad_at_string_member(json_object *obj, const char *key) {
+const char *ad_at_json_string(json_object *obj, const char *key) {
   json_object *v;
   if (!json_object_object_get_ex(obj, key, &v) ||
       !json_object_is_type(v, json_type_string))
@@ -103,8 +103,8 @@ int ad_at_bases_parse(const char *body, size_t len, ad_at_base_t **bases,
       *bases = grown;
     for (i = 0; rc == 0 && i < n; i++) {
       b = json_object_array_get_idx(arr, i);
-      id = ad_at_string_member(b, "id");
-      name = ad_at_string_member(b, "name");
+      id = ad_at_json_string(b, "id");
+      name = ad_at_json_string(b, "name");
       if (id == NULL) {
         snprintf(err, errlen, "base %zu has no string \"id\"", i);
         rc = AD_EPARSE;
@@ -143,8 +143,8 @@ void ad_at_error_parse(const char *body, size_t len, char *type,
     if (json_object_is_type(e, json_type_string))
       t = json_object_get_string(e);
     else if (json_object_is_type(e, json_type_object)) {
-      t = ad_at_string_member(e, "type");
-      m = ad_at_string_member(e, "message");
+      t = ad_at_json_string(e, "type");
+      m = ad_at_json_string(e, "message");
     }
   }
   snprintf(type, typelen, "%s", t ? t : "");

@@ -34,6 +34,9 @@ int ad_at_bases_parse(const char *body, size_t len, ad_at_base_t **bases,
                       size_t errlen);
 void ad_at_bases_free(ad_at_base_t *bases, size_t nbases);
 
+/* obj[key] when it is a string, else NULL (borrowed from obj). */
+const char *ad_at_json_string(json_object *obj, const char *key);
+
 /* The error type of an error body: {"error":{"type":..,"message":..}} or
  * {"error":"NOT_FOUND"}. Writes "" when the body is not such an error, and
  * the message (may be "") into msg. */

@@ -4,16 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "error.h"
 #include "slug.h"
-
-static const char *ad_str(json_object *obj, const char *key) {
-  json_object *v;
-  if (!json_object_object_get_ex(obj, key, &v) ||
-      !json_object_is_type(v, json_type_string))
-    return NULL;
-  return json_object_get_string(v);
-}
 
 static char *ad_dup(const char *s) { return strdup(s != NULL ? s : ""); }
 
@@ -43,8 +36,8 @@ void ad_at_schema_free(ad_at_schema_t *schema) {
 static int ad_at_field_parse(ad_at_field_t *f, json_object *obj, size_t index,
                              ad_slugset_t *slugs, char *err, size_t errlen) {
   char fallback[32];
-  const char *id = ad_str(obj, "id"), *name = ad_str(obj, "name"),
-             *type = ad_str(obj, "type");
+  const char *id = ad_at_json_string(obj, "id"), *name = ad_at_json_string(obj, "name"),
+             *type = ad_at_json_string(obj, "type");
 
   if (id == NULL || name == NULL || type == NULL) {
     snprintf(err, errlen, "field %zu lacks a string id, name or type", index);
@@ -62,7 +55,7 @@ static int ad_at_field_parse(ad_at_field_t *f, json_object *obj, size_t index,
 static int ad_at_table_parse(ad_at_table_t *t, json_object *obj, char *err,
                              size_t errlen) {
   json_object *fields, *views;
-  const char *id = ad_str(obj, "id"), *name = ad_str(obj, "name"), *primary;
+  const char *id = ad_at_json_string(obj, "id"), *name = ad_at_json_string(obj, "name"), *primary;
   ad_slugset_t slugs;
   size_t i, n;
   int rc = 0;
@@ -78,17 +71,17 @@ static int ad_at_table_parse(ad_at_table_t *t, json_object *obj, char *err,
   }
   t->id = ad_dup(id);
   t->name = ad_dup(name);
-  t->description = ad_dup(ad_str(obj, "description"));
+  t->description = ad_dup(ad_at_json_string(obj, "description"));
   if (json_object_object_get_ex(obj, "views", &views) &&
       json_object_is_type(views, json_type_array) &&
       json_object_array_length(views) > 0 &&
-      ad_str(json_object_array_get_idx(views, 0), "id") != NULL)
-    t->first_view_id = ad_dup(ad_str(json_object_array_get_idx(views, 0), "id"));
+      ad_at_json_string(json_object_array_get_idx(views, 0), "id") != NULL)
+    t->first_view_id = ad_dup(ad_at_json_string(json_object_array_get_idx(views, 0), "id"));
   n = json_object_array_length(fields);
   t->fields = calloc(n ? n : 1, sizeof(*t->fields));
   if (t->fields == NULL || ad_slugset_init(&slugs) != 0)
     return AD_ENOMEM;
-  primary = ad_str(obj, "primaryFieldId");
+  primary = ad_at_json_string(obj, "primaryFieldId");
   for (i = 0; i < n && rc == 0; i++) {
     rc = ad_at_field_parse(&t->fields[i], json_object_array_get_idx(fields, i),
                            i, &slugs, err, errlen);
@@ -149,7 +142,7 @@ int ad_at_record_row(const ad_at_table_t *table, json_object *record,
                      ad_buf_t *out, const char **record_id, char *err,
                      size_t errlen) {
   json_object *fields, *row, *value, *cell, *v;
-  const char *id = ad_str(record, "id");
+  const char *id = ad_at_json_string(record, "id");
   size_t i;
   int rc = 0;
 
