@@ -406,6 +406,7 @@ static json_object *ad_cfg_parse_json(const char *text, size_t len, char *err,
 
   if (tok == NULL)
     return NULL;
+  /* Strict mode also refuses any text after the document. */
   json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
   root = json_tokener_parse_ex(tok, text, (int)len);
   jerr = json_tokener_get_error(tok);
@@ -418,17 +419,6 @@ static json_object *ad_cfg_parse_json(const char *text, size_t len, char *err,
     ad_cfg_position(text, end, &line, &col);
     ad_cfg_fail(err, errlen, "config: invalid JSON at line %d, column %d: %s",
                 line, col, why);
-    json_object_put(root);
-    return NULL;
-  }
-  while (end < len && isspace((unsigned char)text[end]))
-    end++;
-  if (end < len) {
-    ad_cfg_position(text, end, &line, &col);
-    ad_cfg_fail(err, errlen,
-                "config: invalid JSON at line %d, column %d: unexpected text "
-                "after the end of the document",
-                line, col);
     json_object_put(root);
     return NULL;
   }

@@ -26,7 +26,8 @@ static int ad_is_error_value(json_object *v) {
 
 static json_object *ad_share(json_object *v) { return json_object_get(v); }
 
-static int ad_text_cell(json_object *value, json_object **cell) {
+/* Strings as they are (shared), anything else as its readable text. */
+static int ad_enc_text(json_object *value, json_object **cell) {
   ad_buf_t buf;
   int err;
 
@@ -44,15 +45,11 @@ static int ad_text_cell(json_object *value, json_object **cell) {
   return err;
 }
 
-static int ad_enc_text(json_object *value, json_object **cell) {
-  return ad_text_cell(value, cell);
-}
-
 static int ad_enc_number(json_object *value, json_object **cell) {
   if (json_object_is_type(value, json_type_int)) {
     int64_t i = json_object_get_int64(value);
     if (i > AD_MAX_SAFE_INT || i < -AD_MAX_SAFE_INT) /* keep every digit */
-      return ad_text_cell(value, cell);
+      return ad_enc_text(value, cell);
     *cell = ad_share(value);
     return 0;
   }
@@ -62,7 +59,7 @@ static int ad_enc_number(json_object *value, json_object **cell) {
     *cell = ad_share(value);
     return 0;
   }
-  return ad_is_error_value(value) ? 0 : ad_text_cell(value, cell);
+  return ad_is_error_value(value) ? 0 : ad_enc_text(value, cell);
 }
 
 static int ad_enc_checkbox(json_object *value, json_object **cell) {
@@ -76,7 +73,7 @@ static int ad_enc_datetime(json_object *value, json_object **cell) {
 
   if (!json_object_is_type(value, json_type_string) ||
       ad_parse_iso8601_ms(json_object_get_string(value), &ms) != 0)
-    return ad_is_error_value(value) ? 0 : ad_text_cell(value, cell);
+    return ad_is_error_value(value) ? 0 : ad_enc_text(value, cell);
   dt = json_object_new_object();
   if (dt == NULL)
     return AD_ENOMEM;
@@ -100,7 +97,7 @@ static int ad_enc_computed(json_object *value, json_object **cell) {
       return 0;
     /* fall through */
   default:
-    return ad_text_cell(value, cell);
+    return ad_enc_text(value, cell);
   }
 }
 

@@ -143,7 +143,7 @@ static void fa_id(char out[18], const char *prefix, uint64_t h) {
 }
 
 static void fa_field_id(char out[18], const fa_table_t *t, size_t f) {
-  fa_id(out, "fld", fa_hash((uint64_t)(uintptr_t)t->id[5], (uint64_t)t->id[9],
+  fa_id(out, "fld", fa_hash((unsigned char)t->id[5], (unsigned char)t->id[9],
                             f, 0xF1E1D));
 }
 
@@ -260,8 +260,8 @@ static json_object *fa_record(const ad_fake_airtable_t *fa,
                               const fa_table_t *t, int index, int by_id,
                               json_object *only) {
   json_object *rec = json_object_new_object(), *fields = json_object_new_object();
-  uint64_t rng = fa_hash(fa->o.seed, (uint64_t)(uintptr_t)t->id[4],
-                         (uint64_t)t->id[8] * 131 + (uint64_t)t->id[12],
+  uint64_t rng = fa_hash(fa->o.seed, (unsigned char)t->id[4],
+                         (unsigned char)t->id[8] * 131u + (unsigned char)t->id[12],
                          (uint64_t)index);
   char id[18], fid[18];
   size_t f;
