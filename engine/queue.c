@@ -56,8 +56,16 @@ int ad_queue_has_room(const ad_queue_t *queue, size_t rows) {
 }
 
 int ad_queue_reserve(ad_queue_t *queue, size_t rows, size_t bytes) {
-  if (!ad_queue_has_room(queue, rows))
+  if (!ad_queue_has_room(queue, rows)) {
+    /* Refused below the high mark (not room for these rows): count it as
+     * high all the same, so that the refused producer hears on_low. */
+    if (!queue->high) {
+      queue->high = 1;
+      if (queue->opts.on_high != NULL)
+        queue->opts.on_high(queue, queue->opts.data);
+    }
     return AD_EAGAIN;
+  }
   queue->reserved_rows += rows;
   queue->reserved_bytes += bytes;
   ad_queue_update(queue);

@@ -52,7 +52,9 @@ struct ad_queue {
 int ad_queue_init(ad_queue_t *queue, const ad_queue_opts_t *opts);
 
 /* Reserves room for rows (exact) and bytes (an estimate). Returns
- * AD_EAGAIN when there is not enough room; wait for on_low. */
+ * AD_EAGAIN when there is not enough room: on_low follows, even when the
+ * queue was not at a bound (the refusal itself marks it high). A request
+ * for more than max_rows is never granted. */
 int ad_queue_reserve(ad_queue_t *queue, size_t rows, size_t bytes);
 
 /* Gives back a reservation that will not be pushed (a failed fetch). */

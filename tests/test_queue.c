@@ -80,6 +80,24 @@ START_TEST(test_fifo_and_watermarks) {
 }
 END_TEST
 
+/* A refusal below the bound (not room for a whole page) must still lead
+ * to on_low, or the refused producer would wait forever. */
+START_TEST(test_refusal_below_bound_resumes) {
+  ad_queue_t q;
+  marks_t m = {0, 0};
+
+  init_queue(&q, &m, 250, 0);
+  ck_assert_int_eq(ad_queue_reserve(&q, 200, 0), 0);
+  ck_assert_int_eq(m.high, 0);
+  ck_assert_int_eq(ad_queue_reserve(&q, 100, 0), AD_EAGAIN);
+  ck_assert_int_eq(m.high, 1);
+  ck_assert_int_eq(m.low, 0);
+  ad_queue_release(&q, 200, 0);
+  ck_assert_int_eq(m.low, 1);
+  ck_assert_int_eq(ad_queue_reserve(&q, 251, 0), AD_EAGAIN);
+}
+END_TEST
+
 START_TEST(test_release_and_byte_bound) {
   ad_queue_t q;
   marks_t m = {0, 0};
@@ -109,6 +127,7 @@ static Suite *queue_suite(void) {
   tcase_add_test(tc, test_invalid_opts);
   tcase_add_test(tc, test_fifo_and_watermarks);
   tcase_add_test(tc, test_release_and_byte_bound);
+  tcase_add_test(tc, test_refusal_below_bound_resumes);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,0 +1,67 @@
+#include "page.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+ad_page_t *ad_page_new(ad_table_t *table) {
+  ad_page_t *page = calloc(1, sizeof(*page));
+  if (page == NULL)
+    return NULL;
+  ad_list_init(&page->item.node);
+  ad_buf_init(&page->data, 0);
+  page->table = ad_table_ref(table);
+  return page;
+}
+
+/* The pending unit lives in units[nunits] until it is committed. */
+int ad_page_begin(ad_page_t *page, const char *id, size_t id_len) {
+  ad_unit_t *u, *grown;
+  size_t cap;
+  int rc;
+
+  if (page->nunits == page->cap) {
+    cap = page->cap ? page->cap * 2 : 128;
+    grown = realloc(page->units, cap * sizeof(*grown));
+    if (grown == NULL)
+      return AD_ENOMEM;
+    page->units = grown;
+    page->cap = cap;
+  }
+  u = &page->units[page->nunits];
+  u->id_off = page->data.len;
+  u->id_len = id_len;
+  rc = ad_buf_append(&page->data, id, id_len);
+  if (rc == 0)
+    rc = ad_buf_append(&page->data, "", 1);
+  if (rc != 0) {
+    ad_page_abort(page);
+    return rc;
+  }
+  u->off = page->data.len;
+  return 0;
+}
+
+void ad_page_commit(ad_page_t *page) {
+  ad_unit_t *u = &page->units[page->nunits++];
+  u->len = page->data.len - u->off;
+  page->item.rows = page->nunits;
+  page->item.bytes = page->data.len;
+}
+
+void ad_page_abort(ad_page_t *page) {
+  ad_unit_t *u = &page->units[page->nunits];
+  page->data.len = u->id_off;
+  if (page->data.data != NULL)
+    page->data.data[u->id_off] = '\0';
+}
+
+void ad_page_free(ad_page_t *page) {
+  if (page == NULL)
+    return;
+  ad_table_unref(page->table);
+  ad_buf_free(&page->data);
+  free(page->units);
+  free(page);
+}

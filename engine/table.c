@@ -1,0 +1,44 @@
+#include "table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *ad_table_dup(const char *s) { return s ? strdup(s) : NULL; }
+
+ad_table_t *ad_table_new(const char *base_id, const char *base_name,
+                         const char *table_id, const char *table_name,
+                         const char *description) {
+  ad_table_t *t = calloc(1, sizeof(*t));
+  if (t == NULL)
+    return NULL;
+  t->refs = 1;
+  t->base_id = ad_table_dup(base_id);
+  t->base_name = ad_table_dup(base_name);
+  t->table_id = ad_table_dup(table_id);
+  t->table_name = ad_table_dup(table_name);
+  t->description = ad_table_dup(description ? description : "");
+  if (t->base_id == NULL || (base_name != NULL && t->base_name == NULL) ||
+      t->table_id == NULL || t->table_name == NULL || t->description == NULL) {
+    ad_table_unref(t);
+    return NULL;
+  }
+  return t;
+}
+
+ad_table_t *ad_table_ref(ad_table_t *table) {
+  table->refs++;
+  return table;
+}
+
+void ad_table_unref(ad_table_t *t) {
+  if (t == NULL || --t->refs > 0)
+    return;
+  if (t->sink_free != NULL)
+    t->sink_free(t->sink_data);
+  free(t->base_id);
+  free(t->base_name);
+  free(t->table_id);
+  free(t->table_name);
+  free(t->description);
+  free(t);
+}
