@@ -12,6 +12,7 @@
 
 #include "backoff.h"
 #include "bucket.h"
+#include "fake_airtable_data.h"
 
 #define FA_PAGE_MAX 100
 #define FA_RING 512
@@ -25,7 +26,12 @@ typedef struct fa_table {
   char id[18];
   char name[96];
   char view_id[18];
+  const char *description; /* may be NULL */
+  const fa_field_t *fields;
+  size_t nfields;
   int nrecords;
+  int denied;      /* records answer 403 */
+  int expire_next; /* offsets refused as expired, this many times */
 } fa_table_t;
 
 typedef struct fa_base {
@@ -36,6 +42,7 @@ typedef struct fa_base {
   ad_bucket_t bucket;
   uint64_t blocked_until;
   fa_window_t window;
+  int inject_429; /* answer the next requests 429, as if over the limit */
 } fa_base_t;
 
 typedef struct fa_offset {
@@ -72,52 +79,6 @@ typedef struct fa_request {
 
 /* ---- the generated dataset ------------------------------------------- */
 
-typedef struct fa_field {
-  const char *name;
-  const char *type;
-  const char *options; /* JSON, may be NULL */
-} fa_field_t;
-
-/* Every documented field type, plus names that collide once slugged. */
-static const fa_field_t fa_fields[] = {
-    {"Name", "singleLineText", NULL},
-    {"name ", "singleLineText", NULL},
-    {"NAME!", "number", "{\"precision\":0}"},
-    {"Notes", "multilineText", NULL},
-    {"Rich", "richText", NULL},
-    {"Email", "email", NULL},
-    {"Website", "url", NULL},
-    {"Phone", "phoneNumber", NULL},
-    {"Amount", "number", "{\"precision\":2}"},
-    {"Share", "percent", "{\"precision\":1}"},
-    {"Price", "currency", "{\"precision\":2,\"symbol\":\"$\"}"},
-    {"Stars", "rating", "{\"max\":5}"},
-    {"Time spent", "duration", "{\"durationFormat\":\"h:mm\"}"},
-    {"Auto", "autoNumber", NULL},
-    {"Links count", "count", NULL},
-    {"Done?", "checkbox", NULL},
-    {"Due", "date", NULL},
-    {"Meeting", "dateTime", NULL},
-    {"Created", "createdTime", NULL},
-    {"Modified", "lastModifiedTime", NULL},
-    {"Status", "singleSelect", NULL},
-    {"Tags", "multipleSelects", NULL},
-    {"Related", "multipleRecordLinks", NULL},
-    {"Files", "multipleAttachments", NULL},
-    {"Owner", "singleCollaborator", NULL},
-    {"Team", "multipleCollaborators", NULL},
-    {"Created by", "createdBy", NULL},
-    {"Edited by", "lastModifiedBy", NULL},
-    {"Barcode", "barcode", NULL},
-    {"Open", "button", NULL},
-    {"Summary", "aiText", NULL},
-    {"Score", "formula", "{\"result\":{\"type\":\"number\"}}"},
-    {"Total", "rollup", NULL},
-    {"Lookup", "multipleLookupValues", NULL},
-    {"Source", "externalSyncSource", NULL},
-};
-#define FA_NFIELDS (sizeof(fa_fields) / sizeof(fa_fields[0]))
-
 static const char *const fa_words[] = {
     "alpha", "Ünïcødé", "日本語", "emoji 🎉", "quote \"x\"", "slash/back\\",
     "tab\tchar", "long", "zeta", "línea\nnueva"};
@@ -147,30 +108,65 @@ static void fa_field_id(char out[18], const fa_table_t *t, size_t f) {
                             f, 0xF1E1D));
 }
 
-static int fa_build(ad_fake_airtable_t *fa) {
-  int b, t;
-  fa->nbases = fa->o.bases;
+/* Sizes the dataset: the demo bases, or N x M x K generic tables. */
+static int fa_alloc(ad_fake_airtable_t *fa) {
+  int b;
+  fa->nbases = fa->o.demo ? (int)fa_demo_nbases : fa->o.bases;
   fa->bases = calloc((size_t)(fa->nbases ? fa->nbases : 1), sizeof(fa_base_t));
   if (fa->bases == NULL)
     return -1;
   for (b = 0; b < fa->nbases; b++) {
     fa_base_t *base = &fa->bases[b];
-    fa_id(base->id, "app", fa_hash(fa->o.seed, (uint64_t)b, 0, 1));
-    snprintf(base->name, sizeof(base->name), "Base %d %s", b,
-             b % 3 == 0 ? "Ops / Q&A" : b % 3 == 1 ? "Ventes é" : "CRM");
-    base->ntables = fa->o.tables_per_base;
+    base->ntables = fa->o.demo ? (int)fa_demo_bases[b].ntables
+                               : fa->o.tables_per_base;
     base->tables = calloc((size_t)(base->ntables ? base->ntables : 1),
                           sizeof(fa_table_t));
     if (base->tables == NULL)
       return -1;
+  }
+  return 0;
+}
+
+static void fa_name_table(ad_fake_airtable_t *fa, int b, int t) {
+  fa_base_t *base = &fa->bases[b];
+  fa_table_t *tb = &base->tables[t];
+  const fa_table_spec_t *spec;
+
+  if (fa->o.demo) {
+    spec = &fa_demo_bases[b].tables[t];
+    snprintf(tb->name, sizeof(tb->name), "%s", spec->name);
+    tb->description = spec->description;
+    tb->fields = spec->fields;
+    tb->nfields = spec->nfields;
+    tb->nrecords = spec->nrecords;
+    return;
+  }
+  snprintf(tb->name, sizeof(tb->name), "%s %d",
+           t % 2 ? "Tâches / Q1 ✓" : "Table", t);
+  tb->description = t % 2 == 0 ? "Generated test table" : NULL;
+  tb->fields = fa_generic_fields;
+  tb->nfields = fa_generic_nfields;
+  tb->nrecords = fa->o.records_per_table;
+}
+
+static int fa_build(ad_fake_airtable_t *fa) {
+  int b, t;
+  if (fa_alloc(fa) != 0)
+    return -1;
+  for (b = 0; b < fa->nbases; b++) {
+    fa_base_t *base = &fa->bases[b];
+    fa_id(base->id, "app", fa_hash(fa->o.seed, (uint64_t)b, 0, 1));
+    if (fa->o.demo)
+      snprintf(base->name, sizeof(base->name), "%s", fa_demo_bases[b].name);
+    else
+      snprintf(base->name, sizeof(base->name), "Base %d %s", b,
+               b % 3 == 0 ? "Ops / Q&A" : b % 3 == 1 ? "Ventes é" : "CRM");
     for (t = 0; t < base->ntables; t++) {
       fa_table_t *tb = &base->tables[t];
       fa_id(tb->id, "tbl", fa_hash(fa->o.seed, (uint64_t)b, (uint64_t)t, 2));
       fa_id(tb->view_id, "viw", fa_hash(fa->o.seed, (uint64_t)b, (uint64_t)t,
                                         3));
-      snprintf(tb->name, sizeof(tb->name), "%s %d",
-               t % 2 ? "Tâches / Q1 ✓" : "Table", t);
-      tb->nrecords = fa->o.records_per_table;
+      fa_name_table(fa, b, t);
     }
     if (fa->o.per_base_rps > 0 &&
         ad_bucket_init(&base->bucket, (uint32_t)fa->o.per_base_rps, 1000000))
@@ -183,16 +179,51 @@ static int fa_build(ad_fake_airtable_t *fa) {
   return 0;
 }
 
+static size_t fa_count(const char *const *values) {
+  size_t n = 0;
+  while (values[n] != NULL)
+    n++;
+  return n;
+}
+
+/* A cell drawn from a field's own values: the primary field cycles through
+ * them (numbered past the first round, so names stay unique), others pick;
+ * multiple selects pick one or two. */
+static json_object *fa_pick(const fa_field_t *fd, int primary, uint64_t *rng,
+                            int index) {
+  size_t n = fa_count(fd->values);
+  char tmp[256];
+  json_object *a;
+
+  if (primary) {
+    if ((size_t)index < n)
+      return json_object_new_string(fd->values[index]);
+    snprintf(tmp, sizeof(tmp), "%s #%d", fd->values[(size_t)index % n],
+             index / (int)n + 1);
+    return json_object_new_string(tmp);
+  }
+  if (strcmp(fd->type, "multipleSelects") != 0)
+    return json_object_new_string(fd->values[ad_rand_upto(rng, n - 1)]);
+  a = json_object_new_array();
+  json_object_array_add(a, json_object_new_string(fd->values[ad_rand_upto(rng, n - 1)]));
+  if (ad_rand_upto(rng, 1))
+    json_object_array_add(a, json_object_new_string(fd->values[ad_rand_upto(rng, n - 1)]));
+  return a;
+}
+
 /* One cell value in its real list-records shape, or NULL for an empty
  * cell (left out of the record, as Airtable does). */
-static json_object *fa_cell(size_t f, uint64_t *rng, int index) {
-  const char *type = fa_fields[f].type;
+static json_object *fa_cell(const fa_field_t *fd, int primary, uint64_t *rng,
+                            int index) {
+  const char *type = fd->type;
   const char *w = fa_words[ad_rand_upto(rng, 9)];
   char tmp[96];
   json_object *a, *o;
 
-  if (f > 0 && ad_rand_upto(rng, 7) == 0)
+  if (!primary && ad_rand_upto(rng, 7) == 0)
     return NULL; /* empty */
+  if (fd->values != NULL)
+    return fa_pick(fd, primary, rng, index);
   if (!strcmp(type, "singleLineText") || !strcmp(type, "multilineText") ||
       !strcmp(type, "richText") || !strcmp(type, "singleSelect") ||
       !strcmp(type, "externalSyncSource")) {
@@ -271,17 +302,17 @@ static json_object *fa_record(const ad_fake_airtable_t *fa,
   json_object_object_add(rec, "id", json_object_new_string(id));
   json_object_object_add(rec, "createdTime",
                          json_object_new_string("2022-09-12T21:03:48.000Z"));
-  for (f = 0; f < FA_NFIELDS; f++) {
+  for (f = 0; f < t->nfields; f++) {
     fa_field_id(fid, t, f);
-    cell = fa_cell(f, &rng, index);
+    cell = fa_cell(&t->fields[f], f == 0, &rng, index);
     if (cell == NULL)
       continue;
     if (only != NULL && !json_object_object_get_ex(only, fid, NULL) &&
-        !json_object_object_get_ex(only, fa_fields[f].name, NULL)) {
+        !json_object_object_get_ex(only, t->fields[f].name, NULL)) {
       json_object_put(cell);
       continue;
     }
-    json_object_object_add(fields, by_id ? fid : fa_fields[f].name, cell);
+    json_object_object_add(fields, by_id ? fid : t->fields[f].name, cell);
   }
   json_object_object_add(rec, "fields", fields);
   return rec;
@@ -361,6 +392,13 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now) {
     fa->c.sent_429++;
     return 0;
   }
+  if (base != NULL && base->inject_429 > 0) { /* as if another client */
+    base->inject_429--;
+    base->blocked_until = now + (uint64_t)fa->o.penalty_ms;
+    fa->c.injected_429++;
+    fa->c.sent_429++;
+    return 0;
+  }
   over_token = fa->o.per_token_rps > 0 &&
                ad_bucket_wait(&fa->token_bucket, us) > 0;
   over_base = base != NULL && fa->o.per_base_rps > 0 &&
@@ -390,8 +428,8 @@ static fa_base_t *fa_find_base(ad_fake_airtable_t *fa, const char *id) {
   return NULL;
 }
 
-static const fa_table_t *fa_find_table(const fa_base_t *base,
-                                       const char *id_or_name) {
+static fa_table_t *fa_find_table(const fa_base_t *base,
+                                 const char *id_or_name) {
   int t;
   for (t = 0; t < base->ntables; t++)
     if (strcmp(base->tables[t].id, id_or_name) == 0 ||
@@ -444,20 +482,20 @@ static enum MHD_Result fa_schema(struct MHD_Connection *conn,
     json_object *views = json_object_new_array(), *v = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(tb->id));
     json_object_object_add(o, "name", json_object_new_string(tb->name));
-    if (t % 2 == 0)
+    if (tb->description != NULL)
       json_object_object_add(o, "description",
-                             json_object_new_string("Generated test table"));
-    for (f = 0; f < FA_NFIELDS; f++) {
+                             json_object_new_string(tb->description));
+    for (f = 0; f < tb->nfields; f++) {
       json_object *fo = json_object_new_object();
       fa_field_id(fid, tb, f);
       if (f == 0)
         json_object_object_add(o, "primaryFieldId", json_object_new_string(fid));
       json_object_object_add(fo, "id", json_object_new_string(fid));
-      json_object_object_add(fo, "name", json_object_new_string(fa_fields[f].name));
-      json_object_object_add(fo, "type", json_object_new_string(fa_fields[f].type));
-      if (fa_fields[f].options != NULL)
+      json_object_object_add(fo, "name", json_object_new_string(tb->fields[f].name));
+      json_object_object_add(fo, "type", json_object_new_string(tb->fields[f].type));
+      if (tb->fields[f].options != NULL)
         json_object_object_add(fo, "options",
-                               json_tokener_parse(fa_fields[f].options));
+                               json_tokener_parse(tb->fields[f].options));
       json_object_array_add(fields, fo);
     }
     json_object_object_add(o, "fields", fields);
@@ -592,7 +630,7 @@ static int fa_offset_issue(ad_fake_airtable_t *fa, const fa_table_t *t,
 
 static enum MHD_Result fa_records(ad_fake_airtable_t *fa,
                                   struct MHD_Connection *conn,
-                                  const fa_request_t *rq, const fa_table_t *t,
+                                  const fa_request_t *rq, fa_table_t *t,
                                   int post, int truncate) {
   fa_list_opts_t lo = {FA_PAGE_MAX, NULL, NULL, 0, NULL, 0};
   json_object *body = NULL, *root, *arr, *rec;
@@ -627,9 +665,9 @@ static enum MHD_Result fa_records(ad_fake_airtable_t *fa,
     json_object_object_foreach(lo.fields, key, val) {
       int known = 0;
       (void)val;
-      for (f = 0; f < FA_NFIELDS && !known; f++) {
+      for (f = 0; f < t->nfields && !known; f++) {
         fa_field_id(fid, t, f);
-        known = strcmp(key, fid) == 0 || strcmp(key, fa_fields[f].name) == 0;
+        known = strcmp(key, fid) == 0 || strcmp(key, t->fields[f].name) == 0;
       }
       if (!known) {
         json_object_put(lo.fields);
@@ -642,6 +680,10 @@ static enum MHD_Result fa_records(ad_fake_airtable_t *fa,
   pthread_mutex_lock(&fa->mu);
   if (lo.offset != NULL)
     pos = fa_offset_position(fa, t, lo.offset, now);
+  if (pos >= 0 && lo.offset != NULL && t->expire_next > 0) {
+    t->expire_next--;
+    pos = -2;
+  }
   if (pos == -2)
     fa->c.expired_offsets++;
   pthread_mutex_unlock(&fa->mu);
@@ -695,6 +737,7 @@ static enum MHD_Result fa_counters(ad_fake_airtable_t *fa,
   FA_COUNTER(requests_schema);
   FA_COUNTER(requests_records);
   FA_COUNTER(sent_429);
+  FA_COUNTER(injected_429);
   FA_COUNTER(refused_in_penalty);
   FA_COUNTER(sent_5xx);
   FA_COUNTER(dropped);
@@ -750,7 +793,7 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
   char seg[5][256];
   int n = fa_split(rq->raw_uri, seg), fault, truncate = 0;
   fa_base_t *base = NULL;
-  const fa_table_t *table = NULL;
+  fa_table_t *table = NULL;
   const char *auth;
   char expect[300];
   int admitted;
@@ -815,7 +858,7 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
   if (strcmp(seg[1], "meta") == 0)
     return fa_schema(conn, base);
   table = fa_find_table(base, seg[2]);
-  if (table == NULL)
+  if (table == NULL || table->denied)
     return fa_error(conn, 403, "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND",
                     "Invalid permissions, or the requested model was not found.",
                     0);
@@ -977,4 +1020,27 @@ const char *ad_fake_airtable_table_name(const ad_fake_airtable_t *fa, int b,
 
 int ad_fake_airtable_nrecords(const ad_fake_airtable_t *fa, int b, int t) {
   return fa->bases[b].tables[t].nrecords;
+}
+
+const char *ad_fake_airtable_base_name(const ad_fake_airtable_t *fa, int b) {
+  return fa->bases[b].name;
+}
+
+void ad_fake_airtable_inject_429(ad_fake_airtable_t *fa, int b, int count) {
+  pthread_mutex_lock(&fa->mu);
+  fa->bases[b].inject_429 = count;
+  pthread_mutex_unlock(&fa->mu);
+}
+
+void ad_fake_airtable_deny_table(ad_fake_airtable_t *fa, int b, int t) {
+  pthread_mutex_lock(&fa->mu);
+  fa->bases[b].tables[t].denied = 1;
+  pthread_mutex_unlock(&fa->mu);
+}
+
+void ad_fake_airtable_expire_offsets(ad_fake_airtable_t *fa, int b, int t,
+                                     int count) {
+  pthread_mutex_lock(&fa->mu);
+  fa->bases[b].tables[t].expire_next = count;
+  pthread_mutex_unlock(&fa->mu);
 }

@@ -8,6 +8,9 @@
  * million records cost no memory. Faults (latency, 5xx, dropped
  * connections, truncated bodies) are drawn per request from the seed.
  *
+ * A demo dataset (opts.demo) serves two realistic bases, "Bug Tracking
+ * System" and "Employee Bio Database", with four tables each.
+ *
  * Routes: GET /v0/meta/bases, GET /v0/meta/bases/{base}/tables,
  * GET /v0/{base}/{table}, POST /v0/{base}/{table}/listRecords, and
  * GET /_fake/counters (JSON, no auth). */
@@ -34,11 +37,13 @@ typedef struct ad_fake_airtable_opts {
   double drop;             /* fraction of connections closed unanswered */
   double truncate;         /* fraction of record pages cut mid-JSON */
   int offset_ttl_ms;       /* 0 = offsets never expire */
+  int demo;                /* serve the demo bases instead (sizes ignored) */
 } ad_fake_airtable_opts_t;
 
 typedef struct ad_fake_airtable_counters {
   long requests_bases, requests_schema, requests_records;
   long sent_429, refused_in_penalty;
+  long injected_429;        /* sent by ad_fake_airtable_inject_429 */
   long sent_5xx, dropped, truncated, expired_offsets;
   long max_per_base_window; /* most arrivals seen for one base in 1 s */
   long max_per_token_window;
@@ -65,5 +70,17 @@ const char *ad_fake_airtable_table_id(const ad_fake_airtable_t *fake, int b,
 const char *ad_fake_airtable_table_name(const ad_fake_airtable_t *fake, int b,
                                         int t);
 int ad_fake_airtable_nrecords(const ad_fake_airtable_t *fake, int b, int t);
+const char *ad_fake_airtable_base_name(const ad_fake_airtable_t *fake, int b);
+
+/* Faults at run time, for tests. The next `count` requests to base b get
+ * 429 and start its penalty, as an over-limit request would. */
+void ad_fake_airtable_inject_429(ad_fake_airtable_t *fake, int b, int count);
+/* From now on, table (b, t) answers its records with 403
+ * INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND. */
+void ad_fake_airtable_deny_table(ad_fake_airtable_t *fake, int b, int t);
+/* The next `count` valid offsets of table (b, t) are refused with 422
+ * LIST_RECORDS_ITERATOR_NOT_AVAILABLE. */
+void ad_fake_airtable_expire_offsets(ad_fake_airtable_t *fake, int b, int t,
+                                     int count);
 
 #endif

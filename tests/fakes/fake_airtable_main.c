@@ -29,7 +29,9 @@ static void usage(FILE *out) {
           "  --penalty-ms N       refusal after a 429 (30000)\n"
           "  --latency-ms N       added to every answer\n"
           "  --fail-5xx F --drop F --truncate F   fault fractions (0..1)\n"
-          "  --offset-ttl-ms N    offsets expire after N ms (0 = never)\n");
+          "  --offset-ttl-ms N    offsets expire after N ms (0 = never)\n"
+          "  --demo               serve the demo bases (\"Bug Tracking System\",\n"
+          "                       \"Employee Bio Database\") instead\n");
 }
 
 int main(int argc, char **argv) {
@@ -41,7 +43,8 @@ int main(int argc, char **argv) {
       {"per-token-rps", 1, 0, 'T'}, {"penalty-ms", 1, 0, 'y'},
       {"latency-ms", 1, 0, 'l'},    {"fail-5xx", 1, 0, 'f'},
       {"drop", 1, 0, 'd'},          {"truncate", 1, 0, 'x'},
-      {"offset-ttl-ms", 1, 0, 'o'}, {"help", 0, 0, 'h'},
+      {"offset-ttl-ms", 1, 0, 'o'}, {"demo", 0, 0, 'D'},
+      {"help", 0, 0, 'h'},
       {0, 0, 0, 0}};
   ad_fake_airtable_opts_t o;
   ad_fake_airtable_counters_t c;
@@ -66,6 +69,7 @@ int main(int argc, char **argv) {
     case 'd': o.drop = atof(optarg); break;
     case 'x': o.truncate = atof(optarg); break;
     case 'o': o.offset_ttl_ms = atoi(optarg); break;
+    case 'D': o.demo = 1; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }

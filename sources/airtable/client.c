@@ -1,0 +1,331 @@
+#include "client.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "error.h"
+
+enum { AD_AT_IDLE, AD_AT_GRANT, AD_AT_HTTP, AD_AT_RETRY };
+
+/* Two bases refused within this span: the token's limit, not a base's. */
+#define AD_AT_TOKEN_429_SPAN_MS 1000
+
+typedef enum {
+  AD_AT_OK,
+  AD_AT_RETRY_LATER, /* backoff */
+  AD_AT_PENALTY,     /* 429 */
+  AD_AT_FAIL,
+  AD_AT_FATAL
+} ad_at_class_t;
+
+static void ad_at_call_queue(ad_at_call_t *call);
+
+int ad_at_client_init(ad_at_client_t *c, const ad_at_client_opts_t *o) {
+  ad_buf_t auth;
+
+  if (o->api_key == NULL || o->max_retries < 0)
+    return AD_EINVAL;
+  memset(c, 0, sizeof(*c));
+  c->opts = *o;
+  ad_buf_init(&auth, 0);
+  if (ad_buf_printf(&auth, "Authorization: Bearer %s", o->api_key) != 0) {
+    ad_buf_free(&auth);
+    return AD_ENOMEM;
+  }
+  c->auth = ad_buf_steal(&auth, NULL);
+  c->headers[0] = c->auth;
+  c->headers[1] = "Content-Type: application/json";
+  c->headers[2] = NULL;
+  c->backoff.base_ms = o->backoff_base_ms ? o->backoff_base_ms : 500;
+  c->backoff.cap_ms = o->backoff_cap_ms ? o->backoff_cap_ms : 30000;
+  c->backoff.max_attempts = o->max_retries;
+  c->rng = o->seed ? o->seed : 0x5EEDA1B7ull;
+  return 0;
+}
+
+void ad_at_client_close(ad_at_client_t *c) {
+  if (c->auth != NULL) /* scrub the key before the memory is reused */
+    memset(c->auth, 0, strlen(c->auth));
+  free(c->auth);
+  c->auth = NULL;
+}
+
+void ad_at_call_init(ad_at_call_t *call, ad_at_client_t *client) {
+  memset(call, 0, sizeof(*call));
+  call->client = client;
+  call->what = "Airtable request";
+  ad_buf_init(&call->url, 0);
+  ad_buf_init(&call->body, 0);
+  ad_timers_entry_init(&call->retry);
+}
+
+void ad_at_call_free(ad_at_call_t *call) {
+  ad_buf_free(&call->url);
+  ad_buf_free(&call->body);
+}
+
+int ad_at_call_busy(const ad_at_call_t *call) {
+  return call->state != AD_AT_IDLE;
+}
+
+/* ---- outcomes ---------------------------------------------------------- */
+
+static void ad_at_call_fail(ad_at_call_t *call, int error, int fatal,
+                            const char *detail) {
+  ad_at_failure_t f;
+  if (detail != NULL)
+    snprintf(call->msg, sizeof(call->msg), "%s: %s", call->what, detail);
+  f.error = error;
+  f.status = call->status;
+  f.type = call->type;
+  f.fatal = fatal;
+  f.message = call->msg;
+  call->state = AD_AT_IDLE;
+  if (call->client->log != NULL)
+    ad_log_write(call->client->log, fatal ? AD_LOG_ERROR : AD_LOG_WARN,
+                 "airtable", "%s", call->msg);
+  call->fail(call, &f, call->data);
+}
+
+static void ad_at_on_retry(ad_timers_entry_t *entry, void *data) {
+  ad_at_call_t *call = data;
+  (void)entry;
+  ad_at_call_queue(call);
+}
+
+/* Waits delay_ms, then queues for a grant again; or fails once the
+ * attempts are spent. call->msg says why the last try failed. */
+/* Counts one more attempt; once they are spent, fails the call and
+ * returns 1. */
+static int ad_at_call_spent(ad_at_call_t *call, int error) {
+  size_t n;
+  if (++call->attempts <= call->client->opts.max_retries)
+    return 0;
+  n = strlen(call->msg);
+  snprintf(call->msg + n, sizeof(call->msg) - n, " (gave up after %d attempts)",
+           call->attempts);
+  ad_at_call_fail(call, error, 0, NULL);
+  return 1;
+}
+
+static void ad_at_call_retry(ad_at_call_t *call, int error, int64_t delay_ms) {
+  ad_at_client_t *c = call->client;
+
+  if (ad_at_call_spent(call, error))
+    return;
+  c->stats->retries++;
+  if (c->log != NULL)
+    ad_log_debug(c->log, "airtable", "%s; retry %d in %lld ms", call->msg,
+                 call->attempts, (long long)delay_ms);
+  call->state = AD_AT_RETRY;
+  if (ad_timers_after(c->timers, &call->retry, (uint64_t)delay_ms,
+                     ad_at_on_retry, call) != 0)
+    ad_at_call_fail(call, AD_ECLOSING, 0, NULL);
+}
+
+static int64_t ad_at_backoff_ms(ad_at_call_t *call, long retry_after_s) {
+  ad_at_client_t *c = call->client;
+  int64_t ms = ad_backoff_delay_ms(&c->backoff, call->attempts + 1, &c->rng);
+  if (ms < 0)
+    ms = 0;
+  if (retry_after_s >= 0 && retry_after_s * 1000 > ms)
+    ms = (int64_t)retry_after_s * 1000;
+  return ms;
+}
+
+/* A 429: block the offender for the penalty, then wait for a grant. */
+static void ad_at_call_penalize(ad_at_call_t *call, long retry_after_s) {
+  ad_at_client_t *c = call->client;
+  ad_limiter_key_t *key = call->key;
+  uint64_t now = uv_now(c->limiter->loop);
+  double ms = c->opts.backoff_on_429_s * 1000.0;
+
+  if (retry_after_s >= 0 && (double)retry_after_s * 1000.0 > ms)
+    ms = (double)retry_after_s * 1000.0;
+  if (c->last_429_key != NULL && c->last_429_key != key &&
+      now - c->last_429_ms < AD_AT_TOKEN_429_SPAN_MS)
+    key = c->token_key;
+  c->last_429_key = call->key;
+  c->last_429_ms = now;
+  ad_limiter_penalize(key, (uint64_t)(ms * 1000.0));
+  if (c->log != NULL)
+    ad_log_warn(c->log, "airtable", "%s: 429 %s; pausing %s for %.1f s",
+                call->what, call->type[0] ? call->type : "RATE_LIMIT_REACHED",
+                key == c->token_key ? "every request of the token"
+                                    : "this base",
+                ms / 1000.0);
+  if (ad_at_call_spent(call, 0))
+    return;
+  c->stats->retries++;
+  ad_at_call_queue(call);
+}
+
+/* ---- classification ---------------------------------------------------- */
+
+static ad_at_class_t ad_at_classify_error(int error) {
+  switch (error) {
+  case AD_ETIMEDOUT:
+  case AD_ECONNREFUSED:
+  case AD_ECONNRESET:
+  case AD_ETRANSPORT:
+  case AD_EDNS:
+    return AD_AT_RETRY_LATER;
+  default:
+    return AD_AT_FAIL;
+  }
+}
+
+static ad_at_class_t ad_at_classify_status(long status, const char *type) {
+  if (status >= 200 && status < 300)
+    return AD_AT_OK;
+  if (status == 401)
+    return AD_AT_FATAL;
+  if (status == 429)
+    return strcmp(type, "PUBLIC_API_BILLING_LIMIT_EXCEEDED") == 0
+               ? AD_AT_FATAL
+               : AD_AT_PENALTY;
+  if (status >= 500)
+    return AD_AT_RETRY_LATER;
+  return AD_AT_FAIL;
+}
+
+/* What the server said, for messages: "HTTP 403
+ * INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND: Invalid permissions…". */
+static void ad_at_describe(ad_at_call_t *call, const ad_http_response_t *res) {
+  char detail[256];
+  if (res->error != 0) {
+    snprintf(call->msg, sizeof(call->msg), "%s: %s%s%s", call->what,
+             ad_strerror(res->error), res->error_msg[0] ? ": " : "",
+             res->error_msg);
+    return;
+  }
+  ad_at_error_parse(res->body, res->body_len, call->type, sizeof(call->type),
+                    detail, sizeof(detail));
+  snprintf(call->msg, sizeof(call->msg), "%s: HTTP %ld%s%s%s%s", call->what,
+           res->status, call->type[0] ? " " : "", call->type,
+           detail[0] ? ": " : "", detail);
+}
+
+static void ad_at_on_ok(ad_at_call_t *call, const ad_http_response_t *res) {
+  char err[256];
+  int rc;
+
+  call->state = AD_AT_IDLE;
+  err[0] = '\0';
+  rc = call->ok(call, res->body, res->body_len, err, sizeof(err), call->data);
+  if (rc == 0) /* the call may be gone */
+    return;
+  snprintf(call->msg, sizeof(call->msg), "%s: malformed answer (HTTP %ld): %s",
+           call->what, res->status, err);
+  ad_at_call_retry(call, AD_EPARSE, ad_at_backoff_ms(call, -1));
+}
+
+static void ad_at_on_response(ad_http_req_t *req, const ad_http_response_t *res,
+                              void *data) {
+  ad_at_call_t *call = data;
+  ad_at_client_t *c = call->client;
+  ad_at_class_t cls;
+
+  (void)req;
+  call->hreq = NULL;
+  if (call->state != AD_AT_HTTP) /* canceled */
+    return;
+  c->stats->requests_airtable++;
+  c->stats->bytes_sent += res->bytes_sent;
+  c->stats->bytes_received += res->bytes_received;
+  call->status = res->status;
+  call->type[0] = '\0';
+  if (res->error == AD_ECANCELED) { /* the HTTP client is closing */
+    ad_at_describe(call, res);
+    ad_at_call_fail(call, res->error, 0, NULL);
+    return;
+  }
+  if (res->error != 0 || res->status < 200 || res->status >= 300)
+    ad_at_describe(call, res);
+  cls = res->error != 0 ? ad_at_classify_error(res->error)
+                        : ad_at_classify_status(res->status, call->type);
+  switch (cls) {
+  case AD_AT_OK:
+    ad_at_on_ok(call, res);
+    return;
+  case AD_AT_RETRY_LATER:
+    ad_at_call_retry(call, res->error, ad_at_backoff_ms(call, res->retry_after_s));
+    return;
+  case AD_AT_PENALTY:
+    c->stats->http429_airtable++;
+    ad_at_call_penalize(call, res->retry_after_s);
+    return;
+  case AD_AT_FAIL:
+  case AD_AT_FATAL:
+    ad_at_call_fail(call, res->error, cls == AD_AT_FATAL, NULL);
+    return;
+  }
+}
+
+/* ---- the request's way out ---------------------------------------------- */
+
+static void ad_at_on_grant(ad_limiter_req_t *req, int status, void *data) {
+  ad_at_call_t *call = data;
+  ad_at_client_t *c = call->client;
+  ad_http_request_t rq;
+  int rc;
+
+  (void)req;
+  if (call->state != AD_AT_GRANT)
+    return;
+  if (status != 0) { /* the limiter is closing */
+    ad_at_call_fail(call, status, 0, "the rate limiter closed");
+    return;
+  }
+  memset(&rq, 0, sizeof(rq));
+  rq.method = call->body.len > 0 ? "POST" : "GET";
+  rq.url = call->url.data;
+  rq.headers = c->headers;
+  rq.body = call->body.data;
+  rq.body_len = call->body.len;
+  call->state = AD_AT_HTTP;
+  rc = ad_http_send(c->http, &rq, ad_at_on_response, call, &call->hreq);
+  if (rc != 0)
+    ad_at_call_fail(call, rc, 0, ad_strerror(rc));
+}
+
+static void ad_at_call_queue(ad_at_call_t *call) {
+  int rc;
+  call->state = AD_AT_GRANT;
+  rc = ad_limiter_acquire(call->key, &call->lreq, ad_at_on_grant, call);
+  if (rc != 0)
+    ad_at_call_fail(call, rc, 0, "the rate limiter closed");
+}
+
+int ad_at_call_start(ad_at_call_t *call, ad_limiter_key_t *key,
+                     ad_at_ok_cb ok, ad_at_fail_cb fail) {
+  int rc;
+  if (call->state != AD_AT_IDLE || key == NULL || ok == NULL || fail == NULL ||
+      call->url.len == 0)
+    return AD_EINVAL;
+  call->key = key;
+  call->ok = ok;
+  call->fail = fail;
+  call->attempts = 0;
+  call->status = 0;
+  call->type[0] = '\0';
+  call->msg[0] = '\0';
+  call->state = AD_AT_GRANT;
+  rc = ad_limiter_acquire(key, &call->lreq, ad_at_on_grant, call);
+  if (rc != 0)
+    call->state = AD_AT_IDLE;
+  return rc;
+}
+
+void ad_at_call_cancel(ad_at_call_t *call) {
+  int state = call->state;
+  call->state = AD_AT_IDLE;
+  if (state == AD_AT_GRANT)
+    ad_limiter_cancel(&call->lreq);
+  else if (state == AD_AT_HTTP && call->hreq != NULL)
+    ad_http_cancel(call->hreq);
+  else if (state == AD_AT_RETRY)
+    ad_timers_cancel(&call->retry);
+  call->hreq = NULL;
+}

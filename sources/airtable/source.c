@@ -1,0 +1,639 @@
+#include "source.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "document.h"
+#include "error.h"
+#include "idset.h"
+#include "mapping.h"
+#include "page.h"
+#include "request.h"
+#include "table.h"
+
+#define AD_AT_ROW_BYTES_GUESS 2048 /* per row, until a table's first page */
+#define AD_AT_MAX_RESTARTS 3
+
+typedef struct ad_at_job {
+  ad_list_t node; /* in src->bases */
+  ad_at_source_t *src;
+  char *id;
+  char *name; /* NULL in one-table mode */
+  ad_limiter_key_t key;
+  ad_at_call_t call; /* its schema */
+  char what[96];
+  ad_at_schema_t schema;
+  int readers_left;
+} ad_at_job_t;
+
+typedef struct ad_at_reader {
+  ad_list_t node;      /* in src->readers */
+  ad_list_t wait_node; /* in src->waiters while the queue is full */
+  ad_at_source_t *src;
+  ad_at_job_t *base;
+  const ad_at_table_t *map; /* in base->schema */
+  ad_table_t *table;
+  ad_at_call_t call;
+  char what[160];
+  char *offset; /* NULL: the first page */
+  int restarts;
+  int pages;    /* pushed */
+  int reserved; /* a page's room is held in the queue */
+  size_t reserved_bytes;
+  size_t row_bytes; /* running estimate, for reservations */
+  ad_idset_t seen;
+} ad_at_reader_t;
+
+static void ad_at_reader_next(ad_at_reader_t *r);
+static void ad_at_fatal(ad_at_source_t *src, const char *msg);
+
+/* ---- completion -------------------------------------------------------- */
+
+static void ad_at_on_done(ad_timers_entry_t *e, void *data) {
+  ad_at_source_t *src = data;
+  (void)e;
+  if (src->o.on_done != NULL)
+    src->o.on_done(src, src->o.data);
+}
+
+/* One discovery step or reader finished. on_done runs from the loop, never
+ * from inside a callback chain that still touches the source. */
+static void ad_at_step_done(ad_at_source_t *src) {
+  if (--src->pending > 0 || src->finished)
+    return;
+  src->finished = 1;
+  if (ad_timers_after(src->o.timers, &src->done_entry, 0, ad_at_on_done, src))
+    ad_at_on_done(&src->done_entry, src);
+}
+
+static void ad_at_failure(ad_at_source_t *src, const char *base,
+                          const char *table, const char *record,
+                          const char *msg, uint64_t records) {
+  if (ad_stats_add_failure(src->o.stats, base ? base : "", table ? table : "",
+                           record, msg, records) != 0 &&
+      src->o.log != NULL)
+    ad_log_error(src->o.log, "airtable", "out of memory recording: %s", msg);
+}
+
+/* ---- readers ----------------------------------------------------------- */
+
+static void ad_at_release(ad_at_reader_t *r) {
+  if (!r->reserved)
+    return;
+  r->reserved = 0;
+  ad_queue_release(r->src->o.queue, AD_AT_PAGE_SIZE, r->reserved_bytes);
+}
+
+static void ad_at_base_reader_gone(ad_at_job_t *b) {
+  if (--b->readers_left == 0) /* its mappings are no longer needed */
+    ad_at_schema_free(&b->schema);
+}
+
+static void ad_at_reader_finish(ad_at_reader_t *r) {
+  ad_at_source_t *src = r->src;
+  ad_at_call_cancel(&r->call);
+  ad_at_release(r);
+  if (ad_list_linked(&r->wait_node))
+    ad_list_remove(&r->wait_node);
+  ad_list_remove(&r->node);
+  ad_at_base_reader_gone(r->base);
+  ad_at_call_free(&r->call);
+  ad_idset_free(&r->seen);
+  ad_table_unref(r->table);
+  free(r->offset);
+  free(r);
+  src->tables_done++;
+  ad_at_step_done(src);
+}
+
+static void ad_at_reader_fail(ad_at_reader_t *r, const char *msg) {
+  r->src->o.stats->tables_failed++;
+  ad_at_failure(r->src, r->base->id, r->map->id, NULL, msg, 0);
+  ad_at_reader_finish(r);
+}
+
+/* Serializes one record into the page: a Dust row or document. */
+static int ad_at_record_unit(ad_at_reader_t *r, json_object *rec,
+                             ad_page_t *page, char *err, size_t errlen) {
+  const ad_config_t *cfg = r->src->o.config;
+  ad_at_doc_ctx_t ctx;
+  const char *rid;
+
+  if (cfg->sink.data_format != AD_FORMAT_DOCUMENTS)
+    return ad_at_record_row(r->map, rec, &page->data, &rid, err, errlen);
+  ctx.base_id = r->base->id;
+  ctx.base_name = r->base->name;
+  ctx.view_id = cfg->source.index_all ? NULL : cfg->source.view_id;
+  ctx.share_id = cfg->source.index_all ? NULL : cfg->source.share_id;
+  ctx.fields_as_tags = cfg->source.treat_all_non_attachment_fields_as_metadata;
+  return ad_at_record_document(&ctx, r->map, rec, &page->data, &rid, err,
+                               errlen);
+}
+
+/* Adds one record unless this table already delivered it (a restart). A
+ * record that cannot be mapped is counted failed, the page goes on. */
+static int ad_at_add_record(ad_at_reader_t *r, json_object *rec,
+                            ad_page_t *page) {
+  ad_stats_t *stats = r->src->o.stats;
+  const char *id = ad_at_json_string(rec, "id");
+  char err[256];
+  int rc;
+
+  if (id == NULL) {
+    stats->records_read++;
+    stats->records_failed++;
+    ad_at_failure(r->src, r->base->id, r->map->id, NULL,
+                  "a record without a string \"id\"", 1);
+    return 0;
+  }
+  rc = ad_idset_add(&r->seen, id, strlen(id));
+  if (rc <= 0)
+    return rc; /* 0: a duplicate, skipped */
+  stats->records_read++;
+  if ((rc = ad_page_begin(page, id, strlen(id))) != 0)
+    return rc;
+  rc = ad_at_record_unit(r, rec, page, err, sizeof(err));
+  if (rc == 0) {
+    ad_page_commit(page);
+  } else {
+    ad_page_abort(page);
+    stats->records_failed++;
+    ad_at_failure(r->src, r->base->id, r->map->id, id,
+                  rc == AD_EPARSE ? err : ad_strerror(rc), 1);
+  }
+  return rc == AD_ENOMEM ? rc : 0;
+}
+
+static int ad_at_build_page(ad_at_reader_t *r, const ad_at_page_t *ap,
+                            ad_page_t *page) {
+  size_t i, n = json_object_array_length(ap->records);
+  int rc = 0;
+  for (i = 0; i < n && rc == 0; i++)
+    rc = ad_at_add_record(r, json_object_array_get_idx(ap->records, i), page);
+  return rc;
+}
+
+static void ad_at_push(ad_at_reader_t *r, ad_page_t *page, int last) {
+  ad_at_source_t *src = r->src;
+  page->first = r->pages == 0;
+  page->last = last;
+  if (page->nunits > 0) /* learn the table's row size for reservations */
+    r->row_bytes = (r->row_bytes + page->data.len / page->nunits) / 2 + 1;
+  r->reserved = 0;
+  ad_queue_push(src->o.queue, &page->item, AD_AT_PAGE_SIZE,
+                r->reserved_bytes);
+  r->pages++;
+  if (src->o.on_page != NULL)
+    src->o.on_page(src, src->o.data);
+}
+
+static int ad_at_on_page(ad_at_call_t *call, const char *body, size_t len,
+                         char *err, size_t errlen, void *data) {
+  ad_at_reader_t *r = data;
+  ad_at_source_t *src = r->src;
+  ad_at_page_t ap;
+  ad_page_t *page;
+  char *next = NULL;
+  int rc;
+
+  (void)call;
+  if (ad_at_page_parse(body, len, &ap, err, errlen) != 0)
+    return AD_EPARSE;
+  if (src->o.check) {
+    snprintf(src->summary, sizeof(src->summary),
+             "table \"%s\" (%s) of base %s is readable: %zu fields",
+             r->map->name, r->map->id, r->base->id, r->map->nfields);
+    ad_at_page_free(&ap);
+    ad_at_reader_finish(r);
+    return 0;
+  }
+  page = ad_page_new(r->table);
+  rc = page == NULL ? AD_ENOMEM : ad_at_build_page(r, &ap, page);
+  if (rc == 0 && ap.offset != NULL && (next = strdup(ap.offset)) == NULL)
+    rc = AD_ENOMEM;
+  ad_at_page_free(&ap);
+  if (rc != 0) {
+    ad_page_free(page);
+    ad_at_fatal(src, "out of memory while mapping records");
+    return 0;
+  }
+  free(r->offset);
+  r->offset = next;
+  ad_at_push(r, page, next == NULL);
+  if (next == NULL)
+    ad_at_reader_finish(r);
+  else
+    ad_at_reader_next(r);
+  return 0;
+}
+
+static int ad_at_is_expired(const ad_at_failure_t *f) {
+  return f->status == 422 &&
+         strcmp(f->type, "LIST_RECORDS_ITERATOR_NOT_AVAILABLE") == 0;
+}
+
+static void ad_at_on_page_fail(ad_at_call_t *call, const ad_at_failure_t *f,
+                               void *data) {
+  ad_at_reader_t *r = data;
+  ad_at_source_t *src = r->src;
+  int max = src->o.max_restarts > 0 ? src->o.max_restarts : AD_AT_MAX_RESTARTS;
+
+  (void)call;
+  ad_at_release(r);
+  if (f->fatal) {
+    ad_at_fatal(src, f->message);
+    return;
+  }
+  if (ad_at_is_expired(f) && r->offset != NULL && r->restarts < max) {
+    r->restarts++;
+    if (src->o.log != NULL)
+      ad_log_warn(src->o.log, "airtable",
+                  "%s: the offset expired; reading the table again from its "
+                  "first page (restart %d of %d, records already delivered "
+                  "are skipped)", r->what, r->restarts, max);
+    free(r->offset);
+    r->offset = NULL;
+    ad_at_reader_next(r);
+    return;
+  }
+  ad_at_reader_fail(r, f->message);
+}
+
+static void ad_at_reader_next(ad_at_reader_t *r) {
+  ad_at_source_t *src = r->src;
+  const ad_config_t *cfg = src->o.config;
+  size_t max_url = src->o.max_url ? src->o.max_url : AD_AT_MAX_URL;
+  int rc;
+
+  if (src->stopping)
+    return;
+  if (!r->reserved) {
+    r->reserved_bytes = r->row_bytes * AD_AT_PAGE_SIZE;
+    if (ad_queue_reserve(src->o.queue, AD_AT_PAGE_SIZE, r->reserved_bytes)) {
+      ad_list_insert_tail(&src->waiters, &r->wait_node);
+      return;
+    }
+    r->reserved = 1;
+  }
+  ad_buf_reset(ad_at_call_url(&r->call));
+  ad_buf_reset(ad_at_call_body(&r->call));
+  rc = ad_at_list_request(ad_at_call_url(&r->call), ad_at_call_body(&r->call),
+                          cfg->source.base_url, r->base->id, r->map->id,
+                          src->o.check ? 1 : AD_AT_PAGE_SIZE, r->offset, NULL,
+                          0, max_url);
+  if (rc == 0)
+    rc = ad_at_call_start(&r->call, &r->base->key, ad_at_on_page,
+                          ad_at_on_page_fail);
+  if (rc != 0) {
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%s: %s", r->what, ad_strerror(rc));
+    ad_at_reader_fail(r, msg);
+  }
+}
+
+static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
+  ad_at_source_t *src = b->src;
+  ad_at_reader_t *r = calloc(1, sizeof(*r));
+
+  if (r == NULL)
+    return AD_ENOMEM;
+  r->table = ad_table_new(b->id, b->name, map->id, map->name,
+                          map->description);
+  if (r->table == NULL) {
+    free(r);
+    return AD_ENOMEM;
+  }
+  r->src = src;
+  r->base = b;
+  r->map = map;
+  r->row_bytes = AD_AT_ROW_BYTES_GUESS;
+  ad_idset_init(&r->seen);
+  ad_list_init(&r->wait_node);
+  ad_at_call_init(&r->call, &src->client);
+  r->call.data = r;
+  r->call.what = r->what;
+  snprintf(r->what, sizeof(r->what), "records of %s/%s (\"%s\")", b->id,
+           map->id, map->name);
+  ad_list_insert_tail(&src->readers, &r->node);
+  b->readers_left++;
+  src->pending++;
+  src->tables_total++;
+  src->o.stats->tables++;
+  ad_at_reader_next(r);
+  return 0;
+}
+
+/* ---- discovery --------------------------------------------------------- */
+
+static int ad_at_start_tables(ad_at_job_t *b) {
+  ad_at_source_t *src = b->src;
+  const ad_config_t *cfg = src->o.config;
+  const ad_at_table_t *t;
+  char msg[512];
+  size_t i;
+  int rc = 0;
+
+  b->readers_left++; /* hold the schema while readers start */
+  if (cfg->source.index_all) {
+    for (i = 0; i < b->schema.ntables && rc == 0 && !src->stopping; i++)
+      rc = ad_at_reader_add(b, &b->schema.tables[i]);
+  } else if ((t = ad_at_schema_find(&b->schema, cfg->source.table_name_or_id))) {
+    rc = ad_at_reader_add(b, t);
+  } else {
+    snprintf(msg, sizeof(msg),
+             "source.table_name_or_id: base %s has no table named or with id "
+             "\"%s\" (it has %zu tables)",
+             b->id, cfg->source.table_name_or_id, b->schema.ntables);
+    ad_at_fatal(src, msg);
+  }
+  ad_at_base_reader_gone(b);
+  return rc;
+}
+
+static int ad_at_on_schema(ad_at_call_t *call, const char *body, size_t len,
+                           char *err, size_t errlen, void *data) {
+  ad_at_job_t *b = data;
+  ad_at_source_t *src = b->src;
+  (void)call;
+
+  ad_at_schema_free(&b->schema);
+  if (ad_at_schema_parse(body, len, &b->schema, err, errlen) != 0)
+    return AD_EPARSE;
+  if (src->o.log != NULL)
+    ad_log_info(src->o.log, "airtable", "base %s%s%s%s: %zu tables", b->id,
+                b->name ? " \"" : "", b->name ? b->name : "",
+                b->name ? "\"" : "", b->schema.ntables);
+  if (ad_at_start_tables(b) != 0)
+    ad_at_fatal(src, "out of memory while starting table readers");
+  ad_at_step_done(src);
+  return 0;
+}
+
+static void ad_at_on_schema_fail(ad_at_call_t *call, const ad_at_failure_t *f,
+                                 void *data) {
+  ad_at_job_t *b = data;
+  ad_at_source_t *src = b->src;
+  (void)call;
+
+  if (f->fatal || !src->o.config->source.index_all) {
+    ad_at_fatal(src, f->message); /* one-table mode: nothing else to read */
+  } else {
+    src->o.stats->tables_failed++; /* the base's tables, as one */
+    ad_at_failure(src, b->id, NULL, NULL, f->message, 0);
+  }
+  ad_at_step_done(src);
+}
+
+static int ad_at_base_add(ad_at_source_t *src, const char *id,
+                          const char *name) {
+  const ad_config_t *cfg = src->o.config;
+  ad_at_job_t *b = calloc(1, sizeof(*b));
+  double rps = cfg->rate_limits.per_base_rps;
+  uint64_t margin = (uint64_t)cfg->rate_limits.safety_margin_ms * 1000;
+  int rc;
+
+  if (b == NULL || (b->id = strdup(id)) == NULL ||
+      (name != NULL && (b->name = strdup(name)) == NULL)) {
+    if (b != NULL)
+      free(b->id);
+    free(b);
+    return AD_ENOMEM;
+  }
+  b->src = src;
+  /* Whole rates are N per second; others one per 1/rps seconds. */
+  rc = rps == floor(rps)
+           ? ad_limiter_key_init(src->o.limiter, &b->key, (uint32_t)rps,
+                                 1000000 + margin, &src->token_key)
+           : ad_limiter_key_init(src->o.limiter, &b->key, 1,
+                                 (uint64_t)(1e6 / rps) + margin,
+                                 &src->token_key);
+  if (rc != 0) {
+    free(b->name);
+    free(b->id);
+    free(b);
+    return rc;
+  }
+  ad_list_insert_tail(&src->bases, &b->node);
+  src->o.stats->bases++;
+  ad_at_call_init(&b->call, &src->client);
+  b->call.data = b;
+  b->call.what = b->what;
+  snprintf(b->what, sizeof(b->what), "schema of base %s", id);
+  rc = ad_at_schema_url(ad_at_call_url(&b->call), cfg->source.base_url, id);
+  if (rc == 0)
+    rc = ad_at_call_start(&b->call, &b->key, ad_at_on_schema,
+                          ad_at_on_schema_fail);
+  if (rc == 0)
+    src->pending++;
+  return rc;
+}
+
+static int ad_at_list_bases(ad_at_source_t *src, const char *offset);
+
+static int ad_at_on_bases(ad_at_call_t *call, const char *body, size_t len,
+                          char *err, size_t errlen, void *data) {
+  ad_at_source_t *src = data;
+  ad_at_base_t *bases = NULL;
+  size_t n = 0, nparsed, i;
+  char *offset = NULL;
+  int rc, last;
+
+  (void)call;
+  rc = ad_at_bases_parse(body, len, &bases, &n, &offset, err, errlen);
+  if (rc == AD_EPARSE)
+    return rc;
+  last = offset == NULL;
+  nparsed = n;
+  if (src->o.check) {
+    snprintf(src->summary, sizeof(src->summary), "%zu base%s visible%s", n,
+             n == 1 ? "" : "s", offset != NULL ? " on the first page" : "");
+    if (n == 0)
+      ad_at_fatal(src, "the API key sees no base: add bases to the token's "
+                       "access (scopes schema.bases:read, data.records:read)");
+    free(offset);
+    offset = NULL;
+    n = 0;
+  }
+  for (i = 0; i < n && rc == 0 && !src->stopping; i++)
+    rc = ad_at_base_add(src, bases[i].id, bases[i].name);
+  ad_at_bases_free(bases, nparsed);
+  if (rc == 0 && offset != NULL && !src->stopping)
+    rc = ad_at_list_bases(src, offset);
+  free(offset);
+  if (rc != 0)
+    ad_at_fatal(src, "out of memory during discovery");
+  else if (last && src->o.stats->bases == 0 && !src->o.check)
+    ad_at_fatal(src, "the API key sees no base: add bases to the token's "
+                     "access (scopes schema.bases:read, data.records:read)");
+  ad_at_step_done(src);
+  return 0;
+}
+
+static void ad_at_on_bases_fail(ad_at_call_t *call, const ad_at_failure_t *f,
+                                void *data) {
+  ad_at_source_t *src = data;
+  (void)call;
+  ad_at_fatal(src, f->message); /* without the list, no sync is complete */
+  ad_at_step_done(src);
+}
+
+static int ad_at_list_bases(ad_at_source_t *src, const char *offset) {
+  ad_buf_t *url = ad_at_call_url(&src->bases_call);
+  int rc;
+
+  ad_buf_reset(url);
+  rc = ad_at_bases_url(url, src->o.config->source.base_url, offset);
+  if (rc == 0)
+    rc = ad_at_call_start(&src->bases_call, &src->token_key, ad_at_on_bases,
+                          ad_at_on_bases_fail);
+  if (rc == 0)
+    src->pending++;
+  return rc;
+}
+
+/* ---- the source -------------------------------------------------------- */
+
+static void ad_at_fatal(ad_at_source_t *src, const char *msg) {
+  ad_stats_set_fatal(src->o.stats, msg);
+  if (src->o.log != NULL)
+    ad_log_error(src->o.log, "airtable", "%s", msg);
+  ad_at_source_stop(src);
+}
+
+int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *o) {
+  ad_at_client_opts_t co;
+  const ad_config_t *cfg = o->config;
+  double rps;
+  uint64_t margin;
+  int rc;
+
+  if (cfg == NULL || o->http == NULL || o->limiter == NULL ||
+      o->timers == NULL || o->queue == NULL || o->stats == NULL ||
+      o->queue->opts.max_rows < AD_AT_PAGE_SIZE)
+    return AD_EINVAL;
+  memset(src, 0, sizeof(*src));
+  src->o = *o;
+  src->data = o->data;
+  ad_list_init(&src->bases);
+  ad_list_init(&src->readers);
+  ad_list_init(&src->waiters);
+  ad_timers_entry_init(&src->done_entry);
+  memset(&co, 0, sizeof(co));
+  co.api_key = cfg->source.api_key;
+  co.backoff_on_429_s = cfg->rate_limits.backoff_on_429_s;
+  co.max_retries = (int)cfg->engine.max_retries;
+  co.backoff_base_ms = o->backoff_base_ms;
+  co.seed = uv_hrtime();
+  if ((rc = ad_at_client_init(&src->client, &co)) != 0)
+    return rc;
+  src->client.http = o->http;
+  src->client.limiter = o->limiter;
+  src->client.timers = o->timers;
+  src->client.stats = o->stats;
+  src->client.log = o->log;
+  src->client.token_key = &src->token_key;
+  rps = cfg->rate_limits.per_token_rps;
+  margin = (uint64_t)cfg->rate_limits.safety_margin_ms * 1000;
+  rc = rps == floor(rps)
+           ? ad_limiter_key_init(o->limiter, &src->token_key, (uint32_t)rps,
+                                 1000000 + margin, NULL)
+           : ad_limiter_key_init(o->limiter, &src->token_key, 1,
+                                 (uint64_t)(1e6 / rps) + margin, NULL);
+  if (rc != 0) {
+    ad_at_client_close(&src->client);
+    return rc;
+  }
+  ad_at_call_init(&src->bases_call, &src->client);
+  src->bases_call.data = src;
+  src->bases_call.what = "list of bases";
+  return 0;
+}
+
+int ad_at_source_start(ad_at_source_t *src) {
+  const ad_config_t *cfg = src->o.config;
+  int rc;
+
+  if (src->started)
+    return AD_EINVAL;
+  src->started = 1;
+  src->pending = 1; /* held until discovery is under way */
+  rc = cfg->source.index_all
+           ? ad_at_list_bases(src, NULL)
+           : ad_at_base_add(src, cfg->source.base_id, NULL);
+  if (rc != 0) {
+    src->started = 0;
+    src->pending = 0;
+    return rc;
+  }
+  ad_at_step_done(src);
+  return 0;
+}
+
+void ad_at_source_resume(ad_at_source_t *src) {
+  ad_list_t *node;
+  ad_at_reader_t *r;
+
+  while (!src->stopping && (node = ad_list_head(&src->waiters)) != NULL) {
+    r = ad_container_of(node, ad_at_reader_t, wait_node);
+    r->reserved_bytes = r->row_bytes * AD_AT_PAGE_SIZE;
+    if (ad_queue_reserve(src->o.queue, AD_AT_PAGE_SIZE, r->reserved_bytes))
+      return; /* still full: the next on_low resumes the rest */
+    r->reserved = 1;
+    ad_list_remove(node);
+    ad_at_reader_next(r);
+  }
+}
+
+void ad_at_source_stop(ad_at_source_t *src) {
+  ad_list_t *node;
+  ad_at_job_t *b;
+
+  if (src->stopping || !src->started)
+    return;
+  src->stopping = 1;
+  src->pending++; /* finishing readers must not complete the source early */
+  if (ad_at_call_busy(&src->bases_call)) {
+    ad_at_call_cancel(&src->bases_call);
+    ad_at_step_done(src);
+  }
+  for (node = src->bases.next; node != &src->bases; node = node->next) {
+    b = ad_container_of(node, ad_at_job_t, node);
+    if (ad_at_call_busy(&b->call)) {
+      ad_at_call_cancel(&b->call);
+      ad_at_step_done(src);
+    }
+  }
+  while ((node = ad_list_head(&src->readers)) != NULL)
+    ad_at_reader_finish(ad_container_of(node, ad_at_reader_t, node));
+  ad_at_step_done(src);
+}
+
+void ad_at_source_close(ad_at_source_t *src) {
+  ad_list_t *node;
+  ad_at_job_t *b;
+
+  ad_timers_cancel(&src->done_entry);
+  while ((node = ad_list_head(&src->readers)) != NULL) /* never started */
+    ad_at_reader_finish(ad_container_of(node, ad_at_reader_t, node));
+  while ((node = ad_list_head(&src->bases)) != NULL) {
+    b = ad_container_of(node, ad_at_job_t, node);
+    ad_list_remove(node);
+    ad_at_call_cancel(&b->call);
+    ad_at_call_free(&b->call);
+    ad_at_schema_free(&b->schema);
+    ad_limiter_key_close(&b->key);
+    free(b->id);
+    free(b->name);
+    free(b);
+  }
+  ad_at_call_cancel(&src->bases_call);
+  ad_at_call_free(&src->bases_call);
+  ad_limiter_key_close(&src->token_key);
+  ad_at_client_close(&src->client);
+}
+
+const char *ad_at_source_check_result(const ad_at_source_t *src) {
+  return src->summary;
+}

@@ -1,0 +1,501 @@
+/* The Airtable source against the fake Airtable over real HTTP, into a
+ * capturing test sink: exactly-once delivery, the rate limits as a strict
+ * server counts them, 429 penalties, expired offsets, failing tables, a
+ * rejected key, backpressure, and check mode. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "config.h"
+#include "error.h"
+#include "fake_airtable.h"
+#include "http.h"
+#include "limiter.h"
+#include "page.h"
+#include "queue.h"
+#include "source.h"
+#include "stats.h"
+#include "testutil.h"
+#include "timers.h"
+
+typedef struct harness {
+  uv_loop_t loop;
+  ad_http_t http;
+  ad_limiter_t limiter;
+  ad_timers_t timers;
+  ad_queue_t queue;
+  ad_stats_t stats;
+  ad_config_t cfg;
+  ad_at_source_t src;
+  ad_fake_airtable_t *fake;
+  ad_fake_airtable_opts_t fo;
+  /* The capturing sink. */
+  json_object *seen;   /* "table/record" -> times delivered */
+  json_object *sample; /* one unit of each table, parsed */
+  long units, duplicates, pages, empty_pages, bad_units;
+  int slow;            /* pop one page per 20 ms instead of at once */
+  uv_timer_t drain;
+  int done;
+  double elapsed_s;
+} harness_t;
+
+static harness_t h;
+
+static void setup(void) {
+  memset(&h, 0, sizeof(h));
+  ad_fake_airtable_opts_default(&h.fo);
+  h.fo.penalty_ms = 2000;
+  h.seen = json_object_new_object();
+  h.sample = json_object_new_object();
+}
+
+static void teardown(void) {
+  json_object_put(h.seen);
+  json_object_put(h.sample);
+  ad_fake_airtable_stop(h.fake);
+}
+
+static void take_page(ad_page_t *p) {
+  char key[128];
+  json_object *n, *unit, *id;
+  size_t i;
+
+  h.pages++;
+  if (p->nunits == 0)
+    h.empty_pages++;
+  for (i = 0; i < p->nunits; i++) {
+    snprintf(key, sizeof(key), "%s/%s", p->table->table_id,
+             ad_page_unit_id(p, i));
+    if (json_object_object_get_ex(h.seen, key, &n)) {
+      h.duplicates++;
+      json_object_object_add(h.seen, key,
+                             json_object_new_int(json_object_get_int(n) + 1));
+    } else {
+      json_object_object_add(h.seen, key, json_object_new_int(1));
+    }
+    h.units++;
+    unit = json_tokener_parse(ad_page_unit(p, i)); /* NUL follows the unit */
+    if (unit == NULL) {
+      h.bad_units++;
+      continue;
+    }
+    if (json_object_object_get_ex(unit, "row_id", &id) &&
+        strcmp(json_object_get_string(id), ad_page_unit_id(p, i)) != 0)
+      h.bad_units++;
+    if (!json_object_object_get_ex(h.sample, p->table->table_id, NULL))
+      json_object_object_add(h.sample, p->table->table_id, unit);
+    else
+      json_object_put(unit);
+  }
+  ad_page_free(p);
+}
+
+static void drain(void) {
+  ad_queue_item_t *item;
+  while ((item = ad_queue_pop(&h.queue)) != NULL)
+    take_page(ad_container_of(item, ad_page_t, item));
+}
+
+static void on_drain_tick(uv_timer_t *t) {
+  ad_queue_item_t *item = ad_queue_pop(&h.queue);
+  (void)t;
+  if (item != NULL)
+    take_page(ad_container_of(item, ad_page_t, item));
+}
+
+static void on_page(ad_at_source_t *src, void *data) {
+  (void)src;
+  (void)data;
+  if (!h.slow)
+    drain();
+}
+
+static void on_done(ad_at_source_t *src, void *data) {
+  (void)src;
+  (void)data;
+  h.done = 1;
+}
+
+static void on_low(ad_queue_t *q, void *data) {
+  (void)q;
+  (void)data;
+  ad_at_source_resume(&h.src);
+}
+
+/* Config for the fake; extra is spliced into "source" (may be ""). */
+static void configure(const char *key, const char *source_extra,
+                      const char *format, const char *rate_extra,
+                      long queue_rows) {
+  char text[4096], err[256];
+  snprintf(text, sizeof(text),
+           "{\"source\":{\"type\":\"airtable\",\"api_key\":\"%s\","
+           "\"base_url\":\"%s\"%s},"
+           "\"sink\":{\"type\":\"dust\",\"api_key\":\"sk-test\","
+           "\"workspace_id\":\"w\",\"space_id\":\"s\",\"data_source_id\":\"d\","
+           "\"data_format\":\"%s\"},"
+           "\"rate_limits\":{\"backoff_on_429_s\":2%s},"
+           "\"engine\":{\"queue_rows\":%ld}}",
+           key ? key : h.fo.token, ad_fake_airtable_url(h.fake), source_extra,
+           format, rate_extra, queue_rows);
+  ck_assert_msg(ad_config_parse(&h.cfg, text, strlen(text), NULL, NULL, err,
+                                sizeof(err)) == 0, "config: %s", err);
+}
+
+static void start_fake(void) {
+  h.fake = ad_fake_airtable_start(&h.fo);
+  ck_assert_ptr_nonnull(h.fake);
+}
+
+/* Runs one source to completion; check: check mode. */
+static void run(int check, size_t max_url) {
+  ad_at_source_opts_t o;
+  ad_queue_opts_t qo;
+  uint64_t t0;
+
+  ck_assert_int_eq(uv_loop_init(&h.loop), 0);
+  ck_assert_int_eq(ad_http_init(&h.http, &h.loop, NULL), 0);
+  ck_assert_int_eq(ad_limiter_init(&h.limiter, &h.loop, NULL, NULL), 0);
+  ck_assert_int_eq(ad_timers_init(&h.timers, &h.loop), 0);
+  memset(&qo, 0, sizeof(qo));
+  qo.max_rows = (size_t)h.cfg.engine.queue_rows;
+  qo.max_bytes = (size_t)h.cfg.engine.queue_bytes;
+  qo.on_low = on_low;
+  ck_assert_int_eq(ad_queue_init(&h.queue, &qo), 0);
+  ad_stats_init(&h.stats);
+  memset(&o, 0, sizeof(o));
+  o.config = &h.cfg;
+  o.http = &h.http;
+  o.limiter = &h.limiter;
+  o.timers = &h.timers;
+  o.queue = &h.queue;
+  o.stats = &h.stats;
+  o.check = check;
+  o.max_url = max_url;
+  o.backoff_base_ms = 20;
+  o.on_page = on_page;
+  o.on_done = on_done;
+  ck_assert_int_eq(ad_at_source_init(&h.src, &o), 0);
+  if (h.slow) {
+    uv_timer_init(&h.loop, &h.drain);
+    uv_timer_start(&h.drain, on_drain_tick, 20, 20);
+  }
+  t0 = uv_hrtime();
+  ck_assert_int_eq(ad_at_source_start(&h.src), 0);
+  ck_assert_msg(ad_test_run_until(&h.loop, &h.done, 120000),
+                "the source did not finish");
+  h.elapsed_s = (double)(uv_hrtime() - t0) / 1e9;
+  drain();
+  ck_assert_uint_eq(h.queue.reserved_rows, 0); /* every reservation settled */
+  ad_at_source_close(&h.src);
+  ad_timers_close(&h.timers, NULL);
+  ad_limiter_close(&h.limiter, NULL);
+  ad_http_close(&h.http, NULL);
+  ck_assert_int_eq(ad_test_loop_close(&h.loop), 0);
+  ad_config_free(&h.cfg);
+}
+
+static void finish_stats(void) { ad_stats_free(&h.stats); }
+
+static long total_records(void) {
+  long n = 0;
+  int b, t;
+  for (b = 0; b < ad_fake_airtable_nbases(h.fake); b++)
+    for (t = 0; t < ad_fake_airtable_ntables(h.fake, b); t++)
+      n += ad_fake_airtable_nrecords(h.fake, b, t);
+  return n;
+}
+
+static long table_seen(int b, int t) {
+  const char *id = ad_fake_airtable_table_id(h.fake, b, t);
+  long n = 0;
+  json_object_object_foreach(h.seen, key, val) {
+    (void)val;
+    if (strncmp(key, id, strlen(id)) == 0)
+      n++;
+  }
+  return n;
+}
+
+/* 12 bases (so the token's 50/s binds, not only the bases' 5/s), paged
+ * base listing, empty and non-empty tables: every record once, and a
+ * strict server never sees more than the limits allow. */
+START_TEST(test_index_all_exactly_once_within_limits) {
+  ad_fake_airtable_counters_t c;
+  double bound;
+
+  h.fo.bases = 12;
+  h.fo.tables_per_base = 2;
+  h.fo.records_per_table = 250;
+  h.fo.bases_page_size = 5;
+  start_fake();
+  configure(NULL, ",\"index_all\":true", "tables", "", 20000);
+  run(0, 0);
+  ad_fake_airtable_counters(h.fake, &c);
+  ck_assert_int_eq(h.units, total_records());
+  ck_assert_int_eq(h.duplicates, 0);
+  ck_assert_int_eq(h.bad_units, 0);
+  ck_assert_uint_eq(h.stats.records_read, (uint64_t)total_records());
+  ck_assert_uint_eq(h.stats.bases, 12);
+  ck_assert_uint_eq(h.stats.tables, 24);
+  ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
+  ck_assert_int_eq(c.sent_429, 0);
+  ck_assert_int_le(c.max_per_base_window, 5);
+  ck_assert_int_le(c.max_per_token_window, 50);
+  ck_assert_int_eq(c.requests_bases, 3);
+  ck_assert_int_eq(c.requests_schema, 12);
+  ck_assert_int_eq(c.requests_records, 72);
+  ck_assert_uint_eq(h.stats.requests_airtable, 87);
+  /* No schedule can beat one window: the token's 51st request and each
+   * base's 6th wait a second after the first. Report, never assert, time. */
+  bound = 1.02; /* the window with the default 20 ms margin */
+  fprintf(stderr, "index_all: 87 requests in %.2f s (the limits allow "
+                  "%.2f s plus round trips); busiest second: %ld/base, "
+                  "%ld/token\n",
+          h.elapsed_s, bound, c.max_per_base_window, c.max_per_token_window);
+  finish_stats();
+}
+END_TEST
+
+/* One table by its (URL-unsafe) name, view and share ids in the links,
+ * documents format, and POST listRecords forced by a tiny URL limit. */
+START_TEST(test_specific_table_documents_post) {
+  char extra[512];
+  ad_fake_airtable_counters_t c;
+  json_object *doc, *v;
+  const char *id;
+
+  h.fo.bases = 2;
+  h.fo.records_per_table = 150;
+  start_fake();
+  snprintf(extra, sizeof(extra),
+           ",\"index_all\":false,\"base_id\":\"%s\",\"table_name_or_id\":"
+           "\"%s\",\"view_id\":\"viwCustom\",\"share_id\":\"shrShare\"",
+           ad_fake_airtable_base_id(h.fake, 1),
+           ad_fake_airtable_table_name(h.fake, 1, 1));
+  configure(NULL, extra, "documents", "", 20000);
+  run(0, 10);
+  ad_fake_airtable_counters(h.fake, &c);
+  ck_assert_int_eq(h.units, 150);
+  ck_assert_int_eq(table_seen(1, 1), 150);
+  ck_assert_int_eq(h.duplicates, 0);
+  ck_assert_int_eq(c.requests_records, 2);
+  ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
+  id = ad_fake_airtable_table_id(h.fake, 1, 1);
+  ck_assert(json_object_object_get_ex(h.sample, id, &doc));
+  v = json_object_object_get(doc, "source_url");
+  ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "/shrShare/"));
+  ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "/viwCustom/rec"));
+  /* One-table mode: "Table: primary", no base name. */
+  v = json_object_object_get(doc, "title");
+  ck_assert_int_eq(strncmp(json_object_get_string(v),
+                           ad_fake_airtable_table_name(h.fake, 1, 1),
+                           strlen(ad_fake_airtable_table_name(h.fake, 1, 1))),
+                   0);
+  finish_stats();
+}
+END_TEST
+
+/* Another client's traffic draws a 429 on base 0: the source pauses that
+ * base for the penalty (the fake refuses nothing during it), retries, and
+ * every record still arrives once. */
+START_TEST(test_429_pauses_the_base) {
+  ad_fake_airtable_counters_t c;
+
+  h.fo.bases = 3;
+  h.fo.records_per_table = 300;
+  start_fake();
+  ad_fake_airtable_inject_429(h.fake, 0, 1);
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ad_fake_airtable_counters(h.fake, &c);
+  ck_assert_int_eq(c.injected_429, 1);
+  ck_assert_int_eq(c.sent_429, 1);
+  ck_assert_int_eq(c.refused_in_penalty, 0);
+  ck_assert_uint_eq(h.stats.http429_airtable, 1);
+  ck_assert_uint_ge(h.stats.retries, 1);
+  ck_assert_int_eq(h.units, total_records());
+  ck_assert_int_eq(h.duplicates, 0);
+  ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
+  ck_assert_double_ge(h.elapsed_s, 2.0); /* the penalty was waited out */
+  finish_stats();
+}
+END_TEST
+
+/* Table (0,0)'s offset expires once: it restarts and delivers no record
+ * twice. Table (0,1)'s always expire: it fails after the bounded restarts,
+ * alone. */
+START_TEST(test_expired_offsets_restart_without_duplicates) {
+  h.fo.bases = 2;
+  h.fo.records_per_table = 350;
+  start_fake();
+  ad_fake_airtable_expire_offsets(h.fake, 0, 0, 1);
+  ad_fake_airtable_expire_offsets(h.fake, 0, 1, 1000);
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ck_assert_int_eq(h.duplicates, 0);
+  ck_assert_int_eq(table_seen(0, 0), 350);
+  ck_assert_int_eq(table_seen(0, 1), 100); /* its first page, kept once */
+  ck_assert_int_eq(table_seen(1, 0), 350);
+  ck_assert_int_eq(table_seen(1, 1), 350);
+  ck_assert_uint_eq(h.stats.records_read, 350 * 3 + 100);
+  ck_assert_uint_eq(h.stats.tables_failed, 1);
+  ck_assert_uint_eq(h.stats.nfailures, 1);
+  ck_assert_str_eq(h.stats.failures[0].table,
+                   ad_fake_airtable_table_id(h.fake, 0, 1));
+  ck_assert_ptr_nonnull(strstr(h.stats.failures[0].error,
+                               "LIST_RECORDS_ITERATOR_NOT_AVAILABLE"));
+  ck_assert_int_eq(ad_stats_ok(&h.stats), 0);
+  finish_stats();
+}
+END_TEST
+
+START_TEST(test_forbidden_table_fails_alone) {
+  h.fo.bases = 2;
+  start_fake();
+  ad_fake_airtable_deny_table(h.fake, 1, 0);
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ck_assert_int_eq(table_seen(1, 0), 0);
+  ck_assert_int_eq(h.units, total_records() - 250);
+  ck_assert_uint_eq(h.stats.tables_failed, 1);
+  ck_assert_uint_eq(h.stats.nfailures, 1);
+  ck_assert_str_eq(h.stats.failures[0].base,
+                   ad_fake_airtable_base_id(h.fake, 1));
+  ck_assert_ptr_nonnull(strstr(h.stats.failures[0].error,
+                               "HTTP 403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND"));
+  ck_assert_ptr_null(h.stats.fatal_error);
+  finish_stats();
+}
+END_TEST
+
+START_TEST(test_rejected_key_is_fatal) {
+  start_fake();
+  configure("patWRONGkey000000", "", "tables", "", 20000);
+  run(0, 0);
+  ck_assert_int_eq(h.units, 0);
+  ck_assert_ptr_nonnull(h.stats.fatal_error);
+  ck_assert_ptr_nonnull(strstr(h.stats.fatal_error,
+                               "list of bases: HTTP 401 AUTHENTICATION_REQUIRED"));
+  ck_assert_ptr_null(strstr(h.stats.fatal_error, "patWRONG"));
+  ck_assert_uint_eq(h.stats.requests_airtable, 1); /* no retry of a 401 */
+  finish_stats();
+}
+END_TEST
+
+START_TEST(test_missing_table_is_fatal) {
+  char extra[256];
+  start_fake();
+  snprintf(extra, sizeof(extra),
+           ",\"index_all\":false,\"base_id\":\"%s\",\"table_name_or_id\":"
+           "\"Nope\"", ad_fake_airtable_base_id(h.fake, 0));
+  configure(NULL, extra, "tables", "", 20000);
+  run(0, 0);
+  ck_assert_ptr_nonnull(h.stats.fatal_error);
+  ck_assert_ptr_nonnull(strstr(h.stats.fatal_error, "\"Nope\""));
+  finish_stats();
+}
+END_TEST
+
+/* A slow sink: the queue holds at most 300 rows, the source waits for room
+ * and still delivers everything. */
+START_TEST(test_backpressure_bounds_the_queue) {
+  h.fo.bases = 2;
+  h.fo.records_per_table = 400;
+  start_fake();
+  h.slow = 1;
+  configure(NULL, "", "tables", "", 300);
+  run(0, 0);
+  ck_assert_uint_le(h.queue.peak_rows, 300);
+  ck_assert_int_eq(h.units, total_records());
+  ck_assert_int_eq(h.duplicates, 0);
+  ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
+  finish_stats();
+}
+END_TEST
+
+/* 5xx answers, dropped connections and truncated pages are retried. */
+START_TEST(test_faults_are_retried) {
+  h.fo.bases = 3;
+  h.fo.fail_5xx = 0.1;
+  h.fo.drop = 0.05;
+  h.fo.truncate = 0.1;
+  h.fo.seed = 7;
+  start_fake();
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ck_assert_int_eq(h.units, total_records());
+  ck_assert_int_eq(h.duplicates, 0);
+  ck_assert_uint_gt(h.stats.retries, 0);
+  ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
+  finish_stats();
+}
+END_TEST
+
+START_TEST(test_check_modes) {
+  char extra[256];
+  h.fo.bases = 3;
+  start_fake();
+  configure(NULL, "", "tables", "", 20000);
+  run(1, 0);
+  ck_assert_str_eq(ad_at_source_check_result(&h.src), "3 bases visible");
+  ck_assert_ptr_null(h.stats.fatal_error);
+  ck_assert_int_eq(h.pages, 0);
+  finish_stats();
+
+  h.done = 0;
+  snprintf(extra, sizeof(extra),
+           ",\"index_all\":false,\"base_id\":\"%s\",\"table_name_or_id\":"
+           "\"%s\"", ad_fake_airtable_base_id(h.fake, 2),
+           ad_fake_airtable_table_id(h.fake, 2, 1));
+  configure(NULL, extra, "tables", "", 20000);
+  run(1, 0);
+  ck_assert_ptr_nonnull(strstr(ad_at_source_check_result(&h.src),
+                               "is readable: 35 fields"));
+  ck_assert_int_eq(h.pages, 0);
+  finish_stats();
+}
+END_TEST
+
+START_TEST(test_demo_dataset) {
+  json_object *doc;
+  h.fo.demo = 1;
+  start_fake();
+  configure(NULL, "", "documents", "", 20000);
+  run(0, 0);
+  ck_assert_int_eq(h.units, total_records());
+  ck_assert_int_eq(h.units, 326);
+  ck_assert_uint_eq(h.stats.tables, 8);
+  ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
+  ck_assert(json_object_object_get_ex(
+      h.sample, ad_fake_airtable_table_id(h.fake, 0, 0), &doc));
+  ck_assert_str_eq(json_object_get_string(json_object_object_get(doc, "title")),
+                   "Bug Tracking System > Bugs and issues: Login page crashes "
+                   "on Safari 17");
+  finish_stats();
+}
+END_TEST
+
+static Suite *source_suite(void) {
+  Suite *s = suite_create("airtable_source");
+  TCase *tc = tcase_create("over_http");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 180);
+  tcase_add_test(tc, test_index_all_exactly_once_within_limits);
+  tcase_add_test(tc, test_specific_table_documents_post);
+  tcase_add_test(tc, test_429_pauses_the_base);
+  tcase_add_test(tc, test_expired_offsets_restart_without_duplicates);
+  tcase_add_test(tc, test_forbidden_table_fails_alone);
+  tcase_add_test(tc, test_rejected_key_is_fatal);
+  tcase_add_test(tc, test_missing_table_is_fatal);
+  tcase_add_test(tc, test_backpressure_bounds_the_queue);
+  tcase_add_test(tc, test_faults_are_retried);
+  tcase_add_test(tc, test_check_modes);
+  tcase_add_test(tc, test_demo_dataset);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return ad_test_run_suite(source_suite()); }
