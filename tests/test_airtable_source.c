@@ -253,8 +253,12 @@ START_TEST(test_index_all_exactly_once_within_limits) {
   bound = 1.02; /* the window with the default 20 ms margin */
   fprintf(stderr, "index_all: 87 requests in %.2f s (the limits allow "
                   "%.2f s plus round trips); busiest second: %ld/base, "
-                  "%ld/token\n",
-          h.elapsed_s, bound, c.max_per_base_window, c.max_per_token_window);
+                  "%ld/token; 6 base requests in no less than %ld ms, 51 "
+                  "token requests in no less than %ld ms\n",
+          h.elapsed_s, bound, c.max_per_base_window, c.max_per_token_window,
+          c.tightest_base_span_ms, c.tightest_token_span_ms);
+  ck_assert_int_ge(c.tightest_base_span_ms, 1000);
+  ck_assert_int_ge(c.tightest_token_span_ms, 1000);
   finish_stats();
 }
 END_TEST

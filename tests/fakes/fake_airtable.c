@@ -365,13 +365,22 @@ static enum MHD_Result fa_error(struct MHD_Connection *conn, unsigned status,
   return fa_json(conn, status, root);
 }
 
-static void fa_window_add(fa_window_t *w, uint64_t now, long *max) {
+/* Records an arrival; updates the busiest second, and the shortest span
+ * in which limit + 1 requests arrived (over 1 000 ms: never over). */
+static void fa_window_add(fa_window_t *w, uint64_t now, int limit, long *max,
+                          long *tightest) {
   unsigned i, count = 1;
+  uint64_t span;
   for (i = 0; i < w->n && i < FA_RING; i++)
     if (now - w->stamps[(w->n - 1 - i) % FA_RING] < 1000)
       count++;
     else
       break;
+  if (limit > 0 && (unsigned)limit < FA_RING && w->n >= (unsigned)limit) {
+    span = now - w->stamps[(w->n - (unsigned)limit) % FA_RING];
+    if (*tightest < 0 || (long)span < *tightest)
+      *tightest = (long)span;
+  }
   w->stamps[w->n++ % FA_RING] = now;
   if ((long)count > *max)
     *max = count;
@@ -383,9 +392,11 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now) {
   uint64_t us = now * 1000;
   int over_base, over_token;
 
-  fa_window_add(&fa->token_window, now, &fa->c.max_per_token_window);
+  fa_window_add(&fa->token_window, now, fa->o.per_token_rps,
+                &fa->c.max_per_token_window, &fa->c.tightest_token_span_ms);
   if (base != NULL)
-    fa_window_add(&base->window, now, &fa->c.max_per_base_window);
+    fa_window_add(&base->window, now, fa->o.per_base_rps,
+                  &fa->c.max_per_base_window, &fa->c.tightest_base_span_ms);
   if (now < fa->token_blocked_until ||
       (base != NULL && now < base->blocked_until)) {
     fa->c.refused_in_penalty++;
@@ -745,6 +756,8 @@ static enum MHD_Result fa_counters(ad_fake_airtable_t *fa,
   FA_COUNTER(expired_offsets);
   FA_COUNTER(max_per_base_window);
   FA_COUNTER(max_per_token_window);
+  FA_COUNTER(tightest_base_span_ms);
+  FA_COUNTER(tightest_token_span_ms);
   FA_COUNTER(records_served);
 #undef FA_COUNTER
   return fa_json(conn, 200, o);
@@ -949,6 +962,8 @@ ad_fake_airtable_t *ad_fake_airtable_start(const ad_fake_airtable_opts_t *o) {
   fa->o.token = fa->token;
   fa->rng = o->seed ^ 0xA17AB1Eull;
   pthread_mutex_init(&fa->mu, NULL);
+  fa->c.tightest_base_span_ms = -1;
+  fa->c.tightest_token_span_ms = -1;
   fa->offsets = json_object_new_object();
   if (fa->offsets == NULL || fa_build(fa) != 0) {
     ad_fake_airtable_stop(fa);

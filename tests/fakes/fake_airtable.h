@@ -47,6 +47,10 @@ typedef struct ad_fake_airtable_counters {
   long sent_5xx, dropped, truncated, expired_offsets;
   long max_per_base_window; /* most arrivals seen for one base in 1 s */
   long max_per_token_window;
+  /* The shortest span in which limit + 1 requests arrived, for one base
+   * and for the token: how close a client came to the limit (a span
+   * under 1 000 ms went over it). -1 until limit + 1 requests arrived. */
+  long tightest_base_span_ms, tightest_token_span_ms;
   long records_served;
 } ad_fake_airtable_counters_t;
 

@@ -87,9 +87,10 @@ int main(int argc, char **argv) {
     pause();
   ad_fake_airtable_counters(fa, &c);
   printf("{\"sent_429\":%ld,\"max_per_base_window\":%ld,"
-         "\"max_per_token_window\":%ld,\"records_served\":%ld}\n",
+         "\"max_per_token_window\":%ld,\"tightest_base_span_ms\":%ld,"
+         "\"tightest_token_span_ms\":%ld,\"records_served\":%ld}\n",
          c.sent_429, c.max_per_base_window, c.max_per_token_window,
-         c.records_served);
+         c.tightest_base_span_ms, c.tightest_token_span_ms, c.records_served);
   ad_fake_airtable_stop(fa);
   return 0;
 }
