@@ -360,6 +360,10 @@ static int ad_cfg_check(ad_config_t *cfg, ad_getenv_fn getenv, void *env_data,
                        "letters and digits)");
   if (strpbrk(cfg->source.api_key, " \t") != NULL)
     return ad_cfg_fail(err, errlen, "source.api_key: must not contain spaces");
+  if (cfg->engine.queue_rows < 100) /* a reader reserves a whole page */
+    return ad_cfg_fail(err, errlen,
+                       "engine.queue_rows: expected at least 100 (one page "
+                       "of Airtable records), got %ld", cfg->engine.queue_rows);
   if (!cfg->source.index_all) {
     if (*cfg->source.base_id == '\0')
       return ad_cfg_fail(err, errlen, "source.base_id: missing (required when "

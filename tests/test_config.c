@@ -147,6 +147,9 @@ static const bad_case_t bad_cases[] = {
      "rate_limits.per_base_rps: expected a positive number, got -1"},
     {"{" SRC_OK "," SINK_OK ",\"engine\":{\"queue_rows\":[1]}}",
      "engine.queue_rows: expected a positive integer, got an array"},
+    {"{" SRC_OK "," SINK_OK ",\"engine\":{\"queue_rows\":99}}",
+     "engine.queue_rows: expected at least 100 (one page of Airtable "
+     "records), got 99"},
     {"{\"source\":{\"api_key\":42}," SINK_OK "}",
      "source.api_key: expected a string, got a number"},
     {"{\"source\":{}," SINK_OK "}",
