@@ -37,6 +37,8 @@ typedef struct harness {
   json_object *sample; /* one unit of each table, parsed */
   long units, duplicates, pages, empty_pages, bad_units;
   int slow;            /* pop one page per 20 ms instead of at once */
+  const char *engine_extra; /* spliced into "engine" */
+  long http_timeout_ms;     /* 0: the HTTP client's default */
   uv_timer_t drain;
   int done;
   double elapsed_s;
@@ -137,9 +139,10 @@ static void configure(const char *key, const char *source_extra,
            "\"workspace_id\":\"w\",\"space_id\":\"s\",\"data_source_id\":\"d\","
            "\"data_format\":\"%s\"},"
            "\"rate_limits\":{\"backoff_on_429_s\":2%s},"
-           "\"engine\":{\"queue_rows\":%ld}}",
+           "\"engine\":{\"queue_rows\":%ld%s}}",
            key ? key : h.fo.token, ad_fake_airtable_url(h.fake), source_extra,
-           format, rate_extra, queue_rows);
+           format, rate_extra, queue_rows,
+           h.engine_extra ? h.engine_extra : "");
   ck_assert_msg(ad_config_parse(&h.cfg, text, strlen(text), NULL, NULL, err,
                                 sizeof(err)) == 0, "config: %s", err);
 }
@@ -155,8 +158,13 @@ static void run(int check, size_t max_url) {
   ad_queue_opts_t qo;
   uint64_t t0;
 
+  ad_http_opts_t ho;
+
   ck_assert_int_eq(uv_loop_init(&h.loop), 0);
-  ck_assert_int_eq(ad_http_init(&h.http, &h.loop, NULL), 0);
+  ad_http_opts_default(&ho);
+  if (h.http_timeout_ms > 0)
+    ho.timeout_ms = h.http_timeout_ms;
+  ck_assert_int_eq(ad_http_init(&h.http, &h.loop, &ho), 0);
   ck_assert_int_eq(ad_limiter_init(&h.limiter, &h.loop, NULL, NULL), 0);
   ck_assert_int_eq(ad_timers_init(&h.timers, &h.loop), 0);
   memset(&qo, 0, sizeof(qo));
@@ -438,6 +446,44 @@ START_TEST(test_faults_are_retried) {
 }
 END_TEST
 
+/* When retries run out the failure says what and why: a page that never
+ * parses fails its table; a bases list that always times out is fatal. */
+START_TEST(test_retries_spent_fail_clearly) {
+  h.fo.bases = 1;
+  h.fo.tables_per_base = 1;
+  h.fo.truncate = 1.0;
+  start_fake();
+  h.engine_extra = ",\"max_retries\":1";
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ck_assert_int_eq(h.units, 0);
+  ck_assert_uint_eq(h.stats.tables_failed, 1);
+  ck_assert_uint_eq(h.stats.nfailures, 1);
+  ck_assert_ptr_nonnull(strstr(h.stats.failures[0].error,
+                               "malformed answer (HTTP 200)"));
+  ck_assert_ptr_nonnull(strstr(h.stats.failures[0].error,
+                               "(gave up after 2 attempts)"));
+  ck_assert_ptr_null(h.stats.fatal_error);
+  finish_stats();
+  ad_fake_airtable_stop(h.fake);
+
+  memset(&h.fo, 0, sizeof(h.fo));
+  ad_fake_airtable_opts_default(&h.fo);
+  h.fo.latency_ms = 500;
+  h.done = 0;
+  h.http_timeout_ms = 100;
+  start_fake();
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ck_assert_ptr_nonnull(h.stats.fatal_error);
+  ck_assert_ptr_nonnull(strstr(h.stats.fatal_error,
+                               "list of bases: request timed out"));
+  ck_assert_ptr_nonnull(strstr(h.stats.fatal_error,
+                               "(gave up after 2 attempts)"));
+  finish_stats();
+}
+END_TEST
+
 START_TEST(test_check_modes) {
   char extra[256];
   h.fo.bases = 3;
@@ -496,6 +542,7 @@ static Suite *source_suite(void) {
   tcase_add_test(tc, test_missing_table_is_fatal);
   tcase_add_test(tc, test_backpressure_bounds_the_queue);
   tcase_add_test(tc, test_faults_are_retried);
+  tcase_add_test(tc, test_retries_spent_fail_clearly);
   tcase_add_test(tc, test_check_modes);
   tcase_add_test(tc, test_demo_dataset);
   suite_add_tcase(s, tc);
