@@ -386,12 +386,24 @@ static void ad_at_on_schema_fail(ad_at_call_t *call, const ad_at_failure_t *f,
   ad_at_step_done(src);
 }
 
+/* A key allowing rps requests per second, each window widened by the
+ * safety margin: whole rates as N per second, others as one request per
+ * 1/rps seconds. */
+static int ad_at_key_init(ad_at_source_t *src, ad_limiter_key_t *key,
+                          double rps, ad_limiter_key_t *parent) {
+  uint64_t margin =
+      (uint64_t)src->o.config->rate_limits.safety_margin_ms * 1000;
+  if (rps == floor(rps))
+    return ad_limiter_key_init(src->o.limiter, key, (uint32_t)rps,
+                               1000000 + margin, parent);
+  return ad_limiter_key_init(src->o.limiter, key, 1,
+                             (uint64_t)(1e6 / rps) + margin, parent);
+}
+
 static int ad_at_base_add(ad_at_source_t *src, const char *id,
                           const char *name) {
   const ad_config_t *cfg = src->o.config;
   ad_at_job_t *b = calloc(1, sizeof(*b));
-  double rps = cfg->rate_limits.per_base_rps;
-  uint64_t margin = (uint64_t)cfg->rate_limits.safety_margin_ms * 1000;
   int rc;
 
   if (b == NULL || (b->id = strdup(id)) == NULL ||
@@ -402,13 +414,8 @@ static int ad_at_base_add(ad_at_source_t *src, const char *id,
     return AD_ENOMEM;
   }
   b->src = src;
-  /* Whole rates are N per second; others one per 1/rps seconds. */
-  rc = rps == floor(rps)
-           ? ad_limiter_key_init(src->o.limiter, &b->key, (uint32_t)rps,
-                                 1000000 + margin, &src->token_key)
-           : ad_limiter_key_init(src->o.limiter, &b->key, 1,
-                                 (uint64_t)(1e6 / rps) + margin,
-                                 &src->token_key);
+  rc = ad_at_key_init(src, &b->key, cfg->rate_limits.per_base_rps,
+                      &src->token_key);
   if (rc != 0) {
     free(b->name);
     free(b->id);
@@ -505,8 +512,6 @@ static void ad_at_fatal(ad_at_source_t *src, const char *msg) {
 int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *o) {
   ad_at_client_opts_t co;
   const ad_config_t *cfg = o->config;
-  double rps;
-  uint64_t margin;
   int rc;
 
   if (cfg == NULL || o->http == NULL || o->limiter == NULL ||
@@ -534,13 +539,8 @@ int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *o) {
   src->client.stats = o->stats;
   src->client.log = o->log;
   src->client.token_key = &src->token_key;
-  rps = cfg->rate_limits.per_token_rps;
-  margin = (uint64_t)cfg->rate_limits.safety_margin_ms * 1000;
-  rc = rps == floor(rps)
-           ? ad_limiter_key_init(o->limiter, &src->token_key, (uint32_t)rps,
-                                 1000000 + margin, NULL)
-           : ad_limiter_key_init(o->limiter, &src->token_key, 1,
-                                 (uint64_t)(1e6 / rps) + margin, NULL);
+  rc = ad_at_key_init(src, &src->token_key, cfg->rate_limits.per_token_rps,
+                      NULL);
   if (rc != 0) {
     ad_at_client_close(&src->client);
     return rc;
