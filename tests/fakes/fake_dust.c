@@ -1,0 +1,960 @@
+#include "fake_dust.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <microhttpd.h>
+
+#include "backoff.h"
+
+#define FD_MAX_BODY_DOCS (8u << 20) /* the documents route's limit */
+#define FD_MAX_COLUMNS 512
+#define FD_MAX_TITLE 512
+#define FD_RING 4096
+
+typedef struct fd_table {
+  char *table_id;
+  char *name, *title, *description;
+  json_object *rows;    /* row_id -> value */
+  json_object *schema;  /* column -> "int" | "float" | "text" | "bool" | "datetime" */
+  json_object *received; /* row ids ever received, for duplicates */
+} fd_table_t;
+
+struct ad_fake_dust {
+  ad_fake_dust_opts_t o;
+  char key[128], wid[128], sid[128], dsid[128];
+  char url[64];
+  struct MHD_Daemon *daemon;
+  pthread_mutex_t mu;
+  fd_table_t *tables;
+  size_t ntables, cap;
+  json_object *documents; /* id -> document */
+  json_object *rejected;  /* table ids whose rows are refused */
+  uint64_t doc_stamps[FD_RING]; /* document upserts, for the per-minute limit */
+  unsigned ndoc;
+  uint64_t req_stamps[FD_RING]; /* arrivals, for max_rps */
+  unsigned nreq;
+  long inflight;
+  uint64_t rng;
+  regex_t slug;
+  ad_fake_dust_counters_t c;
+};
+
+typedef struct fd_request {
+  char *raw_uri;
+  char *body;
+  size_t len;
+  int answered_once, counted, too_big;
+} fd_request_t;
+
+static uint64_t fd_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- answers ----------------------------------------------------------- */
+
+static enum MHD_Result fd_send(struct MHD_Connection *conn, unsigned status,
+                               const char *type, const char *body) {
+  struct MHD_Response *res = MHD_create_response_from_buffer(
+      strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+  enum MHD_Result r;
+  if (res == NULL)
+    return MHD_NO;
+  MHD_add_response_header(res, "Content-Type", type);
+  r = MHD_queue_response(conn, status, res);
+  MHD_destroy_response(res);
+  return r;
+}
+
+static enum MHD_Result fd_json(struct MHD_Connection *conn, unsigned status,
+                               json_object *obj) {
+  enum MHD_Result r = fd_send(
+      conn, status, "application/json",
+      json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+  json_object_put(obj);
+  return r;
+}
+
+/* {"error":{"type","message"}}; 400s count as validation failures. */
+static enum MHD_Result fd_error(ad_fake_dust_t *fd, struct MHD_Connection *conn,
+                                unsigned status, const char *type,
+                                const char *message) {
+  json_object *root = json_object_new_object(), *e = json_object_new_object();
+  pthread_mutex_lock(&fd->mu);
+  if (status == 400)
+    fd->c.validation_failures++;
+  else if (status == 429)
+    fd->c.sent_429++;
+  pthread_mutex_unlock(&fd->mu);
+  json_object_object_add(e, "type", json_object_new_string(type));
+  json_object_object_add(e, "message", json_object_new_string(message));
+  json_object_object_add(root, "error", e);
+  return fd_json(conn, status, root);
+}
+
+/* ---- tables ------------------------------------------------------------ */
+
+static fd_table_t *fd_find(ad_fake_dust_t *fd, const char *id) {
+  size_t i;
+  for (i = 0; i < fd->ntables; i++)
+    if (strcmp(fd->tables[i].table_id, id) == 0)
+      return &fd->tables[i];
+  return NULL;
+}
+
+static json_object *fd_schema_json(const fd_table_t *t) {
+  json_object *arr = json_object_new_array();
+  if (json_object_object_length(t->schema) == 0) {
+    json_object_put(arr);
+    return NULL;
+  }
+  json_object_object_foreach(t->schema, col, type) {
+    json_object *c = json_object_new_object();
+    json_object_object_add(c, "name", json_object_new_string(col));
+    json_object_object_add(c, "value_type", json_object_get(type));
+    json_object_object_add(c, "possible_values", NULL);
+    json_object_array_add(arr, c);
+  }
+  return arr;
+}
+
+static json_object *fd_table_json(const fd_table_t *t) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "name", json_object_new_string(t->name));
+  json_object_object_add(o, "table_id", json_object_new_string(t->table_id));
+  json_object_object_add(o, "description",
+                         json_object_new_string(t->description));
+  json_object_object_add(o, "title", json_object_new_string(t->title));
+  json_object_object_add(o, "schema", fd_schema_json(t));
+  json_object_object_add(o, "mime_type",
+                         json_object_new_string("application/vnd.dust.table"));
+  json_object_object_add(o, "parents", json_object_new_array());
+  return o;
+}
+
+static const char *fd_string(json_object *o, const char *key, int *present) {
+  json_object *v;
+  *present = json_object_object_get_ex(o, key, &v) && v != NULL;
+  return *present && json_object_is_type(v, json_type_string)
+             ? json_object_get_string(v)
+             : NULL;
+}
+
+/* Whether a member is set to something truthy (JavaScript's sense). */
+static int fd_truthy(json_object *o, const char *key) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+    return 0;
+  if (json_object_is_type(v, json_type_string))
+    return json_object_get_string_len(v) > 0;
+  if (json_object_is_type(v, json_type_boolean))
+    return json_object_get_boolean(v);
+  return 1;
+}
+
+static enum MHD_Result fd_upsert_table(ad_fake_dust_t *fd,
+                                       struct MHD_Connection *conn,
+                                       json_object *body) {
+  int has_name, has_desc, has_title, p;
+  const char *name = fd_string(body, "name", &has_name);
+  const char *desc = fd_string(body, "description", &has_desc);
+  const char *title = fd_string(body, "title", &has_title);
+  const char *tid = fd_string(body, "table_id", &p);
+  char gen[32];
+  fd_table_t *t;
+  size_t i;
+  json_object *out;
+
+  if (name == NULL || desc == NULL || title == NULL)
+    return fd_error(fd, conn, 400, "invalid_request_error",
+                    "Invalid request body: name, description and title must "
+                    "be strings");
+  if (fd_truthy(body, "mime_type"))
+    return fd_error(fd, conn, 400, "invalid_request_error",
+                    "Invalid request body: mimeType must not be provided");
+  if (fd_truthy(body, "parents") || fd_truthy(body, "parent_id"))
+    return fd_error(fd, conn, 400, "invalid_request_error",
+                    "Invalid request body: custom hierarchy not supported");
+  pthread_mutex_lock(&fd->mu);
+  if (tid == NULL || *tid == '\0') {
+    snprintf(gen, sizeof(gen), "tbl%016llx",
+             (unsigned long long)ad_rand_next(&fd->rng));
+    tid = gen;
+  }
+  for (i = 0; i < fd->ntables; i++)
+    if (strcmp(fd->tables[i].name, name) == 0 &&
+        strcmp(fd->tables[i].table_id, tid) != 0) {
+      pthread_mutex_unlock(&fd->mu);
+      return fd_error(fd, conn, 500, "internal_server_error",
+                      "Failed to upsert table (table names must be unique).");
+    }
+  t = fd_find(fd, tid);
+  if (t == NULL) {
+    if (fd->ntables == fd->cap) {
+      fd_table_t *grown;
+      fd->cap = fd->cap ? fd->cap * 2 : 16;
+      grown = realloc(fd->tables, fd->cap * sizeof(*grown));
+      if (grown == NULL)
+        abort();
+      fd->tables = grown;
+    }
+    t = &fd->tables[fd->ntables++];
+    memset(t, 0, sizeof(*t));
+    t->table_id = strdup(tid);
+    t->rows = json_object_new_object();
+    t->schema = json_object_new_object();
+    t->received = json_object_new_object();
+  }
+  free(t->name);
+  free(t->title);
+  free(t->description);
+  t->name = strdup(name);
+  /* The stored title: trimmed, else the name. */
+  t->title = strdup(*title ? title : name);
+  t->description = strdup(desc);
+  out = json_object_new_object();
+  json_object_object_add(out, "table", fd_table_json(t));
+  pthread_mutex_unlock(&fd->mu);
+  return fd_json(conn, 200, out);
+}
+
+/* Dust core's type of a cell, or NULL when zod refuses it (400); "bad"
+ * when core refuses it (500). */
+static const char *fd_cell_type(json_object *v) {
+  json_object *t, *e;
+  double d;
+  switch (json_object_get_type(v)) {
+  case json_type_null:
+    return "null";
+  case json_type_boolean:
+    return "bool";
+  case json_type_int:
+    return "int";
+  case json_type_double:
+    /* The front re-serializes numbers: 2.0 arrives at core as 2. */
+    d = json_object_get_double(v);
+    return d == floor(d) && fabs(d) < 9.2e18 ? "int" : "float";
+  case json_type_string:
+    return "text";
+  case json_type_object:
+    if (json_object_object_length(v) != 2 ||
+        !json_object_object_get_ex(v, "type", &t) ||
+        !json_object_object_get_ex(v, "epoch", &e) ||
+        !json_object_is_type(t, json_type_string) ||
+        strcmp(json_object_get_string(t), "datetime") != 0 ||
+        !(json_object_is_type(e, json_type_int) ||
+          json_object_is_type(e, json_type_double)))
+      return NULL;
+    if (json_object_is_type(e, json_type_double) &&
+        json_object_get_double(e) != floor(json_object_get_double(e)))
+      return "bad"; /* core's datetime parse needs an integer */
+    return "datetime";
+  default:
+    return NULL;
+  }
+}
+
+static const char *fd_merge(const char *a, const char *b) {
+  if (strcmp(a, b) == 0)
+    return a;
+  if ((!strcmp(a, "int") && !strcmp(b, "float")) ||
+      (!strcmp(a, "float") && !strcmp(b, "int")))
+    return "float";
+  return "text";
+}
+
+/* Checks every row as zod and core would: 0 ok, else the status. */
+static int fd_check_rows(ad_fake_dust_t *fd, json_object *rows,
+                         const char **why) {
+  size_t i, n = json_object_array_length(rows);
+  json_object *row, *id, *value;
+  const char *type;
+
+  for (i = 0; i < n; i++) {
+    row = json_object_array_get_idx(rows, i);
+    if (!json_object_is_type(row, json_type_object) ||
+        !json_object_object_get_ex(row, "row_id", &id) ||
+        !json_object_is_type(id, json_type_string) ||
+        !json_object_object_get_ex(row, "value", &value) ||
+        !json_object_is_type(value, json_type_object)) {
+      *why = "Invalid request body: each row needs a string row_id and a "
+             "value object";
+      return 400;
+    }
+    if (json_object_object_length(value) > FD_MAX_COLUMNS) {
+      *why = "Failed to upsert database rows.";
+      return 500;
+    }
+    json_object_object_foreach(value, key, cell) {
+      if (regexec(&fd->slug, key, 0, NULL, 0) != 0) {
+        *why = "Invalid request body: keys must be lowercase alphanumeric.";
+        return 400;
+      }
+      type = fd_cell_type(cell);
+      if (type == NULL) {
+        *why = "Invalid request body: cells must be a string, number, "
+               "boolean, null or {\"type\":\"datetime\",\"epoch\":…}";
+        return 400;
+      }
+      if (strcmp(type, "bad") == 0) {
+        *why = "Failed to upsert database rows.";
+        return 500;
+      }
+    }
+  }
+  return 0;
+}
+
+/* Stores valid rows and merges the schema. Lock held. */
+static void fd_store_rows(ad_fake_dust_t *fd, fd_table_t *t, json_object *rows,
+                          int truncate) {
+  size_t i, n = json_object_array_length(rows);
+  json_object *row, *value, *old;
+  const char *id, *type, *merged;
+
+  if (truncate) {
+    json_object_put(t->rows);
+    json_object_put(t->schema);
+    t->rows = json_object_new_object();
+    t->schema = json_object_new_object();
+  }
+  for (i = 0; i < n; i++) {
+    row = json_object_array_get_idx(rows, i);
+    id = json_object_get_string(json_object_object_get(row, "row_id"));
+    value = json_object_object_get(row, "value");
+    fd->c.rows_received++;
+    if (json_object_object_get_ex(t->received, id, NULL))
+      fd->c.duplicate_rows++;
+    else
+      json_object_object_add(t->received, id, NULL);
+    if (!json_object_object_get_ex(t->rows, id, NULL))
+      fd->c.rows_stored++;
+    json_object_object_add(t->rows, id, json_object_get(value));
+    json_object_object_foreach(value, key, cell) {
+      type = fd_cell_type(cell);
+      if (strcmp(type, "null") == 0)
+        continue;
+      if (!json_object_object_get_ex(t->schema, key, &old)) {
+        json_object_object_add(t->schema, key, json_object_new_string(type));
+        continue;
+      }
+      merged = fd_merge(json_object_get_string(old), type);
+      if (strcmp(merged, json_object_get_string(old)) != 0) {
+        if (strcmp(merged, "text") == 0)
+          fd->c.type_conflicts++;
+        json_object_object_add(t->schema, key, json_object_new_string(merged));
+      }
+    }
+  }
+}
+
+static enum MHD_Result fd_upsert_rows(ad_fake_dust_t *fd,
+                                      struct MHD_Connection *conn,
+                                      const char *tid, json_object *body) {
+  json_object *rows, *tr, *out;
+  const char *why = NULL;
+  fd_table_t *t;
+  int status;
+
+  if (!json_object_object_get_ex(body, "rows", &rows) ||
+      !json_object_is_type(rows, json_type_array))
+    return fd_error(fd, conn, 400, "invalid_request_error",
+                    "Invalid request body: rows must be an array");
+  if (json_object_object_get_ex(body, "truncate", &tr) && tr != NULL &&
+      !json_object_is_type(tr, json_type_boolean))
+    return fd_error(fd, conn, 400, "invalid_request_error",
+                    "Invalid request body: truncate must be a boolean");
+  status = fd_check_rows(fd, rows, &why);
+  if (status != 0)
+    return fd_error(fd, conn, (unsigned)status,
+                    status == 400 ? "invalid_request_error"
+                                  : "internal_server_error",
+                    why);
+  pthread_mutex_lock(&fd->mu);
+  t = fd_find(fd, tid);
+  if (t == NULL) { /* core's 404 table_not_found, as the front maps it */
+    pthread_mutex_unlock(&fd->mu);
+    return fd_error(fd, conn, 500, "internal_server_error",
+                    "Failed to upsert database rows.");
+  }
+  if (json_object_object_get_ex(fd->rejected, tid, NULL)) {
+    pthread_mutex_unlock(&fd->mu);
+    return fd_error(fd, conn, 400, "invalid_request_error",
+                    "Invalid request body: rejected for this table by the "
+                    "test");
+  }
+  fd_store_rows(fd, t, rows, tr != NULL && json_object_get_boolean(tr));
+  out = json_object_new_object();
+  json_object_object_add(out, "table", fd_table_json(t));
+  pthread_mutex_unlock(&fd->mu);
+  return fd_json(conn, 200, out);
+}
+
+static long fd_query_long(struct MHD_Connection *conn, const char *key,
+                          long def) {
+  const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
+  return v != NULL ? strtol(v, NULL, 10) : def;
+}
+
+/* A page of an id -> value map: [{idkey: id, valkey: value}…]. */
+static json_object *fd_page_of(json_object *map, long offset, long limit,
+                               const char *idkey, const char *valkey) {
+  json_object *arr = json_object_new_array();
+  long i = 0;
+  json_object_object_foreach(map, id, value) {
+    if (i >= offset && i < offset + limit) {
+      json_object *o = json_object_new_object();
+      json_object_object_add(o, idkey, json_object_new_string(id));
+      if (valkey != NULL) {
+        json_object_object_add(o, valkey, json_object_get(value));
+      } else {
+        json_object_object_foreach(value, k, v)
+          json_object_object_add(o, k, json_object_get(v));
+      }
+      json_object_array_add(arr, o);
+    }
+    i++;
+  }
+  return arr;
+}
+
+static enum MHD_Result fd_get_tables(ad_fake_dust_t *fd,
+                                     struct MHD_Connection *conn,
+                                     const char *tid, int rows) {
+  json_object *out = json_object_new_object(), *arr;
+  long offset = fd_query_long(conn, "offset", 0);
+  long limit = fd_query_long(conn, "limit", 10);
+  fd_table_t *t;
+  size_t i;
+
+  pthread_mutex_lock(&fd->mu);
+  if (tid == NULL) {
+    arr = json_object_new_array();
+    for (i = 0; i < fd->ntables; i++)
+      json_object_array_add(arr, fd_table_json(&fd->tables[i]));
+    json_object_object_add(out, "tables", arr);
+  } else if ((t = fd_find(fd, tid)) == NULL) {
+    pthread_mutex_unlock(&fd->mu);
+    json_object_put(out);
+    return fd_error(fd, conn, 404, "table_not_found", "Table not found.");
+  } else if (rows) {
+    json_object_object_add(out, "rows",
+                           fd_page_of(t->rows, offset, limit, "row_id", "value"));
+    json_object_object_add(out, "offset", json_object_new_int64(offset));
+    json_object_object_add(out, "limit", json_object_new_int64(limit));
+    json_object_object_add(out, "total",
+                           json_object_new_int(json_object_object_length(t->rows)));
+  } else {
+    json_object_object_add(out, "table", fd_table_json(t));
+  }
+  pthread_mutex_unlock(&fd->mu);
+  return fd_json(conn, 200, out);
+}
+
+/* ---- documents --------------------------------------------------------- */
+
+/* JavaScript's string length: UTF-16 code units. */
+static size_t fd_js_length(const char *s) {
+  size_t n = 0;
+  const unsigned char *p;
+  for (p = (const unsigned char *)s; *p; p++)
+    if ((*p & 0xC0) != 0x80)
+      n += *p >= 0xF0 ? 2 : 1;
+  return n;
+}
+
+static int fd_valid_url(const char *s) {
+  const char *host;
+  if (strncmp(s, "https://", 8) == 0)
+    host = s + 8;
+  else if (strncmp(s, "http://", 7) == 0)
+    host = s + 7;
+  else
+    return 0;
+  return *host != '\0' && *host != '/' && strpbrk(s, " \t\r\n") == NULL;
+}
+
+static const char *fd_check_document(json_object *body) {
+  json_object *v;
+  size_t i;
+  int p;
+  const char *s;
+
+  if (!json_object_object_get_ex(body, "text", &v) ||
+      !json_object_is_type(v, json_type_string)) {
+    if (!json_object_object_get_ex(body, "section", &v) ||
+        !json_object_is_type(v, json_type_object))
+      return "Invalid request body: `text` or `section` must be provided.";
+  }
+  s = fd_string(body, "title", &p);
+  if (p && s == NULL)
+    return "Invalid request body: title must be a string";
+  if (s != NULL && fd_js_length(s) > FD_MAX_TITLE)
+    return "Invalid request body: title is too long (max 512 characters)";
+  s = fd_string(body, "source_url", &p);
+  if (p && (s == NULL || !fd_valid_url(s)))
+    return "Invalid request body: source_url must be a valid URL";
+  if (json_object_object_get_ex(body, "tags", &v) && v != NULL) {
+    if (!json_object_is_type(v, json_type_array))
+      return "Invalid request body: tags must be an array of strings";
+    for (i = 0; i < json_object_array_length(v); i++)
+      if (!json_object_is_type(json_object_array_get_idx(v, i),
+                               json_type_string))
+        return "Invalid request body: tags must be an array of strings";
+  }
+  if (json_object_object_get_ex(body, "timestamp", &v) && v != NULL &&
+      !json_object_is_type(v, json_type_int) &&
+      !json_object_is_type(v, json_type_double))
+    return "Invalid request body: timestamp must be a number";
+  if (fd_truthy(body, "parents") || fd_truthy(body, "parent_id"))
+    return "Invalid request body: custom hierarchy not supported";
+  return NULL;
+}
+
+/* The per-minute document limit, a sliding window. Lock held. */
+static int fd_doc_admit(ad_fake_dust_t *fd, uint64_t now) {
+  unsigned i, count = 0;
+  int limit = fd->o.documents_per_minute;
+  if (limit <= 0)
+    return 1;
+  for (i = 0; i < fd->ndoc && i < FD_RING; i++)
+    if (now - fd->doc_stamps[(fd->ndoc - 1 - i) % FD_RING] < 60000)
+      count++;
+    else
+      break;
+  if ((int)count >= limit)
+    return 0;
+  fd->doc_stamps[fd->ndoc++ % FD_RING] = now;
+  return 1;
+}
+
+static enum MHD_Result fd_upsert_document(ad_fake_dust_t *fd,
+                                          struct MHD_Connection *conn,
+                                          const char *id, json_object *body) {
+  const char *why = fd_check_document(body);
+  json_object *out, *doc;
+  int admitted;
+
+  if (why != NULL)
+    return fd_error(fd, conn, 400, "invalid_request_error", why);
+  pthread_mutex_lock(&fd->mu);
+  admitted = fd_doc_admit(fd, fd_now_ms());
+  if (admitted) {
+    fd->c.documents_received++;
+    json_object_object_add(fd->documents, id, json_object_get(body));
+    fd->c.documents_stored = json_object_object_length(fd->documents);
+  }
+  pthread_mutex_unlock(&fd->mu);
+  if (!admitted)
+    return fd_error(fd, conn, 429, "rate_limit_error",
+                    "You have reached the maximum number of 120 upserts per "
+                    "minute.");
+  out = json_object_new_object();
+  doc = json_object_new_object();
+  json_object_object_add(doc, "document_id", json_object_new_string(id));
+  json_object_object_add(doc, "text_size",
+                         json_object_new_int64((int64_t)strlen(json_object_get_string(
+                             json_object_object_get(body, "text")))));
+  json_object_object_add(out, "document", doc);
+  json_object_object_add(out, "data_source", json_object_new_object());
+  return fd_json(conn, 200, out);
+}
+
+static enum MHD_Result fd_get_documents(ad_fake_dust_t *fd,
+                                        struct MHD_Connection *conn) {
+  json_object *out = json_object_new_object();
+  long offset = fd_query_long(conn, "offset", 0);
+  long limit = fd_query_long(conn, "limit", 10);
+
+  pthread_mutex_lock(&fd->mu);
+  json_object_object_add(out, "documents",
+                         fd_page_of(fd->documents, offset, limit,
+                                    "document_id", NULL));
+  json_object_object_add(out, "total",
+                         json_object_new_int(json_object_object_length(fd->documents)));
+  pthread_mutex_unlock(&fd->mu);
+  return fd_json(conn, 200, out);
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+/* Splits "/a/b?x" into at most max unescaped segments; -1 if longer. */
+static int fd_split(const char *raw, char seg[][256], int max) {
+  const char *p = raw, *q;
+  char *dec;
+  int n = 0, len;
+
+  while (*p == '/' && n < max) {
+    p++;
+    q = p + strcspn(p, "/?");
+    dec = curl_easy_unescape(NULL, p, (int)(q - p), &len);
+    if (dec == NULL || len >= 256) {
+      curl_free(dec);
+      return -1;
+    }
+    memcpy(seg[n], dec, (size_t)len + 1);
+    curl_free(dec);
+    n++;
+    p = q;
+  }
+  return *p == '\0' || *p == '?' ? n : -1;
+}
+
+/* Authorization as Dust checks it: 0 ok, else the 401 type. */
+static const char *fd_auth(ad_fake_dust_t *fd, struct MHD_Connection *conn) {
+  const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                              "Authorization");
+  const char *k;
+  if (h == NULL)
+    return "missing_authorization_header_error";
+  if (strncmp(h, "Bearer sk-", 10) != 0 || h[10] == '\0')
+    return "malformed_authorization_header_error";
+  for (k = h + 10; *k; k++)
+    if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
+          (*k >= '0' && *k <= '9')))
+      return "malformed_authorization_header_error";
+  return strcmp(h + 7, fd->key) == 0 ? NULL : "invalid_api_key_error";
+}
+
+/* Faults and the request-rate limit: 1 drop, 2 5xx, 3 429. Lock held. */
+static int fd_fault(ad_fake_dust_t *fd, uint64_t now) {
+  unsigned i, count = 0;
+  double x = (double)(ad_rand_next(&fd->rng) % 1000000) / 1e6;
+  if (x < fd->o.drop) {
+    fd->c.dropped++;
+    return 1;
+  }
+  x = (double)(ad_rand_next(&fd->rng) % 1000000) / 1e6;
+  if (x < fd->o.fail_5xx) {
+    fd->c.sent_5xx++;
+    return 2;
+  }
+  if (fd->o.max_rps > 0) {
+    for (i = 0; i < fd->nreq && i < FD_RING; i++)
+      if (now - fd->req_stamps[(fd->nreq - 1 - i) % FD_RING] < 1000)
+        count++;
+      else
+        break;
+    fd->req_stamps[fd->nreq++ % FD_RING] = now;
+    if ((int)count >= fd->o.max_rps)
+      return 3;
+  }
+  return 0;
+}
+
+static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
+                                fd_request_t *rq, int post) {
+  char seg[12][256];
+  int n = fd_split(rq->raw_uri, seg, 12), fault;
+  const char *auth;
+  json_object *body = NULL;
+  enum MHD_Result r;
+  int docs, latency;
+
+  pthread_mutex_lock(&fd->mu);
+  fault = fd_fault(fd, fd_now_ms());
+  latency = fd->o.latency_ms;
+  pthread_mutex_unlock(&fd->mu);
+  if (latency > 0)
+    usleep((useconds_t)latency * 1000);
+  if (fault == 1)
+    return MHD_NO;
+  if (fault == 2)
+    return fd_error(fd, conn, 503, "service_unavailable",
+                    "The service is temporarily unavailable.");
+  if (fault == 3)
+    return fd_error(fd, conn, 429, "rate_limit_error",
+                    "Too many pending table updates are queued for this "
+                    "table. Please retry later.");
+  if (n < 9 || strcmp(seg[0], "api") || strcmp(seg[1], "v1") ||
+      strcmp(seg[2], "w") || strcmp(seg[4], "spaces") ||
+      strcmp(seg[6], "data_sources"))
+    return fd_error(fd, conn, 404, "not_found", "Not found.");
+  if ((auth = fd_auth(fd, conn)) != NULL)
+    return fd_error(fd, conn, 401, auth, "The API key is missing or invalid.");
+  if (strcmp(seg[3], fd->wid) != 0)
+    return fd_error(fd, conn, 404, "workspace_not_found",
+                    "The workspace was not found.");
+  if (strcmp(seg[5], fd->sid) != 0)
+    return fd_error(fd, conn, 404, "space_not_found", "Space not found.");
+  if (strcmp(seg[7], fd->dsid) != 0)
+    return fd_error(fd, conn, 404, "data_source_not_found",
+                    "The data source you requested was not found.");
+  docs = strcmp(seg[8], "documents") == 0;
+  if (!docs && strcmp(seg[8], "tables") != 0)
+    return fd_error(fd, conn, 404, "not_found", "Not found.");
+  if (rq->too_big || (!docs && rq->len > fd->o.max_body)) {
+    pthread_mutex_lock(&fd->mu);
+    fd->c.validation_failures++;
+    pthread_mutex_unlock(&fd->mu);
+    return fd_send(conn, 413, "text/plain", "Body exceeded 1mb limit");
+  }
+  pthread_mutex_lock(&fd->mu);
+  if (docs)
+    post ? fd->c.requests_documents_post++ : fd->c.requests_documents_get++;
+  else if (n >= 11)
+    post ? fd->c.requests_rows_post++ : fd->c.requests_rows_get++;
+  else
+    post ? fd->c.requests_tables_post++ : fd->c.requests_tables_get++;
+  pthread_mutex_unlock(&fd->mu);
+  if (!post) {
+    if (docs && n == 9)
+      return fd_get_documents(fd, conn);
+    if (!docs && n <= 11 && (n < 11 || strcmp(seg[10], "rows") == 0))
+      return fd_get_tables(fd, conn, n >= 10 ? seg[9] : NULL, n == 11);
+    return fd_error(fd, conn, 404, "not_found", "Not found.");
+  }
+  body = json_tokener_parse(rq->body ? rq->body : "");
+  if (body == NULL || !json_object_is_type(body, json_type_object)) {
+    json_object_put(body);
+    return fd_error(fd, conn, 400, "invalid_request_error",
+                    "Invalid request body: not a JSON object");
+  }
+  if (docs && n == 10)
+    r = fd_upsert_document(fd, conn, seg[9], body);
+  else if (!docs && n == 9)
+    r = fd_upsert_table(fd, conn, body);
+  else if (!docs && n == 11 && strcmp(seg[10], "rows") == 0)
+    r = fd_upsert_rows(fd, conn, seg[9], body);
+  else
+    r = fd_error(fd, conn, 405, "method_not_supported_error",
+                 "The method passed is not supported.");
+  json_object_put(body);
+  return r;
+}
+
+static enum MHD_Result fd_counters_answer(ad_fake_dust_t *fd,
+                                          struct MHD_Connection *conn) {
+  ad_fake_dust_counters_t c;
+  json_object *o = json_object_new_object();
+  ad_fake_dust_counters(fd, &c);
+#define FD_COUNTER(name) json_object_object_add(o, #name, json_object_new_int64(c.name))
+  FD_COUNTER(requests_tables_post);
+  FD_COUNTER(requests_tables_get);
+  FD_COUNTER(requests_rows_post);
+  FD_COUNTER(requests_rows_get);
+  FD_COUNTER(requests_documents_post);
+  FD_COUNTER(requests_documents_get);
+  FD_COUNTER(rows_received);
+  FD_COUNTER(rows_stored);
+  FD_COUNTER(duplicate_rows);
+  FD_COUNTER(documents_received);
+  FD_COUNTER(documents_stored);
+  FD_COUNTER(validation_failures);
+  FD_COUNTER(type_conflicts);
+  FD_COUNTER(sent_429);
+  FD_COUNTER(sent_5xx);
+  FD_COUNTER(dropped);
+  FD_COUNTER(largest_request);
+  FD_COUNTER(max_concurrent);
+#undef FD_COUNTER
+  return fd_json(conn, 200, o);
+}
+
+static void *fd_uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
+  fd_request_t *rq = calloc(1, sizeof(*rq));
+  (void)cls;
+  (void)c;
+  if (rq != NULL)
+    rq->raw_uri = strdup(uri);
+  return rq;
+}
+
+static int fd_append(fd_request_t *rq, const char *data, size_t len) {
+  char *grown;
+  if (rq->len + len > FD_MAX_BODY_DOCS) { /* keep counting, stop storing */
+    rq->too_big = 1;
+    return 0;
+  }
+  grown = realloc(rq->body, rq->len + len + 1);
+  if (grown == NULL)
+    return -1;
+  rq->body = grown;
+  memcpy(rq->body + rq->len, data, len);
+  rq->len += len;
+  rq->body[rq->len] = '\0';
+  return 0;
+}
+
+static enum MHD_Result fd_handler(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **ctx) {
+  ad_fake_dust_t *fd = cls;
+  fd_request_t *rq = *ctx;
+  (void)url;
+  (void)version;
+
+  if (rq == NULL || rq->raw_uri == NULL)
+    return MHD_NO;
+  if (!rq->answered_once) { /* MHD 0.9.75 drops keep-alive otherwise */
+    rq->answered_once = 1;
+    pthread_mutex_lock(&fd->mu);
+    rq->counted = 1;
+    if (++fd->inflight > fd->c.max_concurrent)
+      fd->c.max_concurrent = fd->inflight;
+    pthread_mutex_unlock(&fd->mu);
+    return MHD_YES;
+  }
+  if (*upload_size > 0) {
+    if (fd_append(rq, upload, *upload_size) != 0)
+      return MHD_NO;
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  pthread_mutex_lock(&fd->mu);
+  if ((long)rq->len > fd->c.largest_request)
+    fd->c.largest_request = (long)rq->len;
+  pthread_mutex_unlock(&fd->mu);
+  if (strncmp(rq->raw_uri, "/_fake/counters", 15) == 0)
+    return fd_counters_answer(fd, conn);
+  if (strncmp(rq->raw_uri, "/_fake/dump", 11) == 0)
+    return fd_json(conn, 200, ad_fake_dust_dump(fd));
+  if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+    return fd_error(fd, conn, 405, "method_not_supported_error",
+                    "The method passed is not supported.");
+  return fd_route(fd, conn, rq, strcmp(method, "POST") == 0);
+}
+
+static void fd_completed(void *cls, struct MHD_Connection *conn, void **ctx,
+                         enum MHD_RequestTerminationCode code) {
+  ad_fake_dust_t *fd = cls;
+  fd_request_t *rq = *ctx;
+  (void)conn;
+  (void)code;
+  if (rq == NULL)
+    return;
+  if (rq->counted) {
+    pthread_mutex_lock(&fd->mu);
+    fd->inflight--;
+    pthread_mutex_unlock(&fd->mu);
+  }
+  free(rq->raw_uri);
+  free(rq->body);
+  free(rq);
+  *ctx = NULL;
+}
+
+/* ---- life -------------------------------------------------------------- */
+
+void ad_fake_dust_opts_default(ad_fake_dust_opts_t *o) {
+  memset(o, 0, sizeof(*o));
+  o->api_key = "sk-fake0123456789";
+  o->workspace_id = "wFake";
+  o->space_id = "vltFake";
+  o->data_source_id = "dsFake";
+  o->seed = 1;
+  o->documents_per_minute = 120;
+  o->max_body = 1048576;
+}
+
+ad_fake_dust_t *ad_fake_dust_start(const ad_fake_dust_opts_t *o) {
+  ad_fake_dust_t *fd = calloc(1, sizeof(*fd));
+  const union MHD_DaemonInfo *info;
+
+  if (fd == NULL)
+    return NULL;
+  fd->o = *o;
+  snprintf(fd->key, sizeof(fd->key), "%s", o->api_key);
+  snprintf(fd->wid, sizeof(fd->wid), "%s", o->workspace_id);
+  snprintf(fd->sid, sizeof(fd->sid), "%s", o->space_id);
+  snprintf(fd->dsid, sizeof(fd->dsid), "%s", o->data_source_id);
+  if (fd->o.max_body == 0)
+    fd->o.max_body = 1048576;
+  fd->rng = o->seed ^ 0xD057ull;
+  pthread_mutex_init(&fd->mu, NULL);
+  fd->documents = json_object_new_object();
+  fd->rejected = json_object_new_object();
+  if (regcomp(&fd->slug, "^[a-z0-9_]+$", REG_EXTENDED | REG_NOSUB) != 0) {
+    free(fd);
+    return NULL;
+  }
+  fd->daemon = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, o->port,
+      NULL, NULL, fd_handler, fd, MHD_OPTION_URI_LOG_CALLBACK, fd_uri_log, fd,
+      MHD_OPTION_NOTIFY_COMPLETED, fd_completed, fd,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000, MHD_OPTION_END);
+  if (fd->daemon == NULL) {
+    ad_fake_dust_stop(fd);
+    return NULL;
+  }
+  info = MHD_get_daemon_info(fd->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  snprintf(fd->url, sizeof(fd->url), "http://127.0.0.1:%u",
+           (unsigned)info->port);
+  return fd;
+}
+
+void ad_fake_dust_stop(ad_fake_dust_t *fd) {
+  size_t i;
+  if (fd == NULL)
+    return;
+  if (fd->daemon != NULL)
+    MHD_stop_daemon(fd->daemon);
+  for (i = 0; i < fd->ntables; i++) {
+    fd_table_t *t = &fd->tables[i];
+    free(t->table_id);
+    free(t->name);
+    free(t->title);
+    free(t->description);
+    json_object_put(t->rows);
+    json_object_put(t->schema);
+    json_object_put(t->received);
+  }
+  free(fd->tables);
+  json_object_put(fd->documents);
+  json_object_put(fd->rejected);
+  regfree(&fd->slug);
+  pthread_mutex_destroy(&fd->mu);
+  free(fd);
+}
+
+const char *ad_fake_dust_url(const ad_fake_dust_t *fd) { return fd->url; }
+
+void ad_fake_dust_counters(ad_fake_dust_t *fd, ad_fake_dust_counters_t *out) {
+  pthread_mutex_lock(&fd->mu);
+  *out = fd->c;
+  pthread_mutex_unlock(&fd->mu);
+}
+
+json_object *ad_fake_dust_dump(ad_fake_dust_t *fd) {
+  json_object *out = json_object_new_object(), *arr = json_object_new_array();
+  size_t i;
+
+  pthread_mutex_lock(&fd->mu);
+  for (i = 0; i < fd->ntables; i++) {
+    json_object *t = fd_table_json(&fd->tables[i]);
+    json_object *rows = NULL;
+    json_object_deep_copy(fd->tables[i].rows, &rows, NULL);
+    json_object_object_add(t, "rows", rows);
+    json_object_array_add(arr, t);
+  }
+  json_object_object_add(out, "tables", arr);
+  {
+    json_object *docs = NULL;
+    json_object_deep_copy(fd->documents, &docs, NULL);
+    json_object_object_add(out, "documents", docs);
+  }
+  pthread_mutex_unlock(&fd->mu);
+  return out;
+}
+
+void ad_fake_dust_reject_table(ad_fake_dust_t *fd, const char *table_id) {
+  pthread_mutex_lock(&fd->mu);
+  json_object_object_add(fd->rejected, table_id, NULL);
+  pthread_mutex_unlock(&fd->mu);
+}
+
+void ad_fake_dust_set_latency(ad_fake_dust_t *fd, int latency_ms) {
+  pthread_mutex_lock(&fd->mu);
+  fd->o.latency_ms = latency_ms;
+  pthread_mutex_unlock(&fd->mu);
+}
