@@ -88,3 +88,22 @@ char *ad_buf_steal(ad_buf_t *buf, size_t *len) {
   ad_buf_init(buf, buf->max);
   return data;
 }
+
+int ad_buf_escape(ad_buf_t *buf, const char *s) {
+  static const char hex[] = "0123456789ABCDEF";
+  char enc[3] = {'%', 0, 0};
+  int rc = 0;
+  for (; *s && rc == 0; s++) {
+    unsigned char c = (unsigned char)*s;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+        c == '~') {
+      rc = ad_buf_append(buf, s, 1);
+      continue;
+    }
+    enc[1] = hex[c >> 4];
+    enc[2] = hex[c & 15];
+    rc = ad_buf_append(buf, enc, 3);
+  }
+  return rc;
+}

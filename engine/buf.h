@@ -30,6 +30,11 @@ int ad_buf_puts(ad_buf_t *buf, const char *s);
 int ad_buf_printf(ad_buf_t *buf, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Appends s percent-encoded: every byte but RFC 3986's unreserved
+ * (letters, digits, "-._~"), so it is safe as a URL path segment or query
+ * value. */
+int ad_buf_escape(ad_buf_t *buf, const char *s);
+
 /* Ensures room for len more bytes without changing the contents. */
 int ad_buf_reserve(ad_buf_t *buf, size_t len);
 

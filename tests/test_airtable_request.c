@@ -11,7 +11,7 @@
 START_TEST(test_escape_and_meta_urls) {
   ad_buf_t b;
   ad_buf_init(&b, 0);
-  ck_assert_int_eq(ad_at_escape(&b, "Tâches / Q1 ✓-._~"), 0);
+  ck_assert_int_eq(ad_buf_escape(&b, "Tâches / Q1 ✓-._~"), 0);
   ck_assert_str_eq(b.data, "T%C3%A2ches%20%2F%20Q1%20%E2%9C%93-._~");
   ad_buf_reset(&b);
   ck_assert_int_eq(ad_at_bases_url(&b, "http://h:1/", NULL), 0);

@@ -6,25 +6,6 @@
 
 #include "error.h"
 
-int ad_at_escape(ad_buf_t *out, const char *src) {
-  static const char hex[] = "0123456789ABCDEF";
-  const unsigned char *p;
-  char enc[3] = {'%', 0, 0};
-  int rc = 0;
-
-  for (p = (const unsigned char *)src; *p && rc == 0; p++) {
-    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-        (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL) {
-      rc = ad_buf_append(out, p, 1);
-      continue;
-    }
-    enc[1] = hex[*p >> 4];
-    enc[2] = hex[*p & 15];
-    rc = ad_buf_append(out, enc, 3);
-  }
-  return rc;
-}
-
 /* The base URL without a trailing slash, so paths join cleanly. */
 static int ad_at_root(ad_buf_t *url, const char *base_url) {
   size_t len = strlen(base_url);
@@ -40,7 +21,7 @@ int ad_at_bases_url(ad_buf_t *url, const char *base_url, const char *offset) {
   if (rc == 0 && offset != NULL) {
     rc = ad_buf_puts(url, "?offset=");
     if (rc == 0)
-      rc = ad_at_escape(url, offset);
+      rc = ad_buf_escape(url, offset);
   }
   return rc;
 }
@@ -50,7 +31,7 @@ int ad_at_schema_url(ad_buf_t *url, const char *base_url, const char *base_id) {
   if (rc == 0)
     rc = ad_buf_puts(url, "/v0/meta/bases/");
   if (rc == 0)
-    rc = ad_at_escape(url, base_id);
+    rc = ad_buf_escape(url, base_id);
   if (rc == 0)
     rc = ad_buf_puts(url, "/tables");
   return rc;
@@ -62,11 +43,11 @@ static int ad_at_table_path(ad_buf_t *url, const char *base_url,
   if (rc == 0)
     rc = ad_buf_puts(url, "/v0/");
   if (rc == 0)
-    rc = ad_at_escape(url, base_id);
+    rc = ad_buf_escape(url, base_id);
   if (rc == 0)
     rc = ad_buf_puts(url, "/");
   if (rc == 0)
-    rc = ad_at_escape(url, table);
+    rc = ad_buf_escape(url, table);
   return rc;
 }
 
@@ -78,12 +59,12 @@ static int ad_at_list_query(ad_buf_t *url, int page_size, const char *offset,
   for (i = 0; i < nfields && rc == 0; i++) {
     rc = ad_buf_puts(url, "&fields%5B%5D=");
     if (rc == 0)
-      rc = ad_at_escape(url, fields[i]);
+      rc = ad_buf_escape(url, fields[i]);
   }
   if (rc == 0 && offset != NULL) {
     rc = ad_buf_puts(url, "&offset=");
     if (rc == 0)
-      rc = ad_at_escape(url, offset);
+      rc = ad_buf_escape(url, offset);
   }
   return rc;
 }

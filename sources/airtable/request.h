@@ -14,9 +14,6 @@
  * refuses URLs over 16 000 characters. */
 #define AD_AT_MAX_URL 15000
 
-/* Appends src to out, percent-encoding all but RFC 3986 unreserved bytes. */
-int ad_at_escape(ad_buf_t *out, const char *src);
-
 /* {base_url}/v0/meta/bases[?offset=…]; offset may be NULL. */
 int ad_at_bases_url(ad_buf_t *url, const char *base_url, const char *offset);
 
