@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <microhttpd.h>
 
 #include "backoff.h"
+#include "fake_server.h"
 #include "bucket.h"
 #include "fake_airtable_data.h"
 
@@ -763,28 +763,6 @@ static enum MHD_Result fa_counters(ad_fake_airtable_t *fa,
   return fa_json(conn, 200, o);
 }
 
-/* Splits "/v0/a/b?x" into at most 5 unescaped path segments. */
-static int fa_split(const char *raw, char seg[5][256]) {
-  const char *p = raw, *q;
-  char *dec;
-  int n = 0, len;
-
-  while (*p == '/' && n < 5) {
-    p++;
-    q = p + strcspn(p, "/?");
-    dec = curl_easy_unescape(NULL, p, (int)(q - p), &len);
-    if (dec == NULL || len >= 256) {
-      curl_free(dec);
-      return -1;
-    }
-    memcpy(seg[n], dec, (size_t)len + 1);
-    curl_free(dec);
-    n++;
-    p = q;
-  }
-  return *p == '\0' || *p == '?' ? n : -1;
-}
-
 /* Draws this request's faults; 1: drop, 2: 5xx. Lock held. */
 static int fa_fault(ad_fake_airtable_t *fa) {
   double x = (double)(ad_rand_next(&fa->rng) % 1000000) / 1e6;
@@ -804,7 +782,7 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
                                 struct MHD_Connection *conn,
                                 const fa_request_t *rq, int post) {
   char seg[5][256];
-  int n = fa_split(rq->raw_uri, seg), fault, truncate = 0;
+  int n = ad_fake_split_path(rq->raw_uri, seg, 5), fault, truncate = 0;
   fa_base_t *base = NULL;
   fa_table_t *table = NULL;
   const char *auth;
@@ -951,7 +929,6 @@ void ad_fake_airtable_opts_default(ad_fake_airtable_opts_t *o) {
 
 ad_fake_airtable_t *ad_fake_airtable_start(const ad_fake_airtable_opts_t *o) {
   ad_fake_airtable_t *fa = calloc(1, sizeof(*fa));
-  const union MHD_DaemonInfo *info;
 
   if (fa == NULL)
     return NULL;
@@ -969,18 +946,12 @@ ad_fake_airtable_t *ad_fake_airtable_start(const ad_fake_airtable_opts_t *o) {
     ad_fake_airtable_stop(fa);
     return NULL;
   }
-  fa->daemon = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, o->port,
-      NULL, NULL, fa_handler, fa, MHD_OPTION_URI_LOG_CALLBACK, fa_uri_log, fa,
-      MHD_OPTION_NOTIFY_COMPLETED, fa_completed, fa,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000, MHD_OPTION_END);
+  fa->daemon = ad_fake_server_start(o->port, fa_handler, fa_uri_log, fa_completed,
+                                     fa, fa->url, sizeof(fa->url));
   if (fa->daemon == NULL) {
     ad_fake_airtable_stop(fa);
     return NULL;
   }
-  info = MHD_get_daemon_info(fa->daemon, MHD_DAEMON_INFO_BIND_PORT);
-  snprintf(fa->url, sizeof(fa->url), "http://127.0.0.1:%u",
-           (unsigned)info->port);
   return fa;
 }
 

@@ -9,10 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <microhttpd.h>
 
 #include "backoff.h"
+#include "fake_server.h"
 
 #define FD_MAX_BODY_DOCS (8u << 20) /* the documents route's limit */
 #define FD_MAX_COLUMNS 512
@@ -587,28 +587,6 @@ static enum MHD_Result fd_get_documents(ad_fake_dust_t *fd,
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-/* Splits "/a/b?x" into at most max unescaped segments; -1 if longer. */
-static int fd_split(const char *raw, char seg[][256], int max) {
-  const char *p = raw, *q;
-  char *dec;
-  int n = 0, len;
-
-  while (*p == '/' && n < max) {
-    p++;
-    q = p + strcspn(p, "/?");
-    dec = curl_easy_unescape(NULL, p, (int)(q - p), &len);
-    if (dec == NULL || len >= 256) {
-      curl_free(dec);
-      return -1;
-    }
-    memcpy(seg[n], dec, (size_t)len + 1);
-    curl_free(dec);
-    n++;
-    p = q;
-  }
-  return *p == '\0' || *p == '?' ? n : -1;
-}
-
 /* Authorization as Dust checks it: 0 ok, else the 401 type. */
 static const char *fd_auth(ad_fake_dust_t *fd, struct MHD_Connection *conn) {
   const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -654,7 +632,7 @@ static int fd_fault(ad_fake_dust_t *fd, uint64_t now) {
 static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
                                 fd_request_t *rq, int post) {
   char seg[12][256];
-  int n = fd_split(rq->raw_uri, seg, 12), fault;
+  int n = ad_fake_split_path(rq->raw_uri, seg, 12), fault;
   const char *auth;
   json_object *body = NULL;
   enum MHD_Result r;
@@ -859,7 +837,6 @@ void ad_fake_dust_opts_default(ad_fake_dust_opts_t *o) {
 
 ad_fake_dust_t *ad_fake_dust_start(const ad_fake_dust_opts_t *o) {
   ad_fake_dust_t *fd = calloc(1, sizeof(*fd));
-  const union MHD_DaemonInfo *info;
 
   if (fd == NULL)
     return NULL;
@@ -878,18 +855,12 @@ ad_fake_dust_t *ad_fake_dust_start(const ad_fake_dust_opts_t *o) {
     free(fd);
     return NULL;
   }
-  fd->daemon = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, o->port,
-      NULL, NULL, fd_handler, fd, MHD_OPTION_URI_LOG_CALLBACK, fd_uri_log, fd,
-      MHD_OPTION_NOTIFY_COMPLETED, fd_completed, fd,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000, MHD_OPTION_END);
+  fd->daemon = ad_fake_server_start(o->port, fd_handler, fd_uri_log, fd_completed,
+                                     fd, fd->url, sizeof(fd->url));
   if (fd->daemon == NULL) {
     ad_fake_dust_stop(fd);
     return NULL;
   }
-  info = MHD_get_daemon_info(fd->daemon, MHD_DAEMON_INFO_BIND_PORT);
-  snprintf(fd->url, sizeof(fd->url), "http://127.0.0.1:%u",
-           (unsigned)info->port);
   return fd;
 }
 

@@ -1,0 +1,46 @@
+#include "fake_server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+struct MHD_Daemon *ad_fake_server_start(uint16_t port,
+                                        MHD_AccessHandlerCallback handler,
+                                        void *(*uri_log)(void *, const char *,
+                                                         struct MHD_Connection *),
+                                        MHD_RequestCompletedCallback completed,
+                                        void *cls, char *url, size_t urllen) {
+  const union MHD_DaemonInfo *info;
+  struct MHD_Daemon *d = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, port,
+      NULL, NULL, handler, cls, MHD_OPTION_URI_LOG_CALLBACK, uri_log, cls,
+      MHD_OPTION_NOTIFY_COMPLETED, completed, cls,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000, MHD_OPTION_END);
+  if (d == NULL)
+    return NULL;
+  info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+  snprintf(url, urllen, "http://127.0.0.1:%u", (unsigned)info->port);
+  return d;
+}
+
+int ad_fake_split_path(const char *raw, char seg[][256], int max) {
+  const char *p = raw, *q;
+  char *dec;
+  int n = 0, len;
+
+  while (*p == '/' && n < max) {
+    p++;
+    q = p + strcspn(p, "/?");
+    dec = curl_easy_unescape(NULL, p, (int)(q - p), &len);
+    if (dec == NULL || len >= 256) {
+      curl_free(dec);
+      return -1;
+    }
+    memcpy(seg[n], dec, (size_t)len + 1);
+    curl_free(dec);
+    n++;
+    p = q;
+  }
+  return *p == '\0' || *p == '?' ? n : -1;
+}

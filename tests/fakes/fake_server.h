@@ -1,0 +1,27 @@
+/* What the fake servers share: how they run libmicrohttpd and read the
+ * raw request path. */
+#ifndef AD_FAKE_SERVER_H
+#define AD_FAKE_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+/* Starts a thread-per-connection daemon on port (0: any) with handler,
+ * uri_log and completed as the MHD callbacks (all given cls), and writes
+ * "http://127.0.0.1:PORT" into url. NULL on failure. */
+struct MHD_Daemon *ad_fake_server_start(uint16_t port,
+                                        MHD_AccessHandlerCallback handler,
+                                        void *(*uri_log)(void *, const char *,
+                                                         struct MHD_Connection *),
+                                        MHD_RequestCompletedCallback completed,
+                                        void *cls, char *url, size_t urllen);
+
+/* Splits a raw request URI ("/a/b%2Fc?x") into at most max un-escaped path
+ * segments of < 256 bytes. Returns their number, or -1 when the path has
+ * more, or a segment is too long. (The raw URI is needed because MHD
+ * un-escapes paths, and %2F would split a segment.) */
+int ad_fake_split_path(const char *raw, char seg[][256], int max);
+
+#endif
