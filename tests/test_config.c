@@ -194,11 +194,14 @@ START_TEST(test_bad_config) {
 END_TEST
 
 START_TEST(test_load_file) {
-  char path[] = "/tmp/ad_config_XXXXXX";
+  char path[32] = "/tmp/ad_config_";
   const char *json = "{" SRC_OK "," SINK_OK "}";
   ad_config_t c;
   char err[256];
-  int fd = mkstemp(path);
+  int fd;
+
+  memset(path + strlen(path), 'X', 6); /* the template mkstemp() requires */
+  fd = mkstemp(path);
 
   ck_assert_int_ge(fd, 0);
   ck_assert_int_eq(write(fd, json, strlen(json)), (ssize_t)strlen(json));

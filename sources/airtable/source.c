@@ -261,6 +261,16 @@ static void ad_at_on_page_fail(ad_at_call_t *call, const ad_at_failure_t *f,
   ad_at_reader_fail(r, f->message);
 }
 
+/* Reserves room for the reader's next page; AD_EAGAIN when the queue is
+ * full (on_low follows). */
+static int ad_at_reserve(ad_at_reader_t *r) {
+  r->reserved_bytes = r->row_bytes * AD_AT_PAGE_SIZE;
+  if (ad_queue_reserve(r->src->o.queue, AD_AT_PAGE_SIZE, r->reserved_bytes))
+    return AD_EAGAIN;
+  r->reserved = 1;
+  return 0;
+}
+
 static void ad_at_reader_next(ad_at_reader_t *r) {
   ad_at_source_t *src = r->src;
   const ad_config_t *cfg = src->o.config;
@@ -269,13 +279,9 @@ static void ad_at_reader_next(ad_at_reader_t *r) {
 
   if (src->stopping)
     return;
-  if (!r->reserved) {
-    r->reserved_bytes = r->row_bytes * AD_AT_PAGE_SIZE;
-    if (ad_queue_reserve(src->o.queue, AD_AT_PAGE_SIZE, r->reserved_bytes)) {
-      ad_list_insert_tail(&src->waiters, &r->wait_node);
-      return;
-    }
-    r->reserved = 1;
+  if (!r->reserved && ad_at_reserve(r) != 0) {
+    ad_list_insert_tail(&src->waiters, &r->wait_node);
+    return;
   }
   ad_buf_reset(ad_at_call_url(&r->call));
   ad_buf_reset(ad_at_call_body(&r->call));
@@ -520,7 +526,6 @@ int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *o) {
     return AD_EINVAL;
   memset(src, 0, sizeof(*src));
   src->o = *o;
-  src->data = o->data;
   ad_list_init(&src->bases);
   ad_list_init(&src->readers);
   ad_list_init(&src->waiters);
@@ -577,10 +582,8 @@ void ad_at_source_resume(ad_at_source_t *src) {
 
   while (!src->stopping && (node = ad_list_head(&src->waiters)) != NULL) {
     r = ad_container_of(node, ad_at_reader_t, wait_node);
-    r->reserved_bytes = r->row_bytes * AD_AT_PAGE_SIZE;
-    if (ad_queue_reserve(src->o.queue, AD_AT_PAGE_SIZE, r->reserved_bytes))
+    if (ad_at_reserve(r) != 0)
       return; /* still full: the next on_low resumes the rest */
-    r->reserved = 1;
     ad_list_remove(node);
     ad_at_reader_next(r);
   }

@@ -53,7 +53,6 @@ typedef struct ad_at_source_opts {
 } ad_at_source_opts_t;
 
 struct ad_at_source {
-  void *data;
   /* Progress, readable at any time. */
   uint64_t tables_total, tables_done;
   /* Private. */

@@ -2,20 +2,12 @@
  * runs: prints its URL, serves until SIGINT or SIGTERM, then prints its
  * counters as JSON. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "fake_airtable.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) {
-  (void)sig;
-  stop_requested = 1;
-}
+#include "fake_server.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -49,6 +41,7 @@ int main(int argc, char **argv) {
   ad_fake_airtable_opts_t o;
   ad_fake_airtable_counters_t c;
   ad_fake_airtable_t *fa;
+  sigset_t stop;
   int ch;
 
   ad_fake_airtable_opts_default(&o);
@@ -74,17 +67,15 @@ int main(int argc, char **argv) {
     default: usage(stderr); return 2;
     }
   }
+  ad_fake_server_block_stop_signals(&stop);
   fa = ad_fake_airtable_start(&o);
   if (fa == NULL) {
     fprintf(stderr, "fake-airtable: cannot start\n");
     return 1;
   }
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
   printf("%s\n", ad_fake_airtable_url(fa));
   fflush(stdout);
-  while (!stop_requested)
-    pause();
+  ad_fake_server_wait_stop_signal(&stop);
   ad_fake_airtable_counters(fa, &c);
   printf("{\"sent_429\":%ld,\"max_per_base_window\":%ld,"
          "\"max_per_token_window\":%ld,\"tightest_base_span_ms\":%ld,"

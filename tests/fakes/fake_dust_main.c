@@ -2,20 +2,12 @@
  * prints its URL, serves until SIGINT or SIGTERM, then prints its counters
  * as JSON. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "fake_dust.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) {
-  (void)sig;
-  stop_requested = 1;
-}
+#include "fake_server.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -44,6 +36,7 @@ int main(int argc, char **argv) {
   ad_fake_dust_opts_t o;
   ad_fake_dust_counters_t c;
   ad_fake_dust_t *fd;
+  sigset_t stop;
   int ch;
 
   ad_fake_dust_opts_default(&o);
@@ -65,17 +58,15 @@ int main(int argc, char **argv) {
     default: usage(stderr); return 2;
     }
   }
+  ad_fake_server_block_stop_signals(&stop);
   fd = ad_fake_dust_start(&o);
   if (fd == NULL) {
     fprintf(stderr, "fake-dust: cannot start\n");
     return 1;
   }
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
   printf("%s\n", ad_fake_dust_url(fd));
   fflush(stdout);
-  while (!stop_requested)
-    pause();
+  ad_fake_server_wait_stop_signal(&stop);
   ad_fake_dust_counters(fd, &c);
   printf("{\"rows_received\":%ld,\"rows_stored\":%ld,\"duplicate_rows\":%ld,"
          "\"documents_stored\":%ld,\"validation_failures\":%ld,"

@@ -1,5 +1,6 @@
 #include "fake_server.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,4 +44,17 @@ int ad_fake_split_path(const char *raw, char seg[][256], int max) {
     p = q;
   }
   return *p == '\0' || *p == '?' ? n : -1;
+}
+
+void ad_fake_server_block_stop_signals(sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+void ad_fake_server_wait_stop_signal(const sigset_t *set) {
+  int sig;
+  while (sigwait(set, &sig) != 0)
+    ;
 }

@@ -3,6 +3,7 @@
 #ifndef AD_FAKE_SERVER_H
 #define AD_FAKE_SERVER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,5 +24,10 @@ struct MHD_Daemon *ad_fake_server_start(uint16_t port,
  * more, or a segment is too long. (The raw URI is needed because MHD
  * un-escapes paths, and %2F would split a segment.) */
 int ad_fake_split_path(const char *raw, char seg[][256], int max);
+
+/* The standalone programs: block SIGINT and SIGTERM before the daemon
+ * starts (its threads inherit the mask), then wait for one of them. */
+void ad_fake_server_block_stop_signals(sigset_t *set);
+void ad_fake_server_wait_stop_signal(const sigset_t *set);
 
 #endif
