@@ -70,6 +70,11 @@ static int ad_http_map_error(CURLcode code) {
   return AD_ETRANSPORT;
 }
 
+int ad_http_error_transient(int error) {
+  return error == AD_ETIMEDOUT || error == AD_ECONNREFUSED ||
+         error == AD_ECONNRESET || error == AD_ETRANSPORT || error == AD_EDNS;
+}
+
 void ad_http_opts_default(ad_http_opts_t *opts) {
   memset(opts, 0, sizeof(*opts));
   opts->max_connections = 64;

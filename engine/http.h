@@ -79,6 +79,11 @@ struct ad_http {
   ad_http_close_cb close_cb;
 };
 
+/* Whether a transport failure (res->error) is worth retrying: timeouts,
+ * resets, refused connections, DNS and other transport errors are; TLS
+ * failures, oversized bodies and cancellation are not. */
+int ad_http_error_transient(int error);
+
 /* Fills opts with the defaults above. */
 void ad_http_opts_default(ad_http_opts_t *opts);
 

@@ -30,6 +30,13 @@ ad_table_t *ad_table_ref(ad_table_t *table) {
   return table;
 }
 
+int ad_table_mark_failed(ad_table_t *t) {
+  if (t->failed)
+    return 0;
+  t->failed = 1;
+  return 1;
+}
+
 void ad_table_unref(ad_table_t *t) {
   if (t == NULL || --t->refs > 0)
     return;

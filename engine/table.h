@@ -14,6 +14,7 @@ typedef struct ad_table {
   char *table_id;
   char *table_name;
   char *description; /* "" when the source has none */
+  int failed;        /* set once by whichever side fails the table */
   /* Per-table state of the sink; sink_free (may be NULL) frees it with the
    * table. */
   void *sink_data;
@@ -29,6 +30,10 @@ ad_table_t *ad_table_new(const char *base_id, const char *base_name,
                          const char *description);
 
 ad_table_t *ad_table_ref(ad_table_t *table);
+
+/* Marks the table failed; returns 1 the first time only, so a table that
+ * fails on both sides counts once in tables_failed. */
+int ad_table_mark_failed(ad_table_t *table);
 
 /* Drops a reference; the last one frees the table and its sink data. */
 void ad_table_unref(ad_table_t *table);

@@ -94,8 +94,6 @@ static void ad_at_on_retry(ad_timers_entry_t *entry, void *data) {
   ad_at_call_queue(call);
 }
 
-/* Waits delay_ms, then queues for a grant again; or fails once the
- * attempts are spent. call->msg says why the last try failed. */
 /* Counts one more attempt; once they are spent, fails the call and
  * returns 1. */
 static int ad_at_call_spent(ad_at_call_t *call, int error) {
@@ -162,19 +160,6 @@ static void ad_at_call_penalize(ad_at_call_t *call, long retry_after_s) {
 }
 
 /* ---- classification ---------------------------------------------------- */
-
-static ad_at_class_t ad_at_classify_error(int error) {
-  switch (error) {
-  case AD_ETIMEDOUT:
-  case AD_ECONNREFUSED:
-  case AD_ECONNRESET:
-  case AD_ETRANSPORT:
-  case AD_EDNS:
-    return AD_AT_RETRY_LATER;
-  default:
-    return AD_AT_FAIL;
-  }
-}
 
 static ad_at_class_t ad_at_classify_status(long status, const char *type) {
   if (status >= 200 && status < 300)
@@ -243,7 +228,9 @@ static void ad_at_on_response(ad_http_req_t *req, const ad_http_response_t *res,
   }
   if (res->error != 0 || res->status < 200 || res->status >= 300)
     ad_at_describe(call, res);
-  cls = res->error != 0 ? ad_at_classify_error(res->error)
+  cls = res->error != 0 ? (ad_http_error_transient(res->error)
+                                ? AD_AT_RETRY_LATER
+                                : AD_AT_FAIL)
                         : ad_at_classify_status(res->status, call->type);
   switch (cls) {
   case AD_AT_OK:

@@ -109,7 +109,8 @@ static void ad_at_reader_finish(ad_at_reader_t *r) {
 }
 
 static void ad_at_reader_fail(ad_at_reader_t *r, const char *msg) {
-  r->src->o.stats->tables_failed++;
+  if (ad_table_mark_failed(r->table))
+    r->src->o.stats->tables_failed++;
   ad_at_failure(r->src, r->base->id, r->map->id, NULL, msg, 0);
   ad_at_reader_finish(r);
 }
