@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 
+#include "batch.h"
 #include "error.h"
 #include "request.h"
 #include "testutil.h"
@@ -20,8 +21,9 @@ START_TEST(test_urls) {
                            "data_sources/ds%2F3/tables");
   ad_buf_reset(&u);
   ck_assert_int_eq(ad_dust_rows_url(&u, &target, "airtable_appA_tblB"), 0);
-  ck_assert_str_eq(u.data, "https://dust.tt/api/v1/w/w%201/spaces/vlt_2/"
-                           "data_sources/ds%2F3/tables/airtable_appA_tblB/rows");
+  ck_assert_str_eq(u.data,
+                   "https://dust.tt/api/v1/w/w%201/spaces/vlt_2/"
+                   "data_sources/ds%2F3/tables/airtable_appA_tblB/rows");
   ad_buf_reset(&u);
   ck_assert_int_eq(ad_dust_document_url(&u, &target, "airtable__recX"), 0);
   ck_assert_str_eq(u.data, "https://dust.tt/api/v1/w/w%201/spaces/vlt_2/"
@@ -64,14 +66,16 @@ START_TEST(test_table_body) {
   ad_buf_t b;
   ad_buf_init(&b, 0);
   ck_assert_int_eq(ad_dust_table_body(&b, "airtable_appA_tblB", "crm_deals",
-                                      "CRM", "appA", "Deals", "tblB", ""), 0);
-  ck_assert_str_eq(b.data,
-                   "{\"table_id\":\"airtable_appA_tblB\",\"name\":\"crm_deals\","
-                   "\"title\":\"CRM > Deals\",\"description\":\"Airtable table "
-                   "\\\"CRM > Deals\\\" (appA/tblB), synced by airdust\"}");
+                                      "CRM", "appA", "Deals", "tblB", ""),
+                   0);
+  ck_assert_str_eq(
+      b.data, "{\"table_id\":\"airtable_appA_tblB\",\"name\":\"crm_deals\","
+              "\"title\":\"CRM > Deals\",\"description\":\"Airtable table "
+              "\\\"CRM > Deals\\\" (appA/tblB), synced by airdust\"}");
   ad_buf_reset(&b);
   ck_assert_int_eq(ad_dust_table_body(&b, "t", "deals", NULL, "appA", "Deals",
-                                      "tblB", "Open deals"), 0);
+                                      "tblB", "Open deals"),
+                   0);
   ck_assert_str_eq(b.data, "{\"table_id\":\"t\",\"name\":\"deals\",\"title\":"
                            "\"Deals\",\"description\":\"Open deals\"}");
   ck_assert_ptr_null(strstr(b.data, "mime_type"));
@@ -116,6 +120,68 @@ START_TEST(test_error_parse) {
 }
 END_TEST
 
+/* A rows batch: grows in one buffer, is sealed with either truncate flag
+ * (again for a resend), stops at its byte bound, and splits in order. */
+START_TEST(test_batch_rows) {
+  ad_dust_batch_t b, rest;
+  const char *r1 = "{\"row_id\":\"r1\",\"value\":{}}";
+  const char *r2 = "{\"row_id\":\"r2\",\"value\":{\"a\":1}}";
+  const char *r3 = "{\"row_id\":\"r3\",\"value\":{\"a\":2}}";
+  json_object *parsed;
+
+  ad_dust_batch_init(&b, 120);
+  ck_assert_int_eq(ad_dust_batch_fits(&b, 500), 1); /* empty: anything */
+  ck_assert_int_eq(ad_dust_batch_add_row(&b, "r1", r1, strlen(r1)), 0);
+  ck_assert_int_eq(ad_dust_batch_add_row(&b, "r2", r2, strlen(r2)), 0);
+  ck_assert_int_eq(ad_dust_batch_fits(&b, strlen(r3)), 0); /* 120 bytes */
+  ck_assert_int_eq(ad_dust_batch_seal(&b, 1), 0);
+  ck_assert_str_eq(b.body.data, "{\"rows\":[{\"row_id\":\"r1\",\"value\":{}},"
+                                "{\"row_id\":\"r2\",\"value\":{\"a\":1}}],"
+                                "\"truncate\":true}");
+  ck_assert_int_eq(ad_dust_batch_seal(&b, 0), 0);
+  parsed = json_tokener_parse(b.body.data);
+  ck_assert_ptr_nonnull(parsed);
+  ck_assert_int_eq(
+      json_object_get_boolean(json_object_object_get(parsed, "truncate")), 0);
+  json_object_put(parsed);
+  /* Rows still join after a seal. */
+  b.max_bytes = 1000;
+  ck_assert_int_eq(ad_dust_batch_add_row(&b, "r3", r3, strlen(r3)), 0);
+  ad_dust_batch_init(&rest, 1000);
+  ck_assert_int_eq(ad_dust_batch_split(&b, &rest), 0);
+  ck_assert_uint_eq(b.n, 1);
+  ck_assert_uint_eq(rest.n, 2);
+  ck_assert_str_eq(ad_dust_batch_id(&b, 0), "r1");
+  ck_assert_str_eq(ad_dust_batch_id(&rest, 0), "r2");
+  ck_assert_str_eq(ad_dust_batch_id(&rest, 1), "r3");
+  ck_assert_int_eq(ad_dust_batch_seal(&rest, 0), 0);
+  ck_assert_str_eq(rest.body.data,
+                   "{\"rows\":[{\"row_id\":\"r2\",\"value\":{\"a\":1}},"
+                   "{\"row_id\":\"r3\",\"value\":{\"a\":2}}],"
+                   "\"truncate\":false}");
+  ck_assert_int_eq(ad_dust_batch_split(&b, &rest), AD_EINVAL); /* one row */
+  ad_dust_batch_free(&b);
+  ad_dust_batch_free(&rest);
+}
+END_TEST
+
+START_TEST(test_batch_document) {
+  ad_dust_batch_t b;
+  ad_dust_batch_init(&b, 0);
+  ck_assert_int_eq(
+      ad_dust_batch_set_document(&b, "recA", "{\"text\":\"x\"}", 12), 0);
+  ck_assert_int_eq(ad_dust_batch_seal(&b, 1), 0); /* no truncate for these */
+  ck_assert_str_eq(b.body.data,
+                   "{\"text\":\"x\",\"light_document_output\":true}");
+  ck_assert_str_eq(ad_dust_batch_id(&b, 0), "recA");
+  ck_assert_int_eq(ad_dust_batch_set_document(&b, "recB", "{}", 2), AD_EINVAL);
+  ad_dust_batch_free(&b);
+  ad_dust_batch_init(&b, 0);
+  ck_assert_int_eq(ad_dust_batch_set_document(&b, "recC", "[]", 2), AD_EINVAL);
+  ad_dust_batch_free(&b);
+}
+END_TEST
+
 static Suite *dust_request_suite(void) {
   Suite *s = suite_create("dust_request");
   TCase *tc = tcase_create("core");
@@ -124,6 +190,8 @@ static Suite *dust_request_suite(void) {
   tcase_add_test(tc, test_table_body);
   tcase_add_test(tc, test_rows_and_document_bodies);
   tcase_add_test(tc, test_error_parse);
+  tcase_add_test(tc, test_batch_rows);
+  tcase_add_test(tc, test_batch_document);
   suite_add_tcase(s, tc);
   return s;
 }

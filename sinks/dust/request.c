@@ -151,24 +151,36 @@ int ad_dust_table_body(ad_buf_t *out, const char *table_id, const char *name,
   return rc;
 }
 
+int ad_dust_rows_open(ad_buf_t *out) { return ad_buf_puts(out, "{\"rows\":["); }
+
+int ad_dust_rows_add(ad_buf_t *out, size_t index, const char *unit,
+                     size_t len) {
+  int rc = ad_buf_reserve(out, len + 1);
+  if (rc == 0 && index > 0)
+    rc = ad_buf_append(out, ",", 1);
+  if (rc == 0)
+    rc = ad_buf_append(out, unit, len);
+  return rc;
+}
+
+int ad_dust_rows_close(ad_buf_t *out, int truncate) {
+  return ad_buf_puts(out, truncate ? "],\"truncate\":true}"
+                                   : "],\"truncate\":false}");
+}
+
 int ad_dust_rows_body(ad_buf_t *out, const ad_dust_unit_t *rows, size_t n,
                       int truncate) {
-  size_t i, total = 32;
+  size_t i, total = AD_DUST_ROWS_OVERHEAD;
   int rc;
   for (i = 0; i < n; i++)
     total += rows[i].len + 1;
   rc = ad_buf_reserve(out, total);
   if (rc == 0)
-    rc = ad_buf_puts(out, "{\"rows\":[");
-  for (i = 0; i < n && rc == 0; i++) {
-    if (i > 0)
-      rc = ad_buf_append(out, ",", 1);
-    if (rc == 0)
-      rc = ad_buf_append(out, rows[i].data, rows[i].len);
-  }
+    rc = ad_dust_rows_open(out);
+  for (i = 0; i < n && rc == 0; i++)
+    rc = ad_dust_rows_add(out, i, rows[i].data, rows[i].len);
   if (rc == 0)
-    rc = ad_buf_puts(out, truncate ? "],\"truncate\":true}"
-                                   : "],\"truncate\":false}");
+    rc = ad_dust_rows_close(out, truncate);
   return rc;
 }
 

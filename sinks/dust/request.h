@@ -61,6 +61,16 @@ typedef struct ad_dust_unit {
 int ad_dust_rows_body(ad_buf_t *out, const ad_dust_unit_t *rows, size_t n,
                       int truncate);
 
+/* The same body built a row at a time, so a batch grows in one buffer and
+ * its truncate flag is chosen when it is sent: open, add each row (index
+ * counts from 0), close. AD_DUST_ROWS_OVERHEAD bounds what open and close
+ * add. */
+#define AD_DUST_ROWS_OVERHEAD 32
+int ad_dust_rows_open(ad_buf_t *out);
+int ad_dust_rows_add(ad_buf_t *out, size_t index, const char *unit,
+                     size_t len);
+int ad_dust_rows_close(ad_buf_t *out, int truncate);
+
 /* The document unit (a JSON object) with "light_document_output":true
  * added, so the answer stays small. AD_EINVAL if unit is not an object. */
 int ad_dust_document_body(ad_buf_t *out, const char *unit, size_t len);
