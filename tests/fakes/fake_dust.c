@@ -111,6 +111,36 @@ static fd_table_t *fd_find(ad_fake_dust_t *fd, const char *id) {
   return NULL;
 }
 
+/* The table tid, made if new, with these strings. Lock held. */
+static fd_table_t *fd_table_put(ad_fake_dust_t *fd, const char *tid,
+                                const char *name, const char *title,
+                                const char *desc) {
+  fd_table_t *t = fd_find(fd, tid);
+  if (t == NULL) {
+    if (fd->ntables == fd->cap) {
+      fd_table_t *grown;
+      fd->cap = fd->cap ? fd->cap * 2 : 16;
+      grown = realloc(fd->tables, fd->cap * sizeof(*grown));
+      if (grown == NULL)
+        abort();
+      fd->tables = grown;
+    }
+    t = &fd->tables[fd->ntables++];
+    memset(t, 0, sizeof(*t));
+    t->table_id = strdup(tid);
+    t->rows = json_object_new_object();
+    t->schema = json_object_new_object();
+    t->received = json_object_new_object();
+  }
+  free(t->name);
+  free(t->title);
+  free(t->description);
+  t->name = strdup(name);
+  t->title = strdup(title);
+  t->description = strdup(desc);
+  return t;
+}
+
 static json_object *fd_schema_json(const fd_table_t *t) {
   json_object *arr = json_object_new_array();
   if (json_object_object_length(t->schema) == 0) {
@@ -197,30 +227,8 @@ static enum MHD_Result fd_upsert_table(ad_fake_dust_t *fd,
       return fd_error(fd, conn, 500, "internal_server_error",
                       "Failed to upsert table (table names must be unique).");
     }
-  t = fd_find(fd, tid);
-  if (t == NULL) {
-    if (fd->ntables == fd->cap) {
-      fd_table_t *grown;
-      fd->cap = fd->cap ? fd->cap * 2 : 16;
-      grown = realloc(fd->tables, fd->cap * sizeof(*grown));
-      if (grown == NULL)
-        abort();
-      fd->tables = grown;
-    }
-    t = &fd->tables[fd->ntables++];
-    memset(t, 0, sizeof(*t));
-    t->table_id = strdup(tid);
-    t->rows = json_object_new_object();
-    t->schema = json_object_new_object();
-    t->received = json_object_new_object();
-  }
-  free(t->name);
-  free(t->title);
-  free(t->description);
-  t->name = strdup(name);
   /* The stored title: trimmed, else the name. */
-  t->title = strdup(*title ? title : name);
-  t->description = strdup(desc);
+  t = fd_table_put(fd, tid, name, *title ? title : name, desc);
   out = json_object_new_object();
   json_object_object_add(out, "table", fd_table_json(t));
   pthread_mutex_unlock(&fd->mu);
@@ -322,6 +330,7 @@ static void fd_store_rows(ad_fake_dust_t *fd, fd_table_t *t, json_object *rows,
   const char *id, *type, *merged;
 
   if (truncate) {
+    fd->c.truncates++;
     json_object_put(t->rows);
     json_object_put(t->schema);
     t->rows = json_object_new_object();
@@ -527,7 +536,8 @@ static int fd_doc_admit(ad_fake_dust_t *fd, uint64_t now) {
   if (limit <= 0)
     return 1;
   for (i = 0; i < fd->ndoc && i < FD_RING; i++)
-    if (now - fd->doc_stamps[(fd->ndoc - 1 - i) % FD_RING] < 60000)
+    if (now - fd->doc_stamps[(fd->ndoc - 1 - i) % FD_RING] <
+        (uint64_t)fd->o.documents_window_ms)
       count++;
     else
       break;
@@ -603,18 +613,15 @@ static const char *fd_auth(ad_fake_dust_t *fd, struct MHD_Connection *conn) {
   return strcmp(h + 7, fd->key) == 0 ? NULL : "invalid_api_key_error";
 }
 
-/* Faults and the request-rate limit: 1 drop, 2 5xx, 3 429. Lock held. */
+/* Faults and the request-rate limit: 1 drop, 2 5xx, 3 429. The rate is
+ * checked before the 5xx draw, as a server refuses excess requests before
+ * it does any work that could fail. Lock held. */
 static int fd_fault(ad_fake_dust_t *fd, uint64_t now) {
   unsigned i, count = 0;
   double x = (double)(ad_rand_next(&fd->rng) % 1000000) / 1e6;
   if (x < fd->o.drop) {
     fd->c.dropped++;
     return 1;
-  }
-  x = (double)(ad_rand_next(&fd->rng) % 1000000) / 1e6;
-  if (x < fd->o.fail_5xx) {
-    fd->c.sent_5xx++;
-    return 2;
   }
   if (fd->o.max_rps > 0) {
     for (i = 0; i < fd->nreq && i < FD_RING; i++)
@@ -625,6 +632,11 @@ static int fd_fault(ad_fake_dust_t *fd, uint64_t now) {
     fd->req_stamps[fd->nreq++ % FD_RING] = now;
     if ((int)count >= fd->o.max_rps)
       return 3;
+  }
+  x = (double)(ad_rand_next(&fd->rng) % 1000000) / 1e6;
+  if (x < fd->o.fail_5xx) {
+    fd->c.sent_5xx++;
+    return 2;
   }
   return 0;
 }
@@ -729,6 +741,7 @@ static enum MHD_Result fd_counters_answer(ad_fake_dust_t *fd,
   FD_COUNTER(documents_stored);
   FD_COUNTER(validation_failures);
   FD_COUNTER(type_conflicts);
+  FD_COUNTER(truncates);
   FD_COUNTER(sent_429);
   FD_COUNTER(sent_5xx);
   FD_COUNTER(dropped);
@@ -832,6 +845,7 @@ void ad_fake_dust_opts_default(ad_fake_dust_opts_t *o) {
   o->data_source_id = "dsFake";
   o->seed = 1;
   o->documents_per_minute = 120;
+  o->documents_window_ms = 60000;
   o->max_body = 1048576;
 }
 
@@ -922,6 +936,32 @@ void ad_fake_dust_reject_table(ad_fake_dust_t *fd, const char *table_id) {
   pthread_mutex_lock(&fd->mu);
   json_object_object_add(fd->rejected, table_id, NULL);
   pthread_mutex_unlock(&fd->mu);
+}
+
+void ad_fake_dust_add_table(ad_fake_dust_t *fd, const char *table_id,
+                            const char *name) {
+  pthread_mutex_lock(&fd->mu);
+  fd_table_put(fd, table_id, name, name, "");
+  pthread_mutex_unlock(&fd->mu);
+}
+
+long ad_fake_dust_drop_table(ad_fake_dust_t *fd, const char *table_id) {
+  fd_table_t *t;
+  long rows = -1;
+  pthread_mutex_lock(&fd->mu);
+  if ((t = fd_find(fd, table_id)) != NULL) {
+    rows = (long)json_object_object_length(t->rows);
+    free(t->table_id);
+    free(t->name);
+    free(t->title);
+    free(t->description);
+    json_object_put(t->rows);
+    json_object_put(t->schema);
+    json_object_put(t->received);
+    *t = fd->tables[--fd->ntables];
+  }
+  pthread_mutex_unlock(&fd->mu);
+  return rows;
 }
 
 void ad_fake_dust_set_latency(ad_fake_dust_t *fd, int latency_ms) {

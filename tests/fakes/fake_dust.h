@@ -30,6 +30,7 @@ typedef struct ad_fake_dust_opts {
   uint16_t port;              /* 0: any free port */
   uint64_t seed;
   int documents_per_minute;   /* per workspace; default 120, 0 = no limit */
+  int documents_window_ms;    /* the limit's window; default 60 000 */
   size_t max_body;            /* tables and rows; default 1 MB (1 048 576) */
   int latency_ms;             /* added to every answer */
   double fail_5xx;            /* fraction answered 500/503 */
@@ -45,6 +46,7 @@ typedef struct ad_fake_dust_counters {
   long documents_received, documents_stored;
   long validation_failures; /* 400 and 413 answers */
   long type_conflicts;      /* a column's type widened to text */
+  long truncates;           /* rows requests that replaced a table */
   long sent_429, sent_5xx, dropped;
   long largest_request;     /* bytes of the largest body */
   long max_concurrent;      /* most requests in progress at once */
@@ -68,6 +70,15 @@ json_object *ad_fake_dust_dump(ad_fake_dust_t *fake);
 /* From now on, rows for table_id are refused with 400 (a permanent
  * failure of one table, for tests). */
 void ad_fake_dust_reject_table(ad_fake_dust_t *fake, const char *table_id);
+
+/* Forgets a table and its rows, as if deleted behind the writer's back:
+ * its rows are then refused with 500 until it is upserted again. Returns
+ * the rows it held, -1 for an unknown table. */
+long ad_fake_dust_drop_table(ad_fake_dust_t *fake, const char *table_id);
+
+/* Stores an empty table as another writer would have made it. */
+void ad_fake_dust_add_table(ad_fake_dust_t *fake, const char *table_id,
+                            const char *name);
 
 /* Sets the added latency at run time (a slow sink). */
 void ad_fake_dust_set_latency(ad_fake_dust_t *fake, int latency_ms);

@@ -1,0 +1,205 @@
+#include "pipeline.h"
+
+#include <string.h>
+
+#include "error.h"
+
+static void ad_pl_finish(ad_pipeline_t *p) {
+  p->done = 1;
+  p->stats.elapsed_s = (double)(uv_hrtime() - p->started_ns) / 1e9;
+  p->stats.peak_queue_rows = p->queue.peak_rows;
+  p->stats.rate_limit_wait_us = p->limiter.waited_us;
+  if (p->o.on_done != NULL)
+    p->o.on_done(p, p->o.data);
+}
+
+static void ad_pl_on_page(ad_at_source_t *src, void *data) {
+  ad_pipeline_t *p = data;
+  (void)src;
+  ad_dust_sink_kick(&p->sink);
+}
+
+static void ad_pl_on_low(ad_queue_t *queue, void *data) {
+  ad_pipeline_t *p = data;
+  (void)queue;
+  if (!p->source_done)
+    ad_at_source_resume(&p->source);
+}
+
+static void ad_pl_on_source_done(ad_at_source_t *src, void *data) {
+  ad_pipeline_t *p = data;
+  char reason[600];
+  (void)src;
+  p->source_done = 1;
+  if (p->stats.fatal_error != NULL) { /* Airtable refused the run */
+    snprintf(reason, sizeof(reason), "not written: the run stopped (%s)",
+             p->stats.fatal_error);
+    ad_dust_sink_abort(&p->sink, reason);
+  }
+  ad_dust_sink_finish(&p->sink);
+}
+
+static void ad_pl_on_sink_fatal(ad_dust_sink_t *sink, void *data) {
+  ad_pipeline_t *p = data;
+  (void)sink;
+  ad_at_source_stop(&p->source);
+}
+
+static void ad_pl_on_drained(ad_dust_sink_t *sink, void *data) {
+  ad_pipeline_t *p = data;
+  (void)sink;
+  ad_pl_finish(p);
+}
+
+static int ad_pl_http(ad_pipeline_t *p, ad_http_t *http) {
+  const ad_config_t *cfg = p->o.config;
+  ad_http_opts_t ho;
+  ad_http_opts_default(&ho);
+  ho.max_connections = cfg->engine.max_connections;
+  ho.connect_timeout_ms = cfg->engine.connect_timeout_s * 1000;
+  ho.timeout_ms = cfg->engine.request_timeout_s * 1000;
+  return ad_http_init(http, p->loop, &ho);
+}
+
+/* The loop-side parts: two HTTP clients, the limiter and the timers. Each
+ * one made is counted, so close knows what to wait for. */
+static int ad_pl_handles(ad_pipeline_t *p) {
+  int rc;
+  if ((rc = ad_pl_http(p, &p->http_airtable)) != 0)
+    return rc;
+  p->open_handles++;
+  if ((rc = ad_pl_http(p, &p->http_dust)) != 0)
+    return rc;
+  p->open_handles++;
+  if ((rc = ad_limiter_init(&p->limiter, p->loop, NULL, NULL)) != 0)
+    return rc;
+  p->open_handles++;
+  if ((rc = ad_timers_init(&p->timers, p->loop)) != 0)
+    return rc;
+  p->open_handles++;
+  return 0;
+}
+
+static int ad_pl_parts(ad_pipeline_t *p) {
+  const ad_config_t *cfg = p->o.config;
+  ad_queue_opts_t qo;
+  ad_at_source_opts_t so;
+  ad_dust_sink_opts_t ko;
+  int rc;
+
+  memset(&qo, 0, sizeof(qo));
+  qo.max_rows = (size_t)cfg->engine.queue_rows;
+  qo.max_bytes = (size_t)cfg->engine.queue_bytes;
+  qo.on_low = ad_pl_on_low;
+  qo.data = p;
+  if ((rc = ad_queue_init(&p->queue, &qo)) != 0)
+    return rc;
+  memset(&so, 0, sizeof(so));
+  so.config = cfg;
+  so.http = &p->http_airtable;
+  so.limiter = &p->limiter;
+  so.timers = &p->timers;
+  so.queue = &p->queue;
+  so.stats = &p->stats;
+  so.log = p->o.log;
+  so.backoff_base_ms = p->o.backoff_base_ms;
+  so.on_page = ad_pl_on_page;
+  so.on_done = ad_pl_on_source_done;
+  so.data = p;
+  if ((rc = ad_at_source_init(&p->source, &so)) != 0)
+    return rc;
+  memset(&ko, 0, sizeof(ko));
+  ko.config = cfg;
+  ko.http = &p->http_dust;
+  ko.limiter = &p->limiter;
+  ko.timers = &p->timers;
+  ko.queue = &p->queue;
+  ko.stats = &p->stats;
+  ko.log = p->o.log;
+  ko.backoff_base_ms = p->o.backoff_base_ms;
+  ko.documents_window_ms = p->o.documents_window_ms;
+  ko.on_drained = ad_pl_on_drained;
+  ko.on_fatal = ad_pl_on_sink_fatal;
+  ko.data = p;
+  if ((rc = ad_dust_sink_init(&p->sink, &ko)) != 0) {
+    ad_at_source_close(&p->source);
+    return rc;
+  }
+  return 0;
+}
+
+static void ad_pl_handle_closed(ad_pipeline_t *p) {
+  if (--p->open_handles == 0 && p->close_cb != NULL)
+    p->close_cb(p, p->close_data);
+}
+
+static void ad_pl_http_closed(ad_http_t *http) {
+  ad_pl_handle_closed(http->data);
+}
+
+static void ad_pl_limiter_closed(ad_limiter_t *limiter) {
+  ad_pl_handle_closed(limiter->data);
+}
+
+static void ad_pl_timers_closed(ad_timers_t *timers) {
+  ad_pl_handle_closed(timers->data);
+}
+
+/* Closes the loop-side parts made so far (open_handles of them, in
+ * ad_pl_handles' order). */
+static void ad_pl_close_handles(ad_pipeline_t *p) {
+  int made = p->open_handles;
+  p->http_airtable.data = p->http_dust.data = p;
+  p->limiter.data = p->timers.data = p;
+  if (made >= 4)
+    ad_timers_close(&p->timers, ad_pl_timers_closed);
+  if (made >= 3)
+    ad_limiter_close(&p->limiter, ad_pl_limiter_closed);
+  if (made >= 2)
+    ad_http_close(&p->http_dust, ad_pl_http_closed);
+  if (made >= 1)
+    ad_http_close(&p->http_airtable, ad_pl_http_closed);
+}
+
+int ad_pipeline_init(ad_pipeline_t *p, uv_loop_t *loop,
+                     const ad_pipeline_opts_t *opts) {
+  int rc;
+  memset(p, 0, sizeof(*p));
+  ad_stats_init(&p->stats);
+  if (loop == NULL || opts == NULL || opts->config == NULL)
+    return AD_EINVAL;
+  p->loop = loop;
+  p->o = *opts;
+  rc = ad_pl_handles(p);
+  if (rc == 0)
+    rc = ad_pl_parts(p);
+  if (rc == 0)
+    p->inited = 1;
+  return rc;
+}
+
+int ad_pipeline_start(ad_pipeline_t *p) {
+  p->started_ns = uv_hrtime();
+  return ad_at_source_start(&p->source);
+}
+
+void ad_pipeline_stop(ad_pipeline_t *p) {
+  if (!p->source_done)
+    ad_at_source_stop(&p->source);
+}
+
+void ad_pipeline_close(ad_pipeline_t *p, ad_pipeline_cb cb, void *data) {
+  if (p->inited) {
+    ad_dust_sink_close(&p->sink);
+    ad_at_source_close(&p->source);
+  }
+  ad_stats_free(&p->stats);
+  p->close_cb = cb;
+  p->close_data = data;
+  if (p->open_handles == 0) {
+    if (cb != NULL)
+      cb(p, data);
+    return;
+  }
+  ad_pl_close_handles(p);
+}

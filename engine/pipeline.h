@@ -1,0 +1,75 @@
+/* ad_pipeline: one sync on a caller's libuv loop — the Airtable source,
+ * the bounded queue and the Dust sink wired together, with the HTTP
+ * clients, rate limiter and timers they share.
+ *
+ * Pages flow source -> queue -> sink; the queue's low watermark resumes
+ * the readers; when the source is done the sink writes out its partial
+ * batches; the run is done when the source is done, the queue is empty
+ * and nothing is held or in flight. A fatal error on either side (stats
+ * .fatal_error) stops the other, and every record read is accounted as
+ * written or failed. Each API has its own HTTP client, so a slow Dust
+ * never takes connections from the Airtable readers. */
+#ifndef AD_PIPELINE_H
+#define AD_PIPELINE_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "http.h"
+#include "limiter.h"
+#include "log.h"
+#include "queue.h"
+#include "sink.h"
+#include "source.h"
+#include "stats.h"
+#include "timers.h"
+
+typedef struct ad_pipeline ad_pipeline_t;
+typedef void (*ad_pipeline_cb)(ad_pipeline_t *p, void *data);
+
+typedef struct ad_pipeline_opts {
+  const ad_config_t *config;    /* borrowed for the pipeline's life */
+  ad_log_t *log;                /* may be NULL */
+  uint64_t backoff_base_ms;     /* first retry delay ceiling; 0 = defaults */
+  uint64_t documents_window_ms; /* 0 = 60 000 */
+  ad_pipeline_cb on_done;       /* the run is over; runs from the loop */
+  void *data;
+} ad_pipeline_opts_t;
+
+struct ad_pipeline {
+  ad_stats_t stats; /* live counters; final once on_done runs */
+  /* Private. */
+  uv_loop_t *loop;
+  ad_pipeline_opts_t o;
+  ad_http_t http_airtable, http_dust;
+  ad_limiter_t limiter;
+  ad_timers_t timers;
+  ad_queue_t queue;
+  ad_at_source_t source;
+  ad_dust_sink_t sink;
+  uint64_t started_ns;
+  int inited, source_done, done;
+  int open_handles;
+  ad_pipeline_cb close_cb;
+  void *close_data;
+};
+
+/* Returns AD_EINVAL or AD_ENOMEM. Succeed or fail, p must be closed with
+ * ad_pipeline_close (its libuv handles may already be open). */
+int ad_pipeline_init(ad_pipeline_t *p, uv_loop_t *loop,
+                     const ad_pipeline_opts_t *opts);
+
+/* Starts the run; on_done follows, always from a later loop turn. */
+int ad_pipeline_start(ad_pipeline_t *p);
+
+/* Stops reading; what was read is still written, then on_done. */
+void ad_pipeline_stop(ad_pipeline_t *p);
+
+/* Frees everything; cb (may be NULL) runs once the loop's handles are
+ * closed and p's memory may go (at once when none was opened). The run
+ * must be done or never started. */
+void ad_pipeline_close(ad_pipeline_t *p, ad_pipeline_cb cb, void *data);
+
+#endif

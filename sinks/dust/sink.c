@@ -1,0 +1,754 @@
+#include "sink.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "error.h"
+#include "page.h"
+#include "request.h"
+#include "table.h"
+
+#define AD_DS_PAGE_ROWS 100 /* one source page: the sink may pop one more */
+
+enum { AD_DS_NEW, AD_DS_UPSERTING, AD_DS_READY, AD_DS_FAILED };
+
+typedef struct ad_ds_write ad_ds_write_t;
+
+/* A source table as the sink sees it. */
+typedef struct ad_ds_table {
+  ad_list_t node;        /* sink->tables */
+  ad_list_t upsert_node; /* sink->upserts while waiting for a slot */
+  ad_dust_sink_t *sink;
+  ad_table_t *table; /* one reference */
+  char *dust_id, *name;
+  ad_buf_t body; /* the upsert */
+  ad_dust_call_t call;
+  int state, renamed, truncated;
+  ad_ds_write_t *gate; /* the batch carrying truncate, until it ends */
+  ad_ds_write_t *open; /* the batch being filled */
+  ad_list_t held;      /* sealed, waiting for the table to be ready */
+  size_t failure;      /* its entry in stats->failures, or SIZE_MAX */
+  char *error;         /* why it failed, once it has */
+  char what_upsert[256], what_rows[256];
+} ad_ds_table_t;
+
+/* One request's worth of rows, or one document. */
+struct ad_ds_write {
+  ad_list_t node; /* in its table's held list, sink->ready or ->flying */
+  ad_ds_table_t *tbl;
+  ad_dust_call_t call;
+  ad_dust_batch_t batch;
+  uint64_t bytes; /* held in the sink's count */
+  int truncate, reupserted;
+};
+
+static void ad_ds_pump(ad_dust_sink_t *sink);
+static void ad_ds_fatal(ad_dust_sink_t *sink, const char *msg);
+
+static int ad_ds_documents(const ad_dust_sink_t *sink) {
+  return sink->o.config->sink.data_format == AD_FORMAT_DOCUMENTS;
+}
+
+static void ad_ds_target(const ad_dust_sink_t *sink, ad_dust_target_t *t) {
+  t->base_url = sink->o.config->sink.base_url;
+  t->workspace_id = sink->o.config->sink.workspace_id;
+  t->space_id = sink->o.config->sink.space_id;
+  t->data_source_id = sink->o.config->sink.data_source_id;
+}
+
+/* ---- accounting ---------------------------------------------------------- */
+
+/* Counts n rows failed; a table's later failures join its entry. */
+static void ad_ds_fail_rows(ad_dust_sink_t *sink, ad_ds_table_t *tbl,
+                            const char *record, const char *msg, uint64_t n) {
+  ad_stats_t *st = sink->o.stats;
+  size_t *entry = tbl != NULL && record == NULL ? &tbl->failure : NULL;
+  size_t before;
+
+  if (n == 0 && entry == NULL)
+    return;
+  st->records_failed += n;
+  if (entry != NULL && *entry < st->nfailures &&
+      strcmp(st->failures[*entry].error, msg) == 0) {
+    st->failures[*entry].records += n;
+    return;
+  }
+  before = st->nfailures;
+  if (ad_stats_add_failure(st, tbl ? tbl->table->base_id : "",
+                           tbl ? tbl->table->table_id : "", record, msg,
+                           n) != 0) {
+    if (sink->o.log != NULL)
+      ad_log_error(sink->o.log, "dust", "out of memory recording: %s", msg);
+    return;
+  }
+  if (entry != NULL && st->nfailures > before)
+    *entry = before;
+}
+
+static void ad_ds_table_failed(ad_ds_table_t *tbl) {
+  if (ad_table_mark_failed(tbl->table))
+    tbl->sink->o.stats->tables_failed++;
+}
+
+static ad_ds_write_t *ad_ds_write_new(ad_ds_table_t *tbl) {
+  ad_ds_write_t *w = calloc(1, sizeof(*w));
+  if (w == NULL)
+    return NULL;
+  ad_list_init(&w->node);
+  w->tbl = tbl;
+  ad_dust_call_init(&w->call, &tbl->sink->client);
+  w->call.data = w;
+  ad_dust_batch_init(&w->batch, 0);
+  return w;
+}
+
+/* Drops a write that is no longer in any list, giving back what it held. */
+static void ad_ds_write_free(ad_ds_write_t *w) {
+  ad_dust_sink_t *sink = w->tbl->sink;
+  sink->held_rows -= w->batch.n;
+  sink->held_bytes -= w->bytes;
+  ad_dust_call_free(&w->call);
+  ad_dust_batch_free(&w->batch);
+  free(w);
+}
+
+/* The write's rows failed with msg; a lone document or row is named. */
+static void ad_ds_write_fail(ad_ds_write_t *w, const char *msg,
+                             int table_failed) {
+  ad_dust_batch_t *b = &w->batch;
+  ad_ds_fail_rows(w->tbl->sink, w->tbl,
+                  b->n == 1 ? ad_dust_batch_id(b, 0) : NULL, msg, b->n);
+  if (table_failed)
+    ad_ds_table_failed(w->tbl);
+  if (w->tbl->gate == w)
+    w->tbl->gate = NULL;
+  ad_ds_write_free(w);
+}
+
+/* ---- tables ----------------------------------------------------------------
+ */
+
+static int ad_ds_table_body(ad_ds_table_t *tbl) {
+  ad_table_t *t = tbl->table;
+  ad_buf_reset(&tbl->body);
+  return ad_dust_table_body(&tbl->body, tbl->dust_id, tbl->name, t->base_name,
+                            t->base_id, t->table_name, t->table_id,
+                            t->description);
+}
+
+static void ad_ds_table_free(ad_ds_table_t *tbl) {
+  ad_buf_free(&tbl->body);
+  ad_dust_call_free(&tbl->call);
+  tbl->table->sink_data = NULL;
+  ad_table_unref(tbl->table);
+  free(tbl->dust_id);
+  free(tbl->name);
+  free(tbl->error);
+  free(tbl);
+}
+
+static int ad_ds_table_names(ad_ds_table_t *tbl) {
+  ad_dust_sink_t *sink = tbl->sink;
+  ad_table_t *t = tbl->table;
+  ad_buf_t id;
+  char label[192];
+
+  ad_buf_init(&id, 0);
+  if (ad_dust_table_id(&id, sink->o.config->sink.table_id_prefix, t->base_id,
+                       t->table_id) != 0) {
+    ad_buf_free(&id);
+    return AD_ENOMEM;
+  }
+  tbl->dust_id = ad_buf_steal(&id, NULL);
+  snprintf(label, sizeof(label), "table \"%s\" (%s) of base %s%s%s",
+           t->table_name, t->table_id, t->base_name ? "\"" : "",
+           t->base_name ? t->base_name : t->base_id, t->base_name ? "\"" : "");
+  snprintf(tbl->what_upsert, sizeof(tbl->what_upsert),
+           "upserting Dust table %s for %s", tbl->dust_id, label);
+  snprintf(tbl->what_rows, sizeof(tbl->what_rows), "writing %s of %s to Dust",
+           ad_ds_documents(sink) ? "documents" : "rows", label);
+  if (ad_ds_documents(sink))
+    return 0;
+  tbl->name = ad_dust_table_name(&sink->names, t->base_name, t->table_name);
+  if (tbl->name == NULL || ad_ds_table_body(tbl) != 0)
+    return AD_ENOMEM;
+  return 0;
+}
+
+/* The sink's state of a page's table, made at its first page: documents
+ * need no upsert, a table does. */
+static ad_ds_table_t *ad_ds_table_get(ad_dust_sink_t *sink, ad_table_t *t) {
+  ad_ds_table_t *tbl = t->sink_data;
+  if (tbl != NULL)
+    return tbl;
+  if ((tbl = calloc(1, sizeof(*tbl))) == NULL)
+    return NULL;
+  tbl->sink = sink;
+  tbl->table = ad_table_ref(t);
+  tbl->failure = SIZE_MAX;
+  ad_list_init(&tbl->held);
+  ad_list_init(&tbl->upsert_node);
+  ad_buf_init(&tbl->body, 0);
+  ad_dust_call_init(&tbl->call, &sink->client);
+  tbl->call.data = tbl;
+  tbl->call.what = tbl->what_upsert;
+  t->sink_data = tbl;
+  if (ad_ds_table_names(tbl) != 0) {
+    ad_ds_table_free(tbl);
+    return NULL;
+  }
+  tbl->state = ad_ds_documents(sink) ? AD_DS_READY : AD_DS_NEW;
+  ad_list_insert_tail(&sink->tables, &tbl->node);
+  return tbl;
+}
+
+/* Lets the table's sealed batches go: all of them, or with truncate still
+ * to do, the first one alone, carrying it. */
+static void ad_ds_release(ad_ds_table_t *tbl) {
+  ad_dust_sink_t *sink = tbl->sink;
+  ad_list_t *n;
+  ad_ds_write_t *w;
+
+  if (tbl->state != AD_DS_READY)
+    return;
+  while ((n = ad_list_head(&tbl->held)) != NULL) {
+    w = ad_container_of(n, ad_ds_write_t, node);
+    if (sink->o.config->sink.truncate && !tbl->truncated &&
+        !ad_ds_documents(sink)) {
+      if (tbl->gate != NULL)
+        return;
+      tbl->gate = w;
+      w->truncate = 1;
+    }
+    ad_list_remove(n);
+    ad_list_insert_tail(&sink->ready, n);
+  }
+}
+
+static void ad_ds_seal(ad_ds_table_t *tbl) {
+  ad_ds_write_t *w = tbl->open;
+  if (w == NULL)
+    return;
+  tbl->open = NULL;
+  ad_list_insert_tail(&tbl->held, &w->node);
+  ad_ds_release(tbl);
+}
+
+static void ad_ds_upsert_queue(ad_ds_table_t *tbl, int front) {
+  tbl->state = AD_DS_UPSERTING;
+  if (front)
+    ad_list_insert_head(&tbl->sink->upserts, &tbl->upsert_node);
+  else
+    ad_list_insert_tail(&tbl->sink->upserts, &tbl->upsert_node);
+}
+
+/* The table cannot be written: every row it holds fails with msg, and so
+ * will the rows of its later pages. */
+static void ad_ds_table_fail(ad_ds_table_t *tbl, const char *msg) {
+  ad_list_t *n;
+  uint64_t rows = 0;
+  ad_ds_write_t *w;
+
+  tbl->state = AD_DS_FAILED;
+  free(tbl->error);
+  tbl->error = strdup(msg);
+  ad_ds_table_failed(tbl);
+  ad_ds_seal(tbl);
+  while ((n = ad_list_head(&tbl->held)) != NULL) {
+    ad_list_remove(n);
+    w = ad_container_of(n, ad_ds_write_t, node);
+    rows += w->batch.n;
+    ad_ds_write_free(w);
+  }
+  ad_ds_fail_rows(tbl->sink, tbl, NULL, msg, rows);
+}
+
+static void ad_ds_on_upsert(ad_dust_call_t *call, const ad_dust_result_t *r,
+                            void *data) {
+  ad_ds_table_t *tbl = data;
+  ad_dust_sink_t *sink = tbl->sink;
+  char *name;
+
+  (void)call;
+  sink->inflight--;
+  if (r->outcome == AD_DUST_DONE) {
+    tbl->state = AD_DS_READY;
+    ad_ds_release(tbl);
+  } else if (r->outcome == AD_DUST_NAME_TAKEN && !tbl->renamed &&
+             (name = ad_dust_table_name_fallback(
+                  tbl->name, tbl->table->table_id)) != NULL) {
+    if (sink->o.log != NULL)
+      ad_log_warn(sink->o.log, "dust",
+                  "%s: the name \"%s\" belongs to another Dust table; "
+                  "using \"%s\"",
+                  tbl->what_upsert, tbl->name, name);
+    free(tbl->name);
+    tbl->name = name;
+    tbl->renamed = 1;
+    if (ad_ds_table_body(tbl) == 0)
+      ad_ds_upsert_queue(tbl, 1);
+    else
+      ad_ds_table_fail(tbl, "out of memory building a table upsert");
+  } else if (r->outcome == AD_DUST_FAILED && r->fatal) {
+    ad_ds_fatal(sink, r->message);
+    return;
+  } else {
+    ad_ds_table_fail(tbl, r->message);
+  }
+  ad_dust_sink_kick(sink);
+}
+
+static void ad_ds_upsert_start(ad_ds_table_t *tbl) {
+  ad_dust_sink_t *sink = tbl->sink;
+  ad_dust_target_t t;
+  ad_buf_t *url = ad_dust_call_url(&tbl->call);
+  int rc;
+
+  ad_ds_target(sink, &t);
+  ad_buf_reset(url);
+  rc = ad_dust_tables_url(url, &t);
+  if (rc == 0)
+    rc = ad_dust_call_start(&tbl->call, NULL, tbl->body.data, tbl->body.len,
+                            ad_ds_on_upsert);
+  if (rc == 0) {
+    sink->inflight++;
+    return;
+  }
+  ad_ds_table_fail(tbl, ad_strerror(rc));
+}
+
+/* ---- writes ----------------------------------------------------------------
+ */
+
+static void ad_ds_on_write(ad_dust_call_t *call, const ad_dust_result_t *r,
+                           void *data);
+
+/* A 413: halves go back in front, in order; a lone row fails. */
+static void ad_ds_split(ad_ds_write_t *w) {
+  ad_ds_table_t *tbl = w->tbl;
+  ad_ds_write_t *rest = NULL;
+  char msg[400];
+  size_t i;
+
+  if (w->batch.n < 2 || (rest = ad_ds_write_new(tbl)) == NULL ||
+      ad_dust_batch_split(&w->batch, &rest->batch) != 0) {
+    if (rest != NULL)
+      ad_ds_write_free(rest); /* held nothing yet */
+    snprintf(msg, sizeof(msg),
+             "%s: %s of %zu bytes is over Dust's request size limit (HTTP 413)",
+             tbl->what_rows, w->batch.n == 1 ? "the row" : "a batch",
+             w->batch.body.len);
+    ad_ds_write_fail(w, msg, w->batch.n > 1);
+    return;
+  }
+  w->bytes = 0;
+  for (i = 0; i < w->batch.n; i++)
+    w->bytes += w->batch.units[i].len;
+  rest->bytes = 0;
+  for (i = 0; i < rest->batch.n; i++)
+    rest->bytes += rest->batch.units[i].len;
+  rest->reupserted = w->reupserted; /* the held counts stay as they were */
+  if (tbl->gate == w) {             /* the first half carries truncate now */
+    tbl->gate = NULL;
+    w->truncate = 0;
+    ad_list_insert_head(&tbl->held, &rest->node);
+    ad_list_insert_head(&tbl->held, &w->node);
+    ad_ds_release(tbl);
+  } else {
+    ad_list_insert_head(&tbl->sink->ready, &rest->node);
+    ad_list_insert_head(&tbl->sink->ready, &w->node);
+  }
+}
+
+/* A 500 on rows: the table may have gone. Upsert it again (once per
+ * batch), then the batch goes again. */
+static void ad_ds_reupsert(ad_ds_write_t *w) {
+  ad_ds_table_t *tbl = w->tbl;
+  if (tbl->state == AD_DS_FAILED) { /* nothing will release it */
+    ad_ds_write_fail(w, tbl->error, 1);
+    return;
+  }
+  w->reupserted = 1;
+  if (tbl->gate == w) {
+    tbl->gate = NULL;
+    w->truncate = 0;
+  }
+  ad_list_insert_head(&tbl->held, &w->node);
+  if (tbl->state == AD_DS_READY)
+    ad_ds_upsert_queue(tbl, 1);
+}
+
+static void ad_ds_on_write(ad_dust_call_t *call, const ad_dust_result_t *r,
+                           void *data) {
+  ad_ds_write_t *w = data;
+  ad_ds_table_t *tbl = w->tbl;
+  ad_dust_sink_t *sink = tbl->sink;
+
+  (void)call;
+  sink->inflight--;
+  ad_list_remove(&w->node);
+  switch (r->outcome) {
+  case AD_DUST_DONE:
+    if (ad_ds_documents(sink))
+      sink->o.stats->documents_written += w->batch.n;
+    else
+      sink->o.stats->rows_written += w->batch.n;
+    if (tbl->gate == w) {
+      tbl->gate = NULL;
+      tbl->truncated = 1;
+    }
+    ad_ds_write_free(w);
+    break;
+  case AD_DUST_TOO_BIG:
+    ad_ds_split(w);
+    break;
+  case AD_DUST_SERVER_500:
+    ad_ds_reupsert(w);
+    break;
+  default:
+    ad_ds_write_fail(w, r->message, !ad_ds_documents(sink));
+    if (r->fatal) {
+      ad_ds_fatal(sink, r->message);
+      return;
+    }
+  }
+  ad_ds_release(tbl);
+  ad_dust_sink_kick(sink);
+}
+
+static int ad_ds_write_url(ad_ds_write_t *w) {
+  ad_dust_target_t t;
+  ad_buf_t *url = ad_dust_call_url(&w->call);
+  ad_buf_t id;
+  int rc;
+
+  ad_ds_target(w->tbl->sink, &t);
+  ad_buf_reset(url);
+  if (!w->batch.document)
+    return ad_dust_rows_url(url, &t, w->tbl->dust_id);
+  ad_buf_init(&id, 0);
+  rc = ad_dust_document_id(&id, ad_dust_batch_id(&w->batch, 0));
+  if (rc == 0)
+    rc = ad_dust_document_url(url, &t, id.data);
+  ad_buf_free(&id);
+  return rc;
+}
+
+static void ad_ds_write_start(ad_ds_write_t *w) {
+  ad_dust_sink_t *sink = w->tbl->sink;
+  int rc;
+
+  w->call.what = w->tbl->what_rows;
+  w->call.escalate_500 = !w->batch.document && !w->reupserted;
+  rc = ad_dust_batch_seal(&w->batch, w->truncate);
+  if (rc == 0)
+    rc = ad_ds_write_url(w);
+  if (rc == 0)
+    rc = ad_dust_call_start(
+        &w->call, w->batch.document ? &sink->documents_key : NULL,
+        w->batch.body.data, w->batch.body.len, ad_ds_on_write);
+  if (rc == 0) {
+    sink->inflight++;
+    ad_list_insert_tail(&sink->flying, &w->node);
+    return;
+  }
+  ad_ds_write_fail(w, ad_strerror(rc), 0);
+}
+
+/* ---- pages in ---------------------------------------------------------- */
+
+static int ad_ds_room(const ad_dust_sink_t *sink) {
+  return sink->held_rows < sink->max_rows && sink->held_bytes < sink->max_bytes;
+}
+
+/* Adds one unit to the table's batches; returns 0 or an AD_E* code with the
+ * unit not taken. */
+static int ad_ds_add_unit(ad_ds_table_t *tbl, const ad_page_t *page, size_t i) {
+  ad_dust_sink_t *sink = tbl->sink;
+  const char *id = ad_page_unit_id(page, i), *unit = ad_page_unit(page, i);
+  size_t len = page->units[i].len;
+  ad_ds_write_t *w = tbl->open;
+  int rc;
+
+  if (w != NULL && (w->batch.n >= (size_t)sink->o.config->sink.batch_size ||
+                    !ad_dust_batch_fits(&w->batch, len))) {
+    ad_ds_seal(tbl);
+    w = NULL;
+  }
+  if (w == NULL && (w = ad_ds_write_new(tbl)) == NULL)
+    return AD_ENOMEM;
+  tbl->open = w;
+  if (ad_ds_documents(sink))
+    rc = ad_dust_batch_set_document(&w->batch, id, unit, len);
+  else
+    rc = ad_dust_batch_add_row(&w->batch, id, unit, len);
+  if (rc != 0) {
+    if (w->batch.n == 0) {
+      tbl->open = NULL;
+      ad_ds_write_free(w);
+    }
+    return rc;
+  }
+  len = w->batch.units[w->batch.n - 1].len;
+  w->bytes += len;
+  sink->held_rows++;
+  sink->held_bytes += len;
+  if (ad_ds_documents(sink))
+    ad_ds_seal(tbl);
+  return 0;
+}
+
+static void ad_ds_take_page(ad_dust_sink_t *sink, ad_page_t *page) {
+  ad_ds_table_t *tbl = ad_ds_table_get(sink, page->table);
+  char msg[300];
+  size_t i;
+  int rc;
+
+  if (tbl == NULL) {
+    snprintf(msg, sizeof(msg), "out of memory taking a page of table %s",
+             page->table->table_id);
+    sink->o.stats->records_failed += page->nunits;
+    ad_stats_add_failure(sink->o.stats, page->table->base_id,
+                         page->table->table_id, NULL, msg, page->nunits);
+    ad_page_free(page);
+    return;
+  }
+  for (i = 0; i < page->nunits; i++) {
+    if (tbl->state == AD_DS_FAILED) {
+      ad_ds_fail_rows(sink, tbl, NULL, tbl->error, page->nunits - i);
+      break;
+    }
+    if ((rc = ad_ds_add_unit(tbl, page, i)) != 0) {
+      snprintf(msg, sizeof(msg), "%s: %s", tbl->what_rows,
+               rc == AD_EINVAL ? "the document is not a JSON object"
+                               : ad_strerror(rc));
+      ad_ds_fail_rows(sink, tbl, ad_page_unit_id(page, i), msg, 1);
+    }
+  }
+  if (page->last)
+    ad_ds_seal(tbl);
+  if (tbl->state == AD_DS_NEW)
+    ad_ds_upsert_queue(tbl, 0);
+  ad_page_free(page);
+}
+
+/* Pressure or the end: partial batches of ready tables go out, as many as
+ * there are free slots. Returns how many were sealed. */
+static int ad_ds_seal_partial(ad_dust_sink_t *sink) {
+  ad_list_t *n;
+  ad_ds_table_t *tbl;
+  long free_slots = sink->o.config->engine.sink_concurrency - sink->inflight;
+  int sealed = 0;
+
+  for (n = sink->tables.next; n != &sink->tables && sealed < free_slots;
+       n = n->next) {
+    tbl = ad_container_of(n, ad_ds_table_t, node);
+    if (tbl->open != NULL && tbl->state == AD_DS_READY && tbl->gate == NULL) {
+      ad_ds_seal(tbl);
+      sealed++;
+    }
+  }
+  return sealed;
+}
+
+static void ad_ds_pump(ad_dust_sink_t *sink) {
+  long limit = sink->o.config->engine.sink_concurrency;
+  ad_list_t *n;
+
+  while (!sink->aborted && sink->inflight < limit) {
+    if ((n = ad_list_head(&sink->upserts)) != NULL) {
+      ad_list_remove(n);
+      ad_ds_upsert_start(ad_container_of(n, ad_ds_table_t, upsert_node));
+    } else if ((n = ad_list_head(&sink->ready)) != NULL) {
+      ad_list_remove(n);
+      ad_ds_write_start(ad_container_of(n, ad_ds_write_t, node));
+    } else if (!(sink->finishing || !ad_ds_room(sink)) ||
+               ad_ds_seal_partial(sink) == 0) {
+      break;
+    }
+  }
+}
+
+static void ad_ds_on_drained(ad_timers_entry_t *entry, void *data) {
+  ad_dust_sink_t *sink = data;
+  (void)entry;
+  if (sink->o.on_drained != NULL)
+    sink->o.on_drained(sink, sink->o.data);
+}
+
+static void ad_ds_check_drained(ad_dust_sink_t *sink) {
+  if (!sink->finishing || sink->drained || sink->inflight > 0 ||
+      sink->held_rows > 0 || !ad_list_empty(&sink->upserts) ||
+      sink->o.queue->items > 0)
+    return;
+  sink->drained = 1;
+  if (ad_timers_after(sink->o.timers, &sink->drained_entry, 0, ad_ds_on_drained,
+                      sink) != 0)
+    ad_ds_on_drained(&sink->drained_entry, sink);
+}
+
+/* Pages still queued once the sink has stopped: failed, with the reason
+ * given to abort. */
+static void ad_ds_fail_queued(ad_dust_sink_t *sink) {
+  ad_queue_item_t *item;
+  ad_page_t *page;
+  while ((item = ad_queue_pop(sink->o.queue)) != NULL) {
+    page = ad_container_of(item, ad_page_t, item);
+    ad_ds_fail_rows(sink, NULL, NULL, sink->abort_reason, page->nunits);
+    ad_page_free(page);
+  }
+}
+
+void ad_dust_sink_kick(ad_dust_sink_t *sink) {
+  ad_queue_item_t *item;
+
+  if (sink->aborted) {
+    ad_ds_fail_queued(sink);
+  } else {
+    while (ad_ds_room(sink) && (item = ad_queue_pop(sink->o.queue)) != NULL)
+      ad_ds_take_page(sink, ad_container_of(item, ad_page_t, item));
+    ad_ds_pump(sink);
+  }
+  ad_ds_check_drained(sink);
+}
+
+void ad_dust_sink_finish(ad_dust_sink_t *sink) {
+  sink->finishing = 1;
+  ad_dust_sink_kick(sink);
+}
+
+/* ---- stopping ---------------------------------------------------------- */
+
+static uint64_t ad_ds_drop_list(ad_list_t *list, int cancel) {
+  ad_list_t *n;
+  ad_ds_write_t *w;
+  uint64_t rows = 0;
+  while ((n = ad_list_head(list)) != NULL) {
+    ad_list_remove(n);
+    w = ad_container_of(n, ad_ds_write_t, node);
+    if (cancel)
+      ad_dust_call_cancel(&w->call);
+    rows += w->batch.n;
+    ad_ds_write_free(w);
+  }
+  return rows;
+}
+
+void ad_dust_sink_abort(ad_dust_sink_t *sink, const char *reason) {
+  ad_list_t *n;
+  ad_ds_table_t *tbl;
+  uint64_t rows;
+
+  if (sink->aborted)
+    return;
+  sink->aborted = 1;
+  snprintf(sink->abort_reason, sizeof(sink->abort_reason), "%s", reason);
+  rows = ad_ds_drop_list(&sink->flying, 1) + ad_ds_drop_list(&sink->ready, 0);
+  for (n = sink->tables.next; n != &sink->tables; n = n->next) {
+    tbl = ad_container_of(n, ad_ds_table_t, node);
+    ad_dust_call_cancel(&tbl->call);
+    if (ad_list_linked(&tbl->upsert_node))
+      ad_list_remove(&tbl->upsert_node);
+    if (tbl->open != NULL) /* not through seal: nothing may be released */
+      ad_list_insert_tail(&tbl->held, &tbl->open->node);
+    tbl->open = NULL;
+    rows += ad_ds_drop_list(&tbl->held, 0);
+    tbl->gate = NULL;
+  }
+  sink->inflight = 0;
+  ad_ds_fail_rows(sink, NULL, NULL, sink->abort_reason, rows);
+  ad_ds_fail_queued(sink);
+  ad_ds_check_drained(sink);
+}
+
+static void ad_ds_fatal(ad_dust_sink_t *sink, const char *msg) {
+  char reason[sizeof(sink->abort_reason)];
+  ad_stats_set_fatal(sink->o.stats, msg);
+  snprintf(reason, sizeof(reason), "not written: the run stopped (%s)", msg);
+  ad_dust_sink_abort(sink, reason);
+  if (sink->o.on_fatal != NULL)
+    sink->o.on_fatal(sink, sink->o.data);
+}
+
+/* ---- life ---------------------------------------------------------------- */
+
+static int ad_ds_documents_key(ad_dust_sink_t *sink) {
+  const ad_config_t *cfg = sink->o.config;
+  double per_window = cfg->rate_limits.dust_documents_per_minute;
+  uint64_t window_us =
+      (sink->o.documents_window_ms ? sink->o.documents_window_ms : 60000) *
+      1000;
+  uint64_t margin = (uint64_t)cfg->rate_limits.safety_margin_ms * 1000;
+
+  if (per_window == floor(per_window) && per_window >= 1)
+    return ad_limiter_key_init(sink->o.limiter, &sink->documents_key,
+                               (uint32_t)per_window, window_us + margin, NULL);
+  return ad_limiter_key_init(
+      sink->o.limiter, &sink->documents_key, 1,
+      (uint64_t)((double)window_us / per_window) + margin, NULL);
+}
+
+int ad_dust_sink_init(ad_dust_sink_t *sink, const ad_dust_sink_opts_t *o) {
+  const ad_config_t *cfg = o->config;
+  ad_dust_client_opts_t co;
+  uint64_t batch_rows;
+  int rc;
+
+  if (cfg == NULL || o->http == NULL || o->limiter == NULL ||
+      o->timers == NULL || o->queue == NULL || o->stats == NULL)
+    return AD_EINVAL;
+  memset(sink, 0, sizeof(*sink));
+  sink->o = *o;
+  ad_list_init(&sink->tables);
+  ad_list_init(&sink->upserts);
+  ad_list_init(&sink->ready);
+  ad_list_init(&sink->flying);
+  ad_timers_entry_init(&sink->drained_entry);
+  batch_rows = ad_ds_documents(sink) ? 1 : (uint64_t)cfg->sink.batch_size;
+  sink->max_rows =
+      batch_rows * (uint64_t)cfg->engine.sink_concurrency + AD_DS_PAGE_ROWS;
+  sink->max_bytes =
+      (uint64_t)(cfg->engine.sink_concurrency + 1) * AD_DUST_MAX_ROWS_BODY;
+  if (sink->max_bytes > (uint64_t)cfg->engine.queue_bytes)
+    sink->max_bytes = (uint64_t)cfg->engine.queue_bytes;
+  memset(&co, 0, sizeof(co));
+  co.api_key = cfg->sink.api_key;
+  co.max_retries = (int)cfg->engine.max_retries;
+  co.backoff_base_ms = o->backoff_base_ms;
+  if ((rc = ad_dust_client_init(&sink->client, &co)) != 0)
+    return rc;
+  sink->client.http = o->http;
+  sink->client.timers = o->timers;
+  sink->client.stats = o->stats;
+  sink->client.log = o->log;
+  if ((rc = ad_slugset_init(&sink->names)) != 0) {
+    ad_dust_client_close(&sink->client);
+    return rc;
+  }
+  if ((rc = ad_ds_documents_key(sink)) != 0) {
+    ad_slugset_free(&sink->names);
+    ad_dust_client_close(&sink->client);
+    return rc;
+  }
+  return 0;
+}
+
+void ad_dust_sink_close(ad_dust_sink_t *sink) {
+  ad_list_t *n;
+  ad_ds_table_t *tbl;
+
+  ad_timers_cancel(&sink->drained_entry);
+  if (!sink->aborted)
+    ad_dust_sink_abort(sink, "not written: the sink closed");
+  while ((n = ad_list_head(&sink->tables)) != NULL) {
+    ad_list_remove(n);
+    tbl = ad_container_of(n, ad_ds_table_t, node);
+    ad_ds_table_free(tbl);
+  }
+  ad_limiter_key_close(&sink->documents_key);
+  ad_slugset_free(&sink->names);
+  ad_dust_client_close(&sink->client);
+}

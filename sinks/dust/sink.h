@@ -1,0 +1,93 @@
+/* ad_dust_sink: writes the queue's pages into a Dust data source.
+ *
+ * tables format: each table is upserted once before its rows (a name Dust
+ * says is taken is retried once under a fallback name); rows are cut into
+ * batches at batch_size rows and AD_DUST_MAX_ROWS_BODY bytes, and batches
+ * of any tables are written concurrently, up to sink_concurrency requests
+ * in flight. With truncate, a table's first batch carries truncate:true
+ * and its other batches wait until it is acknowledged, so none of them can
+ * be wiped. A 413 splits a batch; a 500 on rows re-upserts the table once
+ * (it may have gone), then retries.
+ *
+ * documents format: one upsert per record, paced by one limiter key per
+ * workspace (dust_documents_per_minute), up to sink_concurrency in flight.
+ *
+ * The sink pops pages only while what it holds (buffered, waiting and in
+ * flight) stays under a bound of about sink_concurrency batches: a slow
+ * Dust leaves pages in the queue, which stops the readers. Every row ends
+ * written or failed; failures carry the base, the table, the record when
+ * there is one, and Dust's message. */
+#ifndef AD_DUST_SINK_H
+#define AD_DUST_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "config.h"
+#include "http.h"
+#include "limiter.h"
+#include "list.h"
+#include "log.h"
+#include "queue.h"
+#include "slug.h"
+#include "stats.h"
+#include "timers.h"
+
+typedef struct ad_dust_sink ad_dust_sink_t;
+typedef void (*ad_dust_sink_cb)(ad_dust_sink_t *sink, void *data);
+
+typedef struct ad_dust_sink_opts {
+  const ad_config_t *config; /* borrowed for the sink's life */
+  ad_http_t *http;
+  ad_limiter_t *limiter;
+  ad_timers_t *timers;
+  ad_queue_t *queue;
+  ad_stats_t *stats;
+  ad_log_t *log;                /* may be NULL */
+  uint64_t backoff_base_ms;     /* 0 = 1 000 */
+  uint64_t documents_window_ms; /* 0 = 60 000, the window of
+                                   dust_documents_per_minute */
+  ad_dust_sink_cb on_drained; /* finishing, and nothing left to write */
+  ad_dust_sink_cb on_fatal;   /* Dust refused the run: stats->fatal_error */
+  void *data;
+} ad_dust_sink_opts_t;
+
+struct ad_dust_sink {
+  /* Readable at any time. */
+  uint64_t held_rows, held_bytes; /* popped and not yet written or failed */
+  long inflight;                  /* requests out now */
+  /* Private. */
+  ad_dust_sink_opts_t o;
+  ad_dust_client_t client;
+  ad_limiter_key_t documents_key;
+  ad_slugset_t names;
+  ad_list_t tables;   /* every table seen */
+  ad_list_t upserts;  /* tables waiting to be upserted */
+  ad_list_t ready;    /* batches that may be sent */
+  ad_list_t flying;   /* batches in flight */
+  uint64_t max_rows, max_bytes;
+  int finishing, aborted, drained;
+  ad_timers_entry_t drained_entry;
+  char abort_reason[512];
+};
+
+/* Returns AD_EINVAL (a missing member) or AD_ENOMEM. */
+int ad_dust_sink_init(ad_dust_sink_t *sink, const ad_dust_sink_opts_t *opts);
+
+/* Pages may be waiting in the queue: take what the bound allows. */
+void ad_dust_sink_kick(ad_dust_sink_t *sink);
+
+/* No page will be pushed any more: partial batches go out, and on_drained
+ * follows once the queue is empty and everything is written or failed. */
+void ad_dust_sink_finish(ad_dust_sink_t *sink);
+
+/* Stops at once: requests in flight are canceled, and every row held or
+ * still queued is failed with reason (copied). on_drained follows once
+ * finish has been called. */
+void ad_dust_sink_abort(ad_dust_sink_t *sink, const char *reason);
+
+/* Frees everything; the sink must be drained or aborted. */
+void ad_dust_sink_close(ad_dust_sink_t *sink);
+
+#endif
