@@ -34,6 +34,7 @@ typedef struct harness {
   uint64_t documents_window_ms;
   int done;
   ad_stats_t st;      /* the run's counters (pointers cleared) */
+  uint64_t sink_peak, sink_max; /* rows the sink held at most, its bound */
   json_object *stats; /* the run's --stats-json document */
   /* A hook on a timer while the run goes, e.g. to drop a table. */
   void (*tick)(void);
@@ -131,6 +132,8 @@ static void run(void) {
   h.st = h.p.stats;
   h.st.failures = NULL;
   h.st.fatal_error = NULL;
+  h.sink_peak = h.p.sink.peak_held_rows;
+  h.sink_max = h.p.sink.max_rows;
   ck_assert_uint_eq(h.p.queue.items, 0);
   ad_pipeline_close(&h.p, NULL, NULL);
   ck_assert_int_eq(ad_test_loop_close(&h.loop), 0);
@@ -320,6 +323,9 @@ START_TEST(test_slow_dust_fills_the_queue) {
   ck_assert_int_eq(c.max_concurrent, 1);
   ck_assert_uint_le(h.st.peak_queue_rows, 300);
   ck_assert_uint_ge(h.st.peak_queue_rows, 200); /* it did fill */
+  /* The sink held one batch in flight and one page more, at most. */
+  ck_assert_uint_eq(h.sink_max, 50 * 1 + 100);
+  ck_assert_uint_le(h.sink_peak, h.sink_max + 100);
 }
 END_TEST
 

@@ -496,6 +496,8 @@ static int ad_ds_add_unit(ad_ds_table_t *tbl, const ad_page_t *page, size_t i) {
   w->bytes += len;
   sink->held_rows++;
   sink->held_bytes += len;
+  if (sink->held_rows > sink->peak_held_rows)
+    sink->peak_held_rows = sink->held_rows;
   if (ad_ds_documents(sink))
     ad_ds_seal(tbl);
   return 0;

@@ -56,7 +56,9 @@ typedef struct ad_dust_sink_opts {
 struct ad_dust_sink {
   /* Readable at any time. */
   uint64_t held_rows, held_bytes; /* popped and not yet written or failed */
+  uint64_t peak_held_rows;
   long inflight;                  /* requests out now */
+  uint64_t max_rows, max_bytes;   /* it pops no page past these */
   /* Private. */
   ad_dust_sink_opts_t o;
   ad_dust_client_t client;
@@ -66,7 +68,6 @@ struct ad_dust_sink {
   ad_list_t upserts;  /* tables waiting to be upserted */
   ad_list_t ready;    /* batches that may be sent */
   ad_list_t flying;   /* batches in flight */
-  uint64_t max_rows, max_bytes;
   int finishing, aborted, drained;
   ad_timers_entry_t drained_entry;
   char abort_reason[512];
