@@ -70,6 +70,24 @@ static int ad_http_map_error(CURLcode code) {
   return AD_ETRANSPORT;
 }
 
+char *ad_http_bearer(const char *key) {
+  static const char prefix[] = "Authorization: Bearer ";
+  size_t len = strlen(key);
+  char *h = malloc(sizeof(prefix) + len);
+  if (h == NULL)
+    return NULL;
+  memcpy(h, prefix, sizeof(prefix) - 1);
+  memcpy(h + sizeof(prefix) - 1, key, len + 1);
+  return h;
+}
+
+void ad_http_bearer_free(char *header) {
+  if (header == NULL)
+    return;
+  memset(header, 0, strlen(header));
+  free(header);
+}
+
 int ad_http_error_transient(int error) {
   return error == AD_ETIMEDOUT || error == AD_ECONNREFUSED ||
          error == AD_ECONNRESET || error == AD_ETRANSPORT || error == AD_EDNS;

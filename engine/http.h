@@ -84,6 +84,12 @@ struct ad_http {
  * failures, oversized bodies and cancellation are not. */
 int ad_http_error_transient(int error);
 
+/* "Authorization: Bearer <key>", malloc'd, for a request's headers; NULL
+ * on ENOMEM. ad_http_bearer_free scrubs the key before freeing, so it does
+ * not linger in reused memory. */
+char *ad_http_bearer(const char *key);
+void ad_http_bearer_free(char *header);
+
 /* Fills opts with the defaults above. */
 void ad_http_opts_default(ad_http_opts_t *opts);
 

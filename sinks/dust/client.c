@@ -42,18 +42,12 @@ static void ad_dust_call_send(ad_dust_call_t *call);
 static void ad_dust_on_grant(ad_limiter_req_t *req, int status, void *data);
 
 int ad_dust_client_init(ad_dust_client_t *c, const ad_dust_client_opts_t *o) {
-  ad_buf_t auth;
-
   if (o->api_key == NULL || o->max_retries < 0)
     return AD_EINVAL;
   memset(c, 0, sizeof(*c));
   c->opts = *o;
-  ad_buf_init(&auth, 0);
-  if (ad_buf_printf(&auth, "Authorization: Bearer %s", o->api_key) != 0) {
-    ad_buf_free(&auth);
+  if ((c->auth = ad_http_bearer(o->api_key)) == NULL)
     return AD_ENOMEM;
-  }
-  c->auth = ad_buf_steal(&auth, NULL);
   c->headers[0] = c->auth;
   c->headers[1] = "Content-Type: application/json";
   c->headers[2] = NULL;
@@ -65,9 +59,7 @@ int ad_dust_client_init(ad_dust_client_t *c, const ad_dust_client_opts_t *o) {
 }
 
 void ad_dust_client_close(ad_dust_client_t *c) {
-  if (c->auth != NULL) /* scrub the key before the memory is reused */
-    memset(c->auth, 0, strlen(c->auth));
-  free(c->auth);
+  ad_http_bearer_free(c->auth);
   c->auth = NULL;
 }
 

@@ -111,6 +111,16 @@ static fd_table_t *fd_find(ad_fake_dust_t *fd, const char *id) {
   return NULL;
 }
 
+static void fd_table_free(fd_table_t *t) {
+  free(t->table_id);
+  free(t->name);
+  free(t->title);
+  free(t->description);
+  json_object_put(t->rows);
+  json_object_put(t->schema);
+  json_object_put(t->received);
+}
+
 /* The table tid, made if new, with these strings. Lock held. */
 static fd_table_t *fd_table_put(ad_fake_dust_t *fd, const char *tid,
                                 const char *name, const char *title,
@@ -885,14 +895,7 @@ void ad_fake_dust_stop(ad_fake_dust_t *fd) {
   if (fd->daemon != NULL)
     MHD_stop_daemon(fd->daemon);
   for (i = 0; i < fd->ntables; i++) {
-    fd_table_t *t = &fd->tables[i];
-    free(t->table_id);
-    free(t->name);
-    free(t->title);
-    free(t->description);
-    json_object_put(t->rows);
-    json_object_put(t->schema);
-    json_object_put(t->received);
+    fd_table_free(&fd->tables[i]);
   }
   free(fd->tables);
   json_object_put(fd->documents);
@@ -951,13 +954,7 @@ long ad_fake_dust_drop_table(ad_fake_dust_t *fd, const char *table_id) {
   pthread_mutex_lock(&fd->mu);
   if ((t = fd_find(fd, table_id)) != NULL) {
     rows = (long)json_object_object_length(t->rows);
-    free(t->table_id);
-    free(t->name);
-    free(t->title);
-    free(t->description);
-    json_object_put(t->rows);
-    json_object_put(t->schema);
-    json_object_put(t->received);
+    fd_table_free(t);
     *t = fd->tables[--fd->ntables];
   }
   pthread_mutex_unlock(&fd->mu);
