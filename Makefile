@@ -28,7 +28,7 @@ build-test: deps
 	cmake --build $(BUILD_DIR)/test -j $(JOBS)
 
 demo: build-release
-	$(BUILD_DIR)/release/tests/ad_selfcheck
+	$(BUILD_DIR)/release/airdust demo
 
 test: build-test
 	cd $(BUILD_DIR)/test && ctest --output-on-failure --no-tests=error -j $(JOBS)

@@ -25,3 +25,5 @@ const char *ad_err_name(int err) {
   }
   return "AD_EUNKNOWN";
 }
+
+const char *ad_version(void) { return AD_VERSION_STRING; }

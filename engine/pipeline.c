@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -26,11 +27,26 @@ static void ad_pl_on_low(ad_queue_t *queue, void *data) {
     ad_at_source_resume(&p->source);
 }
 
+/* check mode: done once both sides have answered. */
+static void ad_pl_check_step(ad_pipeline_t *p) {
+  if (--p->check_pending == 0)
+    ad_pl_finish(p);
+}
+
+static void ad_pl_on_sink_checked(ad_dust_sink_t *sink, void *data) {
+  (void)sink;
+  ad_pl_check_step(data);
+}
+
 static void ad_pl_on_source_done(ad_at_source_t *src, void *data) {
   ad_pipeline_t *p = data;
   char reason[600];
   (void)src;
   p->source_done = 1;
+  if (p->o.check) {
+    ad_pl_check_step(p);
+    return;
+  }
   if (p->stats.fatal_error != NULL) { /* Airtable refused the run */
     snprintf(reason, sizeof(reason), "not written: the run stopped (%s)",
              p->stats.fatal_error);
@@ -102,6 +118,7 @@ static int ad_pl_parts(ad_pipeline_t *p) {
   so.queue = &p->queue;
   so.stats = &p->stats;
   so.log = p->o.log;
+  so.check = p->o.check;
   so.backoff_base_ms = p->o.backoff_base_ms;
   so.on_page = ad_pl_on_page;
   so.on_done = ad_pl_on_source_done;
@@ -179,13 +196,33 @@ int ad_pipeline_init(ad_pipeline_t *p, uv_loop_t *loop,
 }
 
 int ad_pipeline_start(ad_pipeline_t *p) {
+  int rc;
   p->started_ns = uv_hrtime();
-  return ad_at_source_start(&p->source);
+  if (!p->o.check)
+    return ad_at_source_start(&p->source);
+  p->check_pending = 2;
+  if ((rc = ad_dust_sink_check(&p->sink, ad_pl_on_sink_checked)) != 0)
+    return rc;
+  if ((rc = ad_at_source_start(&p->source)) != 0) { /* the probe is out */
+    ad_stats_set_fatal(&p->stats, ad_strerror(rc));
+    ad_pl_check_step(p);
+  }
+  return 0;
 }
 
 void ad_pipeline_stop(ad_pipeline_t *p) {
   if (!p->source_done)
     ad_at_source_stop(&p->source);
+}
+
+void ad_pipeline_abort(ad_pipeline_t *p, const char *reason) {
+  ad_pipeline_stop(p);
+  ad_dust_sink_abort(&p->sink, reason);
+}
+
+void ad_pipeline_check_report(const ad_pipeline_t *p, char *out, size_t len) {
+  snprintf(out, len, "airtable: %s\ndust: %s",
+           ad_at_source_check_result(&p->source), p->sink.check_report);
 }
 
 void ad_pipeline_close(ad_pipeline_t *p, ad_pipeline_cb cb, void *data) {

@@ -32,6 +32,7 @@ typedef void (*ad_pipeline_cb)(ad_pipeline_t *p, void *data);
 typedef struct ad_pipeline_opts {
   const ad_config_t *config;    /* borrowed for the pipeline's life */
   ad_log_t *log;                /* may be NULL */
+  int check;                    /* prove both sides' scope; write nothing */
   uint64_t backoff_base_ms;     /* first retry delay ceiling; 0 = defaults */
   uint64_t documents_window_ms; /* 0 = 60 000 */
   ad_pipeline_cb on_done;       /* the run is over; runs from the loop */
@@ -51,6 +52,7 @@ struct ad_pipeline {
   ad_dust_sink_t sink;
   uint64_t started_ns;
   int inited, source_done, done;
+  int check_pending;
   int open_handles;
   ad_pipeline_cb close_cb;
   void *close_data;
@@ -66,6 +68,13 @@ int ad_pipeline_start(ad_pipeline_t *p);
 
 /* Stops reading; what was read is still written, then on_done. */
 void ad_pipeline_stop(ad_pipeline_t *p);
+
+/* Stops at once: requests in flight are canceled, and every record read
+ * and not yet written is failed with reason (copied). on_done follows. */
+void ad_pipeline_abort(ad_pipeline_t *p, const char *reason);
+
+/* In check mode, after on_done: what each side found, one line each. */
+void ad_pipeline_check_report(const ad_pipeline_t *p, char *out, size_t len);
 
 /* Frees everything; cb (may be NULL) runs once the loop's handles are
  * closed and p's memory may go (at once when none was opened). The run

@@ -23,7 +23,55 @@ void ad_stats_free(ad_stats_t *stats) {
     ad_failure_free(&stats->failures[i]);
   free(stats->failures);
   free(stats->fatal_error);
+  for (i = 0; i < stats->nper_base; i++) {
+    free(stats->per_base[i].id);
+    free(stats->per_base[i].name);
+  }
+  free(stats->per_base);
   ad_stats_init(stats);
+}
+
+int ad_stats_base(ad_stats_t *stats, const char *id, const char *name) {
+  ad_stats_base_t *grown, *b;
+  size_t i;
+  for (i = 0; i < stats->nper_base; i++)
+    if (strcmp(stats->per_base[i].id, id) == 0)
+      return (int)i;
+  grown = realloc(stats->per_base, (stats->nper_base + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return AD_ENOMEM;
+  stats->per_base = grown;
+  b = &grown[stats->nper_base];
+  memset(b, 0, sizeof(*b));
+  b->id = strdup(id);
+  b->name = strdup(name != NULL ? name : "");
+  if (b->id == NULL || b->name == NULL) {
+    free(b->id);
+    free(b->name);
+    return AD_ENOMEM;
+  }
+  return (int)stats->nper_base++;
+}
+
+static void ad_json_u64(json_object *obj, const char *key, uint64_t v);
+
+static json_object *ad_stats_per_base(const ad_stats_t *stats) {
+  json_object *arr = json_object_new_array(), *o;
+  const ad_stats_base_t *b;
+  size_t i;
+  for (i = 0; i < stats->nper_base; i++) {
+    b = &stats->per_base[i];
+    o = json_object_new_object();
+    json_object_object_add(o, "base", json_object_new_string(b->id));
+    json_object_object_add(o, "name", json_object_new_string(b->name));
+    ad_json_u64(o, "tables", b->tables);
+    ad_json_u64(o, "tables_failed", b->tables_failed);
+    ad_json_u64(o, "records_read", b->records_read);
+    ad_json_u64(o, "written", b->written);
+    ad_json_u64(o, "records_failed", b->records_failed);
+    json_object_array_add(arr, o);
+  }
+  return arr;
 }
 
 static char *ad_strdup_or_empty(const char *s) {
@@ -139,6 +187,7 @@ char *ad_stats_to_json(const ad_stats_t *stats, const ad_redact_t *redact) {
   if (stats->fatal_error != NULL)
     json_object_object_add(o, "error",
                            json_object_new_string(stats->fatal_error));
+  json_object_object_add(o, "per_base", ad_stats_per_base(stats));
   json_object_object_add(o, "failures", ad_stats_failures(stats));
   if (stats->failures_dropped > 0)
     ad_json_u64(o, "failures_not_listed", stats->failures_dropped);

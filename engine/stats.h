@@ -18,6 +18,13 @@ typedef struct ad_failure {
   uint64_t records; /* records this failure accounts for */
 } ad_failure_t;
 
+/* One base's share of the counters, for the per-base summary. */
+typedef struct ad_stats_base {
+  char *id;
+  char *name; /* "" when not known */
+  uint64_t tables, tables_failed, records_read, written, records_failed;
+} ad_stats_base_t;
+
 typedef struct ad_stats {
   double elapsed_s;
   uint64_t bases, tables, tables_failed;
@@ -32,6 +39,8 @@ typedef struct ad_stats {
   ad_failure_t *failures;      /* the first AD_STATS_MAX_FAILURES */
   size_t nfailures;
   size_t failures_dropped; /* failures past the cap, counted only */
+  ad_stats_base_t *per_base; /* in discovery order */
+  size_t nper_base;
 } ad_stats_t;
 
 void ad_stats_init(ad_stats_t *stats);
@@ -45,6 +54,16 @@ int ad_stats_add_failure(ad_stats_t *stats, const char *base,
 
 /* Sets the fatal error (copied); the first one wins. */
 int ad_stats_set_fatal(ad_stats_t *stats, const char *error);
+
+/* The index of base id's counters, added (name copied, may be NULL) when
+ * new; AD_ENOMEM. */
+int ad_stats_base(ad_stats_t *stats, const char *id, const char *name);
+
+/* Base i's counters, or NULL for a negative i (a base not known). The
+ * pointer is valid until the next ad_stats_base. */
+static inline ad_stats_base_t *ad_stats_base_at(ad_stats_t *stats, int i) {
+  return i >= 0 && (size_t)i < stats->nper_base ? &stats->per_base[i] : NULL;
+}
 
 /* ok = nothing failed and nothing fatal. */
 int ad_stats_ok(const ad_stats_t *stats);

@@ -12,6 +12,7 @@ ad_table_t *ad_table_new(const char *base_id, const char *base_name,
   if (t == NULL)
     return NULL;
   t->refs = 1;
+  t->stats_base = -1;
   t->base_id = ad_table_dup(base_id);
   t->base_name = ad_table_dup(base_name);
   t->table_id = ad_table_dup(table_id);

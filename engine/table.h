@@ -15,6 +15,7 @@ typedef struct ad_table {
   char *table_name;
   char *description; /* "" when the source has none */
   int failed;        /* set once by whichever side fails the table */
+  int stats_base;    /* its base's index in stats->per_base, -1 unknown */
   /* Per-table state of the sink; sink_free (may be NULL) frees it with the
    * table. */
   void *sink_data;

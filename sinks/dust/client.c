@@ -286,7 +286,7 @@ static int ad_dust_http_send(ad_dust_call_t *call) {
   ad_http_request_t rq;
 
   memset(&rq, 0, sizeof(rq));
-  rq.method = "POST";
+  rq.method = call->body != NULL ? "POST" : "GET";
   rq.url = call->url.data;
   rq.headers = c->headers;
   rq.body = call->body;

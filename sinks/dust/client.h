@@ -119,7 +119,8 @@ static inline ad_buf_t *ad_dust_call_url(ad_dust_call_t *call) {
 }
 
 /* POSTs body (borrowed: it must stay unchanged until the callback) to the
- * call's URL, first taking from key when key is not NULL. The call must be
+ * call's URL, or GETs it when body is NULL, first taking from key when key
+ * is not NULL. The call must be
  * idle. Returns AD_EINVAL or AD_ECLOSING; the callback then never runs. */
 int ad_dust_call_start(ad_dust_call_t *call, ad_limiter_key_t *key,
                        const char *body, size_t body_len, ad_dust_call_cb cb);

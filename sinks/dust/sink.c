@@ -71,6 +71,8 @@ static void ad_ds_fail_rows(ad_dust_sink_t *sink, ad_ds_table_t *tbl,
   if (n == 0 && entry == NULL)
     return;
   st->records_failed += n;
+  if (tbl != NULL && ad_stats_base_at(st, tbl->table->stats_base) != NULL)
+    ad_stats_base_at(st, tbl->table->stats_base)->records_failed += n;
   if (entry != NULL && *entry < st->nfailures &&
       strcmp(st->failures[*entry].error, msg) == 0) {
     st->failures[*entry].records += n;
@@ -89,8 +91,12 @@ static void ad_ds_fail_rows(ad_dust_sink_t *sink, ad_ds_table_t *tbl,
 }
 
 static void ad_ds_table_failed(ad_ds_table_t *tbl) {
-  if (ad_table_mark_failed(tbl->table))
-    tbl->sink->o.stats->tables_failed++;
+  ad_stats_t *st = tbl->sink->o.stats;
+  if (!ad_table_mark_failed(tbl->table))
+    return;
+  st->tables_failed++;
+  if (ad_stats_base_at(st, tbl->table->stats_base) != NULL)
+    ad_stats_base_at(st, tbl->table->stats_base)->tables_failed++;
 }
 
 static ad_ds_write_t *ad_ds_write_new(ad_ds_table_t *tbl) {
@@ -396,6 +402,9 @@ static void ad_ds_on_write(ad_dust_call_t *call, const ad_dust_result_t *r,
       sink->o.stats->documents_written += w->batch.n;
     else
       sink->o.stats->rows_written += w->batch.n;
+    if (ad_stats_base_at(sink->o.stats, tbl->table->stats_base) != NULL)
+      ad_stats_base_at(sink->o.stats, tbl->table->stats_base)->written +=
+          w->batch.n;
     if (tbl->gate == w) {
       tbl->gate = NULL;
       tbl->truncated = 1;
@@ -600,6 +609,9 @@ static void ad_ds_fail_queued(ad_dust_sink_t *sink) {
   while ((item = ad_queue_pop(sink->o.queue)) != NULL) {
     page = ad_container_of(item, ad_page_t, item);
     ad_ds_fail_rows(sink, NULL, NULL, sink->abort_reason, page->nunits);
+    if (ad_stats_base_at(sink->o.stats, page->table->stats_base) != NULL)
+      ad_stats_base_at(sink->o.stats, page->table->stats_base)
+          ->records_failed += page->nunits;
     ad_page_free(page);
   }
 }
@@ -634,6 +646,9 @@ static uint64_t ad_ds_drop_list(ad_list_t *list, int cancel) {
     if (cancel)
       ad_dust_call_cancel(&w->call);
     rows += w->batch.n;
+    if (ad_stats_base_at(w->tbl->sink->o.stats, w->tbl->table->stats_base))
+      ad_stats_base_at(w->tbl->sink->o.stats, w->tbl->table->stats_base)
+          ->records_failed += w->batch.n;
     ad_ds_write_free(w);
   }
   return rows;
@@ -673,6 +688,43 @@ static void ad_ds_fatal(ad_dust_sink_t *sink, const char *msg) {
   ad_dust_sink_abort(sink, reason);
   if (sink->o.on_fatal != NULL)
     sink->o.on_fatal(sink, sink->o.data);
+}
+
+/* ---- check ------------------------------------------------------------- */
+
+static void ad_ds_on_check(ad_dust_call_t *call, const ad_dust_result_t *r,
+                           void *data) {
+  ad_dust_sink_t *sink = data;
+  const ad_config_t *cfg = sink->o.config;
+  (void)call;
+  sink->inflight--;
+  if (r->outcome == AD_DUST_DONE) {
+    snprintf(sink->check_report, sizeof(sink->check_report),
+             "data source %s in space %s of workspace %s is reachable and "
+             "the key is accepted",
+             cfg->sink.data_source_id, cfg->sink.space_id,
+             cfg->sink.workspace_id);
+  } else {
+    snprintf(sink->check_report, sizeof(sink->check_report), "%s",
+             r->message);
+    ad_stats_set_fatal(sink->o.stats, r->message);
+  }
+  sink->check_cb(sink, sink->o.data);
+}
+
+int ad_dust_sink_check(ad_dust_sink_t *sink, ad_dust_sink_cb cb) {
+  ad_dust_target_t t;
+  int rc;
+
+  ad_ds_target(sink, &t);
+  ad_buf_reset(ad_dust_call_url(&sink->check_call));
+  if ((rc = ad_dust_tables_url(ad_dust_call_url(&sink->check_call), &t)) != 0)
+    return rc;
+  sink->check_cb = cb;
+  rc = ad_dust_call_start(&sink->check_call, NULL, NULL, 0, ad_ds_on_check);
+  if (rc == 0)
+    sink->inflight++;
+  return rc;
 }
 
 /* ---- life ---------------------------------------------------------------- */
@@ -726,6 +778,9 @@ int ad_dust_sink_init(ad_dust_sink_t *sink, const ad_dust_sink_opts_t *o) {
   sink->client.timers = o->timers;
   sink->client.stats = o->stats;
   sink->client.log = o->log;
+  ad_dust_call_init(&sink->check_call, &sink->client);
+  sink->check_call.data = sink;
+  sink->check_call.what = "reading the Dust data source's tables";
   if ((rc = ad_slugset_init(&sink->names)) != 0) {
     ad_dust_client_close(&sink->client);
     return rc;
@@ -750,6 +805,8 @@ void ad_dust_sink_close(ad_dust_sink_t *sink) {
     tbl = ad_container_of(n, ad_ds_table_t, node);
     ad_ds_table_free(tbl);
   }
+  ad_dust_call_cancel(&sink->check_call);
+  ad_dust_call_free(&sink->check_call);
   ad_limiter_key_close(&sink->documents_key);
   ad_slugset_free(&sink->names);
   ad_dust_client_close(&sink->client);

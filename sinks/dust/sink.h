@@ -71,6 +71,9 @@ struct ad_dust_sink {
   int finishing, aborted, drained;
   ad_timers_entry_t drained_entry;
   char abort_reason[512];
+  ad_dust_call_t check_call;
+  ad_dust_sink_cb check_cb;
+  char check_report[640];
 };
 
 /* Returns AD_EINVAL (a missing member) or AD_ENOMEM. */
@@ -87,6 +90,12 @@ void ad_dust_sink_finish(ad_dust_sink_t *sink);
  * still queued is failed with reason (copied). on_drained follows once
  * finish has been called. */
 void ad_dust_sink_abort(ad_dust_sink_t *sink, const char *reason);
+
+/* check mode: reads the data source's table list (a GET; nothing is
+ * written) to prove the key, workspace, space and data source. cb runs
+ * when done, with sink->check_report saying what was found; a refusal
+ * also sets stats->fatal_error. Returns AD_E* (cb then never runs). */
+int ad_dust_sink_check(ad_dust_sink_t *sink, ad_dust_sink_cb cb);
 
 /* Frees everything; the sink must be drained or aborted. */
 void ad_dust_sink_close(ad_dust_sink_t *sink);

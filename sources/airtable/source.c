@@ -26,6 +26,7 @@ typedef struct ad_at_job {
   char what[96];
   ad_at_schema_t schema;
   int readers_left;
+  int stats_slot; /* in stats->per_base */
 } ad_at_job_t;
 
 typedef struct ad_at_reader {
@@ -109,8 +110,12 @@ static void ad_at_reader_finish(ad_at_reader_t *r) {
 }
 
 static void ad_at_reader_fail(ad_at_reader_t *r, const char *msg) {
-  if (ad_table_mark_failed(r->table))
+  if (ad_table_mark_failed(r->table)) {
+    ad_stats_base_t *b = ad_stats_base_at(r->src->o.stats, r->base->stats_slot);
     r->src->o.stats->tables_failed++;
+    if (b != NULL)
+      b->tables_failed++;
+  }
   ad_at_failure(r->src, r->base->id, r->map->id, NULL, msg, 0);
   ad_at_reader_finish(r);
 }
@@ -133,18 +138,29 @@ static int ad_at_record_unit(ad_at_reader_t *r, json_object *rec,
                                errlen);
 }
 
+/* Counts a record read (and failed, when it could not be mapped), in
+ * total and for its base. */
+static void ad_at_count_record(ad_at_reader_t *r, int failed) {
+  ad_stats_t *stats = r->src->o.stats;
+  ad_stats_base_t *b = ad_stats_base_at(stats, r->base->stats_slot);
+  stats->records_read++;
+  stats->records_failed += (uint64_t)failed;
+  if (b != NULL) {
+    b->records_read++;
+    b->records_failed += (uint64_t)failed;
+  }
+}
+
 /* Adds one record unless this table already delivered it (a restart). A
  * record that cannot be mapped is counted failed, the page goes on. */
 static int ad_at_add_record(ad_at_reader_t *r, json_object *rec,
                             ad_page_t *page) {
-  ad_stats_t *stats = r->src->o.stats;
   const char *id = ad_at_json_string(rec, "id");
   char err[256];
   int rc;
 
   if (id == NULL) {
-    stats->records_read++;
-    stats->records_failed++;
+    ad_at_count_record(r, 1);
     ad_at_failure(r->src, r->base->id, r->map->id, NULL,
                   "a record without a string \"id\"", 1);
     return 0;
@@ -152,15 +168,14 @@ static int ad_at_add_record(ad_at_reader_t *r, json_object *rec,
   rc = ad_idset_add(&r->seen, id, strlen(id));
   if (rc <= 0)
     return rc; /* 0: a duplicate, skipped */
-  stats->records_read++;
   if ((rc = ad_page_begin(page, id, strlen(id))) != 0)
     return rc;
   rc = ad_at_record_unit(r, rec, page, err, sizeof(err));
+  ad_at_count_record(r, rc != 0);
   if (rc == 0) {
     ad_page_commit(page);
   } else {
     ad_page_abort(page);
-    stats->records_failed++;
     ad_at_failure(r->src, r->base->id, r->map->id, id,
                   rc == AD_EPARSE ? err : ad_strerror(rc), 1);
   }
@@ -328,6 +343,9 @@ static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   src->pending++;
   src->tables_total++;
   src->o.stats->tables++;
+  r->table->stats_base = b->stats_slot;
+  if (ad_stats_base_at(src->o.stats, b->stats_slot) != NULL)
+    ad_stats_base_at(src->o.stats, b->stats_slot)->tables++;
   ad_at_reader_next(r);
   return 0;
 }
@@ -388,6 +406,8 @@ static void ad_at_on_schema_fail(ad_at_call_t *call, const ad_at_failure_t *f,
     ad_at_fatal(src, f->message); /* one-table mode: nothing else to read */
   } else {
     src->o.stats->tables_failed++; /* the base's tables, as one */
+    if (ad_stats_base_at(src->o.stats, b->stats_slot) != NULL)
+      ad_stats_base_at(src->o.stats, b->stats_slot)->tables_failed++;
     ad_at_failure(src, b->id, NULL, NULL, f->message, 0);
   }
   ad_at_step_done(src);
@@ -431,6 +451,7 @@ static int ad_at_base_add(ad_at_source_t *src, const char *id,
   }
   ad_list_insert_tail(&src->bases, &b->node);
   src->o.stats->bases++;
+  b->stats_slot = ad_stats_base(src->o.stats, id, name); /* -1: not kept */
   ad_at_call_init(&b->call, &src->client);
   b->call.data = b;
   b->call.what = b->what;

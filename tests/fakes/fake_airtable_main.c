@@ -9,9 +9,9 @@
 #include "fake_airtable.h"
 #include "fake_server.h"
 
-static void usage(FILE *out) {
+static void usage(FILE *out, const char *prog) {
   fprintf(out,
-          "usage: fake-airtable [options]\n"
+          "usage: %s [options]\n"
           "  --port N             listen on 127.0.0.1:N (default: any)\n"
           "  --token T            accepted bearer token\n"
           "  --seed N             dataset seed (default 1)\n"
@@ -23,10 +23,11 @@ static void usage(FILE *out) {
           "  --fail-5xx F --drop F --truncate F   fault fractions (0..1)\n"
           "  --offset-ttl-ms N    offsets expire after N ms (0 = never)\n"
           "  --demo               serve the demo bases (\"Bug Tracking System\",\n"
-          "                       \"Employee Bio Database\") instead\n");
+          "                       \"Employee Bio Database\") instead\n",
+          prog);
 }
 
-int main(int argc, char **argv) {
+int ad_fake_airtable_main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"port", 1, 0, 'p'},          {"token", 1, 0, 'k'},
       {"seed", 1, 0, 's'},          {"bases", 1, 0, 'b'},
@@ -45,6 +46,7 @@ int main(int argc, char **argv) {
   int ch;
 
   ad_fake_airtable_opts_default(&o);
+  optind = 0; /* the CLI may have scanned its own options */
   while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (ch) {
     case 'p': o.port = (uint16_t)atoi(optarg); break;
@@ -63,8 +65,8 @@ int main(int argc, char **argv) {
     case 'x': o.truncate = atof(optarg); break;
     case 'o': o.offset_ttl_ms = atoi(optarg); break;
     case 'D': o.demo = 1; break;
-    case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
+    case 'h': usage(stdout, argv[0]); return 0;
+    default: usage(stderr, argv[0]); return 2;
     }
   }
   ad_fake_server_block_stop_signals(&stop);

@@ -9,9 +9,9 @@
 #include "fake_dust.h"
 #include "fake_server.h"
 
-static void usage(FILE *out) {
+static void usage(FILE *out, const char *prog) {
   fprintf(out,
-          "usage: fake-dust [options]\n"
+          "usage: %s [options]\n"
           "  --port N               listen on 127.0.0.1:N (default: any)\n"
           "  --key K                accepted API key (sk-fake0123456789)\n"
           "  --workspace W --space S --data-source D   ids (wFake, vltFake, "
@@ -21,10 +21,11 @@ static void usage(FILE *out) {
           "  --latency-ms N         added to every answer\n"
           "  --fail-5xx F --drop F  fault fractions (0..1)\n"
           "  --max-rps N            429 above N requests/s (0 = off)\n"
-          "  --seed N\n");
+          "  --seed N\n",
+          prog);
 }
 
-int main(int argc, char **argv) {
+int ad_fake_dust_main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"port", 1, 0, 'p'},        {"key", 1, 0, 'k'},
       {"workspace", 1, 0, 'w'},   {"space", 1, 0, 's'},
@@ -40,6 +41,7 @@ int main(int argc, char **argv) {
   int ch;
 
   ad_fake_dust_opts_default(&o);
+  optind = 0; /* the CLI may have scanned its own options */
   while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (ch) {
     case 'p': o.port = (uint16_t)atoi(optarg); break;
@@ -54,8 +56,8 @@ int main(int argc, char **argv) {
     case 'x': o.drop = atof(optarg); break;
     case 'r': o.max_rps = atoi(optarg); break;
     case 'S': o.seed = strtoull(optarg, NULL, 10); break;
-    case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
+    case 'h': usage(stdout, argv[0]); return 0;
+    default: usage(stderr, argv[0]); return 2;
     }
   }
   ad_fake_server_block_stop_signals(&stop);

@@ -30,4 +30,11 @@ int ad_fake_split_path(const char *raw, char seg[][256], int max);
 void ad_fake_server_block_stop_signals(sigset_t *set);
 void ad_fake_server_wait_stop_signal(const sigset_t *set);
 
+/* The fakes as programs (the standalone binaries and `airdust
+ * fake-airtable|fake-dust`): parse argv (argv[0] names the program in the
+ * usage text), print the URL, serve until SIGINT or SIGTERM, print the
+ * counters. Return the exit status. */
+int ad_fake_airtable_main(int argc, char **argv);
+int ad_fake_dust_main(int argc, char **argv);
+
 #endif

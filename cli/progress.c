@@ -1,0 +1,125 @@
+#include "progress.h"
+
+#include <string.h>
+
+#include <json-c/json.h>
+
+#define AD_CLI_SHOWN_FAILURES 10
+
+void ad_cli_progress_init(ad_cli_progress_t *p, FILE *out, int enabled) {
+  memset(p, 0, sizeof(*p));
+  p->out = out;
+  p->enabled = enabled;
+}
+
+static uint64_t ad_cli_written(const ad_sync_progress_t *s) {
+  return s->rows_written + s->documents_written;
+}
+
+void ad_cli_progress_draw(ad_cli_progress_t *p, const ad_sync_progress_t *s) {
+  double dt = s->elapsed_s - p->last_s;
+  if (!p->enabled)
+    return;
+  if (dt >= 0.5) { /* a rate over the last half second or more, smoothed */
+    double now = (double)(ad_cli_written(s) - p->last_written) / dt;
+    p->rate = p->last_s > 0 ? 0.5 * p->rate + 0.5 * now : now;
+    p->last_s = s->elapsed_s;
+    p->last_written = ad_cli_written(s);
+  }
+  fprintf(p->out,
+          "\r[%6.1fs] tables %llu/%llu | records %llu | written %llu "
+          "(%.0f/s) | rate-limit wait %.1fs | retries %llu | failed %llu"
+          "\033[K",
+          s->elapsed_s, (unsigned long long)s->tables_done,
+          (unsigned long long)s->tables_total,
+          (unsigned long long)s->records_read,
+          (unsigned long long)ad_cli_written(s), p->rate,
+          (double)s->rate_limit_wait_us / 1e6,
+          (unsigned long long)s->retries,
+          (unsigned long long)s->records_failed);
+  fflush(p->out);
+  p->drawn = 1;
+}
+
+void ad_cli_progress_clear(ad_cli_progress_t *p) {
+  if (!p->drawn)
+    return;
+  fputs("\r\033[K", p->out);
+  fflush(p->out);
+  p->drawn = 0;
+}
+
+static uint64_t ad_cli_u64(json_object *o, const char *key) {
+  return (uint64_t)json_object_get_int64(json_object_object_get(o, key));
+}
+
+static void ad_cli_bases(FILE *out, json_object *per_base) {
+  size_t i, n = json_object_array_length(per_base);
+  json_object *b;
+  const char *name;
+
+  if (n == 0)
+    return;
+  fprintf(out, "\n  %-19s %-28s %7s %9s %9s %8s\n", "base", "name", "tables",
+          "records", "written", "failed");
+  for (i = 0; i < n; i++) {
+    b = json_object_array_get_idx(per_base, i);
+    name = json_object_get_string(json_object_object_get(b, "name"));
+    fprintf(out, "  %-19s %-28.28s %7llu %9llu %9llu %8llu\n",
+            json_object_get_string(json_object_object_get(b, "base")),
+            name[0] ? name : "-",
+            (unsigned long long)ad_cli_u64(b, "tables"),
+            (unsigned long long)ad_cli_u64(b, "records_read"),
+            (unsigned long long)ad_cli_u64(b, "written"),
+            (unsigned long long)ad_cli_u64(b, "records_failed"));
+  }
+}
+
+static void ad_cli_failures(FILE *out, json_object *failures) {
+  size_t i, n = json_object_array_length(failures);
+  json_object *f;
+  const char *table, *record;
+
+  if (n == 0)
+    return;
+  fprintf(out, "\n  failures%s:\n",
+          n > AD_CLI_SHOWN_FAILURES ? " (the first ones; all in --stats-json)"
+                                    : "");
+  for (i = 0; i < n && i < AD_CLI_SHOWN_FAILURES; i++) {
+    f = json_object_array_get_idx(failures, i);
+    table = json_object_get_string(json_object_object_get(f, "table"));
+    record = json_object_get_string(json_object_object_get(f, "record"));
+    fprintf(out, "  - %s%s%s%s%s (%llu records): %s\n",
+            json_object_get_string(json_object_object_get(f, "base")),
+            table[0] ? "/" : "", table, record ? "/" : "",
+            record ? record : "", (unsigned long long)ad_cli_u64(f, "records"),
+            json_object_get_string(json_object_object_get(f, "error")));
+  }
+}
+
+void ad_cli_summary(FILE *out, const ad_sync_progress_t *s,
+                    const char *stats_json) {
+  json_object *stats = stats_json ? json_tokener_parse(stats_json) : NULL;
+  fprintf(out,
+          "%.1f s: %llu bases, %llu tables (%llu failed), %llu records read, "
+          "%llu rows and %llu documents written, %llu failed; requests: "
+          "%llu Airtable, %llu Dust; 429s: %llu Airtable, %llu Dust; "
+          "%llu retries\n",
+          s->elapsed_s, (unsigned long long)s->bases,
+          (unsigned long long)s->tables_total,
+          (unsigned long long)s->tables_failed,
+          (unsigned long long)s->records_read,
+          (unsigned long long)s->rows_written,
+          (unsigned long long)s->documents_written,
+          (unsigned long long)s->records_failed,
+          (unsigned long long)s->requests_airtable,
+          (unsigned long long)s->requests_dust,
+          (unsigned long long)s->http429_airtable,
+          (unsigned long long)s->http429_dust,
+          (unsigned long long)s->retries);
+  if (stats != NULL) {
+    ad_cli_bases(out, json_object_object_get(stats, "per_base"));
+    ad_cli_failures(out, json_object_object_get(stats, "failures"));
+  }
+  json_object_put(stats);
+}

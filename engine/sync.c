@@ -1,0 +1,261 @@
+/* The public API (include/airdust.h) over the pipeline: config and log
+ * set-up, progress ticks, the stop deadline, and the outcome. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "airdust.h"
+#include "config.h"
+#include "log.h"
+#include "pipeline.h"
+#include "stats.h"
+
+struct ad_sync {
+  uv_loop_t *loop;
+  ad_config_t cfg;
+  ad_log_t log;
+  ad_pipeline_t p;
+  ad_sync_options_t o;
+  uv_timer_t progress, deadline;
+  ad_sync_cb on_done, on_closed;
+  void *done_data, *closed_data;
+  int started, done, stopping, handles;
+  char report[1024];
+};
+
+static const char *ad_sync_getenv(const char *name, void *data) {
+  (void)data;
+  return getenv(name);
+}
+
+static void ad_sync_log_fn(int level, const char *line, void *data) {
+  ad_sync_t *s = data;
+  s->o.log_cb(level, line, s->o.log_data);
+}
+
+static void ad_sync_tick(ad_sync_t *s) {
+  ad_sync_progress_t p;
+  if (s->o.on_progress == NULL)
+    return;
+  ad_sync_progress(s, &p);
+  s->o.on_progress(s, &p, s->o.progress_data);
+}
+
+static void ad_sync_on_progress(uv_timer_t *t) {
+  ad_sync_tick(t->data);
+}
+
+static void ad_sync_on_pipeline_done(ad_pipeline_t *p, void *data) {
+  ad_sync_t *s = data;
+  (void)p;
+  s->done = 1;
+  uv_timer_stop(&s->progress);
+  uv_timer_stop(&s->deadline);
+  if (s->o.check)
+    ad_pipeline_check_report(&s->p, s->report, sizeof(s->report));
+  ad_sync_tick(s); /* the final figures */
+  if (s->on_done != NULL)
+    s->on_done(s, s->done_data);
+}
+
+/* The log, with both keys registered as secrets before anything is said. */
+static int ad_sync_log_init(ad_sync_t *s) {
+  const ad_sync_options_t *o = &s->o;
+  ad_log_init(&s->log, o->log_file ? o->log_file : stderr, o->log_level,
+              o->log_json ? AD_LOG_JSON : AD_LOG_TEXT);
+  if (o->log_cb != NULL) {
+    s->log.fn = ad_sync_log_fn;
+    s->log.fn_data = s;
+  }
+  if (ad_log_add_secret(&s->log, s->cfg.source.api_key) != 0 ||
+      ad_log_add_secret(&s->log, s->cfg.sink.api_key) != 0)
+    return AD_ENOMEM;
+  return 0;
+}
+
+static int ad_sync_make(ad_sync_t **out, uv_loop_t *loop,
+                        const ad_sync_options_t *opts, ad_sync_t *s) {
+  ad_pipeline_opts_t po;
+  int rc;
+
+  if (opts != NULL)
+    s->o = *opts;
+  else
+    s->o.log_level = AD_LOG_INFO;
+  if (s->o.progress_interval_ms == 0)
+    s->o.progress_interval_ms = 100;
+  s->loop = loop;
+  if ((rc = ad_sync_log_init(s)) != 0)
+    return rc;
+  memset(&po, 0, sizeof(po));
+  po.config = &s->cfg;
+  po.log = &s->log;
+  po.check = s->o.check;
+  po.on_done = ad_sync_on_pipeline_done;
+  po.data = s;
+  rc = ad_pipeline_init(&s->p, loop, &po);
+  uv_timer_init(loop, &s->progress);
+  uv_timer_init(loop, &s->deadline);
+  s->progress.data = s->deadline.data = s;
+  s->handles = 2;
+  *out = s;
+  return rc;
+}
+
+static int ad_sync_new_common(ad_sync_t **out, uv_loop_t *loop,
+                              const ad_sync_options_t *opts, ad_sync_t *s,
+                              int rc, char *err, size_t errlen) {
+  if (rc == 0)
+    rc = ad_sync_make(out, loop, opts, s);
+  if (rc == 0)
+    return 0;
+  if (*out == NULL) { /* nothing on the loop yet */
+    ad_log_close(&s->log);
+    ad_config_free(&s->cfg);
+    free(s);
+  } else {
+    if (rc != AD_ECONFIG)
+      snprintf(err, errlen, "cannot set up the sync: %s", ad_strerror(rc));
+    ad_sync_close(s, NULL, NULL); /* freed once the loop runs */
+    *out = NULL;
+  }
+  return rc;
+}
+
+int ad_sync_new(ad_sync_t **out, uv_loop_t *loop, const char *config,
+                size_t len, const ad_sync_options_t *opts, char *err,
+                size_t errlen) {
+  ad_sync_t *s;
+  int rc;
+
+  *out = NULL;
+  if (loop == NULL || config == NULL)
+    return AD_EINVAL;
+  if ((s = calloc(1, sizeof(*s))) == NULL)
+    return AD_ENOMEM;
+  rc = ad_config_parse(&s->cfg, config, len, ad_sync_getenv, NULL, err,
+                       errlen);
+  return ad_sync_new_common(out, loop, opts, s, rc, err, errlen);
+}
+
+int ad_sync_new_file(ad_sync_t **out, uv_loop_t *loop, const char *path,
+                     const ad_sync_options_t *opts, char *err, size_t errlen) {
+  ad_sync_t *s;
+  int rc;
+
+  *out = NULL;
+  if (loop == NULL || path == NULL)
+    return AD_EINVAL;
+  if ((s = calloc(1, sizeof(*s))) == NULL)
+    return AD_ENOMEM;
+  rc = ad_config_load(&s->cfg, path, ad_sync_getenv, NULL, err, errlen);
+  return ad_sync_new_common(out, loop, opts, s, rc, err, errlen);
+}
+
+int ad_sync_start(ad_sync_t *s, ad_sync_cb on_done, void *data) {
+  int rc;
+  if (s->started)
+    return AD_EINVAL;
+  s->on_done = on_done;
+  s->done_data = data;
+  if ((rc = ad_pipeline_start(&s->p)) != 0)
+    return rc;
+  s->started = 1;
+  if (s->o.on_progress != NULL)
+    uv_timer_start(&s->progress, ad_sync_on_progress,
+                   s->o.progress_interval_ms, s->o.progress_interval_ms);
+  return 0;
+}
+
+static void ad_sync_on_deadline(uv_timer_t *t) {
+  ad_sync_t *s = t->data;
+  ad_log_warn(&s->log, "sync",
+              "the stop deadline passed: canceling what is still in flight");
+  ad_pipeline_abort(&s->p, "not written: the sync was stopped before Dust "
+                           "acknowledged it");
+}
+
+void ad_sync_stop(ad_sync_t *s, uint64_t deadline_ms) {
+  if (!s->started || s->done || s->stopping)
+    return;
+  s->stopping = 1;
+  ad_log_info(&s->log, "sync",
+              "stopping: no more reading; writing what was read (at most "
+              "%.1f s)", (double)deadline_ms / 1000.0);
+  ad_pipeline_stop(&s->p);
+  uv_timer_start(&s->deadline, ad_sync_on_deadline, deadline_ms, 0);
+}
+
+void ad_sync_abort(ad_sync_t *s) {
+  if (!s->started || s->done)
+    return;
+  ad_pipeline_abort(&s->p, "not written: the sync was interrupted");
+}
+
+void ad_sync_progress(const ad_sync_t *s, ad_sync_progress_t *out) {
+  const ad_stats_t *st = &s->p.stats;
+  memset(out, 0, sizeof(*out));
+  out->elapsed_s = s->done ? st->elapsed_s
+                   : s->started
+                       ? (double)(uv_hrtime() - s->p.started_ns) / 1e9
+                       : 0;
+  out->bases = st->bases;
+  out->tables_total = s->p.source.tables_total;
+  out->tables_done = s->p.source.tables_done;
+  out->tables_failed = st->tables_failed;
+  out->records_read = st->records_read;
+  out->rows_written = st->rows_written;
+  out->documents_written = st->documents_written;
+  out->records_failed = st->records_failed;
+  out->requests_airtable = st->requests_airtable;
+  out->requests_dust = st->requests_dust;
+  out->retries = st->retries;
+  out->http429_airtable = st->http429_airtable;
+  out->http429_dust = st->http429_dust;
+  out->rate_limit_wait_us = s->p.limiter.waited_us;
+  out->queue_rows = s->p.queue.rows;
+}
+
+int ad_sync_result(const ad_sync_t *s) {
+  if (s->p.stats.fatal_error != NULL)
+    return AD_SYNC_FATAL;
+  return ad_stats_ok(&s->p.stats) ? AD_SYNC_OK : AD_SYNC_PARTIAL;
+}
+
+const char *ad_sync_error(const ad_sync_t *s) { return s->p.stats.fatal_error; }
+
+const char *ad_sync_check_report(const ad_sync_t *s) { return s->report; }
+
+char *ad_sync_stats_json(const ad_sync_t *s) {
+  return ad_stats_to_json(&s->p.stats, &s->log.redact);
+}
+
+static void ad_sync_free(ad_sync_t *s) {
+  if (s->on_closed != NULL)
+    s->on_closed(s, s->closed_data);
+  ad_log_close(&s->log);
+  ad_config_free(&s->cfg);
+  free(s);
+}
+
+static void ad_sync_handle_closed(ad_sync_t *s) {
+  if (--s->handles == 0)
+    ad_sync_free(s);
+}
+
+static void ad_sync_timer_closed(uv_handle_t *h) {
+  ad_sync_handle_closed(h->data);
+}
+
+static void ad_sync_pipeline_closed(ad_pipeline_t *p, void *data) {
+  (void)p;
+  ad_sync_handle_closed(data);
+}
+
+void ad_sync_close(ad_sync_t *s, ad_sync_cb on_closed, void *data) {
+  s->on_closed = on_closed;
+  s->closed_data = data;
+  s->handles++; /* the pipeline's, counted as one */
+  uv_close((uv_handle_t *)&s->progress, ad_sync_timer_closed);
+  uv_close((uv_handle_t *)&s->deadline, ad_sync_timer_closed);
+  ad_pipeline_close(&s->p, ad_sync_pipeline_closed, s);
+}

@@ -1,0 +1,344 @@
+/* The airdust binary against the fakes: exit codes, --stats-json against
+ * the fakes' counters, config errors naming the key, refused keys, a
+ * graceful SIGINT, JSON logs, check, and no API key in any output. */
+#include <check.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "fake_airtable.h"
+#include "fake_dust.h"
+#include "testutil.h"
+
+extern char **environ;
+
+#define DUST_KEY "sk-fake0123456789"
+
+typedef struct harness {
+  ad_fake_airtable_t *at;
+  ad_fake_airtable_opts_t ao;
+  ad_fake_dust_t *dust;
+  ad_fake_dust_opts_t dop;
+  char dir[64], config[128], stats[128], out_path[128], err_path[128];
+  char *out, *err; /* what the last run printed */
+  json_object *stats_json;
+} harness_t;
+
+static harness_t h;
+
+static void setup(void) {
+  memset(&h, 0, sizeof(h));
+  ad_fake_airtable_opts_default(&h.ao);
+  ad_fake_dust_opts_default(&h.dop);
+  h.ao.bases = 2;
+  h.ao.tables_per_base = 2;
+  h.ao.records_per_table = 120;
+  snprintf(h.dir, sizeof(h.dir), "/tmp/ad_cli_%d", (int)getpid());
+  ck_assert_int_eq(mkdir(h.dir, 0700) == 0 || access(h.dir, W_OK) == 0, 1);
+  snprintf(h.config, sizeof(h.config), "%s/config.json", h.dir);
+  snprintf(h.stats, sizeof(h.stats), "%s/stats.json", h.dir);
+  snprintf(h.out_path, sizeof(h.out_path), "%s/out", h.dir);
+  snprintf(h.err_path, sizeof(h.err_path), "%s/err", h.dir);
+}
+
+static void teardown(void) {
+  free(h.out);
+  free(h.err);
+  json_object_put(h.stats_json);
+  ad_fake_airtable_stop(h.at);
+  ad_fake_dust_stop(h.dust);
+  unlink(h.config);
+  unlink(h.stats);
+  unlink(h.out_path);
+  unlink(h.err_path);
+  rmdir(h.dir);
+}
+
+static void start_fakes(void) {
+  h.at = ad_fake_airtable_start(&h.ao);
+  h.dust = ad_fake_dust_start(&h.dop);
+  ck_assert_ptr_nonnull(h.at);
+  ck_assert_ptr_nonnull(h.dust);
+}
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static char *read_file(const char *path) {
+  FILE *f = fopen(path, "r");
+  char *buf;
+  long n;
+  if (f == NULL)
+    return strdup("");
+  fseek(f, 0, SEEK_END);
+  n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  buf = calloc(1, (size_t)n + 1);
+  if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+    buf[0] = '\0';
+  fclose(f);
+  return buf;
+}
+
+/* A config for the fakes; dust_key and sink_extra vary per test. */
+static void write_config(const char *at_key, const char *dust_key,
+                         const char *extra) {
+  char text[2048];
+  snprintf(text, sizeof(text),
+           "{\"source\":{\"type\":\"airtable\",\"api_key\":\"%s\","
+           "\"base_url\":\"%s\",\"index_all\":true},"
+           "\"sink\":{\"type\":\"dust\",\"api_key\":\"%s\",\"base_url\":\"%s\","
+           "\"workspace_id\":\"wFake\",\"space_id\":\"vltFake\","
+           "\"data_source_id\":\"dsFake\"}%s}",
+           at_key, ad_fake_airtable_url(h.at), dust_key,
+           ad_fake_dust_url(h.dust), extra);
+  write_file(h.config, text);
+}
+
+/* Runs airdust with args (NULL-terminated); signal_after_ms > 0 sends
+ * SIGINT then. Returns the exit code; h.out, h.err, h.stats_json hold
+ * what it left. */
+static int run_cli(const char *const *args, int signal_after_ms) {
+  char *argv[16];
+  posix_spawn_file_actions_t fa;
+  pid_t pid;
+  int i, status = 0, waited = 0;
+
+  argv[0] = (char *)AD_CLI_PATH;
+  for (i = 0; args[i] != NULL && i < 14; i++)
+    argv[i + 1] = (char *)args[i];
+  argv[i + 1] = NULL;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, h.out_path,
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&fa, 2, h.err_path,
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  unlink(h.stats);
+  ck_assert_int_eq(posix_spawn(&pid, AD_CLI_PATH, &fa, NULL, argv, environ),
+                   0);
+  posix_spawn_file_actions_destroy(&fa);
+  if (signal_after_ms > 0) {
+    usleep((useconds_t)signal_after_ms * 1000);
+    kill(pid, SIGINT);
+  }
+  while (waitpid(pid, &status, WNOHANG) == 0 && waited < 120000) {
+    usleep(10000);
+    waited += 10;
+  }
+  ck_assert_msg(waited < 120000, "airdust did not exit");
+  free(h.out);
+  free(h.err);
+  h.out = read_file(h.out_path);
+  h.err = read_file(h.err_path);
+  json_object_put(h.stats_json);
+  h.stats_json = json_object_from_file(h.stats);
+  ck_assert_msg(WIFEXITED(status), "airdust died: %s", h.err);
+  /* No output ever holds a key. */
+  ck_assert_ptr_null(strstr(h.out, DUST_KEY));
+  ck_assert_ptr_null(strstr(h.err, DUST_KEY));
+  ck_assert_ptr_null(strstr(h.err, h.ao.token));
+  ck_assert_ptr_null(strstr(h.out, h.ao.token));
+  return WEXITSTATUS(status);
+}
+
+static uint64_t stat_u64(const char *key) {
+  return (uint64_t)json_object_get_int64(
+      json_object_object_get(h.stats_json, key));
+}
+
+static uint64_t stat_pair(const char *key, const char *side) {
+  return (uint64_t)json_object_get_int64(json_object_object_get(
+      json_object_object_get(h.stats_json, key), side));
+}
+
+static void assert_accounted(void) {
+  ck_assert_ptr_nonnull(h.stats_json);
+  ck_assert_uint_eq(stat_u64("records_read"),
+                    stat_u64("rows_written") + stat_u64("documents_written") +
+                        stat_u64("records_failed"));
+}
+
+START_TEST(test_sync_ok_matches_the_fakes) {
+  const char *args[] = {"sync", "--config", h.config, "--stats-json", h.stats,
+                        NULL};
+  ad_fake_dust_counters_t dc;
+  ad_fake_airtable_counters_t ac;
+
+  start_fakes();
+  write_config(h.ao.token, DUST_KEY, "");
+  ck_assert_int_eq(run_cli(args, 0), 0);
+  assert_accounted();
+  ad_fake_dust_counters(h.dust, &dc);
+  ad_fake_airtable_counters(h.at, &ac);
+  ck_assert_int_eq(json_object_get_boolean(
+                       json_object_object_get(h.stats_json, "ok")), 1);
+  ck_assert_uint_eq(stat_u64("rows_written"), (uint64_t)dc.rows_stored);
+  ck_assert_uint_eq(stat_u64("rows_written"), 480);
+  ck_assert_uint_eq(stat_pair("requests", "dust"),
+                    (uint64_t)(dc.requests_tables_post + dc.requests_rows_post));
+  ck_assert_uint_eq(stat_pair("requests", "airtable"),
+                    (uint64_t)(ac.requests_bases + ac.requests_schema +
+                               ac.requests_records));
+  ck_assert_ptr_nonnull(strstr(h.out, "480 records read"));
+  /* Not a terminal: no progress line. */
+  ck_assert_ptr_null(strstr(h.err, "\r["));
+}
+END_TEST
+
+START_TEST(test_partial_names_the_table) {
+  const char *args[] = {"sync", "--config", h.config, "--stats-json", h.stats,
+                        NULL};
+  char id[64];
+
+  start_fakes();
+  snprintf(id, sizeof(id), "airtable_%s_%s", ad_fake_airtable_base_id(h.at, 0),
+           ad_fake_airtable_table_id(h.at, 0, 1));
+  ad_fake_dust_reject_table(h.dust, id);
+  write_config(h.ao.token, DUST_KEY, "");
+  ck_assert_int_eq(run_cli(args, 0), 3);
+  assert_accounted();
+  ck_assert_uint_eq(stat_u64("tables_failed"), 1);
+  ck_assert_ptr_nonnull(strstr(h.out, ad_fake_airtable_table_id(h.at, 0, 1)));
+}
+END_TEST
+
+/* Each bad config exits 1 naming the key (or the JSON position). */
+static const struct {
+  const char *text;
+  const char *named;
+} bad_configs[] = {
+    {"{\"source\":{\"type\":\"airtable\",\"api_key\":\"patX.y\","
+     "\"colour\":1},\"sink\":{}}", "source.colour"},
+    {"{\"source\":{\"type\":\"airtable\",\"api_key\":\"patX.y\"},"
+     "\"sink\":{\"type\":\"dust\",\"api_key\":\"sk-abc\","
+     "\"workspace_id\":\"w\",\"space_id\":\"s\",\"data_source_id\":\"d\","
+     "\"batch_size\":\"x\"}}", "sink.batch_size"},
+    {"{\"source\":{\"type\":\"airtable\",\"api_key\":\"patX.y\"},"
+     "\"sink\":{\"type\":\"dust\",\"api_key\":\"sk-abc\","
+     "\"space_id\":\"s\",\"data_source_id\":\"d\"}}", "sink.workspace_id"},
+    {"{\"source\":{\n  \"type\": airtable}}", "line 2"},
+};
+
+START_TEST(test_bad_config_names_the_key) {
+  const char *args[] = {"sync", "--config", h.config, NULL};
+  write_file(h.config, bad_configs[_i].text);
+  ck_assert_int_eq(run_cli(args, 0), 1);
+  ck_assert_msg(strstr(h.err, bad_configs[_i].named) != NULL,
+                "stderr does not name %s: %s", bad_configs[_i].named, h.err);
+}
+END_TEST
+
+START_TEST(test_bad_keys_are_fatal) {
+  const char *args[] = {"sync", "--config", h.config, "--stats-json", h.stats,
+                        NULL};
+  start_fakes();
+  write_config(_i == 0 ? "patWrong.key" : h.ao.token,
+               _i == 0 ? DUST_KEY : "sk-wrongkey", "");
+  ck_assert_int_eq(run_cli(args, 0), 1);
+  ck_assert_ptr_nonnull(strstr(h.err, "401"));
+  ck_assert_ptr_null(strstr(h.err, _i == 0 ? "patWrong.key" : "sk-wrongkey"));
+  assert_accounted();
+}
+END_TEST
+
+/* SIGINT mid-sync: exit 130, and the stats account every record read. */
+START_TEST(test_sigint_is_graceful) {
+  const char *args[] = {"sync", "--config", h.config, "--stats-json", h.stats,
+                        NULL};
+  h.ao.records_per_table = 600;
+  h.dop.latency_ms = 100;
+  start_fakes();
+  write_config(h.ao.token, DUST_KEY,
+               ",\"engine\":{\"sink_concurrency\":1}");
+  ck_assert_int_eq(run_cli(args, 700), 130);
+  assert_accounted();
+  ck_assert_uint_gt(stat_u64("records_read"), 0);
+  ck_assert_uint_lt(stat_u64("records_read"), 2400);
+  ck_assert_ptr_nonnull(strstr(h.err, "interrupted"));
+}
+END_TEST
+
+START_TEST(test_json_logs_parse) {
+  const char *args[] = {"sync", "--config", h.config, "--log-format", "json",
+                        "--log-level", "debug", NULL};
+  char *line, *save = NULL;
+  json_object *o;
+  int lines = 0;
+
+  start_fakes();
+  write_config(h.ao.token, DUST_KEY, "");
+  ck_assert_int_eq(run_cli(args, 0), 0);
+  for (line = strtok_r(h.err, "\n", &save); line != NULL;
+       line = strtok_r(NULL, "\n", &save)) {
+    o = json_tokener_parse(line);
+    ck_assert_msg(o != NULL, "not JSON: %s", line);
+    ck_assert_ptr_nonnull(json_object_object_get(o, "level"));
+    json_object_put(o);
+    lines++;
+  }
+  ck_assert_int_gt(lines, 0);
+}
+END_TEST
+
+START_TEST(test_check) {
+  const char *args[] = {"check", "--config", h.config, NULL};
+  if (_i == 1)
+    h.dop.data_source_id = "dsOther";
+  start_fakes();
+  write_config(h.ao.token, DUST_KEY, "");
+  ck_assert_int_eq(run_cli(args, 0), _i == 0 ? 0 : 1);
+  ck_assert_ptr_nonnull(strstr(h.out, "airtable: 2 bases visible"));
+  ck_assert_ptr_nonnull(
+      strstr(h.out, _i == 0 ? "is reachable" : "data_source_not_found"));
+  ck_assert_ptr_null(json_object_object_get(h.stats_json, "rows_written"));
+}
+END_TEST
+
+START_TEST(test_usage_errors) {
+  const char *none[] = {NULL};
+  const char *unknown[] = {"frobnicate", NULL};
+  const char *no_config[] = {"sync", NULL};
+  const char *bad_progress[] = {"sync", "--config", "x", "--progress", "maybe",
+                                NULL};
+  const char *help[] = {"sync", "--help", NULL};
+  ck_assert_int_eq(run_cli(none, 0), 2);
+  ck_assert_int_eq(run_cli(unknown, 0), 2);
+  ck_assert_ptr_nonnull(strstr(h.err, "--help"));
+  ck_assert_int_eq(run_cli(no_config, 0), 2);
+  ck_assert_int_eq(run_cli(bad_progress, 0), 2);
+  ck_assert_int_eq(run_cli(help, 0), 0);
+  ck_assert_ptr_nonnull(strstr(h.out, "--stats-json"));
+}
+END_TEST
+
+static Suite *cli_suite(void) {
+  Suite *s = suite_create("cli");
+  TCase *tc = tcase_create("binary");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 150);
+  tcase_add_test(tc, test_sync_ok_matches_the_fakes);
+  tcase_add_test(tc, test_partial_names_the_table);
+  tcase_add_loop_test(tc, test_bad_config_names_the_key, 0,
+                      (int)(sizeof(bad_configs) / sizeof(bad_configs[0])));
+  tcase_add_loop_test(tc, test_bad_keys_are_fatal, 0, 2);
+  tcase_add_test(tc, test_sigint_is_graceful);
+  tcase_add_test(tc, test_json_logs_parse);
+  tcase_add_loop_test(tc, test_check, 0, 2);
+  tcase_add_test(tc, test_usage_errors);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return ad_test_run_suite(cli_suite()); }
