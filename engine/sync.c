@@ -251,11 +251,19 @@ static void ad_sync_pipeline_closed(ad_pipeline_t *p, void *data) {
   ad_sync_handle_closed(data);
 }
 
-void ad_sync_close(ad_sync_t *s, ad_sync_cb on_closed, void *data) {
-  s->on_closed = on_closed;
-  s->closed_data = data;
+/* The real close, from a loop turn of its own: ad_sync_close may be called
+ * from on_done, deep inside the pipeline's callbacks. */
+static void ad_sync_close_now(uv_timer_t *t) {
+  ad_sync_t *s = t->data;
   s->handles++; /* the pipeline's, counted as one */
   uv_close((uv_handle_t *)&s->progress, ad_sync_timer_closed);
   uv_close((uv_handle_t *)&s->deadline, ad_sync_timer_closed);
   ad_pipeline_close(&s->p, ad_sync_pipeline_closed, s);
+}
+
+void ad_sync_close(ad_sync_t *s, ad_sync_cb on_closed, void *data) {
+  s->on_closed = on_closed;
+  s->closed_data = data;
+  uv_timer_stop(&s->deadline);
+  uv_timer_start(&s->progress, ad_sync_close_now, 0, 0);
 }

@@ -145,8 +145,9 @@ const char *ad_sync_check_report(const ad_sync_t *sync);
 char *ad_sync_stats_json(const ad_sync_t *sync);
 
 /* Frees the sync once its libuv handles are closed; on_closed (may be
- * NULL) runs then, just before the memory goes. The run must be over or never started; keep running
- * the loop until it returns. */
+ * NULL) runs then, just before the memory goes. The run must be over (this
+ * may be called from on_done) or never started; the closing happens on
+ * the next loop turns, so keep running the loop. */
 void ad_sync_close(ad_sync_t *sync, ad_sync_cb on_closed, void *data);
 
 #ifdef __cplusplus

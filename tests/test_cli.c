@@ -110,13 +110,14 @@ static void write_config(const char *at_key, const char *dust_key,
 /* Runs airdust with args (NULL-terminated); signal_after_ms > 0 sends
  * SIGINT then. Returns the exit code; h.out, h.err, h.stats_json hold
  * what it left. */
-static int run_cli(const char *const *args, int signal_after_ms) {
+static int run_bin(const char *bin, const char *const *args,
+                   int signal_after_ms) {
   char *argv[16];
   posix_spawn_file_actions_t fa;
   pid_t pid;
   int i, status = 0, waited = 0;
 
-  argv[0] = (char *)AD_CLI_PATH;
+  argv[0] = (char *)bin;
   for (i = 0; args[i] != NULL && i < 14; i++)
     argv[i + 1] = (char *)args[i];
   argv[i + 1] = NULL;
@@ -126,8 +127,7 @@ static int run_cli(const char *const *args, int signal_after_ms) {
   posix_spawn_file_actions_addopen(&fa, 2, h.err_path,
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
   unlink(h.stats);
-  ck_assert_int_eq(posix_spawn(&pid, AD_CLI_PATH, &fa, NULL, argv, environ),
-                   0);
+  ck_assert_int_eq(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
   posix_spawn_file_actions_destroy(&fa);
   if (signal_after_ms > 0) {
     usleep((useconds_t)signal_after_ms * 1000);
@@ -151,6 +151,10 @@ static int run_cli(const char *const *args, int signal_after_ms) {
   ck_assert_ptr_null(strstr(h.err, h.ao.token));
   ck_assert_ptr_null(strstr(h.out, h.ao.token));
   return WEXITSTATUS(status);
+}
+
+static int run_cli(const char *const *args, int signal_after_ms) {
+  return run_bin(AD_CLI_PATH, args, signal_after_ms);
 }
 
 static uint64_t stat_u64(const char *key) {
@@ -323,6 +327,27 @@ START_TEST(test_usage_errors) {
 }
 END_TEST
 
+/* The embedding example: a sync on the program's own loop, beside its own
+ * timer, which keeps ticking. */
+START_TEST(test_embedding_example) {
+  const char *args[] = {h.config, NULL};
+  int beats = 0, calls = 0;
+  const char *line;
+
+  start_fakes();
+  write_config(h.ao.token, DUST_KEY, "");
+  ck_assert_int_eq(run_bin(AD_EMBED_PATH, args, 0), 0);
+  ck_assert_ptr_nonnull(strstr(h.out, "sync done: 480 records read, 480 "
+                                      "written, 0 failed"));
+  line = strstr(h.out, "heartbeat: ");
+  ck_assert_ptr_nonnull(line);
+  ck_assert_int_eq(sscanf(line, "heartbeat: %d beats, %d progress", &beats,
+                          &calls), 2);
+  ck_assert_int_gt(beats, 0);
+  ck_assert_int_gt(calls, 0);
+}
+END_TEST
+
 static Suite *cli_suite(void) {
   Suite *s = suite_create("cli");
   TCase *tc = tcase_create("binary");
@@ -337,6 +362,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, test_json_logs_parse);
   tcase_add_loop_test(tc, test_check, 0, 2);
   tcase_add_test(tc, test_usage_errors);
+  tcase_add_test(tc, test_embedding_example);
   suite_add_tcase(s, tc);
   return s;
 }
