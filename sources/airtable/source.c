@@ -532,6 +532,8 @@ static int ad_at_list_bases(ad_at_source_t *src, const char *offset) {
 
 static void ad_at_fatal(ad_at_source_t *src, const char *msg) {
   ad_stats_set_fatal(src->o.stats, msg);
+  if (src->summary[0] == '\0') /* check mode reports what stopped it */
+    snprintf(src->summary, sizeof(src->summary), "%s", msg);
   if (src->o.log != NULL)
     ad_log_error(src->o.log, "airtable", "%s", msg);
   ad_at_source_stop(src);
