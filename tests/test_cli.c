@@ -202,8 +202,8 @@ START_TEST(test_sync_ok_matches_the_fakes) {
 END_TEST
 
 START_TEST(test_partial_names_the_table) {
-  const char *args[] = {"sync", "--config", h.config, "--stats-json", h.stats,
-                        NULL};
+  const char *args[] = {"sync",     "--config",   h.config, "--stats-json",
+                        h.stats,    "--progress", "on",     NULL};
   char id[64];
 
   start_fakes();
@@ -215,6 +215,7 @@ START_TEST(test_partial_names_the_table) {
   assert_accounted();
   ck_assert_uint_eq(stat_u64("tables_failed"), 1);
   ck_assert_ptr_nonnull(strstr(h.out, ad_fake_airtable_table_id(h.at, 0, 1)));
+  ck_assert_ptr_nonnull(strstr(h.err, "\r[")); /* --progress on: drawn */
 }
 END_TEST
 
