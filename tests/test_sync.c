@@ -499,6 +499,7 @@ END_TEST
  * table truncated once, though its batches were written concurrently. */
 START_TEST(test_truncate_replaces_rows) {
   ad_fake_dust_counters_t c;
+  json_object *dump;
 
   h.ao.bases = 1;
   h.ao.tables_per_base = 2;
@@ -516,13 +517,10 @@ START_TEST(test_truncate_replaces_rows) {
   run();
   ad_fake_dust_counters(h.dust, &c);
   ck_assert_int_eq(c.truncates, 2);
-  c.rows_stored = 0;
-  {
-    json_object *dump = ad_fake_dust_dump(h.dust);
-    ck_assert_int_eq(stored_rows(dump, 0, 0), 200);
-    ck_assert_int_eq(stored_rows(dump, 0, 1), 200);
-    json_object_put(dump);
-  }
+  dump = ad_fake_dust_dump(h.dust);
+  ck_assert_int_eq(stored_rows(dump, 0, 0), 200);
+  ck_assert_int_eq(stored_rows(dump, 0, 1), 200);
+  json_object_put(dump);
   ck_assert_int_eq(ad_stats_ok(&h.st), 1);
 }
 END_TEST
