@@ -21,13 +21,7 @@ static ad_http_t http;
 static ad_fake_airtable_t *fake;
 static ad_fake_airtable_opts_t opts;
 
-typedef struct reply {
-  int done;
-  int error;
-  long status;
-  char *body;
-  size_t len;
-} reply_t;
+typedef ad_test_reply_t reply_t;
 
 static void setup(void) {
   ck_assert_int_eq(uv_loop_init(&loop), 0);
@@ -47,36 +41,16 @@ static void start(void) {
   ck_assert_ptr_nonnull(fake);
 }
 
-static void on_reply(ad_http_req_t *req, const ad_http_response_t *res,
-                     void *data) {
-  reply_t *r = data;
-  (void)req;
-  r->done = 1;
-  r->error = res->error;
-  r->status = res->status;
-  r->body = strdup(res->body);
-  r->len = res->body_len;
-}
-
 /* One request to the fake; path is appended to its URL. */
 static reply_t call(const char *method, const char *path, const char *body,
                     const char *token) {
   char url[2048], auth[300];
   const char *headers[] = {auth, "Content-Type: application/json", NULL};
-  ad_http_request_t rq = {0};
-  reply_t r = {0};
 
   snprintf(url, sizeof(url), "%s%s", ad_fake_airtable_url(fake), path);
   snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
            token ? token : opts.token);
-  rq.method = method;
-  rq.url = url;
-  rq.headers = headers;
-  rq.body = body;
-  rq.body_len = body ? strlen(body) : 0;
-  ck_assert_int_eq(ad_http_send(&http, &rq, on_reply, &r, NULL), 0);
-  ck_assert(ad_test_run_until(&loop, &r.done, 20000));
-  return r;
+  return ad_test_http(&loop, &http, method, url, headers, body);
 }
 
 static void expect_error(reply_t r, long status, const char *type) {

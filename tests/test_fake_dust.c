@@ -17,8 +17,8 @@ static ad_http_t http;
 static ad_fake_dust_t *fake;
 static ad_fake_dust_opts_t opts;
 
+/* An answer and its body parsed. */
 typedef struct reply {
-  int done;
   long status;
   char *body;
   json_object *json;
@@ -42,23 +42,13 @@ static void start(void) {
   ck_assert_ptr_nonnull(fake);
 }
 
-static void on_reply(ad_http_req_t *req, const ad_http_response_t *res,
-                     void *data) {
-  reply_t *r = data;
-  (void)req;
-  ck_assert_int_eq(res->error, 0);
-  r->done = 1;
-  r->status = res->status;
-  r->body = strdup(res->body);
-}
-
 /* One request; path is relative to the data source unless it starts with
  * "/"; auth NULL sends the right key, "" sends none. */
 static reply_t call(const char *method, const char *path, const char *body,
                     const char *auth) {
   char url[4096], hdr[300];
   const char *headers[3] = {"Content-Type: application/json", NULL, NULL};
-  ad_http_request_t rq = {0};
+  ad_test_reply_t got;
   reply_t r = {0};
 
   if (path[0] == '/')
@@ -72,13 +62,10 @@ static reply_t call(const char *method, const char *path, const char *body,
              auth ? auth : "Bearer sk-fake0123456789");
     headers[1] = hdr;
   }
-  rq.method = method;
-  rq.url = url;
-  rq.headers = headers;
-  rq.body = body;
-  rq.body_len = body ? strlen(body) : 0;
-  ck_assert_int_eq(ad_http_send(&http, &rq, on_reply, &r, NULL), 0);
-  ck_assert(ad_test_run_until(&loop, &r.done, 20000));
+  got = ad_test_http(&loop, &http, method, url, headers, body);
+  ck_assert_int_eq(got.error, 0);
+  r.status = got.status;
+  r.body = got.body;
   r.json = json_tokener_parse(r.body);
   return r;
 }

@@ -1,6 +1,7 @@
 #include "testutil.h"
 
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -57,4 +58,33 @@ int ad_test_run_suite(Suite *s) {
   failed = srunner_ntests_failed(sr);
   srunner_free(sr);
   return failed == 0 ? 0 : 1;
+}
+
+static void ad_test_on_reply(ad_http_req_t *req, const ad_http_response_t *res,
+                             void *data) {
+  ad_test_reply_t *r = data;
+  (void)req;
+  r->done = 1;
+  r->error = res->error;
+  r->status = res->status;
+  r->body = strdup(res->body != NULL ? res->body : "");
+  r->len = res->body_len;
+}
+
+ad_test_reply_t ad_test_http(uv_loop_t *loop, ad_http_t *http,
+                             const char *method, const char *url,
+                             const char *const *headers, const char *body) {
+  ad_http_request_t rq;
+  ad_test_reply_t r;
+
+  memset(&rq, 0, sizeof(rq));
+  memset(&r, 0, sizeof(r));
+  rq.method = method;
+  rq.url = url;
+  rq.headers = headers;
+  rq.body = body;
+  rq.body_len = body ? strlen(body) : 0;
+  ck_assert_int_eq(ad_http_send(http, &rq, ad_test_on_reply, &r, NULL), 0);
+  ck_assert(ad_test_run_until(loop, &r.done, 20000));
+  return r;
 }
