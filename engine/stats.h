@@ -41,6 +41,7 @@ typedef struct ad_stats {
   size_t failures_dropped; /* failures past the cap, counted only */
   ad_stats_base_t *per_base; /* in discovery order */
   size_t nper_base;
+  ad_stats_base_t unknown;   /* absorbs counts of bases not kept; unused */
 } ad_stats_t;
 
 void ad_stats_init(ad_stats_t *stats);
@@ -59,10 +60,12 @@ int ad_stats_set_fatal(ad_stats_t *stats, const char *error);
  * new; AD_ENOMEM. */
 int ad_stats_base(ad_stats_t *stats, const char *id, const char *name);
 
-/* Base i's counters, or NULL for a negative i (a base not known). The
- * pointer is valid until the next ad_stats_base. */
+/* Base i's counters; for a base not known (a negative i), a scratch set
+ * that is never reported, so callers count without checking. The pointer
+ * is valid until the next ad_stats_base. */
 static inline ad_stats_base_t *ad_stats_base_at(ad_stats_t *stats, int i) {
-  return i >= 0 && (size_t)i < stats->nper_base ? &stats->per_base[i] : NULL;
+  return i >= 0 && (size_t)i < stats->nper_base ? &stats->per_base[i]
+                                                : &stats->unknown;
 }
 
 /* ok = nothing failed and nothing fatal. */

@@ -387,6 +387,25 @@ START_TEST(test_rejected_table_fails_alone) {
   err = json_object_get_string(json_object_object_get(f, "error"));
   ck_assert_ptr_nonnull(strstr(err, "HTTP 400"));
   ck_assert_ptr_nonnull(strstr(err, "rejected for this table"));
+  /* Per base: the failed table is counted with its own base only. */
+  for (b = 0; b < 2; b++) {
+    json_object *pb = json_object_array_get_idx(
+        json_object_object_get(h.stats, "per_base"), (size_t)b);
+    ck_assert_str_eq(json_object_get_string(json_object_object_get(pb, "base")),
+                     ad_fake_airtable_base_id(h.at, b));
+    ck_assert_int_eq(json_object_get_int(json_object_object_get(pb, "tables")),
+                     2);
+    ck_assert_int_eq(
+        json_object_get_int(json_object_object_get(pb, "records_read")), 260);
+    ck_assert_int_eq(json_object_get_int(json_object_object_get(pb, "written")),
+                     b == 1 ? 130 : 260);
+    ck_assert_int_eq(
+        json_object_get_int(json_object_object_get(pb, "records_failed")),
+        b == 1 ? 130 : 0);
+    ck_assert_int_eq(
+        json_object_get_int(json_object_object_get(pb, "tables_failed")),
+        b == 1);
+  }
 }
 END_TEST
 

@@ -71,7 +71,7 @@ static void ad_ds_fail_rows(ad_dust_sink_t *sink, ad_ds_table_t *tbl,
   if (n == 0 && entry == NULL)
     return;
   st->records_failed += n;
-  if (tbl != NULL && ad_stats_base_at(st, tbl->table->stats_base) != NULL)
+  if (tbl != NULL)
     ad_stats_base_at(st, tbl->table->stats_base)->records_failed += n;
   if (entry != NULL && *entry < st->nfailures &&
       strcmp(st->failures[*entry].error, msg) == 0) {
@@ -95,8 +95,7 @@ static void ad_ds_table_failed(ad_ds_table_t *tbl) {
   if (!ad_table_mark_failed(tbl->table))
     return;
   st->tables_failed++;
-  if (ad_stats_base_at(st, tbl->table->stats_base) != NULL)
-    ad_stats_base_at(st, tbl->table->stats_base)->tables_failed++;
+  ad_stats_base_at(st, tbl->table->stats_base)->tables_failed++;
 }
 
 static ad_ds_write_t *ad_ds_write_new(ad_ds_table_t *tbl) {
@@ -402,9 +401,8 @@ static void ad_ds_on_write(ad_dust_call_t *call, const ad_dust_result_t *r,
       sink->o.stats->documents_written += w->batch.n;
     else
       sink->o.stats->rows_written += w->batch.n;
-    if (ad_stats_base_at(sink->o.stats, tbl->table->stats_base) != NULL)
-      ad_stats_base_at(sink->o.stats, tbl->table->stats_base)->written +=
-          w->batch.n;
+    ad_stats_base_at(sink->o.stats, tbl->table->stats_base)->written +=
+        w->batch.n;
     if (tbl->gate == w) {
       tbl->gate = NULL;
       tbl->truncated = 1;
@@ -609,9 +607,8 @@ static void ad_ds_fail_queued(ad_dust_sink_t *sink) {
   while ((item = ad_queue_pop(sink->o.queue)) != NULL) {
     page = ad_container_of(item, ad_page_t, item);
     ad_ds_fail_rows(sink, NULL, NULL, sink->abort_reason, page->nunits);
-    if (ad_stats_base_at(sink->o.stats, page->table->stats_base) != NULL)
-      ad_stats_base_at(sink->o.stats, page->table->stats_base)
-          ->records_failed += page->nunits;
+    ad_stats_base_at(sink->o.stats, page->table->stats_base)->records_failed +=
+        page->nunits;
     ad_page_free(page);
   }
 }
@@ -646,9 +643,8 @@ static uint64_t ad_ds_drop_list(ad_list_t *list, int cancel) {
     if (cancel)
       ad_dust_call_cancel(&w->call);
     rows += w->batch.n;
-    if (ad_stats_base_at(w->tbl->sink->o.stats, w->tbl->table->stats_base))
-      ad_stats_base_at(w->tbl->sink->o.stats, w->tbl->table->stats_base)
-          ->records_failed += w->batch.n;
+    ad_stats_base_at(w->tbl->sink->o.stats, w->tbl->table->stats_base)
+        ->records_failed += w->batch.n;
     ad_ds_write_free(w);
   }
   return rows;

@@ -111,10 +111,8 @@ static void ad_at_reader_finish(ad_at_reader_t *r) {
 
 static void ad_at_reader_fail(ad_at_reader_t *r, const char *msg) {
   if (ad_table_mark_failed(r->table)) {
-    ad_stats_base_t *b = ad_stats_base_at(r->src->o.stats, r->base->stats_slot);
     r->src->o.stats->tables_failed++;
-    if (b != NULL)
-      b->tables_failed++;
+    ad_stats_base_at(r->src->o.stats, r->base->stats_slot)->tables_failed++;
   }
   ad_at_failure(r->src, r->base->id, r->map->id, NULL, msg, 0);
   ad_at_reader_finish(r);
@@ -145,10 +143,8 @@ static void ad_at_count_record(ad_at_reader_t *r, int failed) {
   ad_stats_base_t *b = ad_stats_base_at(stats, r->base->stats_slot);
   stats->records_read++;
   stats->records_failed += (uint64_t)failed;
-  if (b != NULL) {
-    b->records_read++;
-    b->records_failed += (uint64_t)failed;
-  }
+  b->records_read++;
+  b->records_failed += (uint64_t)failed;
 }
 
 /* Adds one record unless this table already delivered it (a restart). A
@@ -344,8 +340,7 @@ static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   src->tables_total++;
   src->o.stats->tables++;
   r->table->stats_base = b->stats_slot;
-  if (ad_stats_base_at(src->o.stats, b->stats_slot) != NULL)
-    ad_stats_base_at(src->o.stats, b->stats_slot)->tables++;
+  ad_stats_base_at(src->o.stats, b->stats_slot)->tables++;
   ad_at_reader_next(r);
   return 0;
 }
@@ -406,8 +401,7 @@ static void ad_at_on_schema_fail(ad_at_call_t *call, const ad_at_failure_t *f,
     ad_at_fatal(src, f->message); /* one-table mode: nothing else to read */
   } else {
     src->o.stats->tables_failed++; /* the base's tables, as one */
-    if (ad_stats_base_at(src->o.stats, b->stats_slot) != NULL)
-      ad_stats_base_at(src->o.stats, b->stats_slot)->tables_failed++;
+    ad_stats_base_at(src->o.stats, b->stats_slot)->tables_failed++;
     ad_at_failure(src, b->id, NULL, NULL, f->message, 0);
   }
   ad_at_step_done(src);
