@@ -28,3 +28,16 @@ int64_t ad_backoff_delay_ms(const ad_backoff_t *backoff, int attempt,
     ceiling = backoff->cap_ms;
   return (int64_t)ad_rand_upto(rng, ceiling);
 }
+
+uint64_t ad_backoff_wait_ms(const ad_backoff_t *backoff, int attempt,
+                            long retry_after_s, uint64_t *rng) {
+  ad_backoff_t unbounded = *backoff;
+  int64_t ms;
+  unbounded.max_attempts = attempt;
+  ms = ad_backoff_delay_ms(&unbounded, attempt < 1 ? 1 : attempt, rng);
+  if (ms < 0)
+    ms = 0;
+  if (retry_after_s >= 0 && retry_after_s * 1000 > ms)
+    ms = (int64_t)retry_after_s * 1000;
+  return (uint64_t)ms;
+}

@@ -17,6 +17,12 @@ typedef struct ad_backoff {
 int64_t ad_backoff_delay_ms(const ad_backoff_t *backoff, int attempt,
                             uint64_t *rng);
 
+/* The wait before retry number `attempt` (1 = first) whether or not the
+ * attempts are spent (the caller decides when to stop): the jittered
+ * delay, but never under the server's Retry-After (seconds, -1 none). */
+uint64_t ad_backoff_wait_ms(const ad_backoff_t *backoff, int attempt,
+                            long retry_after_s, uint64_t *rng);
+
 /* xorshift64*: a fast non-cryptographic generator. A zero state is
  * replaced by a fixed non-zero one. */
 uint64_t ad_rand_next(uint64_t *state);

@@ -27,6 +27,23 @@ START_TEST(test_bounds_cap_and_give_up) {
 }
 END_TEST
 
+/* The wait keeps growing past max_attempts (the caller stops), and never
+ * falls under Retry-After. */
+START_TEST(test_wait_honours_retry_after) {
+  ad_backoff_t b = {100, 1000, 2};
+  uint64_t rng = 7, ms, most = 0;
+  int i;
+  for (i = 0; i < 50; i++) {
+    ms = ad_backoff_wait_ms(&b, 5, -1, &rng);
+    ck_assert_uint_le(ms, 1000);
+    most = ms > most ? ms : most;
+    ck_assert_uint_ge(ad_backoff_wait_ms(&b, 1, 3, &rng), 3000);
+    ck_assert_uint_le(ad_backoff_wait_ms(&b, 1, 0, &rng), 100);
+  }
+  ck_assert_uint_gt(most, 200); /* attempt 5 > max_attempts still grows */
+}
+END_TEST
+
 START_TEST(test_rng_deterministic) {
   uint64_t a = 99, b = 99, z = 0;
   int i;
@@ -43,6 +60,7 @@ static Suite *backoff_suite(void) {
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, test_bounds_cap_and_give_up);
   tcase_add_test(tc, test_rng_deterministic);
+  tcase_add_test(tc, test_wait_honours_retry_after);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -135,15 +135,8 @@ static void ad_dust_call_retry(ad_dust_call_t *call, int error, long status,
 static int64_t ad_dust_backoff_ms(ad_dust_call_t *call, int tries,
                                   long retry_after_s) {
   ad_dust_client_t *c = call->client;
-  ad_backoff_t b = c->backoff;
-  int64_t ms;
-  b.max_attempts = tries + 1; /* the caller decides when to stop */
-  ms = ad_backoff_delay_ms(&b, tries + 1, &c->rng);
-  if (ms < 0)
-    ms = 0;
-  if (retry_after_s >= 0 && retry_after_s * 1000 > ms)
-    ms = (int64_t)retry_after_s * 1000;
-  return ms;
+  return (int64_t)ad_backoff_wait_ms(&c->backoff, tries + 1, retry_after_s,
+                                     &c->rng);
 }
 
 /* ---- classification ---------------------------------------------------- */

@@ -116,12 +116,8 @@ static void ad_at_call_retry(ad_at_call_t *call, int error, int64_t delay_ms) {
 
 static int64_t ad_at_backoff_ms(ad_at_call_t *call, long retry_after_s) {
   ad_at_client_t *c = call->client;
-  int64_t ms = ad_backoff_delay_ms(&c->backoff, call->attempts + 1, &c->rng);
-  if (ms < 0)
-    ms = 0;
-  if (retry_after_s >= 0 && retry_after_s * 1000 > ms)
-    ms = (int64_t)retry_after_s * 1000;
-  return ms;
+  return (int64_t)ad_backoff_wait_ms(&c->backoff, call->attempts + 1,
+                                     retry_after_s, &c->rng);
 }
 
 /* A 429: block the offender for the penalty, then wait for a grant. */
