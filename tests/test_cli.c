@@ -313,6 +313,7 @@ END_TEST
 /* check names what it could not reach, on each side. */
 START_TEST(test_check_unreachable) {
   const char *args[] = {"check", "--config", h.config, NULL};
+  const char *line;
   int port = ad_test_free_port();
   char text[1024];
   snprintf(text, sizeof(text),
@@ -328,6 +329,10 @@ START_TEST(test_check_unreachable) {
                                       "refused"));
   ck_assert_ptr_nonnull(strstr(h.out, "dust: reading the Dust data source's "
                                       "tables: connection refused"));
+  /* Logged once, by the side that decided it stops the run. */
+  line = strstr(h.err, "[airtable] list of bases");
+  ck_assert_ptr_nonnull(line);
+  ck_assert_ptr_null(strstr(line + 1, "[airtable] list of bases"));
 }
 END_TEST
 

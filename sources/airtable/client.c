@@ -74,10 +74,7 @@ static void ad_at_call_fail(ad_at_call_t *call, int error, int fatal,
   f.fatal = fatal;
   f.message = call->msg;
   call->state = AD_AT_IDLE;
-  if (call->client->log != NULL)
-    ad_log_write(call->client->log, fatal ? AD_LOG_ERROR : AD_LOG_WARN,
-                 "airtable", "%s", call->msg);
-  call->fail(call, &f, call->data);
+  call->fail(call, &f, call->data); /* the owner logs what it makes of it */
 }
 
 static void ad_at_on_retry(ad_timers_entry_t *entry, void *data) {

@@ -14,8 +14,9 @@
  *   401, 429 PUBLIC_API_BILLING_LIMIT_EXCEEDED
  *                  fatal: the run cannot go on
  *   other 4xx      not retried
- * A call that is not ok ends in its fail callback, once; a canceled call
- * ends in neither. Both callbacks may free the call's memory. */
+ * A call that is not ok ends in its fail callback, once, unlogged: the
+ * owner knows whether it fails a table or the run. A canceled call ends
+ * in neither. Both callbacks may free the call's memory. */
 #ifndef AD_AT_CLIENT_H
 #define AD_AT_CLIENT_H
 

@@ -69,9 +69,13 @@ static void ad_at_step_done(ad_at_source_t *src) {
     ad_at_on_done(&src->done_entry, src);
 }
 
+/* Records (and logs, once) a failure that the run survives. */
 static void ad_at_failure(ad_at_source_t *src, const char *base,
                           const char *table, const char *record,
                           const char *msg, uint64_t records) {
+  if (src->o.log != NULL)
+    ad_log_warn(src->o.log, "airtable", "%s%s%s", msg, record ? ": record " : "",
+                record ? record : "");
   if (ad_stats_add_failure(src->o.stats, base ? base : "", table ? table : "",
                            record, msg, records) != 0 &&
       src->o.log != NULL)
