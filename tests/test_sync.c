@@ -32,6 +32,7 @@ typedef struct harness {
   const char *dust_key;
   char source_extra[512], sink_extra[256], rate_extra[256], engine_extra[256];
   uint64_t documents_window_ms;
+  int max_retries;
   int done;
   ad_stats_t st;      /* the run's counters (pointers cleared) */
   uint64_t sink_peak, sink_max; /* rows the sink held at most, its bound */
@@ -51,6 +52,7 @@ static void setup(void) {
   h.dop.documents_per_minute = 0;
   h.format = "tables";
   h.dust_key = DUST_KEY;
+  h.max_retries = 8;
   snprintf(h.rate_extra, sizeof(h.rate_extra),
            ",\"dust_documents_per_minute\":100000");
 }
@@ -79,11 +81,11 @@ static void configure(void) {
            "\"workspace_id\":\"wFake\",\"space_id\":\"vltFake\","
            "\"data_source_id\":\"dsFake\",\"data_format\":\"%s\"%s},"
            "\"rate_limits\":{\"backoff_on_429_s\":2%s},"
-           "\"engine\":{\"max_retries\":8%s}}",
+           "\"engine\":{\"max_retries\":%d%s}}",
            h.ao.token, ad_fake_airtable_url(h.at),
            h.source_extra[0] ? h.source_extra : ",\"index_all\":true",
            h.dust_key, ad_fake_dust_url(h.dust), h.format, h.sink_extra,
-           h.rate_extra, h.engine_extra);
+           h.rate_extra, h.max_retries, h.engine_extra);
   ck_assert_msg(ad_config_parse(&h.cfg, text, strlen(text), NULL, NULL, err,
                                 sizeof(err)) == 0,
                 "config: %s", err);
@@ -567,6 +569,32 @@ START_TEST(test_documents_paced) {
 }
 END_TEST
 
+/* Dust answers too late every time: each request times out, is retried,
+ * and the table fails with a message saying so; nothing hangs or leaks. */
+START_TEST(test_dust_timeouts_fail_the_table) {
+  const char *err;
+
+  h.ao.bases = 1;
+  h.ao.tables_per_base = 1;
+  h.ao.records_per_table = 10;
+  h.dop.latency_ms = 1500;
+  snprintf(h.engine_extra, sizeof(h.engine_extra),
+           ",\"request_timeout_s\":1");
+  h.max_retries = 1;
+  run();
+  ck_assert_int_eq(ad_stats_ok(&h.st), 0);
+  ck_assert_ptr_null(json_object_object_get(h.stats, "error")); /* not fatal */
+  ck_assert_uint_eq(h.st.tables_failed, 1);
+  ck_assert_uint_eq(h.st.records_failed, 10);
+  ck_assert_uint_eq(h.st.retries, 1);
+  err = json_object_get_string(json_object_object_get(
+      json_object_array_get_idx(json_object_object_get(h.stats, "failures"), 0),
+      "error"));
+  ck_assert_ptr_nonnull(strstr(err, "timed out"));
+  ck_assert_ptr_nonnull(strstr(err, "gave up after 2 attempts"));
+}
+END_TEST
+
 /* A key Dust refuses stops the run: fatal, every record read failed, the
  * key nowhere in the stats. */
 START_TEST(test_dust_401_is_fatal) {
@@ -620,6 +648,7 @@ static Suite *sync_suite(void) {
   tcase_add_test(tc, test_name_clash_uses_fallback);
   tcase_add_test(tc, test_truncate_replaces_rows);
   tcase_add_test(tc, test_documents_paced);
+  tcase_add_test(tc, test_dust_timeouts_fail_the_table);
   tcase_add_test(tc, test_dust_401_is_fatal);
   tcase_add_test(tc, test_dust_unknown_data_source_is_fatal);
   suite_add_tcase(s, tc);
