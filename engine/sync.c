@@ -101,9 +101,24 @@ static int ad_sync_make(ad_sync_t **out, uv_loop_t *loop,
   return rc;
 }
 
-static int ad_sync_new_common(ad_sync_t **out, uv_loop_t *loop,
-                              const ad_sync_options_t *opts, ad_sync_t *s,
-                              int rc, char *err, size_t errlen) {
+/* Parses the config (from path when it is set, else from text), then
+ * builds the sync around it. */
+static int ad_sync_new_from(ad_sync_t **out, uv_loop_t *loop,
+                            const char *text, size_t len, const char *path,
+                            const ad_sync_options_t *opts, char *err,
+                            size_t errlen) {
+  ad_sync_t *s;
+  int rc;
+
+  *out = NULL;
+  if (loop == NULL || (text == NULL && path == NULL))
+    return AD_EINVAL;
+  if ((s = calloc(1, sizeof(*s))) == NULL)
+    return AD_ENOMEM;
+  rc = path != NULL
+           ? ad_config_load(&s->cfg, path, ad_sync_getenv, NULL, err, errlen)
+           : ad_config_parse(&s->cfg, text, len, ad_sync_getenv, NULL, err,
+                             errlen);
   if (rc == 0)
     rc = ad_sync_make(out, loop, opts, s);
   if (rc == 0)
@@ -124,31 +139,12 @@ static int ad_sync_new_common(ad_sync_t **out, uv_loop_t *loop,
 int ad_sync_new(ad_sync_t **out, uv_loop_t *loop, const char *config,
                 size_t len, const ad_sync_options_t *opts, char *err,
                 size_t errlen) {
-  ad_sync_t *s;
-  int rc;
-
-  *out = NULL;
-  if (loop == NULL || config == NULL)
-    return AD_EINVAL;
-  if ((s = calloc(1, sizeof(*s))) == NULL)
-    return AD_ENOMEM;
-  rc = ad_config_parse(&s->cfg, config, len, ad_sync_getenv, NULL, err,
-                       errlen);
-  return ad_sync_new_common(out, loop, opts, s, rc, err, errlen);
+  return ad_sync_new_from(out, loop, config, len, NULL, opts, err, errlen);
 }
 
 int ad_sync_new_file(ad_sync_t **out, uv_loop_t *loop, const char *path,
                      const ad_sync_options_t *opts, char *err, size_t errlen) {
-  ad_sync_t *s;
-  int rc;
-
-  *out = NULL;
-  if (loop == NULL || path == NULL)
-    return AD_EINVAL;
-  if ((s = calloc(1, sizeof(*s))) == NULL)
-    return AD_ENOMEM;
-  rc = ad_config_load(&s->cfg, path, ad_sync_getenv, NULL, err, errlen);
-  return ad_sync_new_common(out, loop, opts, s, rc, err, errlen);
+  return ad_sync_new_from(out, loop, NULL, 0, path, opts, err, errlen);
 }
 
 int ad_sync_start(ad_sync_t *s, ad_sync_cb on_done, void *data) {
