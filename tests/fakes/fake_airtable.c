@@ -32,6 +32,7 @@ typedef struct fa_table {
   int nrecords;
   int denied;      /* records answer 403 */
   int expire_next; /* offsets refused as expired, this many times */
+  int inserted;    /* records added at the start since it was built */
 } fa_table_t;
 
 typedef struct fa_base {
@@ -316,6 +317,13 @@ static json_object *fa_record(const ad_fake_airtable_t *fa,
   }
   json_object_object_add(rec, "fields", fields);
   return rec;
+}
+
+/* The generated record at a position: records inserted later sit first
+ * and are generated past the original ones, so every id stays unique. */
+static int fa_index(const fa_table_t *t, int position) {
+  return position < t->inserted ? t->nrecords - t->inserted + position
+                                : position - t->inserted;
 }
 
 /* ---- answers ---------------------------------------------------------- */
@@ -710,7 +718,8 @@ static enum MHD_Result fa_records(ad_fake_airtable_t *fa,
   arr = json_object_new_array();
   end = pos + lo.page_size < t->nrecords ? pos + lo.page_size : t->nrecords;
   for (i = pos; i < end; i++)
-    json_object_array_add(arr, fa_record(fa, t, i, lo.by_id, lo.fields));
+    json_object_array_add(arr, fa_record(fa, t, fa_index(t, i), lo.by_id,
+                                         lo.fields));
   json_object_object_add(root, "records", arr);
   pthread_mutex_lock(&fa->mu);
   fa->c.records_served += end - pos;
@@ -739,28 +748,7 @@ static enum MHD_Result fa_records(ad_fake_airtable_t *fa,
 
 static enum MHD_Result fa_counters(ad_fake_airtable_t *fa,
                                    struct MHD_Connection *conn) {
-  ad_fake_airtable_counters_t c;
-  json_object *o = json_object_new_object();
-
-  ad_fake_airtable_counters(fa, &c);
-#define FA_COUNTER(name) json_object_object_add(o, #name, json_object_new_int64(c.name))
-  FA_COUNTER(requests_bases);
-  FA_COUNTER(requests_schema);
-  FA_COUNTER(requests_records);
-  FA_COUNTER(sent_429);
-  FA_COUNTER(injected_429);
-  FA_COUNTER(refused_in_penalty);
-  FA_COUNTER(sent_5xx);
-  FA_COUNTER(dropped);
-  FA_COUNTER(truncated);
-  FA_COUNTER(expired_offsets);
-  FA_COUNTER(max_per_base_window);
-  FA_COUNTER(max_per_token_window);
-  FA_COUNTER(tightest_base_span_ms);
-  FA_COUNTER(tightest_token_span_ms);
-  FA_COUNTER(records_served);
-#undef FA_COUNTER
-  return fa_json(conn, 200, o);
+  return fa_json(conn, 200, ad_fake_airtable_counters_json(fa));
 }
 
 /* Draws this request's faults; 1: drop, 2: 5xx. Lock held. */
@@ -984,6 +972,52 @@ void ad_fake_airtable_counters(ad_fake_airtable_t *fa,
   pthread_mutex_unlock(&fa->mu);
 }
 
+json_object *ad_fake_airtable_counters_json(ad_fake_airtable_t *fa) {
+  ad_fake_airtable_counters_t c;
+  json_object *o = json_object_new_object();
+
+  ad_fake_airtable_counters(fa, &c);
+#define FA_COUNTER(name) json_object_object_add(o, #name, json_object_new_int64(c.name))
+  FA_COUNTER(requests_bases);
+  FA_COUNTER(requests_schema);
+  FA_COUNTER(requests_records);
+  FA_COUNTER(sent_429);
+  FA_COUNTER(injected_429);
+  FA_COUNTER(refused_in_penalty);
+  FA_COUNTER(sent_5xx);
+  FA_COUNTER(dropped);
+  FA_COUNTER(truncated);
+  FA_COUNTER(expired_offsets);
+  FA_COUNTER(max_per_base_window);
+  FA_COUNTER(max_per_token_window);
+  FA_COUNTER(tightest_base_span_ms);
+  FA_COUNTER(tightest_token_span_ms);
+  FA_COUNTER(records_served);
+#undef FA_COUNTER
+  return o;
+}
+
+char *ad_fake_airtable_page_json(const ad_fake_airtable_t *fa, int b, int t,
+                                 int first, size_t *len) {
+  const fa_table_t *tb = &fa->bases[b].tables[t];
+  json_object *root = json_object_new_object(), *arr = json_object_new_array();
+  int i, end = first + FA_PAGE_MAX < tb->nrecords ? first + FA_PAGE_MAX
+                                                  : tb->nrecords;
+  const char *s;
+  char *out;
+
+  for (i = first; i < end; i++)
+    json_object_array_add(arr, fa_record(fa, tb, fa_index(tb, i), 0, NULL));
+  json_object_object_add(root, "records", arr);
+  if (end < tb->nrecords) /* an offset of the real length */
+    json_object_object_add(root, "offset",
+                           json_object_new_string("itrAAAAAAAAAAAAAA/recAAAAAAAAAAAAAA"));
+  s = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, len);
+  out = strdup(s);
+  json_object_put(root);
+  return out;
+}
+
 int ad_fake_airtable_nbases(const ad_fake_airtable_t *fa) { return fa->nbases; }
 
 const char *ad_fake_airtable_base_id(const ad_fake_airtable_t *fa, int b) {
@@ -1021,6 +1055,14 @@ void ad_fake_airtable_inject_429(ad_fake_airtable_t *fa, int b, int count) {
 void ad_fake_airtable_deny_table(ad_fake_airtable_t *fa, int b, int t) {
   pthread_mutex_lock(&fa->mu);
   fa->bases[b].tables[t].denied = 1;
+  pthread_mutex_unlock(&fa->mu);
+}
+
+void ad_fake_airtable_insert_records(ad_fake_airtable_t *fa, int b, int t,
+                                     int count) {
+  pthread_mutex_lock(&fa->mu);
+  fa->bases[b].tables[t].nrecords += count;
+  fa->bases[b].tables[t].inserted += count;
   pthread_mutex_unlock(&fa->mu);
 }
 

@@ -17,7 +17,10 @@
 #ifndef AD_FAKE_AIRTABLE_H
 #define AD_FAKE_AIRTABLE_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include <json-c/json.h>
 
 typedef struct ad_fake_airtable ad_fake_airtable_t;
 
@@ -65,6 +68,17 @@ const char *ad_fake_airtable_url(const ad_fake_airtable_t *fake);
 void ad_fake_airtable_counters(ad_fake_airtable_t *fake,
                                ad_fake_airtable_counters_t *out);
 
+/* The counters as a JSON object (what GET /_fake/counters answers); the
+ * caller puts the reference. */
+json_object *ad_fake_airtable_counters_json(ad_fake_airtable_t *fake);
+
+/* The page of table (b, t) that starts at record `first`, as the server
+ * would send it (fields by name, an offset of the real length when more
+ * follow), without going through HTTP: for the benchmarks' baseline. The
+ * caller frees the text. NULL when out of memory. */
+char *ad_fake_airtable_page_json(const ad_fake_airtable_t *fake, int b, int t,
+                                 int first, size_t *len);
+
 /* Dataset facts, for tests: ids are "app…"/"tbl…" strings of 17 chars. */
 int ad_fake_airtable_nbases(const ad_fake_airtable_t *fake);
 const char *ad_fake_airtable_base_id(const ad_fake_airtable_t *fake, int b);
@@ -82,6 +96,10 @@ void ad_fake_airtable_inject_429(ad_fake_airtable_t *fake, int b, int count);
 /* From now on, table (b, t) answers its records with 403
  * INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND. */
 void ad_fake_airtable_deny_table(ad_fake_airtable_t *fake, int b, int t);
+/* count new records appear at the start of table (b, t), as if created
+ * ahead of a reader: every later page shifts by count. */
+void ad_fake_airtable_insert_records(ad_fake_airtable_t *fake, int b, int t,
+                                     int count);
 /* The next `count` valid offsets of table (b, t) are refused with 422
  * LIST_RECORDS_ITERATOR_NOT_AVAILABLE. */
 void ad_fake_airtable_expire_offsets(ad_fake_airtable_t *fake, int b, int t,

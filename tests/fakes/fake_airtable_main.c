@@ -1,6 +1,6 @@
 /* The fake Airtable as a standalone server, for benchmarks and manual
  * runs: prints its URL, serves until SIGINT or SIGTERM, then prints its
- * counters as JSON. */
+ * counters (those of GET /_fake/counters) as one JSON line. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +40,7 @@ int ad_fake_airtable_main(int argc, char **argv) {
       {"help", 0, 0, 'h'},
       {0, 0, 0, 0}};
   ad_fake_airtable_opts_t o;
-  ad_fake_airtable_counters_t c;
+  json_object *counters;
   ad_fake_airtable_t *fa;
   sigset_t stop;
   int ch;
@@ -78,12 +78,10 @@ int ad_fake_airtable_main(int argc, char **argv) {
   printf("%s\n", ad_fake_airtable_url(fa));
   fflush(stdout);
   ad_fake_server_wait_stop_signal(&stop);
-  ad_fake_airtable_counters(fa, &c);
-  printf("{\"sent_429\":%ld,\"max_per_base_window\":%ld,"
-         "\"max_per_token_window\":%ld,\"tightest_base_span_ms\":%ld,"
-         "\"tightest_token_span_ms\":%ld,\"records_served\":%ld}\n",
-         c.sent_429, c.max_per_base_window, c.max_per_token_window,
-         c.tightest_base_span_ms, c.tightest_token_span_ms, c.records_served);
+  counters = ad_fake_airtable_counters_json(fa);
+  printf("%s\n", json_object_to_json_string_ext(counters, JSON_C_TO_STRING_PLAIN));
+  fflush(stdout);
+  json_object_put(counters);
   ad_fake_airtable_stop(fa);
   return 0;
 }

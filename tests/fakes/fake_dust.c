@@ -357,7 +357,9 @@ static void fd_store_rows(ad_fake_dust_t *fd, fd_table_t *t, json_object *rows,
       json_object_object_add(t->received, id, NULL);
     if (!json_object_object_get_ex(t->rows, id, NULL))
       fd->c.rows_stored++;
-    json_object_object_add(t->rows, id, json_object_get(value));
+    json_object_object_add(t->rows, id, fd->o.discard_values
+                                            ? NULL
+                                            : json_object_get(value));
     json_object_object_foreach(value, key, cell) {
       type = fd_cell_type(cell);
       if (strcmp(type, "null") == 0)
@@ -570,7 +572,9 @@ static enum MHD_Result fd_upsert_document(ad_fake_dust_t *fd,
   admitted = fd_doc_admit(fd, fd_now_ms());
   if (admitted) {
     fd->c.documents_received++;
-    json_object_object_add(fd->documents, id, json_object_get(body));
+    json_object_object_add(fd->documents, id, fd->o.discard_values
+                                                  ? NULL
+                                                  : json_object_get(body));
     fd->c.documents_stored = json_object_object_length(fd->documents);
   }
   pthread_mutex_unlock(&fd->mu);
@@ -734,31 +738,7 @@ static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
 
 static enum MHD_Result fd_counters_answer(ad_fake_dust_t *fd,
                                           struct MHD_Connection *conn) {
-  ad_fake_dust_counters_t c;
-  json_object *o = json_object_new_object();
-  ad_fake_dust_counters(fd, &c);
-#define FD_COUNTER(name) json_object_object_add(o, #name, json_object_new_int64(c.name))
-  FD_COUNTER(requests_tables_post);
-  FD_COUNTER(requests_tables_get);
-  FD_COUNTER(requests_rows_post);
-  FD_COUNTER(requests_rows_get);
-  FD_COUNTER(requests_documents_post);
-  FD_COUNTER(requests_documents_get);
-  FD_COUNTER(rows_received);
-  FD_COUNTER(rows_stored);
-  FD_COUNTER(duplicate_rows);
-  FD_COUNTER(documents_received);
-  FD_COUNTER(documents_stored);
-  FD_COUNTER(validation_failures);
-  FD_COUNTER(type_conflicts);
-  FD_COUNTER(truncates);
-  FD_COUNTER(sent_429);
-  FD_COUNTER(sent_5xx);
-  FD_COUNTER(dropped);
-  FD_COUNTER(largest_request);
-  FD_COUNTER(max_concurrent);
-#undef FD_COUNTER
-  return fd_json(conn, 200, o);
+  return fd_json(conn, 200, ad_fake_dust_counters_json(fd));
 }
 
 static void *fd_uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
@@ -911,6 +891,35 @@ void ad_fake_dust_counters(ad_fake_dust_t *fd, ad_fake_dust_counters_t *out) {
   pthread_mutex_lock(&fd->mu);
   *out = fd->c;
   pthread_mutex_unlock(&fd->mu);
+}
+
+json_object *ad_fake_dust_counters_json(ad_fake_dust_t *fd) {
+  ad_fake_dust_counters_t c;
+  json_object *o = json_object_new_object();
+
+  ad_fake_dust_counters(fd, &c);
+#define FD_COUNTER(name) json_object_object_add(o, #name, json_object_new_int64(c.name))
+  FD_COUNTER(requests_tables_post);
+  FD_COUNTER(requests_tables_get);
+  FD_COUNTER(requests_rows_post);
+  FD_COUNTER(requests_rows_get);
+  FD_COUNTER(requests_documents_post);
+  FD_COUNTER(requests_documents_get);
+  FD_COUNTER(rows_received);
+  FD_COUNTER(rows_stored);
+  FD_COUNTER(duplicate_rows);
+  FD_COUNTER(documents_received);
+  FD_COUNTER(documents_stored);
+  FD_COUNTER(validation_failures);
+  FD_COUNTER(type_conflicts);
+  FD_COUNTER(truncates);
+  FD_COUNTER(sent_429);
+  FD_COUNTER(sent_5xx);
+  FD_COUNTER(dropped);
+  FD_COUNTER(largest_request);
+  FD_COUNTER(max_concurrent);
+#undef FD_COUNTER
+  return o;
 }
 
 json_object *ad_fake_dust_dump(ad_fake_dust_t *fd) {

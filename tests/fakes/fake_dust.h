@@ -36,6 +36,9 @@ typedef struct ad_fake_dust_opts {
   double fail_5xx;            /* fraction answered 500/503 */
   double drop;                /* fraction of connections closed unanswered */
   int max_rps;                /* above this many requests/s: 429; 0 = off */
+  int discard_values;         /* keep row and document ids and column types
+                                 only, so a million-row benchmark does not
+                                 hold gigabytes; validation is unchanged */
 } ad_fake_dust_opts_t;
 
 typedef struct ad_fake_dust_counters {
@@ -61,6 +64,10 @@ void ad_fake_dust_stop(ad_fake_dust_t *fake);
 /* "http://127.0.0.1:PORT" */
 const char *ad_fake_dust_url(const ad_fake_dust_t *fake);
 void ad_fake_dust_counters(ad_fake_dust_t *fake, ad_fake_dust_counters_t *out);
+
+/* The counters as a JSON object (what GET /_fake/counters answers); the
+ * caller puts the reference. */
+json_object *ad_fake_dust_counters_json(ad_fake_dust_t *fake);
 
 /* Everything stored, as GET /_fake/dump returns it: {"tables":[{table_id,
  * name, title, description, schema, rows:{row_id:value}}], "documents":

@@ -1,6 +1,6 @@
 /* The fake Dust as a standalone server, for benchmarks and manual runs:
  * prints its URL, serves until SIGINT or SIGTERM, then prints its counters
- * as JSON. */
+ * (those of GET /_fake/counters) as one JSON line. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +21,7 @@ static void usage(FILE *out, const char *prog) {
           "  --latency-ms N         added to every answer\n"
           "  --fail-5xx F --drop F  fault fractions (0..1)\n"
           "  --max-rps N            429 above N requests/s (0 = off)\n"
+          "  --discard-values       keep row ids and column types, not values\n"
           "  --seed N\n",
           prog);
 }
@@ -33,9 +34,10 @@ int ad_fake_dust_main(int argc, char **argv) {
       {"max-body", 1, 0, 'b'},    {"latency-ms", 1, 0, 'l'},
       {"fail-5xx", 1, 0, 'f'},    {"drop", 1, 0, 'x'},
       {"max-rps", 1, 0, 'r'},     {"seed", 1, 0, 'S'},
-      {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
+      {"discard-values", 0, 0, 'V'}, {"help", 0, 0, 'h'},
+      {0, 0, 0, 0}};
   ad_fake_dust_opts_t o;
-  ad_fake_dust_counters_t c;
+  json_object *counters;
   ad_fake_dust_t *fd;
   sigset_t stop;
   int ch;
@@ -56,6 +58,7 @@ int ad_fake_dust_main(int argc, char **argv) {
     case 'x': o.drop = atof(optarg); break;
     case 'r': o.max_rps = atoi(optarg); break;
     case 'S': o.seed = strtoull(optarg, NULL, 10); break;
+    case 'V': o.discard_values = 1; break;
     case 'h': usage(stdout, argv[0]); return 0;
     default: usage(stderr, argv[0]); return 2;
     }
@@ -69,12 +72,10 @@ int ad_fake_dust_main(int argc, char **argv) {
   printf("%s\n", ad_fake_dust_url(fd));
   fflush(stdout);
   ad_fake_server_wait_stop_signal(&stop);
-  ad_fake_dust_counters(fd, &c);
-  printf("{\"rows_received\":%ld,\"rows_stored\":%ld,\"duplicate_rows\":%ld,"
-         "\"documents_stored\":%ld,\"validation_failures\":%ld,"
-         "\"type_conflicts\":%ld,\"max_concurrent\":%ld}\n",
-         c.rows_received, c.rows_stored, c.duplicate_rows, c.documents_stored,
-         c.validation_failures, c.type_conflicts, c.max_concurrent);
+  counters = ad_fake_dust_counters_json(fd);
+  printf("%s\n", json_object_to_json_string_ext(counters, JSON_C_TO_STRING_PLAIN));
+  fflush(stdout);
+  json_object_put(counters);
   ad_fake_dust_stop(fd);
   return 0;
 }
