@@ -1,0 +1,527 @@
+/* airdust's benchmarks (docs/benchmarks.md): each starts the fakes as
+ * their own processes, runs `airdust sync` to completion under wait4(),
+ * prints a table, and appends one JSON object per result to --out.
+ *
+ * Figures are ratios to a bound implied by the limits or to a baseline
+ * measured in the same run; nothing here passes or fails on time. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include <sys/stat.h>
+
+#include "proc.h"
+
+#define AD_BENCH_TOKEN "patBench.0123456789"
+#define AD_BENCH_KEY "sk-fake0123456789"
+#define AD_BENCH_OFF "100000" /* a rate limit that never binds */
+
+typedef struct ad_bench {
+  const char *airdust, *baseline, *work, *out_path;
+  const char *only;
+  int quick;
+  FILE *out;
+  int failures; /* runs that did not complete */
+} ad_bench_t;
+
+/* One sync against a fresh pair of fakes. */
+typedef struct ad_bench_run {
+  const char *name;       /* names the work files */
+  const char *at_args[16]; /* fake-airtable options */
+  const char *dust_args[8];
+  json_object *config;    /* sections to merge over the defaults (taken) */
+  ad_proc_usage_t usage;
+  json_object *stats, *airtable, *dust; /* results (owned) */
+} ad_bench_run_t;
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static long ad_jlong(json_object *o, const char *path) {
+  char key[64];
+  const char *dot;
+  json_object *v = o;
+
+  while (v != NULL && (dot = strchr(path, '.')) != NULL) {
+    snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+    v = json_object_object_get(v, key);
+    path = dot + 1;
+  }
+  return v != NULL ? (long)json_object_get_int64(json_object_object_get(v, path))
+                   : 0;
+}
+
+/* Appends the NULL-terminated strings after dst's last entry (dst holds
+ * max entries, the last one always NULL). */
+static void ad_args(const char **dst, size_t max, ...) {
+  size_t n = 0;
+  const char *a;
+  va_list ap;
+
+  while (n < max - 1 && dst[n] != NULL)
+    n++;
+  va_start(ap, max);
+  while ((a = va_arg(ap, const char *)) != NULL && n < max - 1)
+    dst[n++] = a;
+  va_end(ap);
+  dst[n] = NULL;
+}
+
+#define AD_ARGS(arr, ...) ad_args(arr, sizeof(arr) / sizeof(arr[0]), __VA_ARGS__, NULL)
+
+static json_object *ad_jsection(json_object *cfg, const char *name) {
+  json_object *s;
+  if (!json_object_object_get_ex(cfg, name, &s)) {
+    s = json_object_new_object();
+    json_object_object_add(cfg, name, s);
+  }
+  return s;
+}
+
+static void ad_jset(json_object *cfg, const char *section, const char *key,
+                    json_object *value) {
+  json_object_object_add(ad_jsection(cfg, section), key, value);
+}
+
+static void ad_bench_path(char *out, size_t len, const ad_bench_t *b,
+                          const char *name, const char *ext) {
+  snprintf(out, len, "%s/%s.%s", b->work, name, ext);
+}
+
+/* Appends one result line: {"bench", "when", ...fields}. Takes fields. */
+static void ad_bench_emit(ad_bench_t *b, const char *bench, json_object *fields) {
+  json_object *o = json_object_new_object();
+  char when[32];
+  time_t now = time(NULL);
+
+  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  json_object_object_add(o, "bench", json_object_new_string(bench));
+  json_object_object_add(o, "when", json_object_new_string(when));
+  json_object_object_foreach(fields, k, v)
+    json_object_object_add(o, k, json_object_get(v));
+  fprintf(b->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  fflush(b->out);
+  json_object_put(o);
+  json_object_put(fields);
+}
+
+/* ---- running one sync ----------------------------------------------------- */
+
+static int ad_bench_fake(ad_bench_t *b, ad_proc_t *p, const char *which,
+                         const char *const *extra, const char *log,
+                         char *url, size_t urllen) {
+  const char *argv[24];
+  int n = 0;
+
+  argv[n++] = b->airdust;
+  argv[n++] = which;
+  while (*extra != NULL && n < 23)
+    argv[n++] = *extra++;
+  argv[n] = NULL;
+  return ad_proc_start(p, (char *const *)argv, log, url, urllen);
+}
+
+static void ad_bench_config(ad_bench_t *b, ad_bench_run_t *r, const char *at,
+                            const char *dust, const char *path) {
+  json_object *cfg = r->config != NULL ? r->config : json_object_new_object();
+
+  ad_jset(cfg, "source", "api_key", json_object_new_string(AD_BENCH_TOKEN));
+  ad_jset(cfg, "source", "base_url", json_object_new_string(at));
+  ad_jset(cfg, "sink", "api_key", json_object_new_string(AD_BENCH_KEY));
+  ad_jset(cfg, "sink", "base_url", json_object_new_string(dust));
+  ad_jset(cfg, "sink", "workspace_id", json_object_new_string("wFake"));
+  ad_jset(cfg, "sink", "space_id", json_object_new_string("vltFake"));
+  ad_jset(cfg, "sink", "data_source_id", json_object_new_string("dsFake"));
+  json_object_to_file_ext(path, cfg, JSON_C_TO_STRING_PRETTY);
+  json_object_put(cfg);
+  r->config = NULL;
+  (void)b;
+}
+
+/* Starts both fakes, runs the sync, stops the fakes. 0 when the sync ran
+ * and exited 0 with its stats written. */
+static int ad_bench_sync(ad_bench_t *b, ad_bench_run_t *r) {
+  char at_url[256], dust_url[256], cfg[512], stats[512], log[512];
+  ad_proc_t at, dust;
+  const char *argv[] = {b->airdust, "sync", "--config", cfg, "--stats-json",
+                        stats, "--progress", "off", "--log-level", "warn",
+                        NULL};
+
+  ad_bench_path(cfg, sizeof(cfg), b, r->name, "config.json");
+  ad_bench_path(stats, sizeof(stats), b, r->name, "stats.json");
+  ad_bench_path(log, sizeof(log), b, r->name, "log");
+  remove(stats);
+  remove(log);
+  if (ad_bench_fake(b, &at, "fake-airtable", r->at_args, log, at_url,
+                    sizeof(at_url)) != 0)
+    return -1;
+  if (ad_bench_fake(b, &dust, "fake-dust", r->dust_args, log, dust_url,
+                    sizeof(dust_url)) != 0) {
+    json_object_put(ad_proc_stop(&at));
+    return -1;
+  }
+  ad_bench_config(b, r, at_url, dust_url, cfg);
+  if (ad_proc_run((char *const *)argv, log, &r->usage) != 0)
+    r->usage.status = -1;
+  r->airtable = ad_proc_stop(&at);
+  r->dust = ad_proc_stop(&dust);
+  r->stats = json_object_from_file(stats);
+  if (r->usage.status == 0 && r->stats != NULL && r->airtable != NULL &&
+      r->dust != NULL)
+    return 0;
+  fprintf(stderr, "bench: %s: sync exited %d (see %s)\n", r->name,
+          r->usage.status, log);
+  b->failures++;
+  return -1;
+}
+
+static void ad_bench_run_free(ad_bench_run_t *r) {
+  json_object_put(r->config);
+  json_object_put(r->stats);
+  json_object_put(r->airtable);
+  json_object_put(r->dust);
+}
+
+/* Airtable's limits turned off on both sides: the fake does not enforce
+ * them and the engine's buckets never bind. */
+static void ad_bench_limits_off(json_object *cfg) {
+  ad_jset(cfg, "rate_limits", "per_base_rps",
+          json_object_new_int(atoi(AD_BENCH_OFF)));
+  ad_jset(cfg, "rate_limits", "per_token_rps",
+          json_object_new_int(atoi(AD_BENCH_OFF)));
+}
+
+/* ---- 1. rate-limit saturation ---------------------------------------------- */
+
+/* The least wall time the limits allow for the requests the fake saw: the
+ * token's bucket (50 per second), one base's bucket (5 per second, after
+ * the bases list answered), and one table's chain of pages, each request
+ * taking the fake's latency. */
+static double ad_saturation_bound(json_object *fa, int bases, int pages,
+                                  double latency) {
+  long list = ad_jlong(fa, "requests_bases");
+  long total = list + ad_jlong(fa, "requests_schema") +
+               ad_jlong(fa, "requests_records");
+  long per_base = (total - list + bases - 1) / bases;
+  double token = floor((double)(total - 1) / 50.0) + latency;
+  double base = (double)list * latency + floor((double)(per_base - 1) / 5.0) +
+                latency;
+  double chain = (double)(list + 1 + pages) * latency;
+  return fmax(token, fmax(base, chain));
+}
+
+static void ad_bench_saturation(ad_bench_t *b, int bases) {
+  char nb[16], name[32];
+  int tables = b->quick ? 2 : 4, records = b->quick ? 200 : 1000;
+  char nt[16], nr[16];
+  ad_bench_run_t r = {0};
+  double bound, ratio;
+  long requests;
+
+  snprintf(nb, sizeof(nb), "%d", bases);
+  snprintf(nt, sizeof(nt), "%d", tables);
+  snprintf(nr, sizeof(nr), "%d", records);
+  snprintf(name, sizeof(name), "saturation-%d", bases);
+  r.name = name;
+  AD_ARGS(r.at_args, "--token", AD_BENCH_TOKEN, "--bases", nb, "--tables", nt,
+          "--records", nr, "--latency-ms", "50");
+  AD_ARGS(r.dust_args, "--discard-values");
+  if (ad_bench_sync(b, &r) == 0) {
+    requests = ad_jlong(r.airtable, "requests_bases") +
+               ad_jlong(r.airtable, "requests_schema") +
+               ad_jlong(r.airtable, "requests_records");
+    bound = ad_saturation_bound(r.airtable, bases, (records + 99) / 100, 0.05);
+    ratio = r.usage.wall_s / bound;
+    printf("%6d %9ld %8.2f %8.2f %7.3f %6ld %11ld %12ld\n", bases, requests,
+           bound, r.usage.wall_s, ratio, ad_jlong(r.stats, "http_429.airtable"),
+           ad_jlong(r.airtable, "max_per_base_window"),
+           ad_jlong(r.airtable, "max_per_token_window"));
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "bases", json_object_new_int(bases));
+    json_object_object_add(f, "tables_per_base", json_object_new_int(tables));
+    json_object_object_add(f, "records_per_table", json_object_new_int(records));
+    json_object_object_add(f, "requests", json_object_new_int64(requests));
+    json_object_object_add(f, "min_wall_s", json_object_new_double(bound));
+    json_object_object_add(f, "wall_s", json_object_new_double(r.usage.wall_s));
+    json_object_object_add(f, "ratio", json_object_new_double(ratio));
+    json_object_object_add(f, "http_429",
+                           json_object_new_int64(ad_jlong(r.stats, "http_429.airtable")));
+    json_object_object_add(f, "fake_max_per_base_1s",
+                           json_object_new_int64(ad_jlong(r.airtable, "max_per_base_window")));
+    json_object_object_add(f, "fake_max_per_token_1s",
+                           json_object_new_int64(ad_jlong(r.airtable, "max_per_token_window")));
+    json_object_object_add(f, "tightest_base_span_ms",
+                           json_object_new_int64(ad_jlong(r.airtable, "tightest_base_span_ms")));
+    json_object_object_add(f, "tightest_token_span_ms",
+                           json_object_new_int64(ad_jlong(r.airtable, "tightest_token_span_ms")));
+    ad_bench_emit(b, "saturation", f);
+  }
+  ad_bench_run_free(&r);
+}
+
+static void ad_bench_saturation_all(ad_bench_t *b) {
+  static const int full[] = {2, 20, 40}, quick[] = {1, 2};
+  const int *cases = b->quick ? quick : full;
+  size_t i, n = b->quick ? 2 : 3;
+
+  printf("\n1. Rate-limit saturation: 5 requests/s per base, 50/s per token, "
+         "fake latency 50 ms\n");
+  printf("%6s %9s %8s %8s %7s %6s %11s %12s\n", "bases", "requests",
+         "min_s", "wall_s", "ratio", "429s", "max/base/1s", "max/token/1s");
+  for (i = 0; i < n; i++)
+    ad_bench_saturation(b, cases[i]);
+}
+
+/* ---- 2. CPU per record ------------------------------------------------------ */
+
+/* The dataset of benchmarks 2 and 3: bases x tables x records. */
+typedef struct ad_bench_size {
+  int bases, tables, records;
+} ad_bench_size_t;
+
+/* Writes the dataset's size options into argv[0..5]. */
+static void ad_bench_size_args(const ad_bench_size_t *s, char buf[3][16],
+                               const char **argv) {
+  snprintf(buf[0], 16, "%d", s->bases);
+  snprintf(buf[1], 16, "%d", s->tables);
+  snprintf(buf[2], 16, "%d", s->records);
+  argv[0] = "--bases", argv[1] = buf[0];
+  argv[2] = "--tables", argv[3] = buf[1];
+  argv[4] = "--records", argv[5] = buf[2];
+}
+
+/* A fast fake Airtable of size s: no limits, no latency. */
+static void ad_bench_fast_airtable(ad_bench_run_t *r, const ad_bench_size_t *s,
+                                   char buf[3][16]) {
+  ad_bench_size_args(s, buf, r->at_args);
+  AD_ARGS(r->at_args, "--token", AD_BENCH_TOKEN, "--per-base-rps", "0",
+          "--per-token-rps", "0");
+  r->config = json_object_new_object();
+  ad_bench_limits_off(r->config);
+}
+
+/* Runs the baseline on the same dataset: its JSON line, or NULL. */
+static json_object *ad_bench_baseline(ad_bench_t *b, const ad_bench_size_t *s) {
+  char buf[3][16], log[512], line[1024];
+  const char *argv[10] = {b->baseline};
+  ad_proc_t p;
+  json_object *out;
+
+  ad_bench_size_args(s, buf, argv + 1);
+  argv[7] = NULL;
+  ad_bench_path(log, sizeof(log), b, "baseline", "log");
+  remove(log);
+  if (ad_proc_start(&p, (char *const *)argv, log, line, sizeof(line)) != 0)
+    return NULL;
+  out = json_tokener_parse(line);
+  json_object_put(ad_proc_stop(&p)); /* it has printed all it prints */
+  return out;
+}
+
+static void ad_bench_cpu(ad_bench_t *b) {
+  ad_bench_size_t s = b->quick ? (ad_bench_size_t){1, 2, 1000}
+                               : (ad_bench_size_t){10, 10, 10000};
+  char buf[3][16];
+  ad_bench_run_t r = {.name = "cpu"};
+  json_object *base, *f;
+  double records, per100k, base100k, rate;
+
+  printf("\n2. CPU per record: limits off, latency 0, tables format, batch "
+         "500, %d records\n", s.bases * s.tables * s.records);
+  ad_bench_fast_airtable(&r, &s, buf);
+  AD_ARGS(r.dust_args, "--discard-values");
+  ad_jset(r.config, "sink", "batch_size", json_object_new_int(500));
+  if (ad_bench_sync(b, &r) != 0 || (base = ad_bench_baseline(b, &s)) == NULL) {
+    ad_bench_run_free(&r);
+    return;
+  }
+  records = (double)ad_jlong(r.stats, "records_read");
+  rate = records / r.usage.wall_s;
+  per100k = r.usage.cpu_s / records * 1e5;
+  base100k = json_object_get_double(json_object_object_get(base, "cpu_s")) /
+             records * 1e5;
+  printf("%10s %10s %12s %12s %16s %7s\n", "records", "records/s",
+         "cpu_s", "cpu_s/100k", "baseline_s/100k", "ratio");
+  printf("%10.0f %10.0f %12.2f %12.3f %16.3f %7.2f\n", records, rate,
+         r.usage.cpu_s, per100k, base100k, per100k / base100k);
+  f = json_object_new_object();
+  json_object_object_add(f, "records", json_object_new_int64((int64_t)records));
+  json_object_object_add(f, "wall_s", json_object_new_double(r.usage.wall_s));
+  json_object_object_add(f, "records_per_s", json_object_new_double(rate));
+  json_object_object_add(f, "cpu_s", json_object_new_double(r.usage.cpu_s));
+  json_object_object_add(f, "cpu_s_per_100k", json_object_new_double(per100k));
+  json_object_object_add(f, "baseline_cpu_s_per_100k",
+                         json_object_new_double(base100k));
+  json_object_object_add(f, "ratio", json_object_new_double(per100k / base100k));
+  json_object_object_add(f, "page_bytes",
+                         json_object_get(json_object_object_get(base, "page_bytes")));
+  json_object_object_add(f, "bytes_sent",
+                         json_object_new_int64(ad_jlong(r.stats, "bytes.sent")));
+  ad_bench_emit(b, "cpu", f);
+  json_object_put(base);
+  ad_bench_run_free(&r);
+}
+
+/* ---- 3. memory --------------------------------------------------------------- */
+
+/* Peak RSS of one slow-sink sync, in MB; negative when it did not run. */
+static double ad_bench_memory_run(ad_bench_t *b, const ad_bench_size_t *s,
+                                  long *records, long *peak_queue) {
+  char buf[3][16], name[32];
+  ad_bench_run_t r = {0};
+  double mb = -1;
+
+  snprintf(name, sizeof(name), "memory-%d", s->records);
+  r.name = name;
+  ad_bench_fast_airtable(&r, s, buf);
+  AD_ARGS(r.dust_args, "--discard-values", "--latency-ms", "100");
+  if (ad_bench_sync(b, &r) == 0) {
+    mb = (double)r.usage.maxrss_kb / 1024.0;
+    *records = ad_jlong(r.stats, "records_read");
+    *peak_queue = ad_jlong(r.stats, "peak_queue_rows");
+  }
+  ad_bench_run_free(&r);
+  return mb;
+}
+
+static void ad_bench_memory(ad_bench_t *b) {
+  /* The same 100 tables; only their size grows. */
+  ad_bench_size_t small = {10, 10, b->quick ? 100 : 1000};
+  ad_bench_size_t large = {10, 10, b->quick ? 300 : 10000};
+  long rs = 0, rl = 0, qs = 0, ql = 0;
+  double ms, ml;
+  json_object *f;
+
+  printf("\n3. Memory: peak RSS of the sync, slow sink (fake Dust latency "
+         "100 ms), 100 tables\n");
+  ms = ad_bench_memory_run(b, &small, &rs, &qs);
+  ml = ad_bench_memory_run(b, &large, &rl, &ql);
+  if (ms <= 0 || ml <= 0)
+    return;
+  printf("%10s %12s %16s\n", "records", "peak_rss_MB", "peak_queue_rows");
+  printf("%10ld %12.1f %16ld\n%10ld %12.1f %16ld\n", rs, ms, qs, rl, ml, ql);
+  printf("ratio %.3f\n", ml / ms);
+  f = json_object_new_object();
+  json_object_object_add(f, "records_small", json_object_new_int64(rs));
+  json_object_object_add(f, "peak_rss_mb_small", json_object_new_double(ms));
+  json_object_object_add(f, "records_large", json_object_new_int64(rl));
+  json_object_object_add(f, "peak_rss_mb_large", json_object_new_double(ml));
+  json_object_object_add(f, "peak_queue_rows_large", json_object_new_int64(ql));
+  json_object_object_add(f, "ratio", json_object_new_double(ml / ms));
+  ad_bench_emit(b, "memory", f);
+}
+
+/* ---- 4. concurrency ------------------------------------------------------------ */
+
+static void ad_bench_concurrency(ad_bench_t *b) {
+  ad_bench_size_t s = b->quick ? (ad_bench_size_t){1, 2, 500}
+                               : (ad_bench_size_t){1, 10, 10000};
+  int conc = b->quick ? 100 : 1000;
+  double latency = 0.2, ideal, rate;
+  char buf[3][16];
+  ad_bench_run_t r = {.name = "concurrency"};
+  json_object *f;
+  long docs;
+
+  printf("\n4. Concurrency: documents, fake Dust latency 200 ms, "
+         "sink_concurrency %d, %d records\n", conc,
+         s.bases * s.tables * s.records);
+  ad_bench_fast_airtable(&r, &s, buf);
+  AD_ARGS(r.dust_args, "--discard-values", "--latency-ms", "200",
+          "--documents-per-minute", "0");
+  ad_jset(r.config, "rate_limits", "dust_documents_per_minute",
+          json_object_new_int(10000000));
+  ad_jset(r.config, "sink", "data_format", json_object_new_string("documents"));
+  ad_jset(r.config, "engine", "sink_concurrency", json_object_new_int(conc));
+  ad_jset(r.config, "engine", "max_connections", json_object_new_int(conc + 16));
+  if (ad_bench_sync(b, &r) == 0) {
+    docs = ad_jlong(r.stats, "documents_written");
+    ideal = conc / latency;
+    rate = (double)docs / r.usage.wall_s;
+    printf("%10s %8s %10s %10s %7s %15s\n", "documents", "wall_s", "docs/s",
+           "ideal/s", "ratio", "max_in_flight");
+    printf("%10ld %8.2f %10.0f %10.0f %7.3f %15ld\n", docs, r.usage.wall_s,
+           rate, ideal, rate / ideal, ad_jlong(r.dust, "max_concurrent"));
+    f = json_object_new_object();
+    json_object_object_add(f, "documents", json_object_new_int64(docs));
+    json_object_object_add(f, "sink_concurrency", json_object_new_int(conc));
+    json_object_object_add(f, "wall_s", json_object_new_double(r.usage.wall_s));
+    json_object_object_add(f, "documents_per_s", json_object_new_double(rate));
+    json_object_object_add(f, "ideal_per_s", json_object_new_double(ideal));
+    json_object_object_add(f, "ratio", json_object_new_double(rate / ideal));
+    json_object_object_add(f, "fake_max_in_flight",
+                           json_object_new_int64(ad_jlong(r.dust, "max_concurrent")));
+    json_object_object_add(f, "cpu_s", json_object_new_double(r.usage.cpu_s));
+    ad_bench_emit(b, "concurrency", f);
+  }
+  ad_bench_run_free(&r);
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+static const struct {
+  const char *name;
+  void (*run)(ad_bench_t *b);
+} ad_benches[] = {
+    {"saturation", ad_bench_saturation_all},
+    {"cpu", ad_bench_cpu},
+    {"memory", ad_bench_memory},
+    {"concurrency", ad_bench_concurrency},
+};
+
+static void ad_bench_usage(FILE *f, const char *prog) {
+  fprintf(f,
+          "usage: %s [--airdust PATH] [--baseline PATH] [--work DIR] "
+          "[--out FILE] [--only NAME[,NAME]] [--quick]\n"
+          "  NAME: saturation, cpu, memory, concurrency\n"
+          "  --quick: small datasets, to check that every benchmark runs\n",
+          prog);
+}
+
+int main(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"airdust", 1, 0, 'a'}, {"baseline", 1, 0, 'b'}, {"work", 1, 0, 'w'},
+      {"out", 1, 0, 'o'},     {"only", 1, 0, 'n'},     {"quick", 0, 0, 'q'},
+      {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+  ad_bench_t b = {AD_BENCH_AIRDUST, AD_BENCH_BASELINE, "bench-work",
+                  "bench-results.jsonl", NULL, 0, NULL, 0};
+  size_t i;
+  int ch;
+
+  while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (ch) {
+    case 'a': b.airdust = optarg; break;
+    case 'b': b.baseline = optarg; break;
+    case 'w': b.work = optarg; break;
+    case 'o': b.out_path = optarg; break;
+    case 'n': b.only = optarg; break;
+    case 'q': b.quick = 1; break;
+    case 'h': ad_bench_usage(stdout, argv[0]); return 0;
+    default: ad_bench_usage(stderr, argv[0]); return 2;
+    }
+  }
+  if (mkdir(b.work, 0755) != 0 && errno != EEXIST) {
+    perror(b.work);
+    return 1;
+  }
+  b.out = fopen(b.out_path, "a");
+  if (b.out == NULL) {
+    perror(b.out_path);
+    return 1;
+  }
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  printf("results appended to %s; work files in %s\n", b.out_path, b.work);
+  for (i = 0; i < sizeof(ad_benches) / sizeof(ad_benches[0]); i++)
+    if (b.only == NULL || strstr(b.only, ad_benches[i].name) != NULL)
+      ad_benches[i].run(&b);
+  fclose(b.out);
+  if (b.failures > 0)
+    fprintf(stderr, "bench: %d run(s) did not complete\n", b.failures);
+  return b.failures > 0 ? 1 : 0;
+}
