@@ -37,6 +37,7 @@ typedef struct harness {
   json_object *sample; /* one unit of each table, parsed */
   long units, duplicates, pages, empty_pages, bad_units;
   int slow;            /* pop one page per 20 ms instead of at once */
+  int insert_on_first; /* records table (0,0) gains after its first page */
   const char *engine_extra; /* spliced into "engine" */
   long http_timeout_ms;     /* 0: the HTTP client's default */
   uv_timer_t drain;
@@ -66,6 +67,11 @@ static void take_page(ad_page_t *p) {
   size_t i;
 
   h.pages++;
+  if (h.insert_on_first > 0 &&
+      strcmp(p->table->table_id, ad_fake_airtable_table_id(h.fake, 0, 0)) == 0) {
+    ad_fake_airtable_insert_records(h.fake, 0, 0, h.insert_on_first);
+    h.insert_on_first = 0;
+  }
   if (p->nunits == 0)
     h.empty_pages++;
   for (i = 0; i < p->nunits; i++) {
@@ -364,6 +370,29 @@ START_TEST(test_expired_offsets_restart_without_duplicates) {
 }
 END_TEST
 
+/* Table (0,0) gains 5 records at its start after its first page, and its
+ * offset expires: the restarted read finds a different first 100 records,
+ * so it cannot skip them and reads once more, sending everything. Every
+ * record of the table as it now is arrives; the 100 of the first page
+ * arrive twice (Dust keeps one copy) and are counted twice. */
+START_TEST(test_changed_table_is_sent_again_after_restart) {
+  h.fo.records_per_table = 350;
+  start_fake();
+  ad_fake_airtable_expire_offsets(h.fake, 0, 0, 1);
+  h.insert_on_first = 5;
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ck_assert_int_eq(table_seen(0, 0), 355);
+  ck_assert_int_eq(h.duplicates, 100);
+  ck_assert_int_eq(table_seen(0, 1), 350);
+  ck_assert_int_eq(table_seen(1, 0), 350);
+  ck_assert_uint_eq(h.stats.records_read, 350 * 3 + 355 + 100);
+  ck_assert_uint_eq(h.stats.tables_failed, 0);
+  ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
+  finish_stats();
+}
+END_TEST
+
 START_TEST(test_forbidden_table_fails_alone) {
   h.fo.bases = 2;
   start_fake();
@@ -537,6 +566,7 @@ static Suite *source_suite(void) {
   tcase_add_test(tc, test_specific_table_documents_post);
   tcase_add_test(tc, test_429_pauses_the_base);
   tcase_add_test(tc, test_expired_offsets_restart_without_duplicates);
+  tcase_add_test(tc, test_changed_table_is_sent_again_after_restart);
   tcase_add_test(tc, test_forbidden_table_fails_alone);
   tcase_add_test(tc, test_rejected_key_is_fatal);
   tcase_add_test(tc, test_missing_table_is_fatal);

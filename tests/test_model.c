@@ -1,37 +1,13 @@
-/* The engine's record model and helpers: id sets, pages, deferred timers. */
+/* The engine's record model and helpers: pages, deferred timers. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "error.h"
-#include "idset.h"
 #include "page.h"
 #include "table.h"
 #include "testutil.h"
 #include "timers.h"
-
-START_TEST(test_idset) {
-  ad_idset_t set;
-  char id[32];
-  int i;
-
-  ad_idset_init(&set);
-  ck_assert_int_eq(ad_idset_has(&set, "rec1", 4), 0);
-  for (i = 0; i < 50000; i++) {
-    snprintf(id, sizeof(id), "rec%014d", i);
-    ck_assert_int_eq(ad_idset_add(&set, id, strlen(id)), 1);
-  }
-  for (i = 0; i < 50000; i += 7) {
-    snprintf(id, sizeof(id), "rec%014d", i);
-    ck_assert_int_eq(ad_idset_add(&set, id, strlen(id)), 0);
-    ck_assert_int_eq(ad_idset_has(&set, id, strlen(id)), 1);
-  }
-  ck_assert_uint_eq(set.count, 50000);
-  /* A prefix of a stored id is another id. */
-  ck_assert_int_eq(ad_idset_has(&set, "rec0000000000000", 16), 0);
-  ad_idset_free(&set);
-}
-END_TEST
 
 START_TEST(test_page_units) {
   ad_table_t *t = ad_table_new("appB", NULL, "tblT", "Tasks", NULL);
@@ -108,7 +84,6 @@ END_TEST
 static Suite *model_suite(void) {
   Suite *s = suite_create("model");
   TCase *tc = tcase_create("core");
-  tcase_add_test(tc, test_idset);
   tcase_add_test(tc, test_page_units);
   tcase_add_test(tc, test_timers_order_and_cancel);
   suite_add_tcase(s, tc);

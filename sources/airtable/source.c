@@ -1,5 +1,6 @@
 #include "source.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,6 @@
 #include "api.h"
 #include "document.h"
 #include "error.h"
-#include "idset.h"
 #include "mapping.h"
 #include "page.h"
 #include "request.h"
@@ -44,10 +44,19 @@ typedef struct ad_at_reader {
   int reserved; /* a page's room is held in the queue */
   size_t reserved_bytes;
   size_t row_bytes; /* running estimate, for reservations */
-  ad_idset_t seen;
+  /* Restarts without remembering every id: the records delivered so far,
+   * as a count and a hash of their ids in order. A restarted read skips
+   * that many records if their ids hash the same (the table did not
+   * change); otherwise it reads again sending every record, which Dust's
+   * upserts by record id make safe. */
+  uint64_t delivered, delivered_hash;
+  uint64_t skipped, skipped_hash; /* in a restarted read */
+  int skipping;
+  int changed; /* a restarted read found a different prefix */
 } ad_at_reader_t;
 
 static void ad_at_reader_next(ad_at_reader_t *r);
+static int ad_at_restart(ad_at_reader_t *r, int resend);
 static void ad_at_fatal(ad_at_source_t *src, const char *msg);
 
 /* ---- completion -------------------------------------------------------- */
@@ -105,7 +114,6 @@ static void ad_at_reader_finish(ad_at_reader_t *r) {
   ad_list_remove(&r->node);
   ad_at_base_reader_gone(r->base);
   ad_at_call_free(&r->call);
-  ad_idset_free(&r->seen);
   ad_table_unref(r->table);
   free(r->offset);
   free(r);
@@ -151,8 +159,30 @@ static void ad_at_count_record(ad_at_reader_t *r, int failed) {
   b->records_failed += (uint64_t)failed;
 }
 
-/* Adds one record unless this table already delivered it (a restart). A
- * record that cannot be mapped is counted failed, the page goes on. */
+#define AD_AT_HASH_INIT 14695981039346656037ULL
+
+/* FNV-1a over an id and a separator, chained from h. */
+static uint64_t ad_at_hash_id(uint64_t h, const char *id) {
+  for (; *id != '\0'; id++)
+    h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+  return (h ^ 0xff) * 1099511628211ULL;
+}
+
+/* In a restarted read, passes over what the last read delivered; 1 while
+ * the record is to be skipped. Sets changed when the prefix differs. */
+static int ad_at_skip_record(ad_at_reader_t *r, const char *id) {
+  if (!r->skipping)
+    return 0;
+  r->skipped_hash = ad_at_hash_id(r->skipped_hash, id);
+  if (++r->skipped == r->delivered) {
+    r->skipping = 0;
+    r->changed = r->skipped_hash != r->delivered_hash;
+  }
+  return 1;
+}
+
+/* Adds one record unless a restarted read already delivered it. A record
+ * that cannot be mapped is counted failed, the page goes on. */
 static int ad_at_add_record(ad_at_reader_t *r, json_object *rec,
                             ad_page_t *page) {
   const char *id = ad_at_json_string(rec, "id");
@@ -165,9 +195,10 @@ static int ad_at_add_record(ad_at_reader_t *r, json_object *rec,
                   "a record without a string \"id\"", 1);
     return 0;
   }
-  rc = ad_idset_add(&r->seen, id, strlen(id));
-  if (rc <= 0)
-    return rc; /* 0: a duplicate, skipped */
+  if (ad_at_skip_record(r, id))
+    return 0;
+  r->delivered++;
+  r->delivered_hash = ad_at_hash_id(r->delivered_hash, id);
   if ((rc = ad_page_begin(page, id, strlen(id))) != 0)
     return rc;
   rc = ad_at_record_unit(r, rec, page, err, sizeof(err));
@@ -186,7 +217,7 @@ static int ad_at_build_page(ad_at_reader_t *r, const ad_at_page_t *ap,
                             ad_page_t *page) {
   size_t i, n = json_object_array_length(ap->records);
   int rc = 0;
-  for (i = 0; i < n && rc == 0; i++)
+  for (i = 0; i < n && rc == 0 && !r->changed; i++)
     rc = ad_at_add_record(r, json_object_array_get_idx(ap->records, i), page);
   return rc;
 }
@@ -227,6 +258,15 @@ static int ad_at_on_page(ad_at_call_t *call, const char *body, size_t len,
   }
   page = ad_page_new(r->table);
   rc = page == NULL ? AD_ENOMEM : ad_at_build_page(r, &ap, page);
+  if (rc == 0 && (r->changed || (ap.offset == NULL && r->skipping))) {
+    ad_at_page_free(&ap); /* nothing of it was delivered */
+    ad_page_free(page);
+    ad_at_release(r);
+    if (ad_at_restart(r, 1) != 0)
+      ad_at_reader_fail(r, "the table kept changing while it was read "
+                           "again after its offsets expired");
+    return 0;
+  }
   if (rc == 0 && ap.offset != NULL && (next = strdup(ap.offset)) == NULL)
     rc = AD_ENOMEM;
   ad_at_page_free(&ap);
@@ -250,11 +290,46 @@ static int ad_at_is_expired(const ad_at_failure_t *f) {
          strcmp(f->type, "LIST_RECORDS_ITERATOR_NOT_AVAILABLE") == 0;
 }
 
+/* Reads the table again from its first page: skipping what was delivered
+ * (an expired offset) or, when the table changed under the reader,
+ * sending everything again. Returns -1 when the restarts are spent. */
+static int ad_at_restart(ad_at_reader_t *r, int resend) {
+  ad_at_source_t *src = r->src;
+  int max = src->o.max_restarts > 0 ? src->o.max_restarts : AD_AT_MAX_RESTARTS;
+
+  if (r->restarts >= max)
+    return -1;
+  r->restarts++;
+  if (src->o.log != NULL && resend)
+    ad_log_warn(src->o.log, "airtable",
+                "%s: the table changed while it was read again; reading it "
+                "once more and sending every record (restart %d of %d; the "
+                "%" PRIu64 " records sent before are counted twice, Dust "
+                "keeps one copy)", r->what, r->restarts, max, r->delivered);
+  else if (src->o.log != NULL)
+    ad_log_warn(src->o.log, "airtable",
+                "%s: the offset expired; reading the table again from its "
+                "first page (restart %d of %d, the %" PRIu64 " records "
+                "already delivered are skipped)", r->what, r->restarts, max,
+                r->delivered);
+  if (resend) {
+    r->delivered = 0;
+    r->delivered_hash = AD_AT_HASH_INIT;
+  }
+  r->skipping = r->delivered > 0;
+  r->skipped = 0;
+  r->skipped_hash = AD_AT_HASH_INIT;
+  r->changed = 0;
+  free(r->offset);
+  r->offset = NULL;
+  ad_at_reader_next(r);
+  return 0;
+}
+
 static void ad_at_on_page_fail(ad_at_call_t *call, const ad_at_failure_t *f,
                                void *data) {
   ad_at_reader_t *r = data;
   ad_at_source_t *src = r->src;
-  int max = src->o.max_restarts > 0 ? src->o.max_restarts : AD_AT_MAX_RESTARTS;
 
   (void)call;
   ad_at_release(r);
@@ -262,18 +337,8 @@ static void ad_at_on_page_fail(ad_at_call_t *call, const ad_at_failure_t *f,
     ad_at_fatal(src, f->message);
     return;
   }
-  if (ad_at_is_expired(f) && r->offset != NULL && r->restarts < max) {
-    r->restarts++;
-    if (src->o.log != NULL)
-      ad_log_warn(src->o.log, "airtable",
-                  "%s: the offset expired; reading the table again from its "
-                  "first page (restart %d of %d, records already delivered "
-                  "are skipped)", r->what, r->restarts, max);
-    free(r->offset);
-    r->offset = NULL;
-    ad_at_reader_next(r);
+  if (ad_at_is_expired(f) && r->offset != NULL && ad_at_restart(r, 0) == 0)
     return;
-  }
   ad_at_reader_fail(r, f->message);
 }
 
@@ -331,7 +396,7 @@ static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   r->base = b;
   r->map = map;
   r->row_bytes = AD_AT_ROW_BYTES_GUESS;
-  ad_idset_init(&r->seen);
+  r->delivered_hash = AD_AT_HASH_INIT;
   ad_list_init(&r->wait_node);
   ad_at_call_init(&r->call, &src->client);
   r->call.data = r;
