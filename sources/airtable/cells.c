@@ -6,17 +6,23 @@
 #include <time.h>
 
 #include "error.h"
+#include "jsonw.h"
 
-typedef int (*ad_cell_encode_fn)(json_object *value, json_object **cell);
+/* Appends the Dust cell for a non-null value to out; scratch is a work
+ * buffer (text of lists and objects). */
+typedef int (*ad_cell_write_fn)(json_object *value, ad_buf_t *out,
+                                ad_buf_t *scratch);
 
 struct ad_cell_codec {
   const char *type; /* Airtable field type */
-  ad_cell_encode_fn encode;
+  ad_cell_write_fn write;
   int attachment;
 };
 
 /* Largest integer a JSON number survives Dust's JavaScript front with. */
 #define AD_MAX_SAFE_INT 9007199254740991LL
+
+static int ad_null(ad_buf_t *out) { return ad_buf_append(out, "null", 4); }
 
 static int ad_is_error_value(json_object *v) {
   return json_object_is_type(v, json_type_object) &&
@@ -24,95 +30,88 @@ static int ad_is_error_value(json_object *v) {
           json_object_object_get_ex(v, "specialValue", NULL));
 }
 
-static json_object *ad_share(json_object *v) { return json_object_get(v); }
-
-/* Strings as they are (shared), anything else as its readable text. */
-static int ad_enc_text(json_object *value, json_object **cell) {
-  ad_buf_t buf;
+/* Strings as they are, anything else as its readable text (null when that
+ * reads empty). */
+static int ad_enc_text(json_object *value, ad_buf_t *out, ad_buf_t *scratch) {
   int err;
 
-  if (json_object_is_type(value, json_type_string)) {
-    *cell = ad_share(value);
-    return 0;
-  }
-  ad_buf_init(&buf, 0);
-  err = ad_cell_text(value, &buf);
-  if (err == 0 && buf.len > 0) {
-    *cell = json_object_new_string_len(buf.data, (int)buf.len);
-    err = *cell == NULL ? AD_ENOMEM : 0;
-  }
-  ad_buf_free(&buf);
-  return err;
+  if (json_object_is_type(value, json_type_string))
+    return ad_jsonw_string(out, json_object_get_string(value),
+                           (size_t)json_object_get_string_len(value));
+  ad_buf_reset(scratch);
+  err = ad_cell_text(value, scratch);
+  if (err != 0)
+    return err;
+  return scratch->len > 0 ? ad_jsonw_string(out, scratch->data, scratch->len)
+                          : ad_null(out);
 }
 
-static int ad_enc_number(json_object *value, json_object **cell) {
+static int ad_enc_number(json_object *value, ad_buf_t *out, ad_buf_t *scratch) {
   if (json_object_is_type(value, json_type_int)) {
     int64_t i = json_object_get_int64(value);
     if (i > AD_MAX_SAFE_INT || i < -AD_MAX_SAFE_INT) /* keep every digit */
-      return ad_enc_text(value, cell);
-    *cell = ad_share(value);
-    return 0;
+      return ad_enc_text(value, out, scratch);
+    return ad_jsonw_int(out, i);
   }
-  if (json_object_is_type(value, json_type_double)) {
-    if (!isfinite(json_object_get_double(value)))
-      return 0;
-    *cell = ad_share(value);
-    return 0;
-  }
-  return ad_is_error_value(value) ? 0 : ad_enc_text(value, cell);
+  if (json_object_is_type(value, json_type_double))
+    return ad_jsonw_double(out, json_object_get_double(value));
+  return ad_is_error_value(value) ? ad_null(out)
+                                  : ad_enc_text(value, out, scratch);
 }
 
-static int ad_enc_checkbox(json_object *value, json_object **cell) {
-  *cell = json_object_new_boolean(json_object_get_boolean(value));
-  return *cell == NULL ? AD_ENOMEM : 0;
+static int ad_enc_checkbox(json_object *value, ad_buf_t *out,
+                           ad_buf_t *scratch) {
+  (void)scratch;
+  return json_object_get_boolean(value) ? ad_buf_append(out, "true", 4)
+                                        : ad_buf_append(out, "false", 5);
 }
 
-static int ad_enc_datetime(json_object *value, json_object **cell) {
-  json_object *dt;
+static int ad_enc_datetime(json_object *value, ad_buf_t *out,
+                           ad_buf_t *scratch) {
+  static const char head[] = "{\"type\":\"datetime\",\"epoch\":";
   int64_t ms;
+  int err;
 
   if (!json_object_is_type(value, json_type_string) ||
       ad_parse_iso8601_ms(json_object_get_string(value), &ms) != 0)
-    return ad_is_error_value(value) ? 0 : ad_enc_text(value, cell);
-  dt = json_object_new_object();
-  if (dt == NULL)
-    return AD_ENOMEM;
-  json_object_object_add(dt, "type", json_object_new_string("datetime"));
-  json_object_object_add(dt, "epoch", json_object_new_int64(ms));
-  *cell = dt;
-  return 0;
+    return ad_is_error_value(value) ? ad_null(out)
+                                    : ad_enc_text(value, out, scratch);
+  err = ad_buf_append(out, head, sizeof(head) - 1);
+  if (err == 0)
+    err = ad_jsonw_int(out, ms);
+  return err == 0 ? ad_buf_append(out, "}", 1) : err;
 }
 
 /* formula, rollup: the result's own JSON type, errors as null. */
-static int ad_enc_computed(json_object *value, json_object **cell) {
+static int ad_enc_computed(json_object *value, ad_buf_t *out,
+                           ad_buf_t *scratch) {
   switch (json_object_get_type(value)) {
   case json_type_int:
   case json_type_double:
-    return ad_enc_number(value, cell);
+    return ad_enc_number(value, out, scratch);
   case json_type_boolean:
-    *cell = ad_share(value);
-    return 0;
+    return ad_enc_checkbox(value, out, scratch);
   case json_type_object:
     if (ad_is_error_value(value))
-      return 0;
+      return ad_null(out);
     /* fall through */
   default:
-    return ad_enc_text(value, cell);
+    return ad_enc_text(value, out, scratch);
   }
 }
 
-static int ad_enc_json(json_object *value, json_object **cell) {
-  const char *text;
-
+/* Unknown types: scalars by their own type, anything else as its JSON. */
+static int ad_enc_json(json_object *value, ad_buf_t *out, ad_buf_t *scratch) {
   if (json_object_is_type(value, json_type_string) ||
       json_object_is_type(value, json_type_int) ||
       json_object_is_type(value, json_type_double) ||
       json_object_is_type(value, json_type_boolean))
-    return ad_enc_computed(value, cell);
-  text = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
-                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
-  *cell = json_object_new_string(text);
-  return *cell == NULL ? AD_ENOMEM : 0;
+    return ad_enc_computed(value, out, scratch);
+  int err;
+
+  ad_buf_reset(scratch);
+  err = ad_jsonw_value(scratch, value);
+  return err == 0 ? ad_jsonw_string(out, scratch->data, scratch->len) : err;
 }
 
 /* Every documented field type (airtable-api.md section 3). */
@@ -166,14 +165,14 @@ int ad_cell_is_attachment(const ad_cell_codec_t *codec) {
   return codec->attachment;
 }
 
-int ad_cell_encode(const ad_cell_codec_t *codec, json_object *value,
-                   json_object **cell) {
-  *cell = NULL;
+int ad_cell_write(const ad_cell_codec_t *codec, json_object *value,
+                  ad_buf_t *out, ad_buf_t *scratch) {
   if (value == NULL) /* Airtable omits empty cells; unchecked is false */
-    return codec->encode == ad_enc_checkbox ? ad_enc_checkbox(NULL, cell) : 0;
+    return codec->write == ad_enc_checkbox ? ad_buf_append(out, "false", 5)
+                                           : ad_null(out);
   if (json_object_is_type(value, json_type_null))
-    return 0;
-  return codec->encode(value, cell);
+    return ad_null(out);
+  return codec->write(value, out, scratch);
 }
 
 /* How an object cell reads: the first of these keys that it has. A

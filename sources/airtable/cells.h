@@ -1,7 +1,8 @@
 /* Airtable cell values -> Dust cells and readable text (docs/mapping.md).
  *
  * One table maps every Airtable field type to an encoder; unknown types get
- * the JSON-text encoder. Encoders are pure functions over json-c values. */
+ * the JSON-text encoder. Encoders are pure functions from json-c values to
+ * JSON text. */
 #ifndef AD_CELLS_H
 #define AD_CELLS_H
 
@@ -14,11 +15,12 @@ typedef struct ad_cell_codec ad_cell_codec_t;
 /* The codec for an Airtable field type name; never NULL. */
 const ad_cell_codec_t *ad_cell_codec(const char *airtable_type);
 
-/* The Dust cell for a value (NULL when the record has no such key):
- * a new json-c reference the caller puts, or NULL for a null cell. Text is
- * shared with the input value, never copied. Returns 0 or AD_ENOMEM. */
-int ad_cell_encode(const ad_cell_codec_t *codec, json_object *value,
-                   json_object **cell);
+/* Appends the Dust cell for a value (NULL when the record has no such
+ * key) to out, as JSON text ("null" for a null cell). scratch is a work
+ * buffer the caller keeps from call to call. Returns 0, AD_ENOMEM or
+ * AD_ETOOBIG (out's cap). */
+int ad_cell_write(const ad_cell_codec_t *codec, json_object *value,
+                  ad_buf_t *out, ad_buf_t *scratch);
 
 /* Appends readable text for a value (documents, list cells); error values
  * and empty cells append nothing. */

@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "error.h"
+#include "jsonw.h"
 #include "slug.h"
 
 static char *ad_dup(const char *s) { return strdup(s != NULL ? s : ""); }
@@ -48,6 +49,7 @@ static int ad_at_field_parse(ad_at_field_t *f, json_object *obj, size_t index,
   f->name = ad_dup(name);
   f->type = ad_dup(type);
   f->slug = ad_slugset_add(slugs, name, fallback);
+  f->slug_len = f->slug != NULL ? strlen(f->slug) : 0;
   f->codec = ad_cell_codec(type);
   return f->id && f->name && f->type && f->slug ? 0 : AD_ENOMEM;
 }
@@ -139,12 +141,12 @@ const ad_at_table_t *ad_at_schema_find(const ad_at_schema_t *schema,
 }
 
 int ad_at_record_row(const ad_at_table_t *table, json_object *record,
-                     ad_buf_t *out, const char **record_id, char *err,
-                     size_t errlen) {
-  json_object *fields, *row, *value, *cell, *v;
+                     ad_buf_t *out, ad_buf_t *scratch, const char **record_id,
+                     char *err, size_t errlen) {
+  json_object *fields, *v;
   const char *id = ad_at_json_string(record, "id");
   size_t i;
-  int rc = 0;
+  int rc;
 
   if (id == NULL || !json_object_object_get_ex(record, "fields", &fields) ||
       !json_object_is_type(fields, json_type_object)) {
@@ -153,30 +155,25 @@ int ad_at_record_row(const ad_at_table_t *table, json_object *record,
     return AD_EPARSE;
   }
   *record_id = id;
-  row = json_object_new_object();
-  value = json_object_new_object();
-  if (row == NULL || value == NULL) {
-    json_object_put(row);
-    json_object_put(value);
-    return AD_ENOMEM;
-  }
-  json_object_object_add(row, "row_id", json_object_get(
-                                            json_object_object_get(record, "id")));
-  json_object_object_add(row, "value", value);
+  rc = ad_buf_puts(out, "{\"row_id\":");
+  if (rc == 0)
+    rc = ad_jsonw_string(out, id, strlen(id));
+  if (rc == 0)
+    rc = ad_buf_puts(out, ",\"value\":{");
   for (i = 0; i < table->nfields && rc == 0; i++) {
     const ad_at_field_t *f = &table->fields[i];
     v = NULL;
     json_object_object_get_ex(fields, f->id, &v);
-    rc = ad_cell_encode(f->codec, v, &cell);
+    /* slugs are [a-z0-9_]: nothing to escape */
+    rc = ad_buf_append(out, i == 0 ? "\"" : ",\"", i == 0 ? 1 : 2);
     if (rc == 0)
-      json_object_object_add(value, f->slug, cell);
+      rc = ad_buf_append(out, f->slug, f->slug_len);
+    if (rc == 0)
+      rc = ad_buf_append(out, "\":", 2);
+    if (rc == 0)
+      rc = ad_cell_write(f->codec, v, out, scratch);
   }
-  if (rc == 0)
-    rc = ad_buf_puts(out, json_object_to_json_string_ext(
-                              row, JSON_C_TO_STRING_PLAIN |
-                                       JSON_C_TO_STRING_NOSLASHESCAPE));
-  json_object_put(row);
-  return rc;
+  return rc == 0 ? ad_buf_puts(out, "}}") : rc;
 }
 
 int ad_at_semantic_id(const char *base_name, const ad_at_table_t *table,

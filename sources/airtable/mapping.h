@@ -16,6 +16,7 @@ typedef struct ad_at_field {
   char *name;
   char *type;
   char *slug; /* unique within the table: the Dust column key */
+  size_t slug_len;
   const ad_cell_codec_t *codec;
 } ad_at_field_t;
 
@@ -46,11 +47,14 @@ const ad_at_table_t *ad_at_schema_find(const ad_at_schema_t *schema,
 
 /* Appends {"row_id":"rec…","value":{slug:cell,…}} for one record of a page
  * fetched with returnFieldsByFieldId=true; every column is present (null
- * when empty). *record_id points into record. Returns 0, AD_EPARSE (not a
- * record: message in err) or AD_ENOMEM. */
+ * when empty). The text is written straight from the parsed values, with
+ * no json-c object per cell; scratch is a work buffer the caller keeps
+ * from record to record. *record_id points into record. Returns 0,
+ * AD_EPARSE (not a record: message in err), AD_ENOMEM or AD_ETOOBIG; out
+ * may then hold part of the row. */
 int ad_at_record_row(const ad_at_table_t *table, json_object *record,
-                     ad_buf_t *out, const char **record_id, char *err,
-                     size_t errlen);
+                     ad_buf_t *out, ad_buf_t *scratch, const char **record_id,
+                     char *err, size_t errlen);
 
 /* "Base > Table: primary" (base_name given, index-all mode) or
  * "Table: primary"; without ": primary" when the primary cell is empty. */

@@ -53,6 +53,7 @@ typedef struct ad_at_reader {
   uint64_t skipped, skipped_hash; /* in a restarted read */
   int skipping;
   int changed; /* a restarted read found a different prefix */
+  ad_buf_t scratch; /* the mapper's work buffer */
 } ad_at_reader_t;
 
 static void ad_at_reader_next(ad_at_reader_t *r);
@@ -114,6 +115,7 @@ static void ad_at_reader_finish(ad_at_reader_t *r) {
   ad_list_remove(&r->node);
   ad_at_base_reader_gone(r->base);
   ad_at_call_free(&r->call);
+  ad_buf_free(&r->scratch);
   ad_table_unref(r->table);
   free(r->offset);
   free(r);
@@ -138,7 +140,8 @@ static int ad_at_record_unit(ad_at_reader_t *r, json_object *rec,
   const char *rid;
 
   if (cfg->sink.data_format != AD_FORMAT_DOCUMENTS)
-    return ad_at_record_row(r->map, rec, &page->data, &rid, err, errlen);
+    return ad_at_record_row(r->map, rec, &page->data, &r->scratch, &rid, err,
+                            errlen);
   ctx.base_id = r->base->id;
   ctx.base_name = r->base->name;
   ctx.view_id = cfg->source.index_all ? NULL : cfg->source.view_id;
@@ -397,6 +400,7 @@ static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   r->map = map;
   r->row_bytes = AD_AT_ROW_BYTES_GUESS;
   r->delivered_hash = AD_AT_HASH_INIT;
+  ad_buf_init(&r->scratch, 0);
   ad_list_init(&r->wait_node);
   ad_at_call_init(&r->call, &src->client);
   r->call.data = r;
@@ -596,7 +600,8 @@ static int ad_at_list_bases(ad_at_source_t *src, const char *offset) {
 static void ad_at_fatal(ad_at_source_t *src, const char *msg) {
   ad_stats_set_fatal(src->o.stats, msg);
   if (src->summary[0] == '\0') /* check mode reports what stopped it */
-    snprintf(src->summary, sizeof(src->summary), "%s", msg);
+    snprintf(src->summary, sizeof(src->summary), "%.*s",
+             (int)sizeof(src->summary) - 1, msg); /* cut, never overrun */
   if (src->o.log != NULL)
     ad_log_error(src->o.log, "airtable", "%s", msg);
   ad_at_source_stop(src);
