@@ -119,6 +119,16 @@ START_TEST(test_iso8601) {
   ck_assert_int_eq(ad_parse_iso8601_ms("2024-13-01", &ms), -1);
   ck_assert_int_eq(ad_parse_iso8601_ms("2024-01-01T10:00", &ms), -1);
   ck_assert_int_eq(ad_parse_iso8601_ms("2024-01-01Zjunk", &ms), -1);
+  /* Exactly the digits ISO 8601 has: no signs, spaces or short fields. */
+  ck_assert_int_eq(ad_parse_iso8601_ms("+024-01-01", &ms), -1);
+  ck_assert_int_eq(ad_parse_iso8601_ms(" 2024-01-01", &ms), -1);
+  ck_assert_int_eq(ad_parse_iso8601_ms("2024-1-01", &ms), -1);
+  ck_assert_int_eq(ad_parse_iso8601_ms("2024-01-01T1:00:00Z", &ms), -1);
+  ck_assert_int_eq(ad_parse_iso8601_ms("2024-01-01T10:00:00+5:30", &ms), -1);
+  ck_assert_int_eq(ad_parse_iso8601_ms("2024", &ms), -1);
+  ck_assert_int_eq(ad_parse_iso8601_ms("", &ms), -1);
+  ck_assert_int_eq(ad_parse_iso8601_ms("2024-01-01T10:00:00+05:30", &ms), 0);
+  ck_assert_int_eq(ms, 1704083400000LL);
 }
 END_TEST
 

@@ -1,7 +1,6 @@
 #include "cells.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -253,20 +252,40 @@ static int64_t ad_days_from_civil(int64_t y, int m, int d) {
   return era * 146097 + doe - 719468;
 }
 
+/* The value of exactly n decimal digits at s, or -1. Stops at the first
+ * non-digit, so it never reads past a string's end. */
+static int ad_digits(const char *s, int n) {
+  int i, v = 0;
+  for (i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+/* "hh:mm" at s into *h and *m; -1 when it is not that. */
+static int ad_hh_mm(const char *s, int *h, int *m) {
+  if ((*h = ad_digits(s, 2)) < 0 || s[2] != ':' || (*m = ad_digits(s + 3, 2)) < 0)
+    return -1;
+  return 0;
+}
+
 int ad_parse_iso8601_ms(const char *s, int64_t *ms) {
-  int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, frac_ms = 0, digits = 0;
+  int y, mo, d, h = 0, mi = 0, sec = 0, frac_ms = 0, digits = 0;
   int oh = 0, om = 0, sign = 0;
   const char *p;
 
-  if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 ||
-      mo < 1 || mo > 12 || d < 1 || d > 31)
+  if ((y = ad_digits(s, 4)) < 0 || s[4] != '-' ||
+      (mo = ad_digits(s + 5, 2)) < 1 || mo > 12 || s[7] != '-' ||
+      (d = ad_digits(s + 8, 2)) < 1 || d > 31)
     return -1;
-  p = s + n;
+  p = s + 10;
   if (*p == 'T' || *p == ' ') {
-    if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8 ||
-        h > 23 || mi > 59 || sec > 60)
+    if (ad_hh_mm(p + 1, &h, &mi) != 0 || p[6] != ':' ||
+        (sec = ad_digits(p + 7, 2)) < 0 || h > 23 || mi > 59 || sec > 60)
       return -1;
-    p += 1 + n;
+    p += 9;
     if (*p == '.')
       for (p++; *p >= '0' && *p <= '9'; p++, digits++)
         if (digits < 3)
@@ -277,9 +296,9 @@ int ad_parse_iso8601_ms(const char *s, int64_t *ms) {
       p++;
     } else if (*p == '+' || *p == '-') {
       sign = *p == '-' ? -1 : 1;
-      if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5)
+      if (ad_hh_mm(p + 1, &oh, &om) != 0)
         return -1;
-      p += 1 + n;
+      p += 6;
     }
   }
   if (*p != '\0')
