@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -107,6 +108,8 @@ static const ad_cfg_field_t ad_cfg_fields[] = {
      AD_OFF(engine.request_timeout_s), NULL, 60, 0, NULL},
     {"engine", "max_retries", AD_CFG_UINT, AD_OFF(engine.max_retries), NULL, 5,
      0, NULL},
+    {"engine", "allow_insecure_http", AD_CFG_BOOL,
+     AD_OFF(engine.allow_insecure_http), NULL, 0, 0, NULL},
 };
 
 #define AD_CFG_NFIELDS (sizeof(ad_cfg_fields) / sizeof(ad_cfg_fields[0]))
@@ -326,6 +329,48 @@ static int ad_cfg_section(ad_config_t *cfg, const char *section,
 }
 
 /* Rules over the whole config, once every key has its final value. */
+int ad_url_is_plain_remote(const char *url) {
+  const char *host = url + 7, *end, *at;
+  size_t len;
+
+  if (strncasecmp(url, "http://", 7) != 0)
+    return 0;
+  end = host + strcspn(host, "/?#");
+  at = memchr(host, '@', (size_t)(end - host)); /* user:password@ */
+  if (at != NULL)
+    host = at + 1;
+  if (*host == '[') /* [v6]:port */
+    return !(strncmp(host, "[::1]", 5) == 0 &&
+             (host + 5 == end || host[5] == ':'));
+  len = strcspn(host, ":/?#");
+  if (len == 9 && strncasecmp(host, "localhost", 9) == 0)
+    return 0;
+  if (strncmp(host, "127.", 4) != 0)
+    return 1;
+  for (host += 4, len -= 4; len > 0; host++, len--)
+    if (!isdigit((unsigned char)*host) && *host != '.')
+      return 1;
+  return 0;
+}
+
+/* Plain http only to loopback unless the config says otherwise. */
+static int ad_cfg_check_transport(const ad_config_t *cfg, char *err,
+                                  size_t errlen) {
+  const char *const urls[2][2] = {{"source", cfg->source.base_url},
+                                  {"sink", cfg->sink.base_url}};
+  size_t i;
+
+  for (i = 0; i < 2 && !cfg->engine.allow_insecure_http; i++)
+    if (ad_url_is_plain_remote(urls[i][1]))
+      return ad_cfg_fail(err, errlen,
+                         "%s.base_url: plain http:// is allowed only to "
+                         "loopback (127.0.0.1, [::1], localhost), since the "
+                         "API key would travel unencrypted; use https:// or "
+                         "set engine.allow_insecure_http to true",
+                         urls[i][0]);
+  return 0;
+}
+
 static int ad_cfg_check(ad_config_t *cfg, ad_getenv_fn getenv, void *env_data,
                         char *err, size_t errlen) {
   size_t i;
@@ -360,6 +405,8 @@ static int ad_cfg_check(ad_config_t *cfg, ad_getenv_fn getenv, void *env_data,
                        "letters and digits)");
   if (strpbrk(cfg->source.api_key, " \t") != NULL)
     return ad_cfg_fail(err, errlen, "source.api_key: must not contain spaces");
+  if (ad_cfg_check_transport(cfg, err, errlen) != 0)
+    return AD_ECONFIG;
   if (cfg->engine.queue_rows < 100) /* a reader reserves a whole page */
     return ad_cfg_fail(err, errlen,
                        "engine.queue_rows: expected at least 100 (one page "

@@ -49,6 +49,7 @@ typedef struct ad_config {
     long connect_timeout_s;
     long request_timeout_s;
     long max_retries;
+    int allow_insecure_http; /* plain http:// to hosts other than loopback */
   } engine;
 } ad_config_t;
 
@@ -70,5 +71,9 @@ void ad_config_free(ad_config_t *cfg);
 
 /* The stable data-format names: "tables", "documents". */
 const char *ad_format_name(int format);
+
+/* 1 when url is plain http:// to a host that is not loopback (127.0.0.0/8,
+ * [::1], localhost): the API key would cross the network unencrypted. */
+int ad_url_is_plain_remote(const char *url);
 
 #endif

@@ -321,6 +321,12 @@ static int ad_http_req_setup(ad_http_req_t *req, const ad_http_request_t *rq) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* Certificates are always verified: nothing in the config turns this off
+   * (curl's defaults, set so that no build or environment can differ).
+   * Redirects are not followed, so the bearer key never goes elsewhere. */
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   if (curl_easy_setopt(e, CURLOPT_URL, rq->url) != CURLE_OK)
     return AD_EINVAL;
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);

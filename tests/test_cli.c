@@ -336,6 +336,35 @@ START_TEST(test_check_unreachable) {
 }
 END_TEST
 
+/* Plain http to a host that is not loopback: refused by default, and with
+ * engine.allow_insecure_http a warning says the key travels in clear.
+ * (192.0.2.1 is TEST-NET-1, never routed.) */
+START_TEST(test_insecure_http) {
+  const char *args[] = {"check", "--config", h.config, NULL};
+#define INSECURE_CFG(extra)                                                   \
+  "{\"source\":{\"type\":\"airtable\",\"api_key\":\"patA.b\","                \
+  "\"base_url\":\"http://192.0.2.1:9\",\"index_all\":true},"                  \
+  "\"sink\":{\"type\":\"dust\",\"api_key\":\"sk-abc\","                       \
+  "\"base_url\":\"http://127.0.0.1:9\",\"workspace_id\":\"w\","               \
+  "\"space_id\":\"s\",\"data_source_id\":\"d\"},"                              \
+  "\"engine\":{\"max_retries\":0,\"connect_timeout_s\":1" extra "}}"
+  char text[1024];
+
+  snprintf(text, sizeof(text), "%s", INSECURE_CFG(""));
+  write_file(h.config, text);
+  ck_assert_int_eq(run_cli(args, 0), 1);
+  ck_assert_ptr_nonnull(strstr(h.err, "source.base_url: plain http:// is "
+                                      "allowed only to loopback"));
+  snprintf(text, sizeof(text), "%s",
+           INSECURE_CFG(",\"allow_insecure_http\":true"));
+  write_file(h.config, text);
+  ck_assert_int_eq(run_cli(args, 0), 1); /* nothing answers there */
+  ck_assert_ptr_nonnull(strstr(h.err, "source.base_url is plain http:// to a "
+                                      "host that is not loopback"));
+  ck_assert_ptr_null(strstr(h.err, "sink.base_url is plain"));
+}
+END_TEST
+
 START_TEST(test_usage_errors) {
   const char *none[] = {NULL};
   const char *unknown[] = {"frobnicate", NULL};
@@ -389,6 +418,7 @@ static Suite *cli_suite(void) {
   tcase_add_loop_test(tc, test_check, 0, 2);
   tcase_add_test(tc, test_check_unreachable);
   tcase_add_test(tc, test_usage_errors);
+  tcase_add_test(tc, test_insecure_http);
   tcase_add_test(tc, test_embedding_example);
   suite_add_tcase(s, tc);
   return s;

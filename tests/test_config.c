@@ -178,7 +178,54 @@ static const bad_case_t bad_cases[] = {
      "source.base_id: must not contain control characters"},
     {"{\"source\":{\"api_key\":\"pat 123\"}," SINK_OK "}",
      "source.api_key: must not contain spaces"},
+    {"{\"source\":{\"api_key\":\"p\",\"base_url\":\"http://api.example.com\"},"
+     SINK_OK "}",
+     "source.base_url: plain http:// is allowed only to loopback (127.0.0.1, "
+     "[::1], localhost), since the API key would travel unencrypted; use "
+     "https:// or set engine.allow_insecure_http to true"},
+    {"{" SRC_OK ",\"sink\":{\"api_key\":\"sk-x\",\"workspace_id\":\"w\","
+     "\"space_id\":\"s\",\"data_source_id\":\"d\","
+     "\"base_url\":\"http://127.0.0.1.nip.io:8080\"}}",
+     "sink.base_url: plain http:// is allowed only to loopback (127.0.0.1, "
+     "[::1], localhost), since the API key would travel unencrypted; use "
+     "https:// or set engine.allow_insecure_http to true"},
 };
+
+/* Which URLs are plain http to a host that is not loopback. */
+START_TEST(test_plain_remote_urls) {
+  static const struct {
+    const char *url;
+    int remote;
+  } cases[] = {
+      {"https://api.airtable.com", 0},     {"http://127.0.0.1:8080/x", 0},
+      {"http://127.1.2.3", 0},             {"HTTP://localhost:9/", 0},
+      {"http://[::1]:9", 0},               {"http://user:pw@127.0.0.1/", 0},
+      {"http://api.airtable.com", 1},      {"http://10.0.0.1", 1},
+      {"http://127.0.0.1.nip.io", 1},      {"http://localhost.evil.com", 1},
+      {"http://[::2]:9", 1},               {"http://127.0.0.1@evil.com/", 1},
+      {"http://evil.com/127.0.0.1", 1},    {"http://[::1]x", 1},
+  };
+  size_t i;
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    ck_assert_msg(ad_url_is_plain_remote(cases[i].url) == cases[i].remote,
+                  "%s", cases[i].url);
+}
+END_TEST
+
+/* engine.allow_insecure_http lets a remote plain http URL through. */
+START_TEST(test_allow_insecure_http) {
+  ad_config_t c;
+  char err[256];
+  ck_assert_int_eq(parse(&c, "{\"source\":{\"api_key\":\"p\",\"base_url\":"
+                             "\"http://10.0.0.7:8080\"}," SINK_OK ","
+                             "\"engine\":{\"allow_insecure_http\":true}}",
+                         NULL, err),
+                   0);
+  ck_assert_int_eq(c.engine.allow_insecure_http, 1);
+  ck_assert_str_eq(c.source.base_url, "http://10.0.0.7:8080");
+  ad_config_free(&c);
+}
+END_TEST
 
 START_TEST(test_bad_config) {
   const bad_case_t *bc = &bad_cases[_i];
@@ -224,6 +271,8 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_minimal_gets_defaults);
   tcase_add_test(tc, test_full_config);
   tcase_add_test(tc, test_env_fallback);
+  tcase_add_test(tc, test_plain_remote_urls);
+  tcase_add_test(tc, test_allow_insecure_http);
   tcase_add_loop_test(tc, test_bad_config, 0,
                       sizeof(bad_cases) / sizeof(bad_cases[0]));
   tcase_add_test(tc, test_load_file);

@@ -1,5 +1,6 @@
 /* ad_http against a local libmicrohttpd server and raw loopback sockets. */
 #include <check.h>
+#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,64 @@ START_TEST(test_connection_refused) {
 }
 END_TEST
 
+/* ---- TLS: certificates are always verified -------------------------- */
+
+static long tls_requests;
+
+static enum MHD_Result tls_handler(void *cls, struct MHD_Connection *conn,
+                                   const char *url, const char *method,
+                                   const char *version, const char *data,
+                                   size_t *size, void **ctx) {
+  struct MHD_Response *res =
+      MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
+  enum MHD_Result r;
+  (void)cls, (void)url, (void)method, (void)version, (void)data, (void)size;
+  (void)ctx;
+  __atomic_add_fetch(&tls_requests, 1, __ATOMIC_SEQ_CST);
+  r = MHD_queue_response(conn, 200, res);
+  MHD_destroy_response(res);
+  return r;
+}
+
+static char *read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  char *text = calloc(1, 65536);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_gt(fread(text, 1, 65535, f), 0);
+  fclose(f);
+  return text;
+}
+
+/* An https server whose certificate no trusted authority signed: the
+ * request fails on verification and never reaches the handler. */
+START_TEST(test_tls_certificate_verified) {
+  char *key = read_file(AD_TEST_TLS_DIR "/selfsigned-key.pem");
+  char *cert = read_file(AD_TEST_TLS_DIR "/selfsigned-cert.pem");
+  const union MHD_DaemonInfo *info;
+  struct MHD_Daemon *d;
+  ad_http_t http;
+  char url[128];
+  result_t r;
+
+  tls_requests = 0;
+  d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS, 0, NULL,
+                       NULL, tls_handler, NULL, MHD_OPTION_HTTPS_MEM_KEY, key,
+                       MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_END);
+  ck_assert_ptr_nonnull(d);
+  info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+  snprintf(url, sizeof(url), "https://127.0.0.1:%u/x", (unsigned)info->port);
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  fetch(&http, "GET", url, NULL, 10000, &r);
+  ck_assert_int_eq(r.error, AD_ETLS);
+  ck_assert_int_eq(r.status, 0);
+  ck_assert_int_eq(__atomic_load_n(&tls_requests, __ATOMIC_SEQ_CST), 0);
+  close_http(&http);
+  MHD_stop_daemon(d);
+  free(key);
+  free(cert);
+}
+END_TEST
+
 START_TEST(test_dropped_connection) {
   ad_http_t http;
   char url[128];
@@ -473,6 +532,7 @@ static Suite *http_suite(void) {
   tcase_add_test(tc, test_status_and_retry_after);
   tcase_add_test(tc, test_timeout);
   tcase_add_test(tc, test_connection_refused);
+  tcase_add_test(tc, test_tls_certificate_verified);
   tcase_add_test(tc, test_dropped_connection);
   tcase_add_test(tc, test_connection_reset);
   tcase_add_test(tc, test_response_size_cap);
