@@ -260,7 +260,15 @@ START_TEST(test_schema_errors) {
   ad_at_schema_free(&schema);
   ck_assert_int_eq(ad_at_schema_parse("{\"tab", 5, &schema, err, 256),
                    AD_EPARSE);
-  ck_assert_str_eq(err, "base schema: malformed JSON");
+  ck_assert_str_eq(err, "base schema: malformed JSON (5 bytes): truncated");
+  ad_at_schema_free(&schema);
+  /* Only len bytes are read: what follows them is not part of the body. */
+  ck_assert_int_eq(ad_at_schema_parse("{\"tables\":[]}garbage", 13, &schema,
+                                      err, 256),
+                   0);
+  ad_at_schema_free(&schema);
+  ck_assert_int_eq(ad_at_schema_parse("{\"tables\":[]}", 5, &schema, err, 256),
+                   AD_EPARSE);
   ad_at_schema_free(&schema);
 }
 END_TEST

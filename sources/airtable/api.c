@@ -6,8 +6,8 @@
 
 #include "error.h"
 
-static json_object *ad_at_parse_object(const char *body, size_t len,
-                                       char *err, size_t errlen) {
+json_object *ad_at_parse_object(const char *body, size_t len, char *err,
+                                size_t errlen) {
   json_tokener *tok = json_tokener_new();
   json_object *root;
 
@@ -135,11 +135,11 @@ void ad_at_bases_free(ad_at_base_t *bases, size_t nbases) {
 
 void ad_at_error_parse(const char *body, size_t len, char *type,
                        size_t typelen, char *msg, size_t msglen) {
-  json_object *root = json_tokener_parse(len > 0 ? body : "null"), *e;
+  char why[128];
+  json_object *root = ad_at_parse_object(body, len, why, sizeof(why)), *e;
   const char *t = NULL, *m = NULL;
 
-  if (root != NULL && json_object_is_type(root, json_type_object) &&
-      json_object_object_get_ex(root, "error", &e)) {
+  if (root != NULL && json_object_object_get_ex(root, "error", &e)) {
     if (json_object_is_type(e, json_type_string))
       t = json_object_get_string(e);
     else if (json_object_is_type(e, json_type_object)) {

@@ -34,6 +34,11 @@ int ad_at_bases_parse(const char *body, size_t len, ad_at_base_t **bases,
                       size_t errlen);
 void ad_at_bases_free(ad_at_base_t *bases, size_t nbases);
 
+/* Parses len bytes (no NUL needed after them) as one JSON object; NULL
+ * with the reason in err when they are not. The caller puts the result. */
+json_object *ad_at_parse_object(const char *body, size_t len, char *err,
+                                size_t errlen);
+
 /* obj[key] when it is a string, else NULL (borrowed from obj). */
 const char *ad_at_json_string(json_object *obj, const char *key);
 

@@ -103,15 +103,16 @@ static int ad_at_table_parse(ad_at_table_t *t, json_object *obj, char *err,
 int ad_at_schema_parse(const char *body, size_t len, ad_at_schema_t *schema,
                        char *err, size_t errlen) {
   json_object *root, *tables;
+  char why[128];
   size_t i, n;
   int rc = 0;
 
   memset(schema, 0, sizeof(*schema));
-  root = json_tokener_parse(len > 0 ? body : "");
+  root = ad_at_parse_object(body, len, why, sizeof(why));
   if (root == NULL || !json_object_object_get_ex(root, "tables", &tables) ||
       !json_object_is_type(tables, json_type_array)) {
     snprintf(err, errlen, "base schema: %s",
-             root == NULL ? "malformed JSON" : "no \"tables\" array");
+             root == NULL ? why : "no \"tables\" array");
     json_object_put(root);
     return AD_EPARSE;
   }
