@@ -2,12 +2,13 @@
 #   make demo   install what is missing, build (Release), run the demo
 #   make test   install what is missing, build with ASan+UBSan, run every suite
 #   make bench  build (Release) and run the benchmarks (docs/benchmarks.md)
+#   make fuzz   build the libFuzzer targets (clang) and run each for a while
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEBIAN_PACKAGES = build-essential cmake pkg-config libuv1-dev \
   libcurl4-openssl-dev libjson-c-dev check libsubunit-dev libmicrohttpd-dev
 
-.PHONY: demo test bench deps build-release build-test clean
+.PHONY: demo test bench fuzz deps build-release build-test clean
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -41,6 +42,23 @@ bench: build-release
 	mkdir -p $(BUILD_DIR)/bench
 	$(BUILD_DIR)/release/bench/ad_bench --work $(BUILD_DIR)/bench/work \
 	  --out $(BENCH_OUT) $(BENCH_ARGS)
+
+# Each target runs FUZZ_SECONDS on a work corpus seeded from the repo's;
+# a crash stops the loop and leaves the input in $(BUILD_DIR)/fuzz (copy
+# it into tests/fuzz/regressions/TARGET/ once fixed: ctest replays those).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = config airtable dust slug
+fuzz:
+	$(MAKE) deps DEBIAN_PACKAGES="$(DEBIAN_PACKAGES) clang libclang-rt-14-dev"
+	CC=clang cmake -S . -B $(BUILD_DIR)/fuzz -DCMAKE_BUILD_TYPE=Debug \
+	  -DAD_FUZZ=ON -DAD_SANITIZE=ON -DAD_BUILD_BENCH=OFF
+	cmake --build $(BUILD_DIR)/fuzz -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD_DIR)/fuzz/corpus/$$t && \
+	  $(BUILD_DIR)/fuzz/tests/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -artifact_prefix=$(BUILD_DIR)/fuzz/crash-$$t- \
+	    $(BUILD_DIR)/fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD_DIR)
