@@ -776,6 +776,9 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
   const char *auth;
   char expect[300];
   int admitted;
+  /* Limits count arrivals, as Airtable does: not the moment the added
+   * latency (and a late wake-up from it) ends. */
+  uint64_t arrival = fa_now_ms();
 
   if (n < 2 || strcmp(seg[0], "v0") != 0)
     return fa_error(conn, 404, "NOT_FOUND", NULL, 1);
@@ -802,7 +805,7 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
     if (n == 3 && strcmp(seg[2], "bases") == 0 && !post) {
       pthread_mutex_lock(&fa->mu);
       fa->c.requests_bases++;
-      admitted = fa_admit(fa, NULL, fa_now_ms());
+      admitted = fa_admit(fa, NULL, arrival);
       pthread_mutex_unlock(&fa->mu);
       return admitted ? fa_bases(fa, conn)
                  : fa_error(conn, 429, "RATE_LIMIT_REACHED",
@@ -829,7 +832,7 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
     fa->c.requests_schema++;
   else
     fa->c.requests_records++;
-  admitted = fa_admit(fa, base, fa_now_ms());
+  admitted = fa_admit(fa, base, arrival);
   pthread_mutex_unlock(&fa->mu);
   if (!admitted)
     return fa_error(conn, 429, "RATE_LIMIT_REACHED",

@@ -561,7 +561,8 @@ static int fd_doc_admit(ad_fake_dust_t *fd, uint64_t now) {
 
 static enum MHD_Result fd_upsert_document(ad_fake_dust_t *fd,
                                           struct MHD_Connection *conn,
-                                          const char *id, json_object *body) {
+                                          const char *id, json_object *body,
+                                          uint64_t arrival) {
   const char *why = fd_check_document(body);
   json_object *out, *doc;
   int admitted;
@@ -569,7 +570,7 @@ static enum MHD_Result fd_upsert_document(ad_fake_dust_t *fd,
   if (why != NULL)
     return fd_error(fd, conn, 400, "invalid_request_error", why);
   pthread_mutex_lock(&fd->mu);
-  admitted = fd_doc_admit(fd, fd_now_ms());
+  admitted = fd_doc_admit(fd, arrival);
   if (admitted) {
     fd->c.documents_received++;
     json_object_object_add(fd->documents, id, fd->o.discard_values
@@ -663,9 +664,10 @@ static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
   json_object *body = NULL;
   enum MHD_Result r;
   int docs, latency;
+  uint64_t arrival = fd_now_ms(); /* limits count arrivals, as Dust does */
 
   pthread_mutex_lock(&fd->mu);
-  fault = fd_fault(fd, fd_now_ms());
+  fault = fd_fault(fd, arrival);
   latency = fd->o.latency_ms;
   pthread_mutex_unlock(&fd->mu);
   if (latency > 0)
@@ -724,7 +726,7 @@ static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
                     "Invalid request body: not a JSON object");
   }
   if (docs && n == 10)
-    r = fd_upsert_document(fd, conn, seg[9], body);
+    r = fd_upsert_document(fd, conn, seg[9], body, arrival);
   else if (!docs && n == 9)
     r = fd_upsert_table(fd, conn, body);
   else if (!docs && n == 11 && strcmp(seg[10], "rows") == 0)
