@@ -28,6 +28,8 @@ struct ad_http_req {
   long retry_after_s;
   int too_big;
   int active; /* handed to curl, as opposed to waiting in our FIFO */
+  void (*on_wire)(void *data);
+  void *wire_data;
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -102,7 +104,7 @@ void ad_http_opts_default(ad_http_opts_t *opts) {
 }
 
 static void ad_http_drain(ad_http_t *http);
-static void ad_http_admit(ad_http_t *http);
+static int ad_http_admit(ad_http_t *http);
 static void ad_http_teardown(ad_http_t *http);
 
 static void ad_http_release_handle(ad_http_t *http) {
@@ -238,6 +240,14 @@ int ad_http_init(ad_http_t *http, uv_loop_t *loop,
   return 0;
 }
 
+static int ad_http_on_prereq(void *userp, char *remote_ip, char *local_ip,
+                             int remote_port, int local_port) {
+  ad_http_req_t *req = userp;
+  (void)remote_ip, (void)local_ip, (void)remote_port, (void)local_port;
+  req->on_wire(req->wire_data);
+  return CURL_PREREQFUNC_OK;
+}
+
 static size_t ad_http_on_body(char *ptr, size_t size, size_t n, void *userp) {
   ad_http_req_t *req = userp;
   if (ad_buf_append(&req->body, ptr, size * n) != 0) {
@@ -321,6 +331,12 @@ static int ad_http_req_setup(ad_http_req_t *req, const ad_http_request_t *rq) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (rq->on_wire != NULL) {
+    req->on_wire = rq->on_wire;
+    req->wire_data = rq->wire_data;
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, ad_http_on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, req);
+  }
   /* Certificates are always verified: nothing in the config turns this off
    * (curl's defaults, set so that no build or environment can differ).
    * Redirects are not followed, so the bearer key never goes elsewhere. */
@@ -400,10 +416,27 @@ static void ad_http_fail(ad_http_req_t *req, int err, const char *msg) {
   ad_http_req_free(req);
 }
 
-/* Moves requests from our FIFO into curl while there is room. */
-static void ad_http_admit(ad_http_t *http) {
+/* Lets curl start what was just added, now rather than on the next loop
+ * iteration: a caller that was granted a rate-limit slot expects its
+ * request on the wire at once, and an iteration busy parsing responses
+ * would otherwise hold it back long enough to bunch it with the next
+ * window's (a strict server then counts too many in one second). Never
+ * called from inside a libcurl callback. What this completes is handed
+ * over by a drain in progress, or by the timer soon after: never from
+ * inside ad_http_send, whose caller may not be ready for a callback. */
+static void ad_http_kick(ad_http_t *http) {
+  int running;
+  curl_multi_socket_action(http->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  if (http->depth == 0)
+    uv_timer_start(&http->timer, ad_http_on_timer, 1, 0);
+}
+
+/* Moves requests from our FIFO into curl while there is room, and starts
+ * them. Returns how many it moved. */
+static int ad_http_admit(ad_http_t *http) {
   ad_list_t *node;
   ad_http_req_t *req;
+  int added = 0;
 
   while (http->inflight < http->opts.max_inflight &&
          (node = ad_list_head(&http->pending)) != NULL) {
@@ -417,7 +450,11 @@ static void ad_http_admit(ad_http_t *http) {
     ad_list_insert_tail(&http->active, &req->node);
     if (++http->inflight > http->peak_inflight)
       http->peak_inflight = http->inflight;
+    added++;
   }
+  if (added > 0)
+    ad_http_kick(http);
+  return added;
 }
 
 static void ad_http_finish(ad_http_req_t *req, CURLcode code) {
@@ -461,29 +498,30 @@ static void ad_http_detach(ad_http_req_t *req) {
   }
 }
 
+/* Hands every finished transfer to its callback, then admits what waits;
+ * starting those may finish more (a refused connect), hence the loop. */
 static void ad_http_drain(ad_http_t *http) {
   CURLMsg *msg;
-  int left;
+  int left, added;
 
   http->depth++;
-  while (!http->closing &&
-         (msg = curl_multi_info_read(http->multi, &left)) != NULL) {
-    ad_http_req_t *req;
-    CURLcode code;
-    if (msg->msg != CURLMSG_DONE)
-      continue;
-    code = msg->data.result; /* msg dies with the handle's removal */
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
-    ad_http_detach(req);
-    ad_http_finish(req, code);
-  }
+  do {
+    while (!http->closing &&
+           (msg = curl_multi_info_read(http->multi, &left)) != NULL) {
+      ad_http_req_t *req;
+      CURLcode code;
+      if (msg->msg != CURLMSG_DONE)
+        continue;
+      code = msg->data.result; /* msg dies with the handle's removal */
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+      ad_http_detach(req);
+      ad_http_finish(req, code);
+    }
+    added = http->closing ? 0 : ad_http_admit(http);
+  } while (added > 0);
   http->depth--;
-  if (http->closing) {
-    if (http->depth == 0 && http->multi != NULL)
-      ad_http_teardown(http);
-    return;
-  }
-  ad_http_admit(http);
+  if (http->closing && http->depth == 0 && http->multi != NULL)
+    ad_http_teardown(http);
 }
 
 static void ad_http_cancel_one(ad_http_req_t *req) {

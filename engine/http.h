@@ -37,6 +37,11 @@ typedef struct ad_http_request {
   size_t body_len;
   long connect_timeout_ms;     /* 0 = the client's */
   long timeout_ms;             /* 0 = the client's */
+  /* May be NULL. Called once the connection is ready and just before the
+   * request is written (from inside libcurl: it must not call ad_http or
+   * curl): when a rate limit should count the request as sent. */
+  void (*on_wire)(void *data);
+  void *wire_data;
 } ad_http_request_t;
 
 typedef struct ad_http_response {

@@ -29,12 +29,22 @@ uint64_t ad_bucket_wait(const ad_bucket_t *bucket, uint64_t now) {
   return free_at > now ? free_at - now : 0;
 }
 
-void ad_bucket_take(ad_bucket_t *bucket, uint64_t now) {
+uint32_t ad_bucket_take(ad_bucket_t *bucket, uint64_t now) {
+  uint32_t slot;
   if (bucket->count < bucket->limit) {
-    bucket->stamps[(bucket->oldest + bucket->count) % bucket->limit] = now;
+    slot = (bucket->oldest + bucket->count) % bucket->limit;
+    bucket->stamps[slot] = now;
     bucket->count++;
-    return;
+    return slot;
   }
-  bucket->stamps[bucket->oldest] = now;
+  slot = bucket->oldest;
+  bucket->stamps[slot] = now;
   bucket->oldest = (bucket->oldest + 1) % bucket->limit;
+  return slot;
+}
+
+void ad_bucket_restamp(ad_bucket_t *bucket, uint32_t slot, uint64_t stamp,
+                       uint64_t now) {
+  if (slot < bucket->limit && bucket->stamps[slot] == stamp && now > stamp)
+    bucket->stamps[slot] = now;
 }

@@ -26,7 +26,15 @@ void ad_bucket_free(ad_bucket_t *bucket);
 /* Microseconds until a grant is allowed at `now`; 0 when allowed now. */
 uint64_t ad_bucket_wait(const ad_bucket_t *bucket, uint64_t now);
 
-/* Records a grant at `now`; the caller has checked ad_bucket_wait == 0. */
-void ad_bucket_take(ad_bucket_t *bucket, uint64_t now);
+/* Records a grant at `now`; the caller has checked ad_bucket_wait == 0.
+ * Returns the grant's slot, for ad_bucket_restamp. */
+uint32_t ad_bucket_take(ad_bucket_t *bucket, uint64_t now);
+
+/* Moves the grant in `slot`, stamped `stamp`, to the later time `now` (the
+ * request left later than it was granted): its slot then frees one window
+ * after `now`. Each slot's successive stamps stay a window apart, so the
+ * limit holds for the moved times too. A no-op if the slot was reused. */
+void ad_bucket_restamp(ad_bucket_t *bucket, uint32_t slot, uint64_t stamp,
+                       uint64_t now);
 
 #endif

@@ -131,10 +131,15 @@ static void ad_limiter_grant(ad_limiter_key_t *key, uint64_t now) {
   ad_limiter_req_t *req;
   ad_limiter_key_t *k;
   uint64_t waited;
+  int i;
 
   req = ad_container_of(ad_list_head(&key->waiting), ad_limiter_req_t, node);
-  for (k = key; k != NULL; k = k->parent)
-    ad_bucket_take(&k->bucket, now);
+  req->granted_at = now;
+  for (k = key, i = 0; k != NULL; k = k->parent, i++)
+    if (i < AD_LIMITER_MAX_DEPTH)
+      req->slots[i] = ad_bucket_take(&k->bucket, now);
+    else
+      ad_bucket_take(&k->bucket, now);
   waited = now > req->queued_at ? now - req->queued_at : 0;
   key->grants++;
   key->waited_us += waited;
@@ -208,4 +213,17 @@ void ad_limiter_close(ad_limiter_t *limiter, ad_limiter_close_cb close_cb) {
     ad_limiter_cancel_all(ad_container_of(n, ad_limiter_key_t, ready_node));
   uv_timer_stop(&limiter->timer);
   uv_close((uv_handle_t *)&limiter->timer, ad_limiter_timer_closed);
+}
+
+void ad_limiter_sent(ad_limiter_req_t *req) {
+  ad_limiter_key_t *k;
+  uint64_t now;
+  int i;
+
+  if (req->key == NULL)
+    return;
+  now = ad_limiter_now(req->key->limiter);
+  for (k = req->key, i = 0; k != NULL && i < AD_LIMITER_MAX_DEPTH;
+       k = k->parent, i++)
+    ad_bucket_restamp(&k->bucket, req->slots[i], req->granted_at, now);
 }

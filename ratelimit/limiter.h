@@ -31,12 +31,17 @@ typedef uint64_t (*ad_clock_fn)(void *data);
 typedef void (*ad_limiter_cb)(ad_limiter_req_t *req, int status, void *data);
 typedef void (*ad_limiter_close_cb)(ad_limiter_t *limiter);
 
+#define AD_LIMITER_MAX_DEPTH 4 /* a key and its ancestors */
+
 struct ad_limiter_req { /* caller-allocated; untouched once cb has run */
   ad_list_t node;
   ad_limiter_key_t *key;
   ad_limiter_cb cb;
   void *data;
   uint64_t queued_at;
+  /* Private: where the grant was recorded, for ad_limiter_sent. */
+  uint64_t granted_at;
+  uint32_t slots[AD_LIMITER_MAX_DEPTH];
 };
 
 struct ad_limiter_key { /* caller-allocated */
@@ -98,6 +103,13 @@ int ad_limiter_acquire(ad_limiter_key_t *key, ad_limiter_req_t *req,
 /* Removes a waiting request; its callback runs with AD_ECANCELED before
  * this returns. Does nothing for a request that is not waiting. */
 void ad_limiter_cancel(ad_limiter_req_t *req);
+
+/* The granted request went on the wire only now (a connection had to be
+ * opened, the loop was busy): its grant counts from now in the key and
+ * its ancestors, so what a server counts by arrival stays within the
+ * limits. Touches only the buckets: safe from inside a libcurl callback.
+ * Call at most once per grant, before the key is closed. */
+void ad_limiter_sent(ad_limiter_req_t *req);
 
 /* Grants nothing to this key or its descendants before now + delay_us
  * (a later block wins over an earlier one). */

@@ -237,6 +237,12 @@ static void ad_at_on_response(ad_http_req_t *req, const ad_http_response_t *res,
 
 /* ---- the request's way out ---------------------------------------------- */
 
+/* The request is on the wire: the rate limits count it from now. */
+static void ad_at_on_wire(void *data) {
+  ad_at_call_t *call = data;
+  ad_limiter_sent(&call->lreq);
+}
+
 static void ad_at_on_grant(ad_limiter_req_t *req, int status, void *data) {
   ad_at_call_t *call = data;
   ad_at_client_t *c = call->client;
@@ -256,6 +262,8 @@ static void ad_at_on_grant(ad_limiter_req_t *req, int status, void *data) {
   rq.headers = c->headers;
   rq.body = call->body.data;
   rq.body_len = call->body.len;
+  rq.on_wire = ad_at_on_wire;
+  rq.wire_data = call;
   call->state = AD_AT_HTTP;
   rc = ad_http_send(c->http, &rq, ad_at_on_response, call, &call->hreq);
   if (rc != 0)
