@@ -127,7 +127,9 @@ static int ad_bench_fake(ad_bench_t *b, ad_proc_t *p, const char *which,
   return ad_proc_start(p, (char *const *)argv, log, url, urllen);
 }
 
-static void ad_bench_config(ad_bench_t *b, ad_bench_run_t *r, const char *at,
+/* Writes r's config with the fakes' URLs and keys to path (takes
+ * r->config). */
+static void ad_bench_config(ad_bench_run_t *r, const char *at,
                             const char *dust, const char *path) {
   json_object *cfg = r->config != NULL ? r->config : json_object_new_object();
 
@@ -141,7 +143,6 @@ static void ad_bench_config(ad_bench_t *b, ad_bench_run_t *r, const char *at,
   json_object_to_file_ext(path, cfg, JSON_C_TO_STRING_PRETTY);
   json_object_put(cfg);
   r->config = NULL;
-  (void)b;
 }
 
 /* Starts both fakes, runs the sync, stops the fakes. 0 when the sync ran
@@ -166,7 +167,7 @@ static int ad_bench_sync(ad_bench_t *b, ad_bench_run_t *r) {
     json_object_put(ad_proc_stop(&at));
     return -1;
   }
-  ad_bench_config(b, r, at_url, dust_url, cfg);
+  ad_bench_config(r, at_url, dust_url, cfg);
   if (ad_proc_run((char *const *)argv, log, &r->usage) != 0)
     r->usage.status = -1;
   r->airtable = ad_proc_stop(&at);
