@@ -38,8 +38,10 @@ typedef struct ad_http_request {
   long connect_timeout_ms;     /* 0 = the client's */
   long timeout_ms;             /* 0 = the client's */
   /* May be NULL. Called once the connection is ready and just before the
-   * request is written (from inside libcurl: it must not call ad_http or
-   * curl): when a rate limit should count the request as sent. */
+   * request is written, possibly before ad_http_send returns (from inside
+   * libcurl: it must not call ad_http or curl): when a rate limit should
+   * count the request as sent. The completion callback, in contrast,
+   * never runs inside ad_http_send. */
   void (*on_wire)(void *data);
   void *wire_data;
 } ad_http_request_t;

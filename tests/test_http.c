@@ -164,6 +164,53 @@ START_TEST(test_connection_limit_respected) {
 }
 END_TEST
 
+typedef struct wire {
+  int calls;
+  int calls_at_result; /* on_wire calls seen when the response came */
+  result_t r;
+} wire_t;
+
+static void on_wire(void *data) { ((wire_t *)data)->calls++; }
+
+static void on_wire_result(ad_http_req_t *req, const ad_http_response_t *res,
+                           void *data) {
+  wire_t *w = data;
+  w->calls_at_result = w->calls;
+  on_result(req, res, &w->r);
+}
+
+/* on_wire runs once per request, when it is written: before its answer,
+ * on a new connection and on a reused one alike (on a reused one, already
+ * inside ad_http_send: admitted requests start at once). */
+START_TEST(test_on_wire) {
+  ad_http_t http;
+  ad_http_request_t rq = {0};
+  char url[128];
+  wire_t w;
+  int i;
+
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(url, sizeof(url), "%s/echo?id=w", server.url);
+  rq.method = "GET";
+  rq.url = url;
+  rq.on_wire = on_wire;
+  for (i = 0; i < 2; i++) {
+    memset(&w, 0, sizeof(w));
+    rq.wire_data = &w;
+    ck_assert_int_eq(ad_http_send(&http, &rq, on_wire_result, &w, NULL), 0);
+    /* Started at once (the request may already be written), but its
+     * callback never runs inside ad_http_send. */
+    ck_assert_int_le(w.calls, 1);
+    ck_assert_int_eq(w.r.done, 0);
+    ck_assert(ad_test_run_until(&loop, &w.r.done, 20000));
+    ck_assert_int_eq(w.r.status, 200);
+    ck_assert_int_eq(w.calls, 1);
+    ck_assert_int_eq(w.calls_at_result, 1);
+  }
+  close_http(&http);
+}
+END_TEST
+
 START_TEST(test_post_body_and_headers) {
   ad_http_t http;
   ad_http_request_t rq = {0};
@@ -529,6 +576,7 @@ static Suite *http_suite(void) {
   tcase_add_test(tc, test_500_requests_at_200_concurrency);
   tcase_add_test(tc, test_connection_limit_respected);
   tcase_add_test(tc, test_post_body_and_headers);
+  tcase_add_test(tc, test_on_wire);
   tcase_add_test(tc, test_status_and_retry_after);
   tcase_add_test(tc, test_timeout);
   tcase_add_test(tc, test_connection_refused);
