@@ -353,22 +353,27 @@ int ad_url_is_plain_remote(const char *url) {
   return 0;
 }
 
+size_t ad_config_plain_remote(const ad_config_t *cfg, const char *out[2]) {
+  size_t n = 0;
+  if (ad_url_is_plain_remote(cfg->source.base_url))
+    out[n++] = "source";
+  if (ad_url_is_plain_remote(cfg->sink.base_url))
+    out[n++] = "sink";
+  return n;
+}
+
 /* Plain http only to loopback unless the config says otherwise. */
 static int ad_cfg_check_transport(const ad_config_t *cfg, char *err,
                                   size_t errlen) {
-  const char *const urls[2][2] = {{"source", cfg->source.base_url},
-                                  {"sink", cfg->sink.base_url}};
-  size_t i;
-
-  for (i = 0; i < 2 && !cfg->engine.allow_insecure_http; i++)
-    if (ad_url_is_plain_remote(urls[i][1]))
-      return ad_cfg_fail(err, errlen,
-                         "%s.base_url: plain http:// is allowed only to "
-                         "loopback (127.0.0.1, [::1], localhost), since the "
-                         "API key would travel unencrypted; use https:// or "
-                         "set engine.allow_insecure_http to true",
-                         urls[i][0]);
-  return 0;
+  const char *plain[2];
+  if (cfg->engine.allow_insecure_http || ad_config_plain_remote(cfg, plain) == 0)
+    return 0;
+  return ad_cfg_fail(err, errlen,
+                     "%s.base_url: plain http:// is allowed only to loopback "
+                     "(127.0.0.1, [::1], localhost), since the API key would "
+                     "travel unencrypted; use https:// or set "
+                     "engine.allow_insecure_http to true",
+                     plain[0]);
 }
 
 static int ad_cfg_check(ad_config_t *cfg, ad_getenv_fn getenv, void *env_data,

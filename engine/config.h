@@ -76,4 +76,8 @@ const char *ad_format_name(int format);
  * [::1], localhost): the API key would cross the network unencrypted. */
 int ad_url_is_plain_remote(const char *url);
 
+/* Which of the config's base URLs ("source", "sink") are plain http to a
+ * remote host: their section names in out, and how many. */
+size_t ad_config_plain_remote(const ad_config_t *cfg, const char *out[2]);
+
 #endif

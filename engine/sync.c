@@ -150,15 +150,13 @@ int ad_sync_new_file(ad_sync_t **out, uv_loop_t *loop, const char *path,
 /* The config allowed plain http to a remote host: say so before any key is
  * sent that way. */
 static void ad_sync_warn_insecure(ad_sync_t *s) {
-  const char *const urls[2][2] = {{"source", s->cfg.source.base_url},
-                                  {"sink", s->cfg.sink.base_url}};
-  size_t i;
-  for (i = 0; i < 2; i++)
-    if (ad_url_is_plain_remote(urls[i][1]))
-      ad_log_warn(&s->log, "sync",
-                  "%s.base_url is plain http:// to a host that is not "
-                  "loopback (engine.allow_insecure_http): the API key and "
-                  "the data travel unencrypted", urls[i][0]);
+  const char *plain[2];
+  size_t i, n = ad_config_plain_remote(&s->cfg, plain);
+  for (i = 0; i < n; i++)
+    ad_log_warn(&s->log, "sync",
+                "%s.base_url is plain http:// to a host that is not "
+                "loopback (engine.allow_insecure_http): the API key and "
+                "the data travel unencrypted", plain[i]);
 }
 
 int ad_sync_start(ad_sync_t *s, ad_sync_cb on_done, void *data) {
