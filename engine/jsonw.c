@@ -48,17 +48,20 @@ int ad_jsonw_string(ad_buf_t *buf, const char *s, size_t len) {
   return rc == 0 ? ad_buf_append(buf, "\"", 1) : rc;
 }
 
-int ad_jsonw_int(ad_buf_t *buf, int64_t v) {
+static int ad_jsonw_digits(ad_buf_t *buf, uint64_t u, int negative) {
   char digits[24], *p = digits + sizeof(digits);
-  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
   do {
     *--p = (char)('0' + u % 10);
     u /= 10;
   } while (u != 0);
-  if (v < 0)
+  if (negative)
     *--p = '-';
   return ad_buf_append(buf, p, (size_t)(digits + sizeof(digits) - p));
+}
+
+int ad_jsonw_int(ad_buf_t *buf, int64_t v) {
+  return ad_jsonw_digits(buf, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 int ad_jsonw_double(ad_buf_t *buf, double v) {
@@ -112,7 +115,9 @@ int ad_jsonw_value(ad_buf_t *buf, json_object *v) {
   case json_type_boolean:
     return json_object_get_boolean(v) ? ad_buf_append(buf, "true", 4)
                                       : ad_buf_append(buf, "false", 5);
-  case json_type_int:
+  case json_type_int: /* json-c keeps 2^63 .. 2^64-1 as unsigned */
+    if (json_object_get_int64(v) == INT64_MAX)
+      return ad_jsonw_digits(buf, json_object_get_uint64(v), 0);
     return ad_jsonw_int(buf, json_object_get_int64(v));
   case json_type_double:
     return ad_jsonw_double(buf, json_object_get_double(v));

@@ -87,7 +87,9 @@ END_TEST
 START_TEST(test_value_matches_json_c) {
   static const char *const inputs[] = {
       "{\"a\":[1,2.5,\"x/y\",null,true,false],\"b\":{\"c\":{}},\"d\":[]}",
-      "[\"\\u0001\\\"\",{\"k\\n\":-3}]", "\"plain\"", "null", "12"};
+      "[\"\\u0001\\\"\",{\"k\\n\":-3}]", "\"plain\"", "null", "12",
+      /* beyond int64: json-c holds these unsigned */
+      "[9223372036854775807,9223372036854775808,18446744073709551615]"};
   ad_buf_t b;
   size_t i;
   json_object *o;
