@@ -37,7 +37,8 @@ typedef struct harness {
   json_object *sample; /* one unit of each table, parsed */
   long units, duplicates, pages, empty_pages, bad_units;
   int slow;            /* pop one page per 20 ms instead of at once */
-  int insert_on_first; /* records table (0,0) gains after its first page */
+  int insert_count;    /* records table (0,0) gains after each page... */
+  int insert_times;    /* ...for this many of its pages */
   const char *engine_extra; /* spliced into "engine" */
   long http_timeout_ms;     /* 0: the HTTP client's default */
   uv_timer_t drain;
@@ -67,10 +68,10 @@ static void take_page(ad_page_t *p) {
   size_t i;
 
   h.pages++;
-  if (h.insert_on_first > 0 &&
+  if (h.insert_times > 0 &&
       strcmp(p->table->table_id, ad_fake_airtable_table_id(h.fake, 0, 0)) == 0) {
-    ad_fake_airtable_insert_records(h.fake, 0, 0, h.insert_on_first);
-    h.insert_on_first = 0;
+    ad_fake_airtable_insert_records(h.fake, 0, 0, h.insert_count);
+    h.insert_times--;
   }
   if (p->nunits == 0)
     h.empty_pages++;
@@ -379,7 +380,8 @@ START_TEST(test_changed_table_is_sent_again_after_restart) {
   h.fo.records_per_table = 350;
   start_fake();
   ad_fake_airtable_expire_offsets(h.fake, 0, 0, 1);
-  h.insert_on_first = 5;
+  h.insert_count = 5;
+  h.insert_times = 1;
   configure(NULL, "", "tables", "", 20000);
   run(0, 0);
   ck_assert_int_eq(table_seen(0, 0), 355);
@@ -389,6 +391,29 @@ START_TEST(test_changed_table_is_sent_again_after_restart) {
   ck_assert_uint_eq(h.stats.records_read, 350 * 3 + 355 + 100);
   ck_assert_uint_eq(h.stats.tables_failed, 0);
   ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
+  finish_stats();
+}
+END_TEST
+
+/* Table (0,0) changes after every page it delivers and its offsets always
+ * expire: each restarted read finds a new first record, so the restarts
+ * run out and the table fails, saying why; the others land. */
+START_TEST(test_table_that_keeps_changing_fails_alone) {
+  h.fo.records_per_table = 350;
+  start_fake();
+  ad_fake_airtable_expire_offsets(h.fake, 0, 0, 1000);
+  h.insert_count = 1;
+  h.insert_times = 1000;
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ck_assert_int_eq(table_seen(0, 1), 350);
+  ck_assert_int_eq(table_seen(1, 0), 350);
+  ck_assert_uint_eq(h.stats.tables_failed, 1);
+  ck_assert_uint_eq(h.stats.nfailures, 1);
+  ck_assert_str_eq(h.stats.failures[0].table,
+                   ad_fake_airtable_table_id(h.fake, 0, 0));
+  ck_assert_ptr_nonnull(strstr(h.stats.failures[0].error, "kept changing"));
+  ck_assert_int_eq(ad_stats_ok(&h.stats), 0);
   finish_stats();
 }
 END_TEST
@@ -567,6 +592,7 @@ static Suite *source_suite(void) {
   tcase_add_test(tc, test_429_pauses_the_base);
   tcase_add_test(tc, test_expired_offsets_restart_without_duplicates);
   tcase_add_test(tc, test_changed_table_is_sent_again_after_restart);
+  tcase_add_test(tc, test_table_that_keeps_changing_fails_alone);
   tcase_add_test(tc, test_forbidden_table_fails_alone);
   tcase_add_test(tc, test_rejected_key_is_fatal);
   tcase_add_test(tc, test_missing_table_is_fatal);
