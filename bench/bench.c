@@ -53,8 +53,9 @@ static long ad_jlong(json_object *o, const char *path) {
     v = json_object_object_get(v, key);
     path = dot + 1;
   }
-  return v != NULL ? (long)json_object_get_int64(json_object_object_get(v, path))
-                   : 0;
+  if (v == NULL)
+    return 0;
+  return (long)json_object_get_int64(json_object_object_get(v, path));
 }
 
 /* Appends the NULL-terminated strings after dst's last entry (dst holds
@@ -73,7 +74,8 @@ static void ad_args(const char **dst, size_t max, ...) {
   dst[n] = NULL;
 }
 
-#define AD_ARGS(arr, ...) ad_args(arr, sizeof(arr) / sizeof(arr[0]), __VA_ARGS__, NULL)
+#define AD_ARGS(arr, ...)                                                      \
+  ad_args(arr, sizeof(arr) / sizeof(arr[0]), __VA_ARGS__, NULL)
 
 static json_object *ad_jsection(json_object *cfg, const char *name) {
   json_object *s;
@@ -89,13 +91,23 @@ static void ad_jset(json_object *cfg, const char *section, const char *key,
   json_object_object_add(ad_jsection(cfg, section), key, value);
 }
 
+/* One figure of a result. */
+static void ad_jnum(json_object *f, const char *key, double v) {
+  json_object_object_add(f, key, json_object_new_double(v));
+}
+
+static void ad_jint(json_object *f, const char *key, long v) {
+  json_object_object_add(f, key, json_object_new_int64(v));
+}
+
 static void ad_bench_path(char *out, size_t len, const ad_bench_t *b,
                           const char *name, const char *ext) {
   snprintf(out, len, "%s/%s.%s", b->work, name, ext);
 }
 
 /* Appends one result line: {"bench", "when", ...fields}. Takes fields. */
-static void ad_bench_emit(ad_bench_t *b, const char *bench, json_object *fields) {
+static void ad_bench_emit(ad_bench_t *b, const char *bench,
+                          json_object *fields) {
   json_object *o = json_object_new_object();
   char when[32];
   time_t now = time(NULL);
@@ -105,13 +117,14 @@ static void ad_bench_emit(ad_bench_t *b, const char *bench, json_object *fields)
   json_object_object_add(o, "when", json_object_new_string(when));
   json_object_object_foreach(fields, k, v)
     json_object_object_add(o, k, json_object_get(v));
-  fprintf(b->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  fprintf(b->out, "%s\n",
+          json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
   fflush(b->out);
   json_object_put(o);
   json_object_put(fields);
 }
 
-/* ---- running one sync ----------------------------------------------------- */
+/* ---- running one sync --------------------------------------------------- */
 
 static int ad_bench_fake(ad_bench_t *b, ad_proc_t *p, const char *which,
                          const char *const *extra, const char *log,
@@ -198,7 +211,7 @@ static void ad_bench_limits_off(json_object *cfg) {
           json_object_new_int(atoi(AD_BENCH_OFF)));
 }
 
-/* ---- 1. rate-limit saturation ---------------------------------------------- */
+/* ---- 1. rate-limit saturation ------------------------------------------- */
 
 /* The least wall time the limits allow for the requests the fake saw: the
  * token's bucket (50 per second), one base's bucket (5 per second, after
@@ -224,6 +237,7 @@ static void ad_bench_saturation(ad_bench_t *b, int bases) {
   ad_bench_run_t r = {0};
   double bound, ratio;
   long requests;
+  json_object *f;
 
   snprintf(nb, sizeof(nb), "%d", bases);
   snprintf(nt, sizeof(nt), "%d", tables);
@@ -243,24 +257,23 @@ static void ad_bench_saturation(ad_bench_t *b, int bases) {
            bound, r.usage.wall_s, ratio, ad_jlong(r.stats, "http_429.airtable"),
            ad_jlong(r.airtable, "max_per_base_window"),
            ad_jlong(r.airtable, "max_per_token_window"));
-    json_object *f = json_object_new_object();
-    json_object_object_add(f, "bases", json_object_new_int(bases));
-    json_object_object_add(f, "tables_per_base", json_object_new_int(tables));
-    json_object_object_add(f, "records_per_table", json_object_new_int(records));
-    json_object_object_add(f, "requests", json_object_new_int64(requests));
-    json_object_object_add(f, "min_wall_s", json_object_new_double(bound));
-    json_object_object_add(f, "wall_s", json_object_new_double(r.usage.wall_s));
-    json_object_object_add(f, "ratio", json_object_new_double(ratio));
-    json_object_object_add(f, "http_429",
-                           json_object_new_int64(ad_jlong(r.stats, "http_429.airtable")));
-    json_object_object_add(f, "fake_max_per_base_1s",
-                           json_object_new_int64(ad_jlong(r.airtable, "max_per_base_window")));
-    json_object_object_add(f, "fake_max_per_token_1s",
-                           json_object_new_int64(ad_jlong(r.airtable, "max_per_token_window")));
-    json_object_object_add(f, "tightest_base_span_ms",
-                           json_object_new_int64(ad_jlong(r.airtable, "tightest_base_span_ms")));
-    json_object_object_add(f, "tightest_token_span_ms",
-                           json_object_new_int64(ad_jlong(r.airtable, "tightest_token_span_ms")));
+    f = json_object_new_object();
+    ad_jint(f, "bases", bases);
+    ad_jint(f, "tables_per_base", tables);
+    ad_jint(f, "records_per_table", records);
+    ad_jint(f, "requests", requests);
+    ad_jnum(f, "min_wall_s", bound);
+    ad_jnum(f, "wall_s", r.usage.wall_s);
+    ad_jnum(f, "ratio", ratio);
+    ad_jint(f, "http_429", ad_jlong(r.stats, "http_429.airtable"));
+    ad_jint(f, "fake_max_per_base_1s",
+            ad_jlong(r.airtable, "max_per_base_window"));
+    ad_jint(f, "fake_max_per_token_1s",
+            ad_jlong(r.airtable, "max_per_token_window"));
+    ad_jint(f, "tightest_base_span_ms",
+            ad_jlong(r.airtable, "tightest_base_span_ms"));
+    ad_jint(f, "tightest_token_span_ms",
+            ad_jlong(r.airtable, "tightest_token_span_ms"));
     ad_bench_emit(b, "saturation", f);
   }
   ad_bench_run_free(&r);
@@ -269,7 +282,8 @@ static void ad_bench_saturation(ad_bench_t *b, int bases) {
 static void ad_bench_saturation_all(ad_bench_t *b) {
   static const int full[] = {2, 20, 40}, quick[] = {1, 2};
   const int *cases = b->quick ? quick : full;
-  size_t i, n = b->quick ? 2 : 3;
+  size_t i, n = b->quick ? sizeof(quick) / sizeof(quick[0])
+                         : sizeof(full) / sizeof(full[0]);
 
   printf("\n1. Rate-limit saturation: 5 requests/s per base, 50/s per token, "
          "fake latency 50 ms\n");
@@ -279,7 +293,7 @@ static void ad_bench_saturation_all(ad_bench_t *b) {
     ad_bench_saturation(b, cases[i]);
 }
 
-/* ---- 2. CPU per record ------------------------------------------------------ */
+/* ---- 2. CPU per record -------------------------------------------------- */
 
 /* The dataset of benchmarks 2 and 3: bases x tables x records. */
 typedef struct ad_bench_size {
@@ -352,24 +366,21 @@ static void ad_bench_cpu(ad_bench_t *b) {
   printf("%10.0f %10.0f %12.2f %12.3f %16.3f %7.2f\n", records, rate,
          r.usage.cpu_s, per100k, base100k, per100k / base100k);
   f = json_object_new_object();
-  json_object_object_add(f, "records", json_object_new_int64((int64_t)records));
-  json_object_object_add(f, "wall_s", json_object_new_double(r.usage.wall_s));
-  json_object_object_add(f, "records_per_s", json_object_new_double(rate));
-  json_object_object_add(f, "cpu_s", json_object_new_double(r.usage.cpu_s));
-  json_object_object_add(f, "cpu_s_per_100k", json_object_new_double(per100k));
-  json_object_object_add(f, "baseline_cpu_s_per_100k",
-                         json_object_new_double(base100k));
-  json_object_object_add(f, "ratio", json_object_new_double(per100k / base100k));
-  json_object_object_add(f, "page_bytes",
-                         json_object_get(json_object_object_get(base, "page_bytes")));
-  json_object_object_add(f, "bytes_sent",
-                         json_object_new_int64(ad_jlong(r.stats, "bytes.sent")));
+  ad_jint(f, "records", (long)records);
+  ad_jnum(f, "wall_s", r.usage.wall_s);
+  ad_jnum(f, "records_per_s", rate);
+  ad_jnum(f, "cpu_s", r.usage.cpu_s);
+  ad_jnum(f, "cpu_s_per_100k", per100k);
+  ad_jnum(f, "baseline_cpu_s_per_100k", base100k);
+  ad_jnum(f, "ratio", per100k / base100k);
+  ad_jint(f, "page_bytes", ad_jlong(base, "page_bytes"));
+  ad_jint(f, "bytes_sent", ad_jlong(r.stats, "bytes.sent"));
   ad_bench_emit(b, "cpu", f);
   json_object_put(base);
   ad_bench_run_free(&r);
 }
 
-/* ---- 3. memory --------------------------------------------------------------- */
+/* ---- 3. memory ---------------------------------------------------------- */
 
 /* Peak RSS of one slow-sink sync, in MB; negative when it did not run. */
 static double ad_bench_memory_run(ad_bench_t *b, const ad_bench_size_t *s,
@@ -409,16 +420,16 @@ static void ad_bench_memory(ad_bench_t *b) {
   printf("%10ld %12.1f %16ld\n%10ld %12.1f %16ld\n", rs, ms, qs, rl, ml, ql);
   printf("ratio %.3f\n", ml / ms);
   f = json_object_new_object();
-  json_object_object_add(f, "records_small", json_object_new_int64(rs));
-  json_object_object_add(f, "peak_rss_mb_small", json_object_new_double(ms));
-  json_object_object_add(f, "records_large", json_object_new_int64(rl));
-  json_object_object_add(f, "peak_rss_mb_large", json_object_new_double(ml));
-  json_object_object_add(f, "peak_queue_rows_large", json_object_new_int64(ql));
-  json_object_object_add(f, "ratio", json_object_new_double(ml / ms));
+  ad_jint(f, "records_small", rs);
+  ad_jnum(f, "peak_rss_mb_small", ms);
+  ad_jint(f, "records_large", rl);
+  ad_jnum(f, "peak_rss_mb_large", ml);
+  ad_jint(f, "peak_queue_rows_large", ql);
+  ad_jnum(f, "ratio", ml / ms);
   ad_bench_emit(b, "memory", f);
 }
 
-/* ---- 4. concurrency ------------------------------------------------------------ */
+/* ---- 4. concurrency ----------------------------------------------------- */
 
 static void ad_bench_concurrency(ad_bench_t *b) {
   ad_bench_size_t s = b->quick ? (ad_bench_size_t){1, 2, 500}
@@ -440,7 +451,8 @@ static void ad_bench_concurrency(ad_bench_t *b) {
           json_object_new_int(10000000));
   ad_jset(r.config, "sink", "data_format", json_object_new_string("documents"));
   ad_jset(r.config, "engine", "sink_concurrency", json_object_new_int(conc));
-  ad_jset(r.config, "engine", "max_connections", json_object_new_int(conc + 16));
+  ad_jset(r.config, "engine", "max_connections",
+          json_object_new_int(conc + 16));
   if (ad_bench_sync(b, &r) == 0) {
     docs = ad_jlong(r.stats, "documents_written");
     ideal = conc / latency;
@@ -450,21 +462,20 @@ static void ad_bench_concurrency(ad_bench_t *b) {
     printf("%10ld %8.2f %10.0f %10.0f %7.3f %15ld\n", docs, r.usage.wall_s,
            rate, ideal, rate / ideal, ad_jlong(r.dust, "max_concurrent"));
     f = json_object_new_object();
-    json_object_object_add(f, "documents", json_object_new_int64(docs));
-    json_object_object_add(f, "sink_concurrency", json_object_new_int(conc));
-    json_object_object_add(f, "wall_s", json_object_new_double(r.usage.wall_s));
-    json_object_object_add(f, "documents_per_s", json_object_new_double(rate));
-    json_object_object_add(f, "ideal_per_s", json_object_new_double(ideal));
-    json_object_object_add(f, "ratio", json_object_new_double(rate / ideal));
-    json_object_object_add(f, "fake_max_in_flight",
-                           json_object_new_int64(ad_jlong(r.dust, "max_concurrent")));
-    json_object_object_add(f, "cpu_s", json_object_new_double(r.usage.cpu_s));
+    ad_jint(f, "documents", docs);
+    ad_jint(f, "sink_concurrency", conc);
+    ad_jnum(f, "wall_s", r.usage.wall_s);
+    ad_jnum(f, "documents_per_s", rate);
+    ad_jnum(f, "ideal_per_s", ideal);
+    ad_jnum(f, "ratio", rate / ideal);
+    ad_jint(f, "fake_max_in_flight", ad_jlong(r.dust, "max_concurrent"));
+    ad_jnum(f, "cpu_s", r.usage.cpu_s);
     ad_bench_emit(b, "concurrency", f);
   }
   ad_bench_run_free(&r);
 }
 
-/* ---- main ------------------------------------------------------------------------ */
+/* ---- main --------------------------------------------------------------- */
 
 static const struct {
   const char *name;
