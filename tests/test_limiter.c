@@ -258,6 +258,41 @@ START_TEST(test_penalized_parent_blocks_children) {
 }
 END_TEST
 
+/* A grant whose request left late counts from when it left, in its key
+ * and in the parent: the next grant waits a window from the send. */
+START_TEST(test_sent_moves_the_grant_in_the_chain) {
+  static demand_t a, b;
+  ad_limiter_key_t token;
+  ad_limiter_t l;
+  uint64_t start = fake_now;
+
+  memset(&a, 0, sizeof(a));
+  memset(&b, 0, sizeof(b));
+  ad_limiter_init(&l, &loop, fake_clock, NULL);
+  ad_limiter_key_init(&l, &token, 1, SEC, NULL);
+  ad_limiter_key_init(&l, &a.key, 1, SEC, &token);
+  ad_limiter_key_init(&l, &b.key, 5, SEC, &token);
+  ck_assert_int_eq(ad_limiter_acquire(&a.key, &a.reqs[0], on_grant, &a), 0);
+  ad_limiter_tick(&l);
+  ck_assert_uint_eq(a.ngrants, 1);
+  fake_now = start + SEC / 2; /* the request leaves half a second late */
+  ad_limiter_sent(&a.reqs[0]);
+  ck_assert_int_eq(ad_limiter_acquire(&a.key, &a.reqs[1], on_grant, &a), 0);
+  ck_assert_int_eq(ad_limiter_acquire(&b.key, &b.reqs[0], on_grant, &b), 0);
+  run_until(&l, start + 3 * SEC, 0, NULL);
+  /* The token (limit 1) freed a window after the send, not the grant;
+   * a, first in line, took that slot and b, its sibling, the next. */
+  ck_assert_uint_eq(a.ngrants, 2);
+  ck_assert_uint_eq(a.grants[1], start + SEC / 2 + SEC);
+  ck_assert_uint_eq(b.ngrants, 1);
+  ck_assert_uint_eq(b.grants[0], start + SEC / 2 + 2 * SEC);
+  close_limiter(&l);
+  ad_limiter_key_close(&a.key);
+  ad_limiter_key_close(&b.key);
+  ad_limiter_key_close(&token);
+}
+END_TEST
+
 START_TEST(test_hierarchical_token_cap_and_fairness) {
   enum { NKEYS = 20 };
   static demand_t d[NKEYS];
@@ -400,6 +435,7 @@ static Suite *limiter_suite(void) {
   tcase_add_test(tc, test_penalized_key_does_not_delay_others);
   tcase_add_test(tc, test_penalized_parent_blocks_children);
   tcase_add_test(tc, test_hierarchical_token_cap_and_fairness);
+  tcase_add_test(tc, test_sent_moves_the_grant_in_the_chain);
   tcase_add_test(tc, test_waiting_key_no_head_of_line_blocking);
   tcase_add_test(tc, test_cancel_and_errors);
   tcase_add_test(tc, test_real_timer_grants_everything);
