@@ -232,16 +232,27 @@ END_TEST
 
 START_TEST(test_rate_limit_and_penalty) {
   ad_fake_airtable_counters_t c;
-  int i, ok = 0, limited = 0;
+  int i, ok = 0, limited = 0, attempt;
+  uint64_t t0;
   reply_t r;
 
   opts.penalty_ms = 2500;
-  start();
-  for (i = 0; i < 7; i++) {
-    r = call("GET", records_path(0, 0, "?pageSize=1"), NULL, NULL);
-    ok += r.status == 200;
-    limited += r.status == 429;
-    free(r.body);
+  /* The 7 requests must land within one second; on a machine too loaded
+   * for that, start over with a fresh fake (its counters included). */
+  for (attempt = 0; attempt < 3; attempt++) {
+    if (attempt > 0)
+      ad_fake_airtable_stop(fake);
+    start();
+    ok = limited = 0;
+    t0 = uv_hrtime();
+    for (i = 0; i < 7; i++) {
+      r = call("GET", records_path(0, 0, "?pageSize=1"), NULL, NULL);
+      ok += r.status == 200;
+      limited += r.status == 429;
+      free(r.body);
+    }
+    if (uv_hrtime() - t0 < 800 * 1000000ull)
+      break;
   }
   ck_assert_int_eq(ok, 5);
   ck_assert_int_eq(limited, 2);
