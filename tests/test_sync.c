@@ -15,170 +15,25 @@
 #include "pipeline.h"
 #include "slug.h"
 #include "stats.h"
+#include "sync_harness.h"
 #include "testutil.h"
 
-#define DUST_KEY "sk-fake0123456789"
-#define AT_PREFIX "airtable_"
+static ad_th_t h;
 
-typedef struct harness {
-  uv_loop_t loop;
-  ad_pipeline_t p;
-  ad_config_t cfg;
-  ad_fake_airtable_t *at;
-  ad_fake_airtable_opts_t ao;
-  ad_fake_dust_t *dust;
-  ad_fake_dust_opts_t dop;
-  const char *format;
-  const char *dust_key;
-  char source_extra[512], sink_extra[256], rate_extra[256], engine_extra[256];
-  uint64_t documents_window_ms;
-  int max_retries;
-  int done;
-  ad_stats_t st;      /* the run's counters (pointers cleared) */
-  uint64_t sink_peak, sink_max; /* rows the sink held at most, its bound */
-  json_object *stats; /* the run's --stats-json document */
-  /* A hook on a timer while the run goes, e.g. to drop a table. */
-  void (*tick)(void);
-  uv_timer_t tick_timer;
-} harness_t;
-
-static harness_t h;
-
-static void setup(void) {
-  memset(&h, 0, sizeof(h));
-  ad_fake_airtable_opts_default(&h.ao);
-  ad_fake_dust_opts_default(&h.dop);
-  h.ao.penalty_ms = 2000;
-  h.dop.documents_per_minute = 0;
-  h.format = "tables";
-  h.dust_key = DUST_KEY;
-  h.max_retries = 8;
-  snprintf(h.rate_extra, sizeof(h.rate_extra),
-           ",\"dust_documents_per_minute\":100000");
-}
-
-static void teardown(void) {
-  json_object_put(h.stats);
-  ad_fake_airtable_stop(h.at);
-  ad_fake_dust_stop(h.dust);
-}
-
-static void start_fakes(void) {
-  if (h.at == NULL)
-    h.at = ad_fake_airtable_start(&h.ao);
-  ck_assert_ptr_nonnull(h.at);
-  if (h.dust == NULL)
-    h.dust = ad_fake_dust_start(&h.dop);
-  ck_assert_ptr_nonnull(h.dust);
-}
-
-static void configure(void) {
-  char text[4096], err[256];
-  snprintf(text, sizeof(text),
-           "{\"source\":{\"type\":\"airtable\",\"api_key\":\"%s\","
-           "\"base_url\":\"%s\"%s},"
-           "\"sink\":{\"type\":\"dust\",\"api_key\":\"%s\",\"base_url\":\"%s\","
-           "\"workspace_id\":\"wFake\",\"space_id\":\"vltFake\","
-           "\"data_source_id\":\"dsFake\",\"data_format\":\"%s\"%s},"
-           "\"rate_limits\":{\"backoff_on_429_s\":2%s},"
-           "\"engine\":{\"max_retries\":%d%s}}",
-           h.ao.token, ad_fake_airtable_url(h.at),
-           h.source_extra[0] ? h.source_extra : ",\"index_all\":true",
-           h.dust_key, ad_fake_dust_url(h.dust), h.format, h.sink_extra,
-           h.rate_extra, h.max_retries, h.engine_extra);
-  ck_assert_msg(ad_config_parse(&h.cfg, text, strlen(text), NULL, NULL, err,
-                                sizeof(err)) == 0,
-                "config: %s", err);
-}
-
-static void on_done(ad_pipeline_t *p, void *data) {
-  (void)p;
-  (void)data;
-  h.done = 1;
-}
-
-static void on_tick(uv_timer_t *t) {
-  (void)t;
-  h.tick();
-}
-
-/* One sync to the end; the stats are kept in h.st and h.stats. */
-static void run(void) {
-  ad_pipeline_opts_t o;
-  char *json;
-
-  start_fakes();
-  configure();
-  h.done = 0;
-  ck_assert_int_eq(uv_loop_init(&h.loop), 0);
-  memset(&o, 0, sizeof(o));
-  o.config = &h.cfg;
-  o.backoff_base_ms = 20;
-  o.documents_window_ms = h.documents_window_ms;
-  o.on_done = on_done;
-  ck_assert_int_eq(ad_pipeline_init(&h.p, &h.loop, &o), 0);
-  if (h.tick != NULL) {
-    uv_timer_init(&h.loop, &h.tick_timer);
-    uv_timer_start(&h.tick_timer, on_tick, 2, 2);
-  }
-  ck_assert_int_eq(ad_pipeline_start(&h.p), 0);
-  ck_assert_msg(ad_test_run_until(&h.loop, &h.done, 120000),
-                "the sync did not finish");
-  if (h.tick != NULL)
-    uv_close((uv_handle_t *)&h.tick_timer, NULL);
-  json = ad_stats_to_json(&h.p.stats, NULL);
-  ck_assert_ptr_nonnull(json);
-  json_object_put(h.stats);
-  h.stats = json_tokener_parse(json);
-  free(json);
-  h.st = h.p.stats;
-  h.st.failures = NULL;
-  h.st.fatal_error = NULL;
-  h.sink_peak = h.p.sink.peak_held_rows;
-  h.sink_max = h.p.sink.max_rows;
-  ck_assert_uint_eq(h.p.queue.items, 0);
-  ad_pipeline_close(&h.p, NULL, NULL);
-  ck_assert_int_eq(ad_test_loop_close(&h.loop), 0);
-  ad_config_free(&h.cfg);
-  /* Nothing lost: every record read is written or failed. */
-  ck_assert_uint_eq(h.st.records_read, h.st.rows_written +
-                                           h.st.documents_written +
-                                           h.st.records_failed);
-}
-
-static long total_records(void) {
-  long n = 0;
-  int b, t;
-  for (b = 0; b < ad_fake_airtable_nbases(h.at); b++)
-    for (t = 0; t < ad_fake_airtable_ntables(h.at, b); t++)
-      n += ad_fake_airtable_nrecords(h.at, b, t);
-  return n;
-}
+static void setup(void) { ad_th_setup(&h); }
+static void teardown(void) { ad_th_teardown(&h); }
+static void run(void) { ad_th_run(&h); }
+static void start_fakes(void) { ad_th_start_fakes(&h); }
+static void assert_all_landed(void) { ad_th_assert_all_landed(&h); }
 
 static void dust_table_id(char *out, size_t len, int b, int t) {
-  snprintf(out, len, AT_PREFIX "%s_%s", ad_fake_airtable_base_id(h.at, b),
-           ad_fake_airtable_table_id(h.at, b, t));
+  ad_th_dust_table_id(&h, out, len, b, t);
 }
-
-/* The stored table (b, t), or NULL; from dump. */
 static json_object *stored_table(json_object *dump, int b, int t) {
-  char id[64];
-  size_t i;
-  json_object *tables = json_object_object_get(dump, "tables"), *x;
-  dust_table_id(id, sizeof(id), b, t);
-  for (i = 0; i < json_object_array_length(tables); i++) {
-    x = json_object_array_get_idx(tables, i);
-    if (strcmp(json_object_get_string(json_object_object_get(x, "table_id")),
-               id) == 0)
-      return x;
-  }
-  return NULL;
+  return ad_th_stored_table(&h, dump, b, t);
 }
-
 static long stored_rows(json_object *dump, int b, int t) {
-  json_object *x = stored_table(dump, b, t);
-  return x ? (long)json_object_object_length(json_object_object_get(x, "rows"))
-           : -1;
+  return ad_th_stored_rows(&h, dump, b, t);
 }
 
 static const char *column_type(json_object *table, const char *column) {
@@ -191,34 +46,6 @@ static const char *column_type(json_object *table, const char *column) {
       return json_object_get_string(json_object_object_get(c, "value_type"));
   }
   return "";
-}
-
-/* Every record of every table is stored once, as a row of its table or
- * as one document. */
-static void assert_all_landed(void) {
-  json_object *dump = ad_fake_dust_dump(h.dust);
-  ad_fake_dust_counters_t c;
-  int b, t;
-  long docs;
-
-  ad_fake_dust_counters(h.dust, &c);
-  ck_assert_msg(h.st.records_failed == 0, "failed: %s",
-                json_object_to_json_string(h.stats));
-  if (strcmp(h.format, "tables") == 0) {
-    for (b = 0; b < ad_fake_airtable_nbases(h.at); b++)
-      for (t = 0; t < ad_fake_airtable_ntables(h.at, b); t++)
-        ck_assert_int_eq(stored_rows(dump, b, t),
-                         ad_fake_airtable_nrecords(h.at, b, t));
-    ck_assert_int_eq(c.rows_stored, total_records());
-    ck_assert_uint_eq(h.st.rows_written, (uint64_t)total_records());
-  } else {
-    docs = (long)json_object_object_length(
-        json_object_object_get(dump, "documents"));
-    ck_assert_int_eq(docs, total_records());
-    ck_assert_uint_eq(h.st.documents_written, (uint64_t)total_records());
-  }
-  ck_assert_uint_eq(h.st.records_read, (uint64_t)total_records());
-  json_object_put(dump);
 }
 
 /* Dust found nothing to refuse. */
@@ -450,9 +277,10 @@ END_TEST
 static long dropped_rows = -1;
 
 /* Drops table (0, 0) once its first rows are stored. */
-static void drop_after_first_rows(void) {
+static void drop_after_first_rows(ad_th_t *th) {
   ad_fake_dust_counters_t c;
   char id[64];
+  (void)th;
   if (dropped_rows >= 0)
     return;
   ad_fake_dust_counters(h.dust, &c);
