@@ -325,6 +325,62 @@ START_TEST(test_faults) {
 }
 END_TEST
 
+/* A 503 may say when to come back; a request to that base before then is
+ * counted as early. */
+START_TEST(test_retry_after) {
+  ad_fake_airtable_counters_t c;
+  reply_t r;
+
+  opts.fail_5xx = 1.0;
+  opts.retry_after_s = 2;
+  start();
+  r = call("GET", records_path(0, 0, ""), NULL, NULL);
+  ck_assert_int_eq(r.status, 503);
+  ck_assert_int_eq(r.retry_after_s, 2);
+  free(r.body);
+  expect_error(call("GET", records_path(0, 0, ""), NULL, NULL), 503,
+               "RETRIABLE_ERROR");
+  ad_fake_airtable_counters(fake, &c);
+  ck_assert_int_eq(c.early_retries, 1);
+}
+END_TEST
+
+/* The spent monthly quota refuses every call with its own 429 type. */
+START_TEST(test_billing_exhausted) {
+  opts.billing_exhausted = 1;
+  start();
+  expect_error(call("GET", "/v0/meta/bases", NULL, NULL), 429,
+               "PUBLIC_API_BILLING_LIMIT_EXCEEDED");
+  expect_error(call("GET", records_path(1, 0, ""), NULL, NULL), 429,
+               "PUBLIC_API_BILLING_LIMIT_EXCEEDED");
+}
+END_TEST
+
+/* Another client spent the token's budget: every base is refused for the
+ * penalty; each base that was told and comes back early is counted. */
+START_TEST(test_token_blocked) {
+  ad_fake_airtable_counters_t c;
+  reply_t r;
+
+  opts.penalty_ms = 1500;
+  start();
+  ad_fake_airtable_block_token(fake);
+  expect_error(call("GET", records_path(0, 0, ""), NULL, NULL), 429,
+               "RATE_LIMIT_REACHED");
+  expect_error(call("GET", records_path(1, 0, ""), NULL, NULL), 429,
+               "RATE_LIMIT_REACHED");
+  expect_error(call("GET", records_path(1, 0, ""), NULL, NULL), 429,
+               "RATE_LIMIT_REACHED");
+  usleep(1700 * 1000);
+  r = call("GET", records_path(0, 0, ""), NULL, NULL);
+  ck_assert_int_eq(r.status, 200);
+  free(r.body);
+  ad_fake_airtable_counters(fake, &c);
+  ck_assert_int_eq(c.refused_in_penalty, 3);
+  ck_assert_int_eq(c.ignored_penalty, 1); /* base 1's second request */
+}
+END_TEST
+
 START_TEST(test_deterministic_dataset) {
   reply_t a, b;
   char first[64];
@@ -360,6 +416,9 @@ static Suite *fake_suite(void) {
   tcase_add_test(tc, test_rate_limit_and_penalty);
   tcase_add_test(tc, test_offset_expiry);
   tcase_add_test(tc, test_faults);
+  tcase_add_test(tc, test_retry_after);
+  tcase_add_test(tc, test_billing_exhausted);
+  tcase_add_test(tc, test_token_blocked);
   tcase_add_test(tc, test_deterministic_dataset);
   suite_add_tcase(s, tc);
   return s;

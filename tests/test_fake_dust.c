@@ -308,6 +308,57 @@ START_TEST(test_faults) {
 }
 END_TEST
 
+/* A 200 that is not JSON, and a 500 on rows: neither stores anything. */
+START_TEST(test_non_json_and_rows_500) {
+  ad_fake_dust_counters_t c;
+  json_object *dump;
+  reply_t r;
+
+  opts.non_json = 1.0;
+  start();
+  r = call("POST", "tables", table_ok, NULL);
+  ck_assert_int_eq(r.status, 200);
+  ck_assert_ptr_null(r.json);
+  ck_assert_ptr_nonnull(strstr(r.body, "<html>"));
+  done(r);
+  ad_fake_dust_stop(fake);
+  ad_fake_dust_opts_default(&opts);
+  opts.rows_500 = 1.0;
+  start();
+  expect(call("POST", "tables", table_ok, NULL), 200, NULL);
+  expect(call("POST", "tables/airtable_appX_tblY/rows",
+              "{\"rows\":[{\"row_id\":\"r1\",\"value\":{\"a\":1}}]}",
+              NULL),
+         500, "internal_server_error");
+  dump = ad_fake_dust_dump(fake);
+  ck_assert_str_eq(json_object_to_json_string_ext(
+                       json_object_object_get(json_object_array_get_idx(
+                           json_object_object_get(dump, "tables"), 0),
+                                              "rows"),
+                       JSON_C_TO_STRING_PLAIN),
+                   "{}");
+  json_object_put(dump);
+  ad_fake_dust_counters(fake, &c);
+  ck_assert_int_eq(c.sent_rows_500, 1);
+}
+END_TEST
+
+/* slow answers come slow_ms late. */
+START_TEST(test_slow) {
+  ad_fake_dust_counters_t c;
+  uint64_t t0;
+
+  opts.slow = 1.0;
+  opts.slow_ms = 300;
+  start();
+  t0 = uv_hrtime();
+  expect(call("GET", "tables", NULL, NULL), 200, NULL);
+  ck_assert_uint_ge(uv_hrtime() - t0, 300 * 1000000ull);
+  ad_fake_dust_counters(fake, &c);
+  ck_assert_int_eq(c.slow_answers, 1);
+}
+END_TEST
+
 static Suite *fake_dust_suite(void) {
   Suite *s = suite_create("fake_dust");
   TCase *tc = tcase_create("api");
@@ -318,6 +369,8 @@ static Suite *fake_dust_suite(void) {
   tcase_add_test(tc, test_type_inference_and_duplicates);
   tcase_add_test(tc, test_documents);
   tcase_add_test(tc, test_faults);
+  tcase_add_test(tc, test_non_json_and_rows_500);
+  tcase_add_test(tc, test_slow);
   suite_add_tcase(s, tc);
   return s;
 }

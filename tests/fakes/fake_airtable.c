@@ -42,6 +42,11 @@ typedef struct fa_base {
   int ntables;
   ad_bucket_t bucket;
   uint64_t blocked_until;
+  /* The end of the latest penalty a 429 told the client about: a request
+   * arriving before it ignored that 429. */
+  uint64_t told_until;
+  /* Requests before this came too early after a 503 with Retry-After. */
+  uint64_t retry_after_until;
   fa_window_t window;
   int inject_429; /* answer the next requests 429, as if over the limit */
 } fa_base_t;
@@ -394,6 +399,17 @@ static void fa_window_add(fa_window_t *w, uint64_t now, int limit, long *max,
     *max = count;
 }
 
+/* A 429 goes out for base: the client now knows of the penalty in force. */
+static void fa_told(ad_fake_airtable_t *fa, fa_base_t *base) {
+  uint64_t until = fa->token_blocked_until;
+  if (base == NULL)
+    return;
+  if (base->blocked_until > until)
+    until = base->blocked_until;
+  if (until > base->told_until)
+    base->told_until = until;
+}
+
 /* The sliding-second limits. Returns 1 when the request may proceed.
  * Called with the lock held. */
 static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now) {
@@ -405,10 +421,13 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now) {
   if (base != NULL)
     fa_window_add(&base->window, now, fa->o.per_base_rps,
                   &fa->c.max_per_base_window, &fa->c.tightest_base_span_ms);
+  if (base != NULL && now < base->told_until)
+    fa->c.ignored_penalty++;
   if (now < fa->token_blocked_until ||
       (base != NULL && now < base->blocked_until)) {
     fa->c.refused_in_penalty++;
     fa->c.sent_429++;
+    fa_told(fa, base);
     return 0;
   }
   if (base != NULL && base->inject_429 > 0) { /* as if another client */
@@ -416,6 +435,7 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now) {
     base->blocked_until = now + (uint64_t)fa->o.penalty_ms;
     fa->c.injected_429++;
     fa->c.sent_429++;
+    fa_told(fa, base);
     return 0;
   }
   over_token = fa->o.per_token_rps > 0 &&
@@ -428,6 +448,7 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now) {
     if (over_base)
       base->blocked_until = now + (uint64_t)fa->o.penalty_ms;
     fa->c.sent_429++;
+    fa_told(fa, base);
     return 0;
   }
   if (fa->o.per_token_rps > 0)
@@ -766,6 +787,44 @@ static int fa_fault(ad_fake_airtable_t *fa) {
   return 0;
 }
 
+/* A 503, with Retry-After when the options ask for one; the base named
+ * in the path (may be NULL) must then wait that long. */
+static enum MHD_Result fa_unavailable(ad_fake_airtable_t *fa,
+                                      struct MHD_Connection *conn,
+                                      fa_base_t *base, uint64_t arrival) {
+  static const char body[] =
+      "{\"error\":{\"type\":\"RETRIABLE_ERROR\",\"message\":\"Server "
+      "temporarily unavailable, safe to retry the request\"}}";
+  struct MHD_Response *res;
+  char secs[16];
+  enum MHD_Result r;
+
+  res = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+                                        MHD_RESPMEM_PERSISTENT);
+  if (res == NULL)
+    return MHD_NO;
+  MHD_add_response_header(res, "Content-Type", "application/json; charset=utf-8");
+  if (fa->o.retry_after_s > 0) {
+    snprintf(secs, sizeof(secs), "%d", fa->o.retry_after_s);
+    MHD_add_response_header(res, "Retry-After", secs);
+    pthread_mutex_lock(&fa->mu);
+    if (base != NULL)
+      base->retry_after_until = arrival + (uint64_t)fa->o.retry_after_s * 1000;
+    pthread_mutex_unlock(&fa->mu);
+  }
+  r = MHD_queue_response(conn, 503, res);
+  MHD_destroy_response(res);
+  return r;
+}
+
+/* The workspace's monthly call quota is spent: every call is refused, and
+ * waiting does not help (airtable-api.md, the billing 429). */
+static enum MHD_Result fa_billing(struct MHD_Connection *conn) {
+  return fa_error(conn, 429, "PUBLIC_API_BILLING_LIMIT_EXCEEDED",
+                  "The monthly API call limit of this workspace is exceeded.",
+                  0);
+}
+
 static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
                                 struct MHD_Connection *conn,
                                 const fa_request_t *rq, int post) {
@@ -773,7 +832,7 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
   int n = ad_fake_split_path(rq->raw_uri, seg, 5), fault, truncate = 0;
   fa_base_t *base = NULL;
   fa_table_t *table = NULL;
-  const char *auth;
+  const char *auth, *named; /* the base the path names, if any */
   char expect[300];
   int admitted;
   /* Limits count arrivals, as Airtable does: not the moment the added
@@ -782,7 +841,11 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
 
   if (n < 2 || strcmp(seg[0], "v0") != 0)
     return fa_error(conn, 404, "NOT_FOUND", NULL, 1);
+  named = strcmp(seg[1], "meta") == 0 && n == 5 ? seg[3] : seg[1];
   pthread_mutex_lock(&fa->mu);
+  base = fa_find_base(fa, named);
+  if (base != NULL && arrival < base->retry_after_until)
+    fa->c.early_retries++;
   fault = fa_fault(fa);
   if (fault == 0 && fa->o.truncate > 0 &&
       (double)(ad_rand_next(&fa->rng) % 1000000) / 1e6 < fa->o.truncate)
@@ -793,14 +856,14 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
   if (fault == 1)
     return MHD_NO;
   if (fault == 2)
-    return fa_error(conn, 503, "RETRIABLE_ERROR",
-                    "Server temporarily unavailable, safe to retry the request",
-                    0);
+    return fa_unavailable(fa, conn, base, arrival);
   auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
   snprintf(expect, sizeof(expect), "Bearer %s", fa->token);
   if (auth == NULL || strcmp(auth, expect) != 0)
     return fa_error(conn, 401, "AUTHENTICATION_REQUIRED",
                     "Authentication required", 0);
+  if (fa->o.billing_exhausted)
+    return fa_billing(conn);
   if (strcmp(seg[1], "meta") == 0) {
     if (n == 3 && strcmp(seg[2], "bases") == 0 && !post) {
       pthread_mutex_lock(&fa->mu);
@@ -987,6 +1050,8 @@ json_object *ad_fake_airtable_counters_json(ad_fake_airtable_t *fa) {
   FA_COUNTER(sent_429);
   FA_COUNTER(injected_429);
   FA_COUNTER(refused_in_penalty);
+  FA_COUNTER(ignored_penalty);
+  FA_COUNTER(early_retries);
   FA_COUNTER(sent_5xx);
   FA_COUNTER(dropped);
   FA_COUNTER(truncated);
@@ -1047,6 +1112,12 @@ int ad_fake_airtable_nrecords(const ad_fake_airtable_t *fa, int b, int t) {
 
 const char *ad_fake_airtable_base_name(const ad_fake_airtable_t *fa, int b) {
   return fa->bases[b].name;
+}
+
+void ad_fake_airtable_block_token(ad_fake_airtable_t *fa) {
+  pthread_mutex_lock(&fa->mu);
+  fa->token_blocked_until = fa_now_ms() + (uint64_t)fa->o.penalty_ms;
+  pthread_mutex_unlock(&fa->mu);
 }
 
 void ad_fake_airtable_inject_429(ad_fake_airtable_t *fa, int b, int count) {

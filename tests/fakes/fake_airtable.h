@@ -40,12 +40,19 @@ typedef struct ad_fake_airtable_opts {
   double drop;             /* fraction of connections closed unanswered */
   double truncate;         /* fraction of record pages cut mid-JSON */
   int offset_ttl_ms;       /* 0 = offsets never expire */
+  int retry_after_s;       /* > 0: 503 answers carry Retry-After */
+  int billing_exhausted;   /* every call: the monthly-quota 429 */
   int demo;                /* serve the demo bases instead (sizes ignored) */
 } ad_fake_airtable_opts_t;
 
 typedef struct ad_fake_airtable_counters {
   long requests_bases, requests_schema, requests_records;
   long sent_429, refused_in_penalty;
+  /* Requests to a base that arrived before the end of a penalty a 429 had
+   * told the client about (a well-behaved client keeps it at 0), and
+   * before a 503's Retry-After had passed (0 when one call at a time
+   * goes to the base, as with a one-table sync). */
+  long ignored_penalty, early_retries;
   long injected_429;        /* sent by ad_fake_airtable_inject_429 */
   long sent_5xx, dropped, truncated, expired_offsets;
   long max_per_base_window; /* most arrivals seen for one base in 1 s */
@@ -93,6 +100,9 @@ const char *ad_fake_airtable_base_name(const ad_fake_airtable_t *fake, int b);
 /* Faults at run time, for tests. The next `count` requests to base b get
  * 429 and start its penalty, as an over-limit request would. */
 void ad_fake_airtable_inject_429(ad_fake_airtable_t *fake, int b, int count);
+/* Another client of the same token went over its limit: every request is
+ * refused for penalty_ms from now. */
+void ad_fake_airtable_block_token(ad_fake_airtable_t *fake);
 /* From now on, table (b, t) answers its records with 403
  * INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND. */
 void ad_fake_airtable_deny_table(ad_fake_airtable_t *fake, int b, int t);

@@ -22,6 +22,8 @@ static void usage(FILE *out, const char *prog) {
           "  --latency-ms N       added to every answer\n"
           "  --fail-5xx F --drop F --truncate F   fault fractions (0..1)\n"
           "  --offset-ttl-ms N    offsets expire after N ms (0 = never)\n"
+          "  --retry-after N      503 answers carry Retry-After: N\n"
+          "  --billing-exhausted  every call gets the monthly-quota 429\n"
           "  --demo               serve the demo bases (\"Bug Tracking System\",\n"
           "                       \"Employee Bio Database\") instead\n",
           prog);
@@ -37,6 +39,7 @@ int ad_fake_airtable_main(int argc, char **argv) {
       {"latency-ms", 1, 0, 'l'},    {"fail-5xx", 1, 0, 'f'},
       {"drop", 1, 0, 'd'},          {"truncate", 1, 0, 'x'},
       {"offset-ttl-ms", 1, 0, 'o'}, {"demo", 0, 0, 'D'},
+      {"retry-after", 1, 0, 'R'},   {"billing-exhausted", 0, 0, 'Q'},
       {"help", 0, 0, 'h'},
       {0, 0, 0, 0}};
   ad_fake_airtable_opts_t o;
@@ -65,6 +68,8 @@ int ad_fake_airtable_main(int argc, char **argv) {
     case 'x': o.truncate = atof(optarg); break;
     case 'o': o.offset_ttl_ms = atoi(optarg); break;
     case 'D': o.demo = 1; break;
+    case 'R': o.retry_after_s = atoi(optarg); break;
+    case 'Q': o.billing_exhausted = 1; break;
     case 'h': usage(stdout, argv[0]); return 0;
     default: usage(stderr, argv[0]); return 2;
     }

@@ -420,6 +420,17 @@ static enum MHD_Result fd_upsert_rows(ad_fake_dust_t *fd,
   return fd_json(conn, 200, out);
 }
 
+/* Dust's answer when core failed the rows write (a missing table looks the
+ * same): nothing stored. */
+static enum MHD_Result fd_rows_500(ad_fake_dust_t *fd,
+                                   struct MHD_Connection *conn) {
+  pthread_mutex_lock(&fd->mu);
+  fd->c.sent_rows_500++;
+  pthread_mutex_unlock(&fd->mu);
+  return fd_error(fd, conn, 500, "internal_server_error",
+                  "Failed to upsert database rows.");
+}
+
 static long fd_query_long(struct MHD_Connection *conn, const char *key,
                           long def) {
   const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
@@ -628,15 +639,23 @@ static const char *fd_auth(ad_fake_dust_t *fd, struct MHD_Connection *conn) {
   return strcmp(h + 7, fd->key) == 0 ? NULL : "invalid_api_key_error";
 }
 
-/* Faults and the request-rate limit: 1 drop, 2 5xx, 3 429. The rate is
- * checked before the 5xx draw, as a server refuses excess requests before
- * it does any work that could fail. Lock held. */
+enum { FD_OK, FD_DROP, FD_5XX, FD_429, FD_NON_JSON, FD_ROWS_500 };
+
+static double fd_draw(ad_fake_dust_t *fd) {
+  return (double)(ad_rand_next(&fd->rng) % 1000000) / 1e6;
+}
+
+/* Faults and the request-rate limit (FD_*). The rate is checked before the
+ * 5xx draw, as a server refuses excess requests before it does any work
+ * that could fail. Every fault is decided before anything is stored, so
+ * only a slow answer the client gave up on can store a row twice. Lock
+ * held. */
 static int fd_fault(ad_fake_dust_t *fd, uint64_t now) {
   unsigned i, count = 0;
-  double x = (double)(ad_rand_next(&fd->rng) % 1000000) / 1e6;
+  double x = fd_draw(fd);
   if (x < fd->o.drop) {
     fd->c.dropped++;
-    return 1;
+    return FD_DROP;
   }
   if (fd->o.max_rps > 0) {
     for (i = 0; i < fd->nreq && i < FD_RING; i++)
@@ -646,14 +665,33 @@ static int fd_fault(ad_fake_dust_t *fd, uint64_t now) {
         break;
     fd->req_stamps[fd->nreq++ % FD_RING] = now;
     if ((int)count >= fd->o.max_rps)
-      return 3;
+      return FD_429;
   }
-  x = (double)(ad_rand_next(&fd->rng) % 1000000) / 1e6;
-  if (x < fd->o.fail_5xx) {
+  if (fd_draw(fd) < fd->o.fail_5xx) {
     fd->c.sent_5xx++;
-    return 2;
+    return FD_5XX;
   }
-  return 0;
+  if (fd_draw(fd) < fd->o.non_json) {
+    fd->c.sent_non_json++;
+    return FD_NON_JSON;
+  }
+  return fd_draw(fd) < fd->o.rows_500 ? FD_ROWS_500 : FD_OK;
+}
+
+/* This request's added latency: the base one, or slow_ms more. */
+static int fd_latency(ad_fake_dust_t *fd) {
+  if (fd->o.slow > 0 && fd_draw(fd) < fd->o.slow) {
+    fd->c.slow_answers++;
+    return fd->o.latency_ms + fd->o.slow_ms;
+  }
+  return fd->o.latency_ms;
+}
+
+/* A 200 that is not JSON, as a captive proxy or a misrouted gateway
+ * sends. */
+static enum MHD_Result fd_non_json(struct MHD_Connection *conn) {
+  static const char page[] = "<html><body>Bad gateway</body></html>";
+  return fd_send(conn, 200, "text/html", page);
 }
 
 static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
@@ -668,16 +706,18 @@ static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
 
   pthread_mutex_lock(&fd->mu);
   fault = fd_fault(fd, arrival);
-  latency = fd->o.latency_ms;
+  latency = fd_latency(fd);
   pthread_mutex_unlock(&fd->mu);
   if (latency > 0)
     usleep((useconds_t)latency * 1000);
-  if (fault == 1)
+  if (fault == FD_DROP)
     return MHD_NO;
-  if (fault == 2)
+  if (fault == FD_5XX)
     return fd_error(fd, conn, 503, "service_unavailable",
                     "The service is temporarily unavailable.");
-  if (fault == 3)
+  if (fault == FD_NON_JSON)
+    return fd_non_json(conn);
+  if (fault == FD_429)
     return fd_error(fd, conn, 429, "rate_limit_error",
                     "Too many pending table updates are queued for this "
                     "table. Please retry later.");
@@ -729,6 +769,9 @@ static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
     r = fd_upsert_document(fd, conn, seg[9], body, arrival);
   else if (!docs && n == 9)
     r = fd_upsert_table(fd, conn, body);
+  else if (!docs && n == 11 && strcmp(seg[10], "rows") == 0 &&
+           fault == FD_ROWS_500)
+    r = fd_rows_500(fd, conn);
   else if (!docs && n == 11 && strcmp(seg[10], "rows") == 0)
     r = fd_upsert_rows(fd, conn, seg[9], body);
   else
@@ -918,6 +961,9 @@ json_object *ad_fake_dust_counters_json(ad_fake_dust_t *fd) {
   FD_COUNTER(sent_429);
   FD_COUNTER(sent_5xx);
   FD_COUNTER(dropped);
+  FD_COUNTER(sent_non_json);
+  FD_COUNTER(sent_rows_500);
+  FD_COUNTER(slow_answers);
   FD_COUNTER(largest_request);
   FD_COUNTER(max_concurrent);
 #undef FD_COUNTER

@@ -36,6 +36,10 @@ typedef struct ad_fake_dust_opts {
   double fail_5xx;            /* fraction answered 500/503 */
   double drop;                /* fraction of connections closed unanswered */
   int max_rps;                /* above this many requests/s: 429; 0 = off */
+  double non_json;            /* fraction answered 200 with an HTML page */
+  double rows_500;            /* fraction of rows writes answered 500 */
+  double slow;                /* fraction answered slow_ms later still */
+  int slow_ms;
   int discard_values;         /* keep row and document ids and column types
                                  only, so a million-row benchmark does not
                                  hold gigabytes; validation is unchanged */
@@ -51,6 +55,7 @@ typedef struct ad_fake_dust_counters {
   long type_conflicts;      /* a column's type widened to text */
   long truncates;           /* rows requests that replaced a table */
   long sent_429, sent_5xx, dropped;
+  long sent_non_json, sent_rows_500, slow_answers;
   long largest_request;     /* bytes of the largest body */
   long max_concurrent;      /* most requests in progress at once */
 } ad_fake_dust_counters_t;

@@ -20,6 +20,9 @@ static void usage(FILE *out, const char *prog) {
           "  --max-body N           tables and rows body limit (1048576)\n"
           "  --latency-ms N         added to every answer\n"
           "  --fail-5xx F --drop F  fault fractions (0..1)\n"
+          "  --non-json F           fraction answered 200 with an HTML page\n"
+          "  --rows-500 F           fraction of rows writes answered 500\n"
+          "  --slow F --slow-ms N   fraction answered N ms later still\n"
           "  --max-rps N            429 above N requests/s (0 = off)\n"
           "  --discard-values       keep row ids and column types, not values\n"
           "  --seed N\n",
@@ -35,6 +38,8 @@ int ad_fake_dust_main(int argc, char **argv) {
       {"fail-5xx", 1, 0, 'f'},    {"drop", 1, 0, 'x'},
       {"max-rps", 1, 0, 'r'},     {"seed", 1, 0, 'S'},
       {"discard-values", 0, 0, 'V'}, {"help", 0, 0, 'h'},
+      {"non-json", 1, 0, 'J'},    {"rows-500", 1, 0, 'E'},
+      {"slow", 1, 0, 'L'},        {"slow-ms", 1, 0, 'M'},
       {0, 0, 0, 0}};
   ad_fake_dust_opts_t o;
   json_object *counters;
@@ -59,6 +64,10 @@ int ad_fake_dust_main(int argc, char **argv) {
     case 'r': o.max_rps = atoi(optarg); break;
     case 'S': o.seed = strtoull(optarg, NULL, 10); break;
     case 'V': o.discard_values = 1; break;
+    case 'J': o.non_json = atof(optarg); break;
+    case 'E': o.rows_500 = atof(optarg); break;
+    case 'L': o.slow = atof(optarg); break;
+    case 'M': o.slow_ms = atoi(optarg); break;
     case 'h': usage(stdout, argv[0]); return 0;
     default: usage(stderr, argv[0]); return 2;
     }

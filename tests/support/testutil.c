@@ -67,6 +67,7 @@ static void ad_test_on_reply(ad_http_req_t *req, const ad_http_response_t *res,
   r->done = 1;
   r->error = res->error;
   r->status = res->status;
+  r->retry_after_s = res->retry_after_s;
   r->body = strdup(res->body != NULL ? res->body : "");
   r->len = res->body_len;
 }

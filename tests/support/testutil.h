@@ -25,6 +25,7 @@ typedef struct ad_test_reply {
   int done;
   int error;
   long status;
+  long retry_after_s; /* -1 when absent */
   char *body;
   size_t len;
 } ad_test_reply_t;
