@@ -398,7 +398,12 @@ int ad_http_send(ad_http_t *http, const ad_http_request_t *rq, ad_http_cb cb,
   ad_list_insert_tail(&http->pending, &req->node);
   if (out != NULL)
     *out = req;
-  ad_http_admit(http);
+  /* Inside a drain, the requests that finished with this one are handed
+   * over first: one of them may be a 429 that pauses this very request's
+   * host, and once curl has read it, the connection it came on is free to
+   * carry this request at once. The drain admits it right after. */
+  if (http->depth == 0)
+    ad_http_admit(http);
   return 0;
 }
 

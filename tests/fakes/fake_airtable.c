@@ -42,14 +42,26 @@ typedef struct fa_base {
   int ntables;
   ad_bucket_t bucket;
   uint64_t blocked_until;
-  /* The end of the latest penalty a 429 told the client about: a request
-   * arriving before it ignored that 429. */
-  uint64_t told_until;
   /* Requests before this came too early after a 503 with Retry-After. */
   uint64_t retry_after_until;
   fa_window_t window;
   int inject_429; /* answer the next requests 429, as if over the limit */
 } fa_base_t;
+
+/* Each connection remembers the latest 429 it carried: HTTP/1.1 clients
+ * do not pipeline, so a later request on the same connection was sent
+ * after libcurl read that answer. (A request on another connection may
+ * have been in flight already, so it proves nothing.) One request may
+ * still have been handed to libcurl before the client saw the 429, and
+ * go out on that connection as soon as libcurl frees it: the first one
+ * within FA_IN_FLIGHT_MS is excused. */
+#define FA_IN_FLIGHT_MS 50
+
+typedef struct fa_conn {
+  const fa_base_t *told_base;
+  uint64_t told_until, told_at;
+  int excused;
+} fa_conn_t;
 
 typedef struct fa_offset {
   const fa_table_t *table;
@@ -399,20 +411,24 @@ static void fa_window_add(fa_window_t *w, uint64_t now, int limit, long *max,
     *max = count;
 }
 
-/* A 429 goes out for base: the client now knows of the penalty in force. */
-static void fa_told(ad_fake_airtable_t *fa, fa_base_t *base) {
+/* A 429 goes out for base on cx: the client will know of the penalty in
+ * force once it reads it. */
+static void fa_told(ad_fake_airtable_t *fa, fa_base_t *base, fa_conn_t *cx) {
   uint64_t until = fa->token_blocked_until;
-  if (base == NULL)
+  if (base == NULL || cx == NULL)
     return;
   if (base->blocked_until > until)
     until = base->blocked_until;
-  if (until > base->told_until)
-    base->told_until = until;
+  cx->told_base = base;
+  cx->told_until = until;
+  cx->told_at = fa_now_ms();
+  cx->excused = 0;
 }
 
 /* The sliding-second limits. Returns 1 when the request may proceed.
  * Called with the lock held. */
-static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now) {
+static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now,
+                    fa_conn_t *cx) {
   uint64_t us = now * 1000;
   int over_base, over_token;
 
@@ -421,13 +437,18 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now) {
   if (base != NULL)
     fa_window_add(&base->window, now, fa->o.per_base_rps,
                   &fa->c.max_per_base_window, &fa->c.tightest_base_span_ms);
-  if (base != NULL && now < base->told_until)
-    fa->c.ignored_penalty++;
+  if (base != NULL && cx != NULL && cx->told_base == base &&
+      now < cx->told_until) {
+    if (!cx->excused && now - cx->told_at <= FA_IN_FLIGHT_MS)
+      cx->excused = 1;
+    else
+      fa->c.ignored_penalty++;
+  }
   if (now < fa->token_blocked_until ||
       (base != NULL && now < base->blocked_until)) {
     fa->c.refused_in_penalty++;
     fa->c.sent_429++;
-    fa_told(fa, base);
+    fa_told(fa, base, cx);
     return 0;
   }
   if (base != NULL && base->inject_429 > 0) { /* as if another client */
@@ -435,7 +456,7 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now) {
     base->blocked_until = now + (uint64_t)fa->o.penalty_ms;
     fa->c.injected_429++;
     fa->c.sent_429++;
-    fa_told(fa, base);
+    fa_told(fa, base, cx);
     return 0;
   }
   over_token = fa->o.per_token_rps > 0 &&
@@ -448,7 +469,7 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now) {
     if (over_base)
       base->blocked_until = now + (uint64_t)fa->o.penalty_ms;
     fa->c.sent_429++;
-    fa_told(fa, base);
+    fa_told(fa, base, cx);
     return 0;
   }
   if (fa->o.per_token_rps > 0)
@@ -459,6 +480,12 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now) {
 }
 
 /* ---- routes ----------------------------------------------------------- */
+
+static fa_conn_t *fa_conn(struct MHD_Connection *conn) {
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return info != NULL ? info->socket_context : NULL;
+}
 
 static fa_base_t *fa_find_base(ad_fake_airtable_t *fa, const char *id) {
   int b;
@@ -868,7 +895,7 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
     if (n == 3 && strcmp(seg[2], "bases") == 0 && !post) {
       pthread_mutex_lock(&fa->mu);
       fa->c.requests_bases++;
-      admitted = fa_admit(fa, NULL, arrival);
+      admitted = fa_admit(fa, NULL, arrival, fa_conn(conn));
       pthread_mutex_unlock(&fa->mu);
       return admitted ? fa_bases(fa, conn)
                  : fa_error(conn, 429, "RATE_LIMIT_REACHED",
@@ -895,7 +922,7 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
     fa->c.requests_schema++;
   else
     fa->c.requests_records++;
-  admitted = fa_admit(fa, base, arrival);
+  admitted = fa_admit(fa, base, arrival, fa_conn(conn));
   pthread_mutex_unlock(&fa->mu);
   if (!admitted)
     return fa_error(conn, 429, "RATE_LIMIT_REACHED",
@@ -968,6 +995,22 @@ static void fa_completed(void *cls, struct MHD_Connection *conn, void **ctx,
   }
 }
 
+static void fa_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  (void)cls;
+  (void)conn;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    *socket_context = calloc(1, sizeof(fa_conn_t));
+  } else {
+    free(*socket_context);
+    *socket_context = NULL;
+  }
+}
+
+static const ad_fake_server_cbs_t fa_callbacks = {fa_handler, fa_uri_log,
+                                                   fa_completed, fa_connection};
+
 void ad_fake_airtable_opts_default(ad_fake_airtable_opts_t *o) {
   memset(o, 0, sizeof(*o));
   o->token = "patFAKEtoken0123456789";
@@ -1000,8 +1043,8 @@ ad_fake_airtable_t *ad_fake_airtable_start(const ad_fake_airtable_opts_t *o) {
     ad_fake_airtable_stop(fa);
     return NULL;
   }
-  fa->daemon = ad_fake_server_start(o->port, fa_handler, fa_uri_log, fa_completed,
-                                     fa, fa->url, sizeof(fa->url));
+  fa->daemon = ad_fake_server_start(o->port, &fa_callbacks, fa, fa->url,
+                                    sizeof(fa->url));
   if (fa->daemon == NULL) {
     ad_fake_airtable_stop(fa);
     return NULL;

@@ -48,8 +48,10 @@ typedef struct ad_fake_airtable_opts {
 typedef struct ad_fake_airtable_counters {
   long requests_bases, requests_schema, requests_records;
   long sent_429, refused_in_penalty;
-  /* Requests to a base that arrived before the end of a penalty a 429 had
-   * told the client about (a well-behaved client keeps it at 0), and
+  /* Requests to a base that arrived, on a connection that had carried a
+   * 429 for it, before the penalty in force then ended (a well-behaved
+   * client keeps it at 0; curl does not pipeline, so such a request was
+   * sent after the 429 was read), and
    * before a 503's Retry-After had passed (0 when one call at a time
    * goes to the base, as with a one-table sync). */
   long ignored_penalty, early_retries;

@@ -872,6 +872,9 @@ static void fd_completed(void *cls, struct MHD_Connection *conn, void **ctx,
 
 /* ---- life -------------------------------------------------------------- */
 
+static const ad_fake_server_cbs_t fd_callbacks = {fd_handler, fd_uri_log,
+                                                   fd_completed, NULL};
+
 void ad_fake_dust_opts_default(ad_fake_dust_opts_t *o) {
   memset(o, 0, sizeof(*o));
   o->api_key = "sk-fake0123456789";
@@ -904,8 +907,8 @@ ad_fake_dust_t *ad_fake_dust_start(const ad_fake_dust_opts_t *o) {
     free(fd);
     return NULL;
   }
-  fd->daemon = ad_fake_server_start(o->port, fd_handler, fd_uri_log, fd_completed,
-                                     fd, fd->url, sizeof(fd->url));
+  fd->daemon = ad_fake_server_start(o->port, &fd_callbacks, fd, fd->url,
+                                    sizeof(fd->url));
   if (fd->daemon == NULL) {
     ad_fake_dust_stop(fd);
     return NULL;

@@ -7,16 +7,14 @@
 #include <curl/curl.h>
 
 struct MHD_Daemon *ad_fake_server_start(uint16_t port,
-                                        MHD_AccessHandlerCallback handler,
-                                        void *(*uri_log)(void *, const char *,
-                                                         struct MHD_Connection *),
-                                        MHD_RequestCompletedCallback completed,
+                                        const ad_fake_server_cbs_t *cbs,
                                         void *cls, char *url, size_t urllen) {
   const union MHD_DaemonInfo *info;
   struct MHD_Daemon *d = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, port,
-      NULL, NULL, handler, cls, MHD_OPTION_URI_LOG_CALLBACK, uri_log, cls,
-      MHD_OPTION_NOTIFY_COMPLETED, completed, cls,
+      NULL, NULL, cbs->handler, cls, MHD_OPTION_URI_LOG_CALLBACK, cbs->uri_log,
+      cls, MHD_OPTION_NOTIFY_COMPLETED, cbs->completed, cls,
+      MHD_OPTION_NOTIFY_CONNECTION, cbs->connection, cls,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000, MHD_OPTION_END);
   if (d == NULL)
     return NULL;

@@ -9,14 +9,18 @@
 
 #include <microhttpd.h>
 
-/* Starts a thread-per-connection daemon on port (0: any) with handler,
- * uri_log and completed as the MHD callbacks (all given cls), and writes
- * "http://127.0.0.1:PORT" into url. NULL on failure. */
+typedef struct ad_fake_server_cbs {
+  MHD_AccessHandlerCallback handler;
+  void *(*uri_log)(void *cls, const char *uri, struct MHD_Connection *c);
+  MHD_RequestCompletedCallback completed;
+  MHD_NotifyConnectionCallback connection; /* may be NULL */
+} ad_fake_server_cbs_t;
+
+/* Starts a thread-per-connection daemon on port (0: any) with the MHD
+ * callbacks cbs (all given cls), and writes "http://127.0.0.1:PORT" into
+ * url. NULL on failure. */
 struct MHD_Daemon *ad_fake_server_start(uint16_t port,
-                                        MHD_AccessHandlerCallback handler,
-                                        void *(*uri_log)(void *, const char *,
-                                                         struct MHD_Connection *),
-                                        MHD_RequestCompletedCallback completed,
+                                        const ad_fake_server_cbs_t *cbs,
                                         void *cls, char *url, size_t urllen);
 
 /* Splits a raw request URI ("/a/b%2Fc?x") into at most max un-escaped path
