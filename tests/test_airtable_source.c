@@ -39,9 +39,12 @@ typedef struct harness {
   int slow;            /* pop one page per 20 ms instead of at once */
   int insert_count;    /* records table (0,0) gains after each page... */
   int insert_times;    /* ...for this many of its pages */
+  int block_token_at_page; /* the token is blocked once this page is in */
+  long token_pauses;        /* log lines pausing the whole token */
   const char *engine_extra; /* spliced into "engine" */
   long http_timeout_ms;     /* 0: the HTTP client's default */
   uv_timer_t drain;
+  ad_log_t log;
   int done;
   double elapsed_s;
 } harness_t;
@@ -68,6 +71,8 @@ static void take_page(ad_page_t *p) {
   size_t i;
 
   h.pages++;
+  if (h.pages == h.block_token_at_page)
+    ad_fake_airtable_block_token(h.fake);
   if (h.insert_times > 0 &&
       strcmp(p->table->table_id, ad_fake_airtable_table_id(h.fake, 0, 0)) == 0) {
     ad_fake_airtable_insert_records(h.fake, 0, 0, h.insert_count);
@@ -159,6 +164,13 @@ static void start_fake(void) {
   ck_assert_ptr_nonnull(h.fake);
 }
 
+static void on_log(int level, const char *line, void *data) {
+  (void)level;
+  (void)data;
+  if (strstr(line, "pausing every request of the token") != NULL)
+    h.token_pauses++;
+}
+
 /* Runs one source to completion; check: check mode. */
 static void run(int check, size_t max_url) {
   ad_at_source_opts_t o;
@@ -190,6 +202,9 @@ static void run(int check, size_t max_url) {
   o.check = check;
   o.max_url = max_url;
   o.backoff_base_ms = 20;
+  ad_log_init(&h.log, NULL, AD_LOG_WARN, AD_LOG_TEXT);
+  h.log.fn = on_log;
+  o.log = &h.log;
   o.on_page = on_page;
   o.on_done = on_done;
   ck_assert_int_eq(ad_at_source_init(&h.src, &o), 0);
@@ -210,6 +225,7 @@ static void run(int check, size_t max_url) {
   ad_http_close(&h.http, NULL);
   ck_assert_int_eq(ad_test_loop_close(&h.loop), 0);
   ad_config_free(&h.cfg);
+  ad_log_close(&h.log);
 }
 
 static void finish_stats(void) { ad_stats_free(&h.stats); }
@@ -500,6 +516,67 @@ START_TEST(test_faults_are_retried) {
 }
 END_TEST
 
+/* A 503 that says when to come back is not retried before then. One
+ * table, so one call at a time goes to its base and the fake can tell. */
+START_TEST(test_503_retry_after_is_honoured) {
+  ad_fake_airtable_counters_t c;
+  h.fo.bases = 1;
+  h.fo.tables_per_base = 1;
+  h.fo.fail_5xx = 0.3;
+  h.fo.retry_after_s = 1;
+  h.fo.seed = 3;
+  start_fake();
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ck_assert_int_eq(h.units, total_records());
+  ad_fake_airtable_counters(h.fake, &c);
+  ck_assert_int_gt(c.sent_5xx, 0);
+  ck_assert_int_eq(c.early_retries, 0);
+  ck_assert_uint_ge(h.elapsed_s, (double)c.sent_5xx * 1.0);
+  ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
+  finish_stats();
+}
+END_TEST
+
+/* The monthly quota is spent: waiting does not help, so the run stops at
+ * once and says why, instead of retrying for ever. */
+START_TEST(test_billing_429_is_fatal) {
+  h.fo.billing_exhausted = 1;
+  start_fake();
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ck_assert_int_eq(h.units, 0);
+  ck_assert_ptr_nonnull(h.stats.fatal_error);
+  ck_assert_ptr_nonnull(strstr(h.stats.fatal_error,
+                               "PUBLIC_API_BILLING_LIMIT_EXCEEDED"));
+  ck_assert_uint_eq(h.stats.requests_airtable, 1);
+  finish_stats();
+}
+END_TEST
+
+/* Another client spends the token's budget mid-run: 429s from two bases
+ * within a second pause the whole token, and no base is asked again
+ * during the penalty on a connection that told it so. */
+START_TEST(test_token_429_pauses_every_base) {
+  ad_fake_airtable_counters_t c;
+  h.fo.bases = 4;
+  h.fo.tables_per_base = 1;
+  h.fo.records_per_table = 300;
+  start_fake();
+  h.block_token_at_page = 1;
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ck_assert_int_eq(h.units, total_records());
+  ad_fake_airtable_counters(h.fake, &c);
+  ck_assert_int_ge(c.sent_429, 2);
+  ck_assert_int_eq(c.ignored_penalty, 0);
+  ck_assert_int_ge(h.token_pauses, 1);
+  ck_assert_uint_eq(h.stats.http429_airtable, (uint64_t)c.sent_429);
+  ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
+  finish_stats();
+}
+END_TEST
+
 /* When retries run out the failure says what and why: a page that never
  * parses fails its table; a bases list that always times out is fatal. */
 START_TEST(test_retries_spent_fail_clearly) {
@@ -598,6 +675,9 @@ static Suite *source_suite(void) {
   tcase_add_test(tc, test_missing_table_is_fatal);
   tcase_add_test(tc, test_backpressure_bounds_the_queue);
   tcase_add_test(tc, test_faults_are_retried);
+  tcase_add_test(tc, test_503_retry_after_is_honoured);
+  tcase_add_test(tc, test_billing_429_is_fatal);
+  tcase_add_test(tc, test_token_429_pauses_every_base);
   tcase_add_test(tc, test_retries_spent_fail_clearly);
   tcase_add_test(tc, test_check_modes);
   tcase_add_test(tc, test_demo_dataset);
