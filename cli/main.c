@@ -50,7 +50,11 @@ static const ad_cli_cmd_t ad_cli_cmds[] = {
              "stops reading and writes what was read (10 s at most); a "
              "second stops at once.\n"
              "\n"
-             "  --config FILE         the JSON config (required)\n"},
+             "  --config FILE         the JSON config (required)\n"
+             "  --state FILE          resume: remember finished tables in "
+             "FILE, and skip the\n"
+             "                        tables it already holds (made if "
+             "missing)\n"},
     {"check", "usage: airdust check --config FILE [options]\n"
               "\n"
               "Validates the config, both API keys and the scope (bases "
@@ -112,7 +116,7 @@ static int ad_cli_count(const char *s, int *out) {
   return 0;
 }
 
-enum { O_CONFIG = 1, O_STATS, O_PROGRESS, O_LOGFMT, O_LOGLVL, O_FORMAT,
+enum { O_CONFIG = 1, O_STATE, O_STATS, O_PROGRESS, O_LOGFMT, O_LOGLVL, O_FORMAT,
        O_BASES, O_TABLES, O_RECORDS, O_HELP };
 
 /* One option of cmd; returns 0 or an exit code. */
@@ -124,6 +128,11 @@ static int ad_cli_option(const ad_cli_cmd_t *cmd, int ch, const char *arg,
     if (demo)
       return ad_cli_usage_error("demo takes no --config");
     o->config_path = arg;
+    return 0;
+  case O_STATE:
+    if (strcmp(cmd->name, "sync") != 0)
+      return ad_cli_usage_error("--state is a sync option");
+    o->state_path = arg;
     return 0;
   case O_STATS:
     o->stats_path = arg;
@@ -175,6 +184,7 @@ static int ad_cli_option(const ad_cli_cmd_t *cmd, int ch, const char *arg,
 static int ad_cli_command(const ad_cli_cmd_t *cmd, int argc, char **argv) {
   static const struct option longopts[] = {
       {"config", 1, 0, O_CONFIG},     {"stats-json", 1, 0, O_STATS},
+      {"state", 1, 0, O_STATE},
       {"progress", 1, 0, O_PROGRESS}, {"log-format", 1, 0, O_LOGFMT},
       {"log-level", 1, 0, O_LOGLVL},  {"format", 1, 0, O_FORMAT},
       {"bases", 1, 0, O_BASES},       {"tables", 1, 0, O_TABLES},

@@ -100,14 +100,18 @@ static void ad_cli_failures(FILE *out, json_object *failures) {
 void ad_cli_summary(FILE *out, const ad_sync_progress_t *s,
                     const char *stats_json) {
   json_object *stats = stats_json ? json_tokener_parse(stats_json) : NULL;
+  char skipped[64] = "";
+  if (s->tables_skipped > 0)
+    snprintf(skipped, sizeof(skipped), ", %llu skipped as finished before",
+             (unsigned long long)s->tables_skipped);
   fprintf(out,
-          "%.1f s: %llu bases, %llu tables (%llu failed), %llu records read, "
-          "%llu rows and %llu documents written, %llu failed; requests: "
-          "%llu Airtable, %llu Dust; 429s: %llu Airtable, %llu Dust; "
-          "%llu retries\n",
+          "%.1f s: %llu bases, %llu tables (%llu failed%s), %llu records "
+          "read, %llu rows and %llu documents written, %llu failed; "
+          "requests: %llu Airtable, %llu Dust; 429s: %llu Airtable, %llu "
+          "Dust; %llu retries\n",
           s->elapsed_s, (unsigned long long)s->bases,
           (unsigned long long)s->tables_total,
-          (unsigned long long)s->tables_failed,
+          (unsigned long long)s->tables_failed, skipped,
           (unsigned long long)s->records_read,
           (unsigned long long)s->rows_written,
           (unsigned long long)s->documents_written,

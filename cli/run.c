@@ -87,6 +87,7 @@ static int ad_cli_new(ad_cli_run_t *r, const ad_cli_opts_t *o) {
 
   memset(&so, 0, sizeof(so));
   so.check = o->check;
+  so.state_path = o->state_path;
   so.log_level = o->log_level;
   so.log_json = o->log_json;
   so.log_cb = ad_cli_on_log;

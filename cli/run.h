@@ -10,6 +10,7 @@ typedef struct ad_cli_opts {
   const char *config_path; /* or config_text */
   const char *config_text;
   const char *stats_path;  /* --stats-json, NULL: none */
+  const char *state_path;  /* sync --state, NULL: none */
   int progress;            /* -1 auto (stderr is a terminal), 0 off, 1 on */
   int log_json;
   int log_level;

@@ -67,6 +67,29 @@ static void ad_pl_on_drained(ad_dust_sink_t *sink, void *data) {
   ad_pl_finish(p);
 }
 
+static int ad_pl_skip_table(const char *base_id, const char *table_id,
+                            void *data) {
+  ad_pipeline_t *p = data;
+  return p->o.state != NULL && ad_state_finished(p->o.state, base_id, table_id);
+}
+
+/* A table is wholly in Dust: remember it, so a rerun can skip it. A state
+ * file that cannot be written costs the resume, not the sync. */
+static void ad_pl_on_table_done(ad_dust_sink_t *sink, const ad_table_t *t,
+                                uint64_t written, void *data) {
+  ad_pipeline_t *p = data;
+  char err[512];
+  (void)sink;
+  if (p->o.state == NULL)
+    return;
+  if (ad_state_finish(p->o.state, t->base_id, t->table_id, written, err,
+                      sizeof(err)) != 0 &&
+      p->o.log != NULL)
+    ad_log_error(p->o.log, "state",
+                 "%s; table %s/%s will be synced again by a rerun", err,
+                 t->base_id, t->table_id);
+}
+
 static int ad_pl_http(ad_pipeline_t *p, ad_http_t *http) {
   const ad_config_t *cfg = p->o.config;
   ad_http_opts_t ho;
@@ -120,6 +143,7 @@ static int ad_pl_parts(ad_pipeline_t *p) {
   so.log = p->o.log;
   so.check = p->o.check;
   so.backoff_base_ms = p->o.backoff_base_ms;
+  so.skip_table = ad_pl_skip_table;
   so.on_page = ad_pl_on_page;
   so.on_done = ad_pl_on_source_done;
   so.data = p;
@@ -136,6 +160,7 @@ static int ad_pl_parts(ad_pipeline_t *p) {
   ko.backoff_base_ms = p->o.backoff_base_ms;
   ko.documents_window_ms = p->o.documents_window_ms;
   ko.on_drained = ad_pl_on_drained;
+  ko.on_table_done = ad_pl_on_table_done;
   ko.on_fatal = ad_pl_on_sink_fatal;
   ko.data = p;
   if ((rc = ad_dust_sink_init(&p->sink, &ko)) != 0) {

@@ -23,6 +23,7 @@
 #include "queue.h"
 #include "sink.h"
 #include "source.h"
+#include "state.h"
 #include "stats.h"
 #include "timers.h"
 
@@ -35,6 +36,9 @@ typedef struct ad_pipeline_opts {
   int check;                    /* prove both sides' scope; write nothing */
   uint64_t backoff_base_ms;     /* first retry delay ceiling; 0 = defaults */
   uint64_t documents_window_ms; /* 0 = 60 000 */
+  ad_state_t *state;            /* may be NULL; borrowed: tables it holds
+                                   are skipped, tables that finish are
+                                   added to it */
   ad_pipeline_cb on_done;       /* the run is over; runs from the loop */
   void *data;
 } ad_pipeline_opts_t;

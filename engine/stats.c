@@ -166,6 +166,7 @@ char *ad_stats_to_json(const ad_stats_t *stats, const ad_redact_t *redact) {
   ad_json_u64(o, "bases", stats->bases);
   ad_json_u64(o, "tables", stats->tables);
   ad_json_u64(o, "tables_failed", stats->tables_failed);
+  ad_json_u64(o, "tables_skipped", stats->tables_skipped);
   ad_json_u64(o, "records_read", stats->records_read);
   ad_json_u64(o, "rows_written", stats->rows_written);
   ad_json_u64(o, "documents_written", stats->documents_written);

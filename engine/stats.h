@@ -28,6 +28,7 @@ typedef struct ad_stats_base {
 typedef struct ad_stats {
   double elapsed_s;
   uint64_t bases, tables, tables_failed;
+  uint64_t tables_skipped; /* finished in an earlier run (sync --state) */
   uint64_t records_read, rows_written, documents_written, records_failed;
   uint64_t requests_airtable, requests_dust;
   uint64_t http429_airtable, http429_dust;

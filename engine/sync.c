@@ -7,6 +7,7 @@
 #include "config.h"
 #include "log.h"
 #include "pipeline.h"
+#include "state.h"
 #include "stats.h"
 
 struct ad_sync {
@@ -14,6 +15,7 @@ struct ad_sync {
   ad_config_t cfg;
   ad_log_t log;
   ad_pipeline_t p;
+  ad_state_t state; /* empty unless o.state_path */
   ad_sync_options_t o;
   uv_timer_t progress, deadline;
   ad_sync_cb on_done, on_closed;
@@ -90,6 +92,7 @@ static int ad_sync_make(ad_sync_t **out, uv_loop_t *loop,
   po.config = &s->cfg;
   po.log = &s->log;
   po.check = s->o.check;
+  po.state = s->o.state_path != NULL && !s->o.check ? &s->state : NULL;
   po.on_done = ad_sync_on_pipeline_done;
   po.data = s;
   rc = ad_pipeline_init(&s->p, loop, &po);
@@ -119,12 +122,15 @@ static int ad_sync_new_from(ad_sync_t **out, uv_loop_t *loop,
            ? ad_config_load(&s->cfg, path, ad_sync_getenv, NULL, err, errlen)
            : ad_config_parse(&s->cfg, text, len, ad_sync_getenv, NULL, err,
                              errlen);
+  if (rc == 0 && opts != NULL && opts->state_path != NULL && !opts->check)
+    rc = ad_state_open(&s->state, opts->state_path, &s->cfg, err, errlen);
   if (rc == 0)
     rc = ad_sync_make(out, loop, opts, s);
   if (rc == 0)
     return 0;
   if (*out == NULL) { /* nothing on the loop yet */
     ad_log_close(&s->log);
+    ad_state_close(&s->state);
     ad_config_free(&s->cfg);
     free(s);
   } else {
@@ -211,6 +217,7 @@ void ad_sync_progress(const ad_sync_t *s, ad_sync_progress_t *out) {
   out->tables_total = s->p.source.tables_total;
   out->tables_done = s->p.source.tables_done;
   out->tables_failed = st->tables_failed;
+  out->tables_skipped = st->tables_skipped;
   out->records_read = st->records_read;
   out->rows_written = st->rows_written;
   out->documents_written = st->documents_written;
@@ -242,6 +249,7 @@ static void ad_sync_free(ad_sync_t *s) {
   if (s->on_closed != NULL)
     s->on_closed(s, s->closed_data);
   ad_log_close(&s->log);
+  ad_state_close(&s->state);
   ad_config_free(&s->cfg);
   free(s);
 }

@@ -76,6 +76,7 @@ typedef struct ad_sync ad_sync_t;
 typedef struct ad_sync_progress {
   double elapsed_s;
   uint64_t bases, tables_total, tables_done, tables_failed;
+  uint64_t tables_skipped; /* finished in an earlier run (state_path) */
   uint64_t records_read, rows_written, documents_written, records_failed;
   uint64_t requests_airtable, requests_dust;
   uint64_t retries, http429_airtable, http429_dust;
@@ -94,6 +95,12 @@ typedef void (*ad_sync_log_cb)(int level, const char *line, void *data);
 typedef struct ad_sync_options {
   int check;          /* validate config, credentials and scope; write
                          nothing */
+  /* `sync --state FILE`: tables whose rows are all acknowledged are
+   * recorded in this file as they finish, and tables it already records
+   * are skipped (counted in tables_skipped). A file made for another
+   * destination, or that is not a state file, fails ad_sync_new with a
+   * message naming it. NULL: no state. Ignored in check mode. */
+  const char *state_path;
   int log_level;      /* lines above it are dropped; default 2 (info) */
   int log_json;       /* one JSON object per line */
   FILE *log_file;     /* default stderr; ignored when log_cb is set */

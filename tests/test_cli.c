@@ -29,6 +29,7 @@ typedef struct harness {
   ad_fake_dust_opts_t dop;
   char dir[64], config[128], stats[128], out_path[128], err_path[128];
   char *out, *err; /* what the last run printed */
+  int kill_signal;  /* what run_bin sends after its delay; 0: SIGINT */
   json_object *stats_json;
 } harness_t;
 
@@ -131,7 +132,7 @@ static int run_bin(const char *bin, const char *const *args,
   posix_spawn_file_actions_destroy(&fa);
   if (signal_after_ms > 0) {
     usleep((useconds_t)signal_after_ms * 1000);
-    kill(pid, SIGINT);
+    kill(pid, h.kill_signal ? h.kill_signal : SIGINT);
   }
   while (waitpid(pid, &status, WNOHANG) == 0 && waited < 120000) {
     usleep(10000);
@@ -144,12 +145,15 @@ static int run_bin(const char *bin, const char *const *args,
   h.err = read_file(h.err_path);
   json_object_put(h.stats_json);
   h.stats_json = json_object_from_file(h.stats);
-  ck_assert_msg(WIFEXITED(status), "airdust died: %s", h.err);
   /* No output ever holds a key. */
   ck_assert_ptr_null(strstr(h.out, DUST_KEY));
   ck_assert_ptr_null(strstr(h.err, DUST_KEY));
   ck_assert_ptr_null(strstr(h.err, h.ao.token));
   ck_assert_ptr_null(strstr(h.out, h.ao.token));
+  if (h.kill_signal == SIGKILL && WIFSIGNALED(status) &&
+      WTERMSIG(status) == SIGKILL)
+    return -SIGKILL;
+  ck_assert_msg(WIFEXITED(status), "airdust died: %s", h.err);
   return WEXITSTATUS(status);
 }
 
@@ -272,6 +276,106 @@ START_TEST(test_sigint_is_graceful) {
   ck_assert_uint_gt(stat_u64("records_read"), 0);
   ck_assert_uint_lt(stat_u64("records_read"), 2400);
   ck_assert_ptr_nonnull(strstr(h.err, "interrupted"));
+}
+END_TEST
+
+/* sync --state, killed (SIGKILL) at random moments, then run again until
+ * a run completes: every record ends in Dust exactly once, the state file
+ * holds every table, and one more run skips them all and writes nothing.
+ * Both formats. */
+START_TEST(test_resume_after_sigkill) {
+  char state[160], text[2048];
+  const char *args[] = {"sync",    "--config", h.config,     "--state",
+                        state,     "--stats-json", h.stats, NULL};
+  const char *format = _i == 0 ? "tables" : "documents";
+  ad_fake_dust_counters_t dc;
+  json_object *st, *dump, *tables;
+  uint64_t rng = 0x5EEDu + (uint64_t)_i;
+  long posts;
+  int run, rc = -1, killed = 0;
+
+  snprintf(state, sizeof(state), "%s/state.json", h.dir);
+  unlink(state);
+  h.ao.bases = 3;
+  h.ao.tables_per_base = 3;
+  /* Long enough (about 4 s) that a kill in the first 2 s lands mid-run. */
+  h.ao.records_per_table = _i == 0 ? 600 : 40;
+  h.dop.latency_ms = _i == 0 ? 20 : 80;
+  h.dop.documents_per_minute = 0;
+  start_fakes();
+  snprintf(text, sizeof(text),
+           "{\"source\":{\"type\":\"airtable\",\"api_key\":\"%s\","
+           "\"base_url\":\"%s\"},"
+           "\"sink\":{\"type\":\"dust\",\"api_key\":\"%s\",\"base_url\":\"%s\","
+           "\"workspace_id\":\"wFake\",\"space_id\":\"vltFake\","
+           "\"data_source_id\":\"dsFake\",\"data_format\":\"%s\","
+           "\"batch_size\":50},"
+           "\"rate_limits\":{\"dust_documents_per_minute\":100000}}",
+           h.ao.token, ad_fake_airtable_url(h.at), DUST_KEY,
+           ad_fake_dust_url(h.dust), format);
+  write_file(h.config, text);
+  h.kill_signal = SIGKILL;
+  for (run = 0; run < 12 && rc != 0; run++) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    /* Three runs die somewhere in their first 2 s; then one may finish. */
+    rc = run_cli(args, run < 3 ? 150 + (int)((rng >> 33) % 1850) : 0);
+    killed += rc == -SIGKILL;
+    ck_assert_msg(rc == 0 || rc == -SIGKILL, "run %d: exit %d: %s", run, rc,
+                  h.err);
+  }
+  ck_assert_int_eq(rc, 0);
+  ck_assert_int_ge(killed, 1);
+  assert_accounted();
+  ck_assert_uint_eq(stat_u64("records_failed"), 0);
+  /* Every record once, whatever was rewritten on the way. */
+  ad_fake_dust_counters(h.dust, &dc);
+  dump = ad_fake_dust_dump(h.dust);
+  if (_i == 0) {
+    ck_assert_int_eq(dc.rows_stored, 9 * 600);
+    tables = json_object_object_get(dump, "tables");
+    ck_assert_int_eq((int)json_object_array_length(tables), 9);
+  } else {
+    ck_assert_int_eq(
+        json_object_object_length(json_object_object_get(dump, "documents")),
+        9 * 40);
+  }
+  json_object_put(dump);
+  st = json_object_from_file(state);
+  ck_assert_ptr_nonnull(st);
+  ck_assert_int_eq(
+      json_object_object_length(json_object_object_get(st, "tables")), 9);
+  json_object_put(st);
+  /* Once more: everything is skipped, nothing is written. */
+  posts = dc.requests_tables_post + dc.requests_rows_post +
+          dc.requests_documents_post;
+  ck_assert_int_eq(run_cli(args, 0), 0);
+  ck_assert_uint_eq(stat_u64("tables_skipped"), 9);
+  ck_assert_uint_eq(stat_u64("records_read"), 0);
+  ad_fake_dust_counters(h.dust, &dc);
+  ck_assert_int_eq(dc.requests_tables_post + dc.requests_rows_post +
+                       dc.requests_documents_post,
+                   posts);
+  ck_assert_ptr_nonnull(strstr(h.out, "9 skipped as finished before"));
+  unlink(state);
+}
+END_TEST
+
+/* A state file for another destination, or one that is not a state file,
+ * stops the run before anything is read, naming the file. */
+START_TEST(test_state_file_refused) {
+  char state[160];
+  const char *args[] = {"sync", "--config", h.config, "--state", state, NULL};
+  snprintf(state, sizeof(state), "%s/state.json", h.dir);
+  start_fakes();
+  write_config(h.ao.token, DUST_KEY, "");
+  write_file(state, _i == 0 ? "{\"version\":1,\"destination\":{\"dust_url\":"
+                              "\"https://dust.tt\"},\"tables\":{}}"
+                            : "not json");
+  ck_assert_int_eq(run_cli(args, 0), 1);
+  ck_assert_ptr_nonnull(strstr(h.err, state));
+  ck_assert_ptr_nonnull(
+      strstr(h.err, _i == 0 ? "written for another destination" : "not JSON"));
+  unlink(state);
 }
 END_TEST
 
@@ -415,6 +519,8 @@ static Suite *cli_suite(void) {
   tcase_add_loop_test(tc, test_bad_keys_are_fatal, 0, 2);
   tcase_add_test(tc, test_sigint_is_graceful);
   tcase_add_test(tc, test_json_logs_parse);
+  tcase_add_loop_test(tc, test_resume_after_sigkill, 0, 2);
+  tcase_add_loop_test(tc, test_state_file_refused, 0, 2);
   tcase_add_loop_test(tc, test_check, 0, 2);
   tcase_add_test(tc, test_check_unreachable);
   tcase_add_test(tc, test_usage_errors);

@@ -32,6 +32,10 @@ typedef struct ad_ds_table {
   ad_list_t held;      /* sealed, waiting for the table to be ready */
   size_t failure;      /* its entry in stats->failures, or SIZE_MAX */
   char *error;         /* why it failed, once it has */
+  /* For on_table_done: units taken and not yet acknowledged, those
+   * acknowledged, whether the last page came, and whether any failed. */
+  uint64_t pending, written;
+  int last_seen, any_failed, done_reported;
   char what_upsert[256], what_rows[256];
 } ad_ds_table_t;
 
@@ -70,6 +74,8 @@ static void ad_ds_fail_rows(ad_dust_sink_t *sink, ad_ds_table_t *tbl,
 
   if (n == 0 && entry == NULL)
     return;
+  if (tbl != NULL)
+    tbl->any_failed = 1;
   st->records_failed += n;
   if (tbl != NULL)
     ad_stats_base_at(st, tbl->table->stats_base)->records_failed += n;
@@ -135,6 +141,20 @@ static void ad_ds_write_fail(ad_ds_write_t *w, const char *msg,
 
 /* ---- tables ----------------------------------------------------------------
  */
+
+/* Reports the table once everything of it is acknowledged: its last page
+ * is in, nothing is pending, nothing failed, and (tables format) it was
+ * upserted, so even an empty table exists in Dust. */
+static void ad_ds_table_check_done(ad_ds_table_t *tbl) {
+  ad_dust_sink_t *sink = tbl->sink;
+  if (tbl->done_reported || !tbl->last_seen || tbl->pending > 0 ||
+      tbl->any_failed || tbl->state != AD_DS_READY || sink->aborted ||
+      tbl->table->failed)
+    return;
+  tbl->done_reported = 1;
+  if (sink->o.on_table_done != NULL)
+    sink->o.on_table_done(sink, tbl->table, tbl->written, sink->o.data);
+}
 
 static int ad_ds_table_body(ad_ds_table_t *tbl) {
   ad_table_t *t = tbl->table;
@@ -282,6 +302,7 @@ static void ad_ds_on_upsert(ad_dust_call_t *call, const ad_dust_result_t *r,
   if (r->outcome == AD_DUST_DONE) {
     tbl->state = AD_DS_READY;
     ad_ds_release(tbl);
+    ad_ds_table_check_done(tbl);
   } else if (r->outcome == AD_DUST_NAME_TAKEN && !tbl->renamed &&
              (name = ad_dust_table_name_fallback(
                   tbl->name, tbl->table->table_id)) != NULL) {
@@ -403,11 +424,14 @@ static void ad_ds_on_write(ad_dust_call_t *call, const ad_dust_result_t *r,
       sink->o.stats->rows_written += w->batch.n;
     ad_stats_base_at(sink->o.stats, tbl->table->stats_base)->written +=
         w->batch.n;
+    tbl->pending -= w->batch.n;
+    tbl->written += w->batch.n;
     if (tbl->gate == w) {
       tbl->gate = NULL;
       tbl->truncated = 1;
     }
     ad_ds_write_free(w);
+    ad_ds_table_check_done(tbl);
     break;
   case AD_DUST_TOO_BIG:
     ad_ds_split(w);
@@ -501,6 +525,7 @@ static int ad_ds_add_unit(ad_ds_table_t *tbl, const ad_page_t *page, size_t i) {
   }
   len = w->batch.units[w->batch.n - 1].len;
   w->bytes += len;
+  tbl->pending++;
   sink->held_rows++;
   sink->held_bytes += len;
   if (sink->held_rows > sink->peak_held_rows)
@@ -537,10 +562,13 @@ static void ad_ds_take_page(ad_dust_sink_t *sink, ad_page_t *page) {
       ad_ds_fail_rows(sink, tbl, ad_page_unit_id(page, i), msg, 1);
     }
   }
-  if (page->last)
+  if (page->last) {
+    tbl->last_seen = 1;
     ad_ds_seal(tbl);
+  }
   if (tbl->state == AD_DS_NEW)
     ad_ds_upsert_queue(tbl, 0);
+  ad_ds_table_check_done(tbl);
   ad_page_free(page);
 }
 

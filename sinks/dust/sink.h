@@ -32,6 +32,7 @@
 #include "queue.h"
 #include "slug.h"
 #include "stats.h"
+#include "table.h"
 #include "timers.h"
 
 typedef struct ad_dust_sink ad_dust_sink_t;
@@ -49,6 +50,10 @@ typedef struct ad_dust_sink_opts {
   uint64_t documents_window_ms; /* 0 = 60 000, the window of
                                    dust_documents_per_minute */
   ad_dust_sink_cb on_drained; /* finishing, and nothing left to write */
+  /* May be NULL: every record of table is acknowledged by Dust (its last
+   * page was taken, none failed); written of them. */
+  void (*on_table_done)(ad_dust_sink_t *sink, const ad_table_t *table,
+                        uint64_t written, void *data);
   ad_dust_sink_cb on_fatal;   /* Dust refused the run: stats->fatal_error */
   void *data;
 } ad_dust_sink_opts_t;

@@ -385,9 +385,18 @@ static void ad_at_reader_next(ad_at_reader_t *r) {
 
 static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   ad_at_source_t *src = b->src;
-  ad_at_reader_t *r = calloc(1, sizeof(*r));
+  ad_at_reader_t *r;
 
-  if (r == NULL)
+  if (src->o.skip_table != NULL &&
+      src->o.skip_table(b->id, map->id, src->o.data)) {
+    src->o.stats->tables_skipped++;
+    if (src->o.log != NULL)
+      ad_log_info(src->o.log, "airtable",
+                  "%s/%s (\"%s\"): finished in an earlier run; skipped",
+                  b->id, map->id, map->name);
+    return 0;
+  }
+  if ((r = calloc(1, sizeof(*r))) == NULL)
     return AD_ENOMEM;
   r->table = ad_table_new(b->id, b->name, map->id, map->name,
                           map->description);

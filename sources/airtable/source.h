@@ -47,6 +47,9 @@ typedef struct ad_at_source_opts {
   size_t max_url;        /* 0 = AD_AT_MAX_URL; longer goes as POST */
   int max_restarts;      /* per table after expired offsets; 0 = 3 */
   uint64_t backoff_base_ms; /* 0 = 500 */
+  /* May be NULL. Returns 1 for a table not to read at all (finished in an
+   * earlier run: `sync --state`); it counts in stats->tables_skipped. */
+  int (*skip_table)(const char *base_id, const char *table_id, void *data);
   ad_at_source_cb on_page; /* a page was pushed into the queue */
   ad_at_source_cb on_done; /* every reader is done; runs from the loop */
   void *data;
