@@ -476,6 +476,9 @@ START_TEST(test_usage_errors) {
   const char *bad_progress[] = {"sync", "--config", "x", "--progress", "maybe",
                                 NULL};
   const char *help[] = {"sync", "--help", NULL};
+  const char *check_state[] = {"check", "--config", "x", "--state", "s", NULL};
+  ck_assert_int_eq(run_cli(check_state, 0), 2);
+  ck_assert_ptr_nonnull(strstr(h.err, "--state is a sync option"));
   ck_assert_int_eq(run_cli(none, 0), 2);
   ck_assert_int_eq(run_cli(unknown, 0), 2);
   ck_assert_ptr_nonnull(strstr(h.err, "--help"));
@@ -483,6 +486,7 @@ START_TEST(test_usage_errors) {
   ck_assert_int_eq(run_cli(bad_progress, 0), 2);
   ck_assert_int_eq(run_cli(help, 0), 0);
   ck_assert_ptr_nonnull(strstr(h.out, "--stats-json"));
+  ck_assert_ptr_nonnull(strstr(h.out, "--state FILE"));
 }
 END_TEST
 
