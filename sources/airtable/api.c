@@ -5,13 +5,30 @@
 #include <string.h>
 
 #include "error.h"
+#include "utf8.h"
 
-json_object *ad_at_parse_object(const char *body, size_t len, char *err,
-                                size_t errlen) {
-  json_tokener *tok = json_tokener_new();
+/* json-c keeps whatever bytes a string holds, and they would reach Dust
+ * as they are: a body that is not UTF-8 is repaired first. */
+json_object *ad_at_parse_object(const char *body, size_t len,
+                                size_t *replaced, char *err, size_t errlen) {
+  json_tokener *tok;
   json_object *root;
+  ad_buf_t fixed;
 
-  if (tok == NULL)
+  if (replaced != NULL)
+    *replaced = 0;
+  if (ad_utf8_valid(body, len) != len) {
+    ad_buf_init(&fixed, 0);
+    if (ad_utf8_repair(&fixed, body, len, replaced) != 0) {
+      ad_buf_free(&fixed);
+      snprintf(err, errlen, "out of memory");
+      return NULL;
+    }
+    root = ad_at_parse_object(fixed.data, fixed.len, NULL, err, errlen);
+    ad_buf_free(&fixed);
+    return root;
+  }
+  if ((tok = json_tokener_new()) == NULL)
     return NULL;
   root = json_tokener_parse_ex(tok, body, (int)len);
   if (root == NULL || json_tokener_get_error(tok) != json_tokener_success) {
@@ -49,7 +66,8 @@ static int ad_at_offset(json_object *root, const char **offset, char *err,
 int ad_at_page_parse(const char *body, size_t len, ad_at_page_t *page,
                      char *err, size_t errlen) {
   memset(page, 0, sizeof(*page));
-  page->root = ad_at_parse_object(body, len, err, errlen);
+  page->root =
+      ad_at_parse_object(body, len, &page->utf8_replaced, err, errlen);
   if (page->root == NULL)
     return AD_EPARSE;
   if (!json_object_object_get_ex(page->root, "records", &page->records) ||
@@ -88,7 +106,7 @@ int ad_at_bases_parse(const char *body, size_t len, ad_at_base_t **bases,
   int rc = 0;
 
   *offset = NULL;
-  root = ad_at_parse_object(body, len, err, errlen);
+  root = ad_at_parse_object(body, len, NULL, err, errlen);
   if (root == NULL)
     return AD_EPARSE;
   if (!json_object_object_get_ex(root, "bases", &arr) ||
@@ -136,7 +154,8 @@ void ad_at_bases_free(ad_at_base_t *bases, size_t nbases) {
 void ad_at_error_parse(const char *body, size_t len, char *type,
                        size_t typelen, char *msg, size_t msglen) {
   char why[128];
-  json_object *root = ad_at_parse_object(body, len, why, sizeof(why)), *e;
+  json_object *root = ad_at_parse_object(body, len, NULL, why, sizeof(why)),
+              *e;
   const char *t = NULL, *m = NULL;
 
   if (root != NULL && json_object_object_get_ex(root, "error", &e)) {

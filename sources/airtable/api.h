@@ -13,6 +13,7 @@ typedef struct ad_at_page {
   json_object *root;    /* owned: json_object_put it (ad_at_page_free) */
   json_object *records; /* array of record objects, borrowed from root */
   const char *offset;   /* next-page cursor, NULL on the last page */
+  size_t utf8_replaced; /* invalid UTF-8 sequences replaced by U+FFFD */
 } ad_at_page_t;
 
 /* Returns 0 or AD_EPARSE with a message in err. */
@@ -35,9 +36,11 @@ int ad_at_bases_parse(const char *body, size_t len, ad_at_base_t **bases,
 void ad_at_bases_free(ad_at_base_t *bases, size_t nbases);
 
 /* Parses len bytes (no NUL needed after them) as one JSON object; NULL
- * with the reason in err when they are not. The caller puts the result. */
-json_object *ad_at_parse_object(const char *body, size_t len, char *err,
-                                size_t errlen);
+ * with the reason in err when they are not. Bytes that are not UTF-8 are
+ * replaced by U+FFFD first; *replaced (may be NULL) says how many
+ * sequences were. The caller puts the result. */
+json_object *ad_at_parse_object(const char *body, size_t len,
+                                size_t *replaced, char *err, size_t errlen);
 
 /* obj[key] when it is a string, else NULL (borrowed from obj). */
 const char *ad_at_json_string(json_object *obj, const char *key);

@@ -108,7 +108,7 @@ int ad_at_schema_parse(const char *body, size_t len, ad_at_schema_t *schema,
   int rc = 0;
 
   memset(schema, 0, sizeof(*schema));
-  root = ad_at_parse_object(body, len, why, sizeof(why));
+  root = ad_at_parse_object(body, len, NULL, why, sizeof(why));
   if (root == NULL || !json_object_object_get_ex(root, "tables", &tables) ||
       !json_object_is_type(tables, json_type_array)) {
     snprintf(err, errlen, "base schema: %s",

@@ -251,6 +251,11 @@ static int ad_at_on_page(ad_at_call_t *call, const char *body, size_t len,
   (void)call;
   if (ad_at_page_parse(body, len, &ap, err, errlen) != 0)
     return AD_EPARSE;
+  if (ap.utf8_replaced > 0 && src->o.log != NULL)
+    ad_log_warn(src->o.log, "airtable",
+                "%s: the page held %zu byte sequences that are not UTF-8; "
+                "each became U+FFFD",
+                r->what, ap.utf8_replaced);
   if (src->o.check) {
     snprintf(src->summary, sizeof(src->summary),
              "table \"%s\" (%s) of base %s is readable: %zu fields",
