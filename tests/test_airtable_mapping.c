@@ -326,6 +326,38 @@ START_TEST(test_bases_parse) {
 }
 END_TEST
 
+/* Ids that are not Airtable's letters and digits (CR/LF above all) are
+ * refused wherever they come in: bases, tables, records. */
+START_TEST(test_hostile_ids) {
+  const char *crlf_base = "{\"bases\":[{\"id\":\"app\\r\\nX: y\",\"name\":\"B\"}]}";
+  const char *crlf_table =
+      "{\"tables\":[{\"id\":\"tbl\\nA\",\"name\":\"A\",\"fields\":[]}]}";
+  ad_at_base_t *bases = NULL;
+  ad_at_schema_t schema;
+  size_t n = 0;
+  char *offset = NULL, err[256];
+
+  ck_assert_int_eq(ad_at_id_ok("appAbc123"), 1);
+  ck_assert_int_eq(ad_at_id_ok(""), 0);
+  ck_assert_int_eq(ad_at_id_ok(NULL), 0);
+  ck_assert_int_eq(ad_at_id_ok("rec1\r\n"), 0);
+  ck_assert_int_eq(ad_at_id_ok("rec 1"), 0);
+  ck_assert_int_eq(ad_at_id_ok("rec/1"), 0);
+  ck_assert_int_eq(ad_at_id_ok("r\xC3\xA9" "c"), 0);
+  ck_assert_int_eq(ad_at_bases_parse(crlf_base, strlen(crlf_base), &bases, &n,
+                                     &offset, err, 256),
+                   AD_EPARSE);
+  ck_assert_str_eq(err, "base 0 has no \"id\" of letters and digits");
+  ck_assert_ptr_null(strchr(err, '\n'));
+  ad_at_bases_free(bases, n);
+  ck_assert_int_eq(ad_at_schema_parse(crlf_table, strlen(crlf_table), &schema,
+                                      err, 256),
+                   AD_EPARSE);
+  ck_assert_ptr_nonnull(strstr(err, "an id of letters and digits"));
+  ad_at_schema_free(&schema);
+}
+END_TEST
+
 START_TEST(test_error_bodies) {
   char type[64], msg[128];
   const char *a = "{\"error\":{\"type\":\"RATE_LIMIT_REACHED\",\"message\":"
@@ -359,6 +391,7 @@ static Suite *mapping_suite(void) {
   tcase_add_test(tc, test_schema_errors);
   tcase_add_test(tc, test_page_parse);
   tcase_add_test(tc, test_bases_parse);
+  tcase_add_test(tc, test_hostile_ids);
   tcase_add_test(tc, test_error_bodies);
   suite_add_tcase(s, tc);
   return s;

@@ -88,6 +88,13 @@ void ad_at_page_free(ad_at_page_t *page) {
   memset(page, 0, sizeof(*page));
 }
 
+int ad_at_id_ok(const char *id) {
+  size_t n = id != NULL ? strlen(id) : 0;
+  return n > 0 && n <= 64 &&
+         strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789") == n;
+}
+
 const char *ad_at_json_string(json_object *obj, const char *key) {
   json_object *v;
   if (!json_object_object_get_ex(obj, key, &v) ||
@@ -123,8 +130,9 @@ int ad_at_bases_parse(const char *body, size_t len, ad_at_base_t **bases,
       b = json_object_array_get_idx(arr, i);
       id = ad_at_json_string(b, "id");
       name = ad_at_json_string(b, "name");
-      if (id == NULL) {
-        snprintf(err, errlen, "base %zu has no string \"id\"", i);
+      if (!ad_at_id_ok(id)) {
+        snprintf(err, errlen,
+                 "base %zu has no \"id\" of letters and digits", i);
         rc = AD_EPARSE;
         break;
       }

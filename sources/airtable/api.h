@@ -42,6 +42,11 @@ void ad_at_bases_free(ad_at_base_t *bases, size_t nbases);
 json_object *ad_at_parse_object(const char *body, size_t len,
                                 size_t *replaced, char *err, size_t errlen);
 
+/* 1 when id looks like an Airtable id (app…, tbl…, rec…, fld…): 1 to 64
+ * ASCII letters and digits. Anything else (a CR or LF above all) is
+ * refused before it could reach a URL, a body or a log line. */
+int ad_at_id_ok(const char *id);
+
 /* obj[key] when it is a string, else NULL (borrowed from obj). */
 const char *ad_at_json_string(json_object *obj, const char *key);
 

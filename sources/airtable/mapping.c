@@ -62,8 +62,9 @@ static int ad_at_table_parse(ad_at_table_t *t, json_object *obj, char *err,
   size_t i, n;
   int rc = 0;
 
-  if (id == NULL || name == NULL) {
-    snprintf(err, errlen, "a table lacks a string id or name");
+  if (!ad_at_id_ok(id) || name == NULL) {
+    snprintf(err, errlen,
+             "a table lacks a name, or an id of letters and digits");
     return AD_EPARSE;
   }
   if (!json_object_object_get_ex(obj, "fields", &fields) ||

@@ -192,10 +192,10 @@ static int ad_at_add_record(ad_at_reader_t *r, json_object *rec,
   char err[256];
   int rc;
 
-  if (id == NULL) {
+  if (!ad_at_id_ok(id)) {
     ad_at_count_record(r, 1);
     ad_at_failure(r->src, r->base->id, r->map->id, NULL,
-                  "a record without a string \"id\"", 1);
+                  "a record without an \"id\" of letters and digits", 1);
     return 0;
   }
   if (ad_at_skip_record(r, id))
