@@ -58,6 +58,13 @@ START_TEST(test_ids_and_names) {
   free(n2);
   free(n3);
   free(f);
+  /* Names with nothing to slug fall back to "table", still unique. */
+  n1 = ad_dust_table_name(&names, NULL, "🎉");
+  n2 = ad_dust_table_name(&names, NULL, "!!!");
+  ck_assert_str_eq(n1, "table");
+  ck_assert_str_eq(n2, "table_2");
+  free(n1);
+  free(n2);
   ad_slugset_free(&names);
 }
 END_TEST

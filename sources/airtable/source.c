@@ -56,6 +56,8 @@ typedef struct ad_at_reader {
   ad_buf_t scratch; /* the mapper's work buffer */
 } ad_at_reader_t;
 
+#define AD_AT_DUST_MAX_COLUMNS 512 /* dust-api.md */
+
 static void ad_at_reader_next(ad_at_reader_t *r);
 static int ad_at_restart(ad_at_reader_t *r, int resend);
 static void ad_at_fatal(ad_at_source_t *src, const char *msg);
@@ -388,6 +390,22 @@ static void ad_at_reader_next(ad_at_reader_t *r) {
   }
 }
 
+/* A Dust table holds at most AD_AT_DUST_MAX_COLUMNS columns; a wider
+ * Airtable table fails alone and up front, rather than row by row on
+ * Dust's opaque 500. Returns 1 when it did. */
+static int ad_at_too_wide(ad_at_reader_t *r) {
+  char msg[256];
+  if (r->src->o.config->sink.data_format != AD_FORMAT_TABLES ||
+      r->map->nfields <= AD_AT_DUST_MAX_COLUMNS)
+    return 0;
+  snprintf(msg, sizeof(msg),
+           "table \"%s\" has %zu fields; a Dust table holds at most %d "
+           "columns (use the documents format for it)",
+           r->map->name, r->map->nfields, AD_AT_DUST_MAX_COLUMNS);
+  ad_at_reader_fail(r, msg);
+  return 1;
+}
+
 static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   ad_at_source_t *src = b->src;
   ad_at_reader_t *r;
@@ -428,6 +446,8 @@ static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   src->o.stats->tables++;
   r->table->stats_base = b->stats_slot;
   ad_stats_base_at(src->o.stats, b->stats_slot)->tables++;
+  if (ad_at_too_wide(r))
+    return 0;
   ad_at_reader_next(r);
   return 0;
 }

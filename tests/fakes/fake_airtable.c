@@ -84,6 +84,8 @@ struct ad_fake_airtable {
   fa_offset_t *offset_list;
   size_t noffsets, offsets_cap;
   uint64_t rng;
+  fa_field_t *wide;          /* opts.wide_fields of them, or NULL */
+  char (*wide_names)[24];
   ad_fake_airtable_counters_t c;
 };
 
@@ -165,11 +167,32 @@ static void fa_name_table(ad_fake_airtable_t *fa, int b, int t) {
   tb->fields = fa_generic_fields;
   tb->nfields = fa_generic_nfields;
   tb->nrecords = fa->o.records_per_table;
+  if (b == 0 && t == 0 && fa->wide != NULL) {
+    tb->fields = fa->wide;
+    tb->nfields = (size_t)fa->o.wide_fields;
+  }
+}
+
+/* opts.wide_fields text fields "Field 1"… for table (0, 0). */
+static int fa_build_wide(ad_fake_airtable_t *fa) {
+  int i, n = fa->o.wide_fields;
+  if (n <= 0)
+    return 0;
+  fa->wide = calloc((size_t)n, sizeof(*fa->wide));
+  fa->wide_names = calloc((size_t)n, sizeof(*fa->wide_names));
+  if (fa->wide == NULL || fa->wide_names == NULL)
+    return -1;
+  for (i = 0; i < n; i++) {
+    snprintf(fa->wide_names[i], sizeof(fa->wide_names[i]), "Field %d", i + 1);
+    fa->wide[i].name = fa->wide_names[i];
+    fa->wide[i].type = "singleLineText";
+  }
+  return 0;
 }
 
 static int fa_build(ad_fake_airtable_t *fa) {
   int b, t;
-  if (fa_alloc(fa) != 0)
+  if (fa_alloc(fa) != 0 || fa_build_wide(fa) != 0)
     return -1;
   for (b = 0; b < fa->nbases; b++) {
     fa_base_t *base = &fa->bases[b];
@@ -305,6 +328,21 @@ static json_object *fa_cell(const fa_field_t *fd, int primary, uint64_t *rng,
   return o;
 }
 
+/* A text of len bytes: a sentence over and over. */
+static json_object *fa_huge_text(size_t len) {
+  static const char line[] = "A very long note that keeps going. ";
+  char *s = malloc(len);
+  json_object *v;
+  size_t i;
+  if (s == NULL)
+    return NULL;
+  for (i = 0; i < len; i++)
+    s[i] = line[i % (sizeof(line) - 1)];
+  v = json_object_new_string_len(s, (int)len);
+  free(s);
+  return v;
+}
+
 static json_object *fa_record(const ad_fake_airtable_t *fa,
                               const fa_table_t *t, int index, int by_id,
                               json_object *only) {
@@ -323,6 +361,11 @@ static json_object *fa_record(const ad_fake_airtable_t *fa,
   for (f = 0; f < t->nfields; f++) {
     fa_field_id(fid, t, f);
     cell = fa_cell(&t->fields[f], f == 0, &rng, index);
+    if (f == 0 && index == 0 && t == &fa->bases[0].tables[0] &&
+        fa->o.huge_cell_bytes > 0) {
+      json_object_put(cell);
+      cell = fa_huge_text(fa->o.huge_cell_bytes);
+    }
     if (cell == NULL)
       continue;
     if (only != NULL && !json_object_object_get_ex(only, fid, NULL) &&
@@ -1063,6 +1106,8 @@ void ad_fake_airtable_stop(ad_fake_airtable_t *fa) {
     ad_bucket_free(&fa->bases[b].bucket);
   }
   free(fa->bases);
+  free(fa->wide);
+  free(fa->wide_names);
   ad_bucket_free(&fa->token_bucket);
   json_object_put(fa->offsets);
   free(fa->offset_list);

@@ -42,6 +42,9 @@ typedef struct ad_fake_airtable_opts {
   int offset_ttl_ms;       /* 0 = offsets never expire */
   int retry_after_s;       /* > 0: 503 answers carry Retry-After */
   int billing_exhausted;   /* every call: the monthly-quota 429 */
+  int wide_fields;         /* > 0: table (0, 0) has this many text fields */
+  size_t huge_cell_bytes;  /* > 0: the first record of table (0, 0) holds
+                              a text cell this long in its primary field */
   int demo;                /* serve the demo bases instead (sizes ignored) */
 } ad_fake_airtable_opts_t;
 
