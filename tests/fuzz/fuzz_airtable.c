@@ -2,7 +2,8 @@
  * record mapped to a Dust row and a Dust document, against a schema with
  * one field of every type. Whatever the page holds, each row and document
  * written must be valid JSON of the right shape. The same bytes also go
- * through the schema, bases and error parsers. */
+ * through the schema, bases and error parsers. Whatever bytes came in,
+ * what goes out to Dust is UTF-8. */
 #include <string.h>
 
 #include <json-c/json.h>
@@ -13,6 +14,7 @@
 #include "error.h"
 #include "fuzz.h"
 #include "mapping.h"
+#include "utf8.h"
 
 static const char *const types[] = {
     "singleLineText", "multilineText", "richText", "email", "url",
@@ -52,6 +54,7 @@ static const ad_at_table_t *fuzz_table(void) {
 
 static void check_json_object(const ad_buf_t *out, const char *key) {
   json_object *o = json_tokener_parse(out->data);
+  AD_FUZZ_CHECK(ad_utf8_valid(out->data, out->len) == out->len);
   AD_FUZZ_CHECK(o != NULL && json_object_is_type(o, json_type_object));
   AD_FUZZ_CHECK(json_object_object_get_ex(o, key, NULL));
   json_object_put(o);
