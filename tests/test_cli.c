@@ -360,6 +360,23 @@ START_TEST(test_resume_after_sigkill) {
 }
 END_TEST
 
+/* A state file that cannot be written costs the resume, not the sync: it
+ * completes, and each table it could not record is named. */
+START_TEST(test_state_unwritable_keeps_syncing) {
+  char state[160];
+  const char *args[] = {"sync", "--config", h.config, "--state", state,
+                        "--stats-json", h.stats, NULL};
+  snprintf(state, sizeof(state), "%s/no/such/dir/state.json", h.dir);
+  start_fakes();
+  write_config(h.ao.token, DUST_KEY, "");
+  ck_assert_int_eq(run_cli(args, 0), 0);
+  assert_accounted();
+  ck_assert_uint_eq(stat_u64("rows_written"), 480);
+  ck_assert_ptr_nonnull(strstr(h.err, state));
+  ck_assert_ptr_nonnull(strstr(h.err, "will be synced again by a rerun"));
+}
+END_TEST
+
 /* A state file for another destination, or one that is not a state file,
  * stops the run before anything is read, naming the file. */
 START_TEST(test_state_file_refused) {
@@ -525,6 +542,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, test_json_logs_parse);
   tcase_add_loop_test(tc, test_resume_after_sigkill, 0, 2);
   tcase_add_loop_test(tc, test_state_file_refused, 0, 2);
+  tcase_add_test(tc, test_state_unwritable_keeps_syncing);
   tcase_add_loop_test(tc, test_check, 0, 2);
   tcase_add_test(tc, test_check_unreachable);
   tcase_add_test(tc, test_usage_errors);
