@@ -11,16 +11,26 @@
 
 #include "backoff.h"
 #include "fake_server.h"
-#include "bucket.h"
+#include "fake_window.h"
 #include "fake_airtable_data.h"
 
 #define FA_PAGE_MAX 100
-#define FA_RING 512
 
-typedef struct fa_window { /* arrivals, to report the busiest second */
-  uint64_t stamps[FA_RING];
-  unsigned n;
-} fa_window_t;
+/* One limit's arrivals: all of them, to report how close clients came,
+ * and the admitted ones, to judge the next. */
+typedef struct fa_limit {
+  ad_fake_window_t seen, admitted;
+} fa_limit_t;
+
+static void fa_limit_init(fa_limit_t *l) {
+  ad_fake_window_init(&l->seen, 1000);
+  ad_fake_window_init(&l->admitted, 1000);
+}
+
+static void fa_limit_free(fa_limit_t *l) {
+  ad_fake_window_free(&l->seen);
+  ad_fake_window_free(&l->admitted);
+}
 
 typedef struct fa_table {
   char id[18];
@@ -40,11 +50,10 @@ typedef struct fa_base {
   char name[64];
   fa_table_t *tables;
   int ntables;
-  ad_bucket_t bucket;
   uint64_t blocked_until;
   /* Requests before this came too early after a 503 with Retry-After. */
   uint64_t retry_after_until;
-  fa_window_t window;
+  fa_limit_t limit;
   int inject_429; /* answer the next requests 429, as if over the limit */
 } fa_base_t;
 
@@ -77,9 +86,8 @@ struct ad_fake_airtable {
   pthread_mutex_t mu;
   fa_base_t *bases;
   int nbases;
-  ad_bucket_t token_bucket;
   uint64_t token_blocked_until;
-  fa_window_t token_window;
+  fa_limit_t token_limit;
   json_object *offsets; /* itr token -> index into offset_list */
   fa_offset_t *offset_list;
   size_t noffsets, offsets_cap;
@@ -92,6 +100,7 @@ struct ad_fake_airtable {
 /* The request as it arrived, before MHD un-escapes the path. */
 typedef struct fa_request {
   char *raw_uri;
+  uint64_t arrival, lag; /* ms: see ad_fake_arrival_ms */
   char *body;
   size_t body_len;
   int answered_once;
@@ -209,14 +218,9 @@ static int fa_build(ad_fake_airtable_t *fa) {
                                         3));
       fa_name_table(fa, b, t);
     }
-    if (fa->o.per_base_rps > 0 &&
-        ad_bucket_init(&base->bucket, (uint32_t)fa->o.per_base_rps, 1000000))
-      return -1;
+    fa_limit_init(&base->limit);
   }
-  if (fa->o.per_token_rps > 0 &&
-      ad_bucket_init(&fa->token_bucket, (uint32_t)fa->o.per_token_rps,
-                     1000000))
-    return -1;
+  fa_limit_init(&fa->token_limit);
   return 0;
 }
 
@@ -388,12 +392,6 @@ static int fa_index(const fa_table_t *t, int position) {
 
 /* ---- answers ---------------------------------------------------------- */
 
-static uint64_t fa_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static enum MHD_Result fa_send(struct MHD_Connection *conn, unsigned status,
                                const char *body, size_t len) {
   struct MHD_Response *res = MHD_create_response_from_buffer(
@@ -433,25 +431,27 @@ static enum MHD_Result fa_error(struct MHD_Connection *conn, unsigned status,
   return fa_json(conn, status, root);
 }
 
-/* Records an arrival; updates the busiest second, and the shortest span
+/* Records an arrival; updates the busiest second and the shortest span
  * in which limit + 1 requests arrived (over 1 000 ms: never over). */
-static void fa_window_add(fa_window_t *w, uint64_t now, int limit, long *max,
+static void fa_limit_seen(fa_limit_t *l, uint64_t now, int limit, long *max,
                           long *tightest) {
-  unsigned i, count = 1;
+  size_t busiest = ad_fake_window_busiest(&l->seen, now);
   uint64_t span;
-  for (i = 0; i < w->n && i < FA_RING; i++)
-    if (now - w->stamps[(w->n - 1 - i) % FA_RING] < 1000)
-      count++;
-    else
-      break;
-  if (limit > 0 && (unsigned)limit < FA_RING && w->n >= (unsigned)limit) {
-    span = now - w->stamps[(w->n - (unsigned)limit) % FA_RING];
-    if (*tightest < 0 || (long)span < *tightest)
+
+  if (limit > 0) {
+    span = ad_fake_window_tightest(&l->seen, now, (size_t)limit + 1);
+    if (span != UINT64_MAX && (*tightest < 0 || (long)span < *tightest))
       *tightest = (long)span;
   }
-  w->stamps[w->n++ % FA_RING] = now;
-  if ((long)count > *max)
-    *max = count;
+  if ((long)busiest > *max)
+    *max = (long)busiest;
+  ad_fake_window_add(&l->seen, now);
+}
+
+/* Whether admitting a request that arrived at now would put more than
+ * limit admitted requests in some second. */
+static int fa_limit_over(const fa_limit_t *l, uint64_t now, int limit) {
+  return limit > 0 && ad_fake_window_busiest(&l->admitted, now) > (size_t)limit;
 }
 
 /* A 429 goes out for base on cx: the client will know of the penalty in
@@ -464,7 +464,7 @@ static void fa_told(ad_fake_airtable_t *fa, fa_base_t *base, fa_conn_t *cx) {
     until = base->blocked_until;
   cx->told_base = base;
   cx->told_until = until;
-  cx->told_at = fa_now_ms();
+  cx->told_at = ad_fake_now_ms();
   cx->excused = 0;
 }
 
@@ -472,13 +472,12 @@ static void fa_told(ad_fake_airtable_t *fa, fa_base_t *base, fa_conn_t *cx) {
  * Called with the lock held. */
 static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now,
                     fa_conn_t *cx) {
-  uint64_t us = now * 1000;
   int over_base, over_token;
 
-  fa_window_add(&fa->token_window, now, fa->o.per_token_rps,
+  fa_limit_seen(&fa->token_limit, now, fa->o.per_token_rps,
                 &fa->c.max_per_token_window, &fa->c.tightest_token_span_ms);
   if (base != NULL)
-    fa_window_add(&base->window, now, fa->o.per_base_rps,
+    fa_limit_seen(&base->limit, now, fa->o.per_base_rps,
                   &fa->c.max_per_base_window, &fa->c.tightest_base_span_ms);
   if (base != NULL && cx != NULL && cx->told_base == base &&
       now < cx->told_until) {
@@ -502,10 +501,9 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now,
     fa_told(fa, base, cx);
     return 0;
   }
-  over_token = fa->o.per_token_rps > 0 &&
-               ad_bucket_wait(&fa->token_bucket, us) > 0;
-  over_base = base != NULL && fa->o.per_base_rps > 0 &&
-              ad_bucket_wait(&base->bucket, us) > 0;
+  over_token = fa_limit_over(&fa->token_limit, now, fa->o.per_token_rps);
+  over_base = base != NULL &&
+              fa_limit_over(&base->limit, now, fa->o.per_base_rps);
   if (over_token || over_base) {
     if (over_token)
       fa->token_blocked_until = now + (uint64_t)fa->o.penalty_ms;
@@ -515,10 +513,9 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now,
     fa_told(fa, base, cx);
     return 0;
   }
-  if (fa->o.per_token_rps > 0)
-    ad_bucket_take(&fa->token_bucket, us);
-  if (base != NULL && fa->o.per_base_rps > 0)
-    ad_bucket_take(&base->bucket, us);
+  ad_fake_window_add(&fa->token_limit.admitted, now);
+  if (base != NULL)
+    ad_fake_window_add(&base->limit.admitted, now);
   return 1;
 }
 
@@ -746,7 +743,7 @@ static enum MHD_Result fa_records(ad_fake_airtable_t *fa,
   json_object *body = NULL, *root, *arr, *rec;
   char offset[64];
   int pos = 0, i, end;
-  uint64_t now = fa_now_ms();
+  uint64_t now = ad_fake_now_ms();
   size_t f;
   enum MHD_Result r;
 
@@ -905,15 +902,15 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
   const char *auth, *named; /* the base the path names, if any */
   char expect[300];
   int admitted;
-  /* Limits count arrivals, as Airtable does: not the moment the added
-   * latency (and a late wake-up from it) ends. */
-  uint64_t arrival = fa_now_ms();
+  uint64_t arrival = rq->arrival;
 
   if (n < 2 || strcmp(seg[0], "v0") != 0)
     return fa_error(conn, 404, "NOT_FOUND", NULL, 1);
   named = strcmp(seg[1], "meta") == 0 && n == 5 ? seg[3] : seg[1];
   pthread_mutex_lock(&fa->mu);
   base = fa_find_base(fa, named);
+  if ((long)rq->lag > fa->c.max_arrival_lag_ms)
+    fa->c.max_arrival_lag_ms = (long)rq->lag;
   if (base != NULL && arrival < base->retry_after_until)
     fa->c.early_retries++;
   fault = fa_fault(fa);
@@ -921,8 +918,6 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
       (double)(ad_rand_next(&fa->rng) % 1000000) / 1e6 < fa->o.truncate)
     truncate = 1;
   pthread_mutex_unlock(&fa->mu);
-  if (fa->o.latency_ms > 0)
-    usleep((useconds_t)fa->o.latency_ms * 1000);
   if (fault == 1)
     return MHD_NO;
   if (fault == 2)
@@ -983,9 +978,10 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
 static void *fa_uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
   fa_request_t *rq = calloc(1, sizeof(*rq));
   (void)cls;
-  (void)c;
-  if (rq != NULL)
+  if (rq != NULL) {
+    rq->arrival = ad_fake_arrival_ms(c, &rq->lag);
     rq->raw_uri = strdup(uri);
+  }
   return rq;
 }
 
@@ -995,6 +991,7 @@ static enum MHD_Result fa_handler(void *cls, struct MHD_Connection *conn,
                                   size_t *upload_size, void **ctx) {
   ad_fake_airtable_t *fa = cls;
   fa_request_t *rq = *ctx;
+  enum MHD_Result r;
   char *grown;
 
   (void)url;
@@ -1021,7 +1018,9 @@ static enum MHD_Result fa_handler(void *cls, struct MHD_Connection *conn,
     return fa_counters(fa, conn);
   if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
     return fa_error(conn, 404, "NOT_FOUND", NULL, 1);
-  return fa_route(fa, conn, rq, strcmp(method, "POST") == 0);
+  r = fa_route(fa, conn, rq, strcmp(method, "POST") == 0);
+  ad_fake_hold(rq->arrival, fa->o.latency_ms);
+  return r;
 }
 
 static void fa_completed(void *cls, struct MHD_Connection *conn, void **ctx,
@@ -1103,12 +1102,12 @@ void ad_fake_airtable_stop(ad_fake_airtable_t *fa) {
     MHD_stop_daemon(fa->daemon);
   for (b = 0; b < fa->nbases; b++) {
     free(fa->bases[b].tables);
-    ad_bucket_free(&fa->bases[b].bucket);
+    fa_limit_free(&fa->bases[b].limit);
   }
   free(fa->bases);
   free(fa->wide);
   free(fa->wide_names);
-  ad_bucket_free(&fa->token_bucket);
+  fa_limit_free(&fa->token_limit);
   json_object_put(fa->offsets);
   free(fa->offset_list);
   pthread_mutex_destroy(&fa->mu);
@@ -1148,6 +1147,7 @@ json_object *ad_fake_airtable_counters_json(ad_fake_airtable_t *fa) {
   FA_COUNTER(max_per_token_window);
   FA_COUNTER(tightest_base_span_ms);
   FA_COUNTER(tightest_token_span_ms);
+  FA_COUNTER(max_arrival_lag_ms);
   FA_COUNTER(records_served);
 #undef FA_COUNTER
   return o;
@@ -1204,7 +1204,7 @@ const char *ad_fake_airtable_base_name(const ad_fake_airtable_t *fa, int b) {
 
 void ad_fake_airtable_block_token(ad_fake_airtable_t *fa) {
   pthread_mutex_lock(&fa->mu);
-  fa->token_blocked_until = fa_now_ms() + (uint64_t)fa->o.penalty_ms;
+  fa->token_blocked_until = ad_fake_now_ms() + (uint64_t)fa->o.penalty_ms;
   pthread_mutex_unlock(&fa->mu);
 }
 

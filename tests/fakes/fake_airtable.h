@@ -66,6 +66,9 @@ typedef struct ad_fake_airtable_counters {
    * and for the token: how close a client came to the limit (a span
    * under 1 000 ms went over it). -1 until limit + 1 requests arrived. */
   long tightest_base_span_ms, tightest_token_span_ms;
+  /* The most a request waited in the kernel before a fake thread took it
+   * (see ad_fake_arrival_ms): how loaded the machine was. */
+  long max_arrival_lag_ms;
   long records_served;
 } ad_fake_airtable_counters_t;
 

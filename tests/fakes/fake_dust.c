@@ -13,11 +13,11 @@
 
 #include "backoff.h"
 #include "fake_server.h"
+#include "fake_window.h"
 
 #define FD_MAX_BODY_DOCS (8u << 20) /* the documents route's limit */
 #define FD_MAX_COLUMNS 512
 #define FD_MAX_TITLE 512
-#define FD_RING 4096
 
 typedef struct fd_table {
   char *table_id;
@@ -37,10 +37,8 @@ struct ad_fake_dust {
   size_t ntables, cap;
   json_object *documents; /* id -> document */
   json_object *rejected;  /* table ids whose rows are refused */
-  uint64_t doc_stamps[FD_RING]; /* document upserts, for the per-minute limit */
-  unsigned ndoc;
-  uint64_t req_stamps[FD_RING]; /* arrivals, for max_rps */
-  unsigned nreq;
+  ad_fake_window_t docs;     /* admitted upserts, for the per-minute limit */
+  ad_fake_window_t requests; /* arrivals, for max_rps */
   long inflight;
   uint64_t rng;
   regex_t slug;
@@ -49,16 +47,13 @@ struct ad_fake_dust {
 
 typedef struct fd_request {
   char *raw_uri;
+  uint64_t arrival; /* ms: see ad_fake_arrival_ms */
+  int latency_ms;   /* the answer leaves this long after arrival */
   char *body;
   size_t len;
   int answered_once, counted, too_big;
 } fd_request_t;
 
-static uint64_t fd_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- answers ----------------------------------------------------------- */
 
@@ -554,19 +549,12 @@ static const char *fd_check_document(json_object *body) {
 
 /* The per-minute document limit, a sliding window. Lock held. */
 static int fd_doc_admit(ad_fake_dust_t *fd, uint64_t now) {
-  unsigned i, count = 0;
   int limit = fd->o.documents_per_minute;
   if (limit <= 0)
     return 1;
-  for (i = 0; i < fd->ndoc && i < FD_RING; i++)
-    if (now - fd->doc_stamps[(fd->ndoc - 1 - i) % FD_RING] <
-        (uint64_t)fd->o.documents_window_ms)
-      count++;
-    else
-      break;
-  if ((int)count >= limit)
+  if (ad_fake_window_busiest(&fd->docs, now) > (size_t)limit)
     return 0;
-  fd->doc_stamps[fd->ndoc++ % FD_RING] = now;
+  ad_fake_window_add(&fd->docs, now);
   return 1;
 }
 
@@ -651,20 +639,16 @@ static double fd_draw(ad_fake_dust_t *fd) {
  * only a slow answer the client gave up on can store a row twice. Lock
  * held. */
 static int fd_fault(ad_fake_dust_t *fd, uint64_t now) {
-  unsigned i, count = 0;
+  size_t busiest;
   double x = fd_draw(fd);
   if (x < fd->o.drop) {
     fd->c.dropped++;
     return FD_DROP;
   }
   if (fd->o.max_rps > 0) {
-    for (i = 0; i < fd->nreq && i < FD_RING; i++)
-      if (now - fd->req_stamps[(fd->nreq - 1 - i) % FD_RING] < 1000)
-        count++;
-      else
-        break;
-    fd->req_stamps[fd->nreq++ % FD_RING] = now;
-    if ((int)count >= fd->o.max_rps)
+    busiest = ad_fake_window_busiest(&fd->requests, now);
+    ad_fake_window_add(&fd->requests, now);
+    if (busiest > (size_t)fd->o.max_rps)
       return FD_429;
   }
   if (fd_draw(fd) < fd->o.fail_5xx) {
@@ -701,15 +685,14 @@ static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
   const char *auth;
   json_object *body = NULL;
   enum MHD_Result r;
-  int docs, latency;
-  uint64_t arrival = fd_now_ms(); /* limits count arrivals, as Dust does */
+  int docs;
+  uint64_t arrival;
 
   pthread_mutex_lock(&fd->mu);
+  arrival = rq->arrival; /* limits count arrivals, as Dust does */
   fault = fd_fault(fd, arrival);
-  latency = fd_latency(fd);
+  rq->latency_ms = fd_latency(fd);
   pthread_mutex_unlock(&fd->mu);
-  if (latency > 0)
-    usleep((useconds_t)latency * 1000);
   if (fault == FD_DROP)
     return MHD_NO;
   if (fault == FD_5XX)
@@ -789,9 +772,10 @@ static enum MHD_Result fd_counters_answer(ad_fake_dust_t *fd,
 static void *fd_uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
   fd_request_t *rq = calloc(1, sizeof(*rq));
   (void)cls;
-  (void)c;
-  if (rq != NULL)
+  if (rq != NULL) {
+    rq->arrival = ad_fake_arrival_ms(c, NULL);
     rq->raw_uri = strdup(uri);
+  }
   return rq;
 }
 
@@ -817,6 +801,7 @@ static enum MHD_Result fd_handler(void *cls, struct MHD_Connection *conn,
                                   size_t *upload_size, void **ctx) {
   ad_fake_dust_t *fd = cls;
   fd_request_t *rq = *ctx;
+  enum MHD_Result r;
   (void)url;
   (void)version;
 
@@ -848,7 +833,9 @@ static enum MHD_Result fd_handler(void *cls, struct MHD_Connection *conn,
   if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
     return fd_error(fd, conn, 405, "method_not_supported_error",
                     "The method passed is not supported.");
-  return fd_route(fd, conn, rq, strcmp(method, "POST") == 0);
+  r = fd_route(fd, conn, rq, strcmp(method, "POST") == 0);
+  ad_fake_hold(rq->arrival, rq->latency_ms);
+  return r;
 }
 
 static void fd_completed(void *cls, struct MHD_Connection *conn, void **ctx,
@@ -901,6 +888,8 @@ ad_fake_dust_t *ad_fake_dust_start(const ad_fake_dust_opts_t *o) {
     fd->o.max_body = 1048576;
   fd->rng = o->seed ^ 0xD057ull;
   pthread_mutex_init(&fd->mu, NULL);
+  ad_fake_window_init(&fd->docs, (uint64_t)fd->o.documents_window_ms);
+  ad_fake_window_init(&fd->requests, 1000);
   fd->documents = json_object_new_object();
   fd->rejected = json_object_new_object();
   if (regcomp(&fd->slug, "^[a-z0-9_]+$", REG_EXTENDED | REG_NOSUB) != 0) {
@@ -929,6 +918,8 @@ void ad_fake_dust_stop(ad_fake_dust_t *fd) {
   json_object_put(fd->documents);
   json_object_put(fd->rejected);
   regfree(&fd->slug);
+  ad_fake_window_free(&fd->docs);
+  ad_fake_window_free(&fd->requests);
   pthread_mutex_destroy(&fd->mu);
   free(fd);
 }

@@ -1,8 +1,14 @@
 #include "fake_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -21,6 +27,38 @@ struct MHD_Daemon *ad_fake_server_start(uint16_t port,
   info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
   snprintf(url, urllen, "http://127.0.0.1:%u", (unsigned)info->port);
   return d;
+}
+
+uint64_t ad_fake_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t ad_fake_arrival_ms(struct MHD_Connection *conn, uint64_t *lag_ms) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  uint64_t now = ad_fake_now_ms(), lag = 0;
+  struct tcp_info ti;
+  socklen_t len = sizeof(ti);
+
+  memset(&ti, 0, sizeof(ti));
+  if (ci != NULL &&
+      getsockopt(ci->connect_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+      len >= offsetof(struct tcp_info, tcpi_last_data_recv) +
+                 sizeof(ti.tcpi_last_data_recv) &&
+      ti.tcpi_last_data_recv <= now)
+    lag = ti.tcpi_last_data_recv;
+  if (lag_ms != NULL)
+    *lag_ms = lag;
+  return now - lag;
+}
+
+void ad_fake_hold(uint64_t arrival_ms, int latency_ms) {
+  uint64_t due = arrival_ms + (uint64_t)(latency_ms > 0 ? latency_ms : 0);
+  uint64_t now;
+  while ((now = ad_fake_now_ms()) < due)
+    usleep((useconds_t)(due - now) * 1000);
 }
 
 int ad_fake_split_path(const char *raw, char seg[][256], int max) {

@@ -23,6 +23,24 @@ struct MHD_Daemon *ad_fake_server_start(uint16_t port,
                                         const ad_fake_server_cbs_t *cbs,
                                         void *cls, char *url, size_t urllen);
 
+/* Milliseconds on CLOCK_MONOTONIC (the clock uv_hrtime reads). */
+uint64_t ad_fake_now_ms(void);
+
+/* When the request on conn reached this machine: the kernel's receive time
+ * of the connection's latest bytes (TCP_INFO), not the moment a fake's
+ * thread got to run. The limits count arrivals, as the real servers do,
+ * and on a loaded 2-core machine the fakes' threads run tens of ms late;
+ * a real server's CPU is not shared with its client. Falls back to now.
+ * lag_ms (may be NULL) gets how long ago that was. Call it as soon as the
+ * request line is read, before anything else arrives on conn. */
+uint64_t ad_fake_arrival_ms(struct MHD_Connection *conn, uint64_t *lag_ms);
+
+/* Returns once latency_ms have passed since arrival_ms. A handler calls it
+ * after queuing its answer (MHD sends it once the handler returns), so the
+ * work of answering is part of the latency, as on a real server, rather
+ * than added to it. */
+void ad_fake_hold(uint64_t arrival_ms, int latency_ms);
+
 /* Splits a raw request URI ("/a/b%2Fc?x") into at most max un-escaped path
  * segments of < 256 bytes. Returns their number, or -1 when the path has
  * more, or a segment is too long. (The raw URI is needed because MHD
