@@ -10,6 +10,7 @@ static void ad_pl_finish(ad_pipeline_t *p) {
   p->stats.elapsed_s = (double)(uv_hrtime() - p->started_ns) / 1e9;
   p->stats.peak_queue_rows = p->queue.peak_rows;
   p->stats.rate_limit_wait_us = p->limiter.waited_us;
+  p->stats.rate_limit_late_us = p->limiter.late_us;
   if (p->o.on_done != NULL)
     p->o.on_done(p, p->o.data);
 }

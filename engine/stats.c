@@ -185,6 +185,9 @@ char *ad_stats_to_json(const ad_stats_t *stats, const ad_redact_t *redact) {
   json_object_object_add(
       o, "rate_limit_wait_s",
       json_object_new_double((double)stats->rate_limit_wait_us / 1e6));
+  json_object_object_add(
+      o, "rate_limit_late_s",
+      json_object_new_double((double)stats->rate_limit_late_us / 1e6));
   if (stats->fatal_error != NULL)
     json_object_object_add(o, "error",
                            json_object_new_string(stats->fatal_error));

@@ -36,6 +36,7 @@ typedef struct ad_stats {
   uint64_t bytes_received, bytes_sent;
   uint64_t peak_queue_rows;
   uint64_t rate_limit_wait_us; /* time requests spent waiting for grants */
+  uint64_t rate_limit_late_us; /* requests out after the limits allowed */
   char *fatal_error;           /* set when the run could not go on */
   ad_failure_t *failures;      /* the first AD_STATS_MAX_FAILURES */
   size_t nfailures;

@@ -21,11 +21,14 @@ void ad_bucket_free(ad_bucket_t *bucket) {
   bucket->stamps = NULL;
 }
 
-uint64_t ad_bucket_wait(const ad_bucket_t *bucket, uint64_t now) {
-  uint64_t free_at;
+uint64_t ad_bucket_free_at(const ad_bucket_t *bucket) {
   if (bucket->count < bucket->limit)
     return 0;
-  free_at = bucket->stamps[bucket->oldest] + bucket->window_us;
+  return bucket->stamps[bucket->oldest] + bucket->window_us;
+}
+
+uint64_t ad_bucket_wait(const ad_bucket_t *bucket, uint64_t now) {
+  uint64_t free_at = ad_bucket_free_at(bucket);
   return free_at > now ? free_at - now : 0;
 }
 

@@ -23,6 +23,9 @@ typedef struct ad_bucket {
 int ad_bucket_init(ad_bucket_t *bucket, uint32_t limit, uint64_t window_us);
 void ad_bucket_free(ad_bucket_t *bucket);
 
+/* When the next grant is allowed: 0 while the bucket is not full. */
+uint64_t ad_bucket_free_at(const ad_bucket_t *bucket);
+
 /* Microseconds until a grant is allowed at `now`; 0 when allowed now. */
 uint64_t ad_bucket_wait(const ad_bucket_t *bucket, uint64_t now);
 

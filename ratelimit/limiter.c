@@ -126,6 +126,22 @@ uint64_t ad_limiter_key_wait(const ad_limiter_key_t *key, uint64_t now) {
   return wait;
 }
 
+/* When a request queued at queued_at first could have been granted on key:
+ * the latest of its queueing, its buckets' next free slots and any
+ * penalty; never after now, when it is granted. */
+static uint64_t ad_limiter_ready_at(const ad_limiter_key_t *key,
+                                    uint64_t queued_at, uint64_t now) {
+  uint64_t ready = queued_at, t;
+  for (; key != NULL; key = key->parent) {
+    t = ad_bucket_free_at(&key->bucket);
+    if (t > ready)
+      ready = t;
+    if (key->blocked_until > ready)
+      ready = key->blocked_until;
+  }
+  return ready < now ? ready : now;
+}
+
 static void ad_limiter_grant(ad_limiter_key_t *key, uint64_t now) {
   ad_limiter_t *limiter = key->limiter;
   ad_limiter_req_t *req;
@@ -135,6 +151,8 @@ static void ad_limiter_grant(ad_limiter_key_t *key, uint64_t now) {
 
   req = ad_container_of(ad_list_head(&key->waiting), ad_limiter_req_t, node);
   req->granted_at = now;
+  req->sent = 0;
+  limiter->late_us += now - ad_limiter_ready_at(key, req->queued_at, now);
   for (k = key, i = 0; k != NULL; k = k->parent, i++)
     if (i < AD_LIMITER_MAX_DEPTH)
       req->slots[i] = ad_bucket_take(&k->bucket, now);
@@ -220,9 +238,12 @@ void ad_limiter_sent(ad_limiter_req_t *req) {
   uint64_t now;
   int i;
 
-  if (req->key == NULL)
+  if (req->key == NULL || req->sent)
     return;
+  req->sent = 1;
   now = ad_limiter_now(req->key->limiter);
+  if (now > req->granted_at)
+    req->key->limiter->late_us += now - req->granted_at;
   for (k = req->key, i = 0; k != NULL && i < AD_LIMITER_MAX_DEPTH;
        k = k->parent, i++)
     ad_bucket_restamp(&k->bucket, req->slots[i], req->granted_at, now);

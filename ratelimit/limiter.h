@@ -41,6 +41,7 @@ struct ad_limiter_req { /* caller-allocated; untouched once cb has run */
   uint64_t queued_at;
   /* Private: where the grant was recorded, for ad_limiter_sent. */
   uint64_t granted_at;
+  int sent;
   uint32_t slots[AD_LIMITER_MAX_DEPTH];
 };
 
@@ -64,6 +65,12 @@ struct ad_limiter {
   void *data;
   uint64_t grants;
   uint64_t waited_us;
+  /* Summed over grants: from the moment the limits (and penalties) allowed
+   * the request to the moment it went on the wire (ad_limiter_sent), or to
+   * its grant without one. Timer granularity, a loop busy elsewhere, a
+   * connection to open: when the limits bind, every such microsecond is
+   * throughput lost. */
+  uint64_t late_us;
   /* Private. */
   uv_loop_t *loop;
   uv_timer_t timer;

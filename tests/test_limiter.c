@@ -293,6 +293,35 @@ START_TEST(test_sent_moves_the_grant_in_the_chain) {
 }
 END_TEST
 
+/* late_us sums, per grant, the time from when the limits allowed the
+ * request to when it went on the wire: what a late timer, a busy loop or
+ * a slow connect cost when the limits bind. */
+START_TEST(test_late_counts_from_the_free_slot) {
+  static demand_t a;
+  ad_limiter_t l;
+  uint64_t start = fake_now;
+
+  memset(&a, 0, sizeof(a));
+  ad_limiter_init(&l, &loop, fake_clock, NULL);
+  ad_limiter_key_init(&l, &a.key, 1, SEC, NULL);
+  ck_assert_int_eq(ad_limiter_acquire(&a.key, &a.reqs[0], on_grant, &a), 0);
+  fake_now += 3000; /* granted 3 ms after it was queued */
+  ad_limiter_tick(&l);
+  ad_limiter_sent(&a.reqs[0]); /* on the wire at once */
+  ck_assert_uint_eq(l.late_us, 3000);
+  ck_assert_int_eq(ad_limiter_acquire(&a.key, &a.reqs[1], on_grant, &a), 0);
+  fake_now = start + 3000 + SEC + 7000; /* the slot freed 7 ms ago */
+  ad_limiter_tick(&l);
+  fake_now += 2000; /* and the request left 2 ms after its grant */
+  ad_limiter_sent(&a.reqs[1]);
+  ad_limiter_sent(&a.reqs[1]); /* a second call counts nothing */
+  ck_assert_uint_eq(a.ngrants, 2);
+  ck_assert_uint_eq(l.late_us, 3000 + 7000 + 2000);
+  close_limiter(&l);
+  ad_limiter_key_close(&a.key);
+}
+END_TEST
+
 START_TEST(test_hierarchical_token_cap_and_fairness) {
   enum { NKEYS = 20 };
   static demand_t d[NKEYS];
@@ -436,6 +465,7 @@ static Suite *limiter_suite(void) {
   tcase_add_test(tc, test_penalized_parent_blocks_children);
   tcase_add_test(tc, test_hierarchical_token_cap_and_fairness);
   tcase_add_test(tc, test_sent_moves_the_grant_in_the_chain);
+  tcase_add_test(tc, test_late_counts_from_the_free_slot);
   tcase_add_test(tc, test_waiting_key_no_head_of_line_blocking);
   tcase_add_test(tc, test_cancel_and_errors);
   tcase_add_test(tc, test_real_timer_grants_everything);
