@@ -456,7 +456,9 @@ static int fa_limit_over(const fa_limit_t *l, uint64_t now, int limit) {
 
 /* A 429 goes out for base on cx: the client will know of the penalty in
  * force once it reads it. */
-static void fa_told(ad_fake_airtable_t *fa, fa_base_t *base, fa_conn_t *cx) {
+static void fa_told(ad_fake_airtable_t *fa, fa_base_t *base, fa_conn_t *cx,
+                    uint64_t arrival) {
+  uint64_t sent = arrival + (uint64_t)fa->o.latency_ms, now = ad_fake_now_ms();
   uint64_t until = fa->token_blocked_until;
   if (base == NULL || cx == NULL)
     return;
@@ -464,7 +466,7 @@ static void fa_told(ad_fake_airtable_t *fa, fa_base_t *base, fa_conn_t *cx) {
     until = base->blocked_until;
   cx->told_base = base;
   cx->told_until = until;
-  cx->told_at = ad_fake_now_ms();
+  cx->told_at = sent > now ? sent : now; /* when the 429 leaves */
   cx->excused = 0;
 }
 
@@ -481,7 +483,10 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now,
                   &fa->c.max_per_base_window, &fa->c.tightest_base_span_ms);
   if (base != NULL && cx != NULL && cx->told_base == base &&
       now < cx->told_until) {
-    if (!cx->excused && now - cx->told_at <= FA_IN_FLIGHT_MS)
+    /* Arrivals are the kernel's, in jiffies: one can read a few ms
+     * before the 429 that preceded it on the connection went out. */
+    if (!cx->excused &&
+        (now <= cx->told_at || now - cx->told_at <= FA_IN_FLIGHT_MS))
       cx->excused = 1;
     else
       fa->c.ignored_penalty++;
@@ -490,7 +495,7 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now,
       (base != NULL && now < base->blocked_until)) {
     fa->c.refused_in_penalty++;
     fa->c.sent_429++;
-    fa_told(fa, base, cx);
+    fa_told(fa, base, cx, now);
     return 0;
   }
   if (base != NULL && base->inject_429 > 0) { /* as if another client */
@@ -498,7 +503,7 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now,
     base->blocked_until = now + (uint64_t)fa->o.penalty_ms;
     fa->c.injected_429++;
     fa->c.sent_429++;
-    fa_told(fa, base, cx);
+    fa_told(fa, base, cx, now);
     return 0;
   }
   over_token = fa_limit_over(&fa->token_limit, now, fa->o.per_token_rps);
@@ -510,7 +515,7 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now,
     if (over_base)
       base->blocked_until = now + (uint64_t)fa->o.penalty_ms;
     fa->c.sent_429++;
-    fa_told(fa, base, cx);
+    fa_told(fa, base, cx, now);
     return 0;
   }
   ad_fake_window_add(&fa->token_limit.admitted, now);

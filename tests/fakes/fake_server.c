@@ -35,6 +35,13 @@ uint64_t ad_fake_now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* TCP_INFO counts in kernel ticks (4 ms at HZ=250, Debian's): the lag it
+ * gives is up to a tick off either way. One tick less never puts an
+ * arrival before the real one, so a client is never blamed for a request
+ * it sent in time (e.g. the first after a penalty); at worst an arrival
+ * reads 2 ticks late, well inside the 20 ms a client keeps as margin. */
+#define AD_FAKE_TICK_MS 4
+
 uint64_t ad_fake_arrival_ms(struct MHD_Connection *conn, uint64_t *lag_ms) {
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -47,8 +54,8 @@ uint64_t ad_fake_arrival_ms(struct MHD_Connection *conn, uint64_t *lag_ms) {
       getsockopt(ci->connect_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
       len >= offsetof(struct tcp_info, tcpi_last_data_recv) +
                  sizeof(ti.tcpi_last_data_recv) &&
-      ti.tcpi_last_data_recv <= now)
-    lag = ti.tcpi_last_data_recv;
+      ti.tcpi_last_data_recv <= now && ti.tcpi_last_data_recv > AD_FAKE_TICK_MS)
+    lag = ti.tcpi_last_data_recv - AD_FAKE_TICK_MS;
   if (lag_ms != NULL)
     *lag_ms = lag;
   return now - lag;
