@@ -64,6 +64,8 @@ void ad_limiter_key_close(ad_limiter_key_t *key) {
 }
 
 static void ad_limiter_on_timer(uv_timer_t *timer);
+static void ad_limiter_take(ad_limiter_key_t *key, ad_limiter_req_t *req,
+                            uint64_t now);
 
 static void ad_limiter_arm(ad_limiter_t *limiter, uint64_t wait_us) {
   uint64_t ms;
@@ -100,6 +102,29 @@ int ad_limiter_acquire(ad_limiter_key_t *key, ad_limiter_req_t *req,
   if (!limiter->in_tick) /* the running tick will see it otherwise */
     ad_limiter_arm(limiter, 0);
   return 0;
+}
+
+int ad_limiter_try_acquire(ad_limiter_key_t *key, ad_limiter_req_t *req) {
+  ad_limiter_t *limiter = key->limiter;
+  uint64_t now;
+
+  if (limiter->closing)
+    return AD_ECLOSING;
+  if (key->bucket.stamps == NULL)
+    return AD_EINVAL;
+  now = ad_limiter_now(limiter);
+  /* Anyone waiting anywhere goes first: a grant here would jump the queue
+   * of a key that shares an ancestor, or this key's own. */
+  if (limiter->in_tick || !ad_list_empty(&limiter->ring) ||
+      ad_limiter_key_wait(key, now) > 0)
+    return 0;
+  req->key = key;
+  req->cb = NULL;
+  req->data = NULL;
+  req->queued_at = now;
+  ad_list_init(&req->node);
+  ad_limiter_take(key, req, now);
+  return 1;
 }
 
 void ad_limiter_cancel(ad_limiter_req_t *req) {
@@ -142,14 +167,14 @@ static uint64_t ad_limiter_ready_at(const ad_limiter_key_t *key,
   return ready < now ? ready : now;
 }
 
-static void ad_limiter_grant(ad_limiter_key_t *key, uint64_t now) {
+/* Takes req's grant from key and its ancestors at now. */
+static void ad_limiter_take(ad_limiter_key_t *key, ad_limiter_req_t *req,
+                            uint64_t now) {
   ad_limiter_t *limiter = key->limiter;
-  ad_limiter_req_t *req;
   ad_limiter_key_t *k;
   uint64_t waited;
   int i;
 
-  req = ad_container_of(ad_list_head(&key->waiting), ad_limiter_req_t, node);
   req->granted_at = now;
   req->sent = 0;
   limiter->late_us += now - ad_limiter_ready_at(key, req->queued_at, now);
@@ -163,6 +188,14 @@ static void ad_limiter_grant(ad_limiter_key_t *key, uint64_t now) {
   key->waited_us += waited;
   limiter->grants++;
   limiter->waited_us += waited;
+}
+
+static void ad_limiter_grant(ad_limiter_key_t *key, uint64_t now) {
+  ad_limiter_t *limiter = key->limiter;
+  ad_limiter_req_t *req;
+
+  req = ad_container_of(ad_list_head(&key->waiting), ad_limiter_req_t, node);
+  ad_limiter_take(key, req, now);
   /* Served keys go to the back; denied ones keep their place in line. */
   ad_list_remove(&key->ready_node);
   ad_list_insert_tail(&limiter->ring, &key->ready_node);

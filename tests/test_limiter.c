@@ -322,6 +322,46 @@ START_TEST(test_late_counts_from_the_free_slot) {
 }
 END_TEST
 
+/* try_acquire grants on the spot only when nothing waits anywhere and the
+ * buckets allow it; it never runs a callback and never jumps a queue. */
+START_TEST(test_try_acquire) {
+  static demand_t a, b;
+  ad_limiter_key_t token;
+  ad_limiter_req_t now_req[3];
+  ad_limiter_t l;
+
+  memset(&a, 0, sizeof(a));
+  memset(&b, 0, sizeof(b));
+  ad_limiter_init(&l, &loop, fake_clock, NULL);
+  ad_limiter_key_init(&l, &token, 3, SEC, NULL);
+  ad_limiter_key_init(&l, &a.key, 2, SEC, &token);
+  ad_limiter_key_init(&l, &b.key, 2, SEC, &token);
+  ck_assert_int_eq(ad_limiter_try_acquire(&a.key, &now_req[0]), 1);
+  ck_assert_int_eq(ad_limiter_try_acquire(&a.key, &now_req[1]), 1);
+  /* a's bucket is spent: no grant, nothing queued. */
+  ck_assert_int_eq(ad_limiter_try_acquire(&a.key, &now_req[2]), 0);
+  ck_assert_uint_eq(a.key.grants, 2);
+  ck_assert_uint_eq(l.grants, 2);
+  /* With a request waiting on a, b may not go first, although both b's
+   * bucket and the token have room. */
+  ck_assert_int_eq(ad_limiter_acquire(&a.key, &a.reqs[0], on_grant, &a), 0);
+  ck_assert_int_eq(ad_limiter_try_acquire(&b.key, &now_req[2]), 0);
+  ck_assert_uint_eq(b.key.grants, 0);
+  ad_limiter_cancel(&a.reqs[0]); /* a canceled request is not waiting */
+  ck_assert_int_eq(a.canceled, 1);
+  ck_assert_int_eq(ad_limiter_try_acquire(&b.key, &now_req[2]), 1);
+  /* The token's 3 are spent now. */
+  ck_assert_int_eq(ad_limiter_try_acquire(&b.key, &b.reqs[1]), 0);
+  ad_limiter_cancel(&now_req[2]); /* granted, not waiting: a no-op */
+  ck_assert_uint_eq(l.grants, 3);
+  close_limiter(&l);
+  ck_assert_int_eq(ad_limiter_try_acquire(&b.key, &b.reqs[1]), AD_ECLOSING);
+  ad_limiter_key_close(&a.key);
+  ad_limiter_key_close(&b.key);
+  ad_limiter_key_close(&token);
+}
+END_TEST
+
 START_TEST(test_hierarchical_token_cap_and_fairness) {
   enum { NKEYS = 20 };
   static demand_t d[NKEYS];
@@ -466,6 +506,7 @@ static Suite *limiter_suite(void) {
   tcase_add_test(tc, test_hierarchical_token_cap_and_fairness);
   tcase_add_test(tc, test_sent_moves_the_grant_in_the_chain);
   tcase_add_test(tc, test_late_counts_from_the_free_slot);
+  tcase_add_test(tc, test_try_acquire);
   tcase_add_test(tc, test_waiting_key_no_head_of_line_blocking);
   tcase_add_test(tc, test_cancel_and_errors);
   tcase_add_test(tc, test_real_timer_grants_everything);

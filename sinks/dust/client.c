@@ -291,8 +291,11 @@ static int ad_dust_http_send(ad_dust_call_t *call) {
 /* Through the limiter when the call has a key, straight out otherwise.
  * Returns what was refused; no callback has run then. */
 static int ad_dust_call_go(ad_dust_call_t *call) {
+  int rc;
   if (call->key == NULL)
     return ad_dust_http_send(call);
+  if ((rc = ad_limiter_try_acquire(call->key, &call->lreq)) != 0)
+    return rc < 0 ? rc : ad_dust_http_send(call);
   call->state = AD_DUST_GRANT;
   return ad_limiter_acquire(call->key, &call->lreq, ad_dust_on_grant, call);
 }
