@@ -2,8 +2,9 @@
  *
  * A sync is made from a JSON config (docs/config.md), started with a
  * completion callback, watched through a progress callback, stopped
- * gracefully or at once, and closed. Everything runs on the caller's loop:
- * no threads, no blocking calls; the caller runs the loop.
+ * gracefully or at once, and closed. Everything runs on the caller's loop,
+ * with no blocking calls; the caller runs the loop. Airtable pages are
+ * parsed on libuv's thread pool (uv_queue_work), off the loop.
  *
  *   ad_sync_t *s;
  *   char err[256];

@@ -186,8 +186,12 @@ static void ad_at_on_ok(ad_at_call_t *call, const ad_http_response_t *res) {
   rc = call->ok(call, res->body, res->body_len, err, sizeof(err), call->data);
   if (rc == 0) /* the call may be gone */
     return;
+  ad_at_call_malformed(call, err);
+}
+
+void ad_at_call_malformed(ad_at_call_t *call, const char *err) {
   snprintf(call->msg, sizeof(call->msg), "%s: malformed answer (HTTP %ld): %s",
-           call->what, res->status, err);
+           call->what, call->status, err);
   ad_at_call_retry(call, AD_EPARSE, ad_at_backoff_ms(call, -1));
 }
 
@@ -243,19 +247,11 @@ static void ad_at_on_wire(void *data) {
   ad_limiter_sent(&call->lreq);
 }
 
-static void ad_at_on_grant(ad_limiter_req_t *req, int status, void *data) {
-  ad_at_call_t *call = data;
+/* Hands the granted request to curl; returns what ad_http_send refused. */
+static int ad_at_call_send(ad_at_call_t *call) {
   ad_at_client_t *c = call->client;
   ad_http_request_t rq;
-  int rc;
 
-  (void)req;
-  if (call->state != AD_AT_GRANT)
-    return;
-  if (status != 0) { /* the limiter is closing */
-    ad_at_call_fail(call, status, 0, "the rate limiter closed");
-    return;
-  }
   memset(&rq, 0, sizeof(rq));
   rq.method = call->body.len > 0 ? "POST" : "GET";
   rq.url = call->url.data;
@@ -265,17 +261,41 @@ static void ad_at_on_grant(ad_limiter_req_t *req, int status, void *data) {
   rq.on_wire = ad_at_on_wire;
   rq.wire_data = call;
   call->state = AD_AT_HTTP;
-  rc = ad_http_send(c->http, &rq, ad_at_on_response, call, &call->hreq);
-  if (rc != 0)
+  return ad_http_send(c->http, &rq, ad_at_on_response, call, &call->hreq);
+}
+
+static void ad_at_on_grant(ad_limiter_req_t *req, int status, void *data) {
+  ad_at_call_t *call = data;
+  int rc;
+
+  (void)req;
+  if (call->state != AD_AT_GRANT)
+    return;
+  if (status != 0) { /* the limiter is closing */
+    ad_at_call_fail(call, status, 0, "the rate limiter closed");
+    return;
+  }
+  if ((rc = ad_at_call_send(call)) != 0)
     ad_at_call_fail(call, rc, 0, ad_strerror(rc));
 }
 
-static void ad_at_call_queue(ad_at_call_t *call) {
-  int rc;
+/* Takes a grant from the call's key: at once when nothing waits (the
+ * request goes out now), else through the limiter's queue
+ * (ad_at_on_grant). Returns what was refused; no callback has run then. */
+static int ad_at_call_take(ad_at_call_t *call) {
+  int rc = ad_limiter_try_acquire(call->key, &call->lreq);
+  if (rc == 1)
+    return ad_at_call_send(call);
+  if (rc < 0)
+    return rc;
   call->state = AD_AT_GRANT;
-  rc = ad_limiter_acquire(call->key, &call->lreq, ad_at_on_grant, call);
+  return ad_limiter_acquire(call->key, &call->lreq, ad_at_on_grant, call);
+}
+
+static void ad_at_call_queue(ad_at_call_t *call) {
+  int rc = ad_at_call_take(call);
   if (rc != 0)
-    ad_at_call_fail(call, rc, 0, "the rate limiter closed");
+    ad_at_call_fail(call, rc, 0, ad_strerror(rc));
 }
 
 int ad_at_call_start(ad_at_call_t *call, ad_limiter_key_t *key,
@@ -291,8 +311,7 @@ int ad_at_call_start(ad_at_call_t *call, ad_limiter_key_t *key,
   call->status = 0;
   call->type[0] = '\0';
   call->msg[0] = '\0';
-  call->state = AD_AT_GRANT;
-  rc = ad_limiter_acquire(key, &call->lreq, ad_at_on_grant, call);
+  rc = ad_at_call_take(call);
   if (rc != 0)
     call->state = AD_AT_IDLE;
   return rc;

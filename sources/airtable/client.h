@@ -114,6 +114,12 @@ static inline ad_buf_t *ad_at_call_body(ad_at_call_t *call) { return &call->body
 int ad_at_call_start(ad_at_call_t *call, ad_limiter_key_t *key,
                      ad_at_ok_cb ok, ad_at_fail_cb fail);
 
+/* The 2xx body an ok callback took to parse later (it returned 0) turned
+ * out malformed: the request is retried as if ok had returned AD_EPARSE
+ * with err, and fail runs once the retries are spent. The call must be
+ * idle. */
+void ad_at_call_malformed(ad_at_call_t *call, const char *err);
+
 /* Stops a call wherever it is, without a callback. */
 void ad_at_call_cancel(ad_at_call_t *call);
 

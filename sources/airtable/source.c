@@ -54,6 +54,25 @@ typedef struct ad_at_reader {
   int skipping;
   int changed; /* a restarted read found a different prefix */
   ad_buf_t scratch; /* the mapper's work buffer */
+  /* A page is parsed and mapped on libuv's thread pool, so the loop stays
+   * free for the network and for rate-limit grants that are due. While
+   * `parsing`, the worker owns the page, the tally and the restart state
+   * above, and the loop touches none of them. */
+  uv_work_t work;
+  int parsing;
+  int finish_after; /* the source stopped during the parse */
+  char *body;       /* the answer being parsed (owned) */
+  size_t body_len;
+  ad_page_t *page;
+  struct {
+    int rc;          /* 0, AD_EPARSE (err says why) or AD_ENOMEM */
+    int restart;     /* a restarted read found the table changed */
+    char *next;      /* the page's offset (owned); NULL on the last page */
+    size_t utf8_replaced;
+    uint64_t read, failed;
+    ad_buf_t failures; /* "record id\0message\0" per failed record */
+    char err[256];
+  } tally;
 } ad_at_reader_t;
 
 #define AD_AT_DUST_MAX_COLUMNS 512 /* dust-api.md */
@@ -110,6 +129,11 @@ static void ad_at_base_reader_gone(ad_at_job_t *b) {
 
 static void ad_at_reader_finish(ad_at_reader_t *r) {
   ad_at_source_t *src = r->src;
+  if (r->parsing) { /* the worker has it: finish once the page is back */
+    r->finish_after = 1;
+    ad_list_remove(&r->node);
+    return;
+  }
   ad_at_call_cancel(&r->call);
   ad_at_release(r);
   if (ad_list_linked(&r->wait_node))
@@ -118,6 +142,7 @@ static void ad_at_reader_finish(ad_at_reader_t *r) {
   ad_at_base_reader_gone(r->base);
   ad_at_call_free(&r->call);
   ad_buf_free(&r->scratch);
+  ad_buf_free(&r->tally.failures);
   ad_table_unref(r->table);
   free(r->offset);
   free(r);
@@ -153,15 +178,42 @@ static int ad_at_record_unit(ad_at_reader_t *r, json_object *rec,
                                errlen);
 }
 
-/* Counts a record read (and failed, when it could not be mapped), in
- * total and for its base. */
-static void ad_at_count_record(ad_at_reader_t *r, int failed) {
+/* Counts a record read, and failed (id may be "", msg says why) when it
+ * could not be mapped; the loop applies the tally (ad_at_apply_tally). */
+static int ad_at_count_record(ad_at_reader_t *r, const char *id,
+                              const char *msg) {
+  r->tally.read++;
+  if (msg == NULL)
+    return 0;
+  r->tally.failed++;
+  if (ad_buf_append(&r->tally.failures, id, strlen(id) + 1) != 0 ||
+      ad_buf_append(&r->tally.failures, msg, strlen(msg) + 1) != 0)
+    return AD_ENOMEM;
+  return 0;
+}
+
+/* What the worker counted, into the stats and the log. */
+static void ad_at_apply_tally(ad_at_reader_t *r) {
   ad_stats_t *stats = r->src->o.stats;
   ad_stats_base_t *b = ad_stats_base_at(stats, r->base->stats_slot);
-  stats->records_read++;
-  stats->records_failed += (uint64_t)failed;
-  b->records_read++;
-  b->records_failed += (uint64_t)failed;
+  const char *p = r->tally.failures.data, *end = p + r->tally.failures.len;
+  const char *id, *msg;
+
+  stats->records_read += r->tally.read;
+  stats->records_failed += r->tally.failed;
+  b->records_read += r->tally.read;
+  b->records_failed += r->tally.failed;
+  while (p != NULL && p < end) {
+    id = p;
+    msg = id + strlen(id) + 1;
+    p = msg + strlen(msg) + 1;
+    ad_at_failure(r->src, r->base->id, r->map->id, id[0] ? id : NULL, msg, 1);
+  }
+  if (r->tally.utf8_replaced > 0 && r->src->o.log != NULL)
+    ad_log_warn(r->src->o.log, "airtable",
+                "%s: the page held %zu byte sequences that are not UTF-8; "
+                "each became U+FFFD",
+                r->what, r->tally.utf8_replaced);
 }
 
 #define AD_AT_HASH_INIT 14695981039346656037ULL
@@ -194,12 +246,9 @@ static int ad_at_add_record(ad_at_reader_t *r, json_object *rec,
   char err[256];
   int rc;
 
-  if (!ad_at_id_ok(id)) {
-    ad_at_count_record(r, 1);
-    ad_at_failure(r->src, r->base->id, r->map->id, NULL,
-                  "a record without an \"id\" of letters and digits", 1);
-    return 0;
-  }
+  if (!ad_at_id_ok(id))
+    return ad_at_count_record(
+        r, "", "a record without an \"id\" of letters and digits");
   if (ad_at_skip_record(r, id))
     return 0;
   r->delivered++;
@@ -207,15 +256,14 @@ static int ad_at_add_record(ad_at_reader_t *r, json_object *rec,
   if ((rc = ad_page_begin(page, id, strlen(id))) != 0)
     return rc;
   rc = ad_at_record_unit(r, rec, page, err, sizeof(err));
-  ad_at_count_record(r, rc != 0);
   if (rc == 0) {
     ad_page_commit(page);
-  } else {
-    ad_page_abort(page);
-    ad_at_failure(r->src, r->base->id, r->map->id, id,
-                  rc == AD_EPARSE ? err : ad_strerror(rc), 1);
+    return ad_at_count_record(r, id, NULL);
   }
-  return rc == AD_ENOMEM ? rc : 0;
+  ad_page_abort(page);
+  if (rc == AD_ENOMEM)
+    return rc;
+  return ad_at_count_record(r, id, rc == AD_EPARSE ? err : ad_strerror(rc));
 }
 
 static int ad_at_build_page(ad_at_reader_t *r, const ad_at_page_t *ap,
@@ -241,57 +289,119 @@ static void ad_at_push(ad_at_reader_t *r, ad_page_t *page, int last) {
     src->o.on_page(src, src->o.data);
 }
 
+/* On the thread pool: parse the answer and map its records into the page.
+ * Touches only the reader's parse state, the page and immutable data (the
+ * table's mapping, the config). */
+static void ad_at_parse_work(uv_work_t *work) {
+  ad_at_reader_t *r = work->data;
+  ad_at_page_t ap;
+
+  r->tally.rc = ad_at_page_parse(r->body, r->body_len, &ap, r->tally.err,
+                                 sizeof(r->tally.err));
+  free(r->body);
+  r->body = NULL;
+  if (r->tally.rc != 0)
+    return;
+  r->tally.utf8_replaced = ap.utf8_replaced;
+  r->tally.rc = ad_at_build_page(r, &ap, r->page);
+  r->tally.restart = r->tally.rc == 0 &&
+                     (r->changed || (ap.offset == NULL && r->skipping));
+  if (r->tally.rc == 0 && !r->tally.restart && ap.offset != NULL &&
+      (r->tally.next = strdup(ap.offset)) == NULL)
+    r->tally.rc = AD_ENOMEM;
+  ad_at_page_free(&ap);
+}
+
+/* Back on the loop: count, then push the page and read on (or restart,
+ * or retry a malformed answer). A page parsed while the source stopped is
+ * still pushed: its records were read, and go out with the rest. */
+static void ad_at_parse_done(uv_work_t *work, int status) {
+  ad_at_reader_t *r = work->data;
+  ad_at_source_t *src = r->src;
+  ad_page_t *page = r->page;
+  int stop = r->finish_after;
+
+  (void)status; /* the work is never canceled */
+  r->parsing = 0;
+  r->finish_after = 0;
+  r->page = NULL;
+  ad_at_apply_tally(r);
+  if (r->tally.rc != 0 || r->tally.restart)
+    ad_page_free(page);
+  if (r->tally.rc == AD_EPARSE && !stop) {
+    ad_at_call_malformed(&r->call, r->tally.err);
+  } else if (r->tally.rc != 0) {
+    if (stop)
+      ad_at_reader_finish(r);
+    if (r->tally.rc != AD_EPARSE)
+      ad_at_fatal(src, "out of memory while mapping records");
+  } else if (r->tally.restart) {
+    ad_at_release(r); /* nothing of the page was delivered */
+    if (stop)
+      ad_at_reader_finish(r);
+    else if (ad_at_restart(r, 1) != 0)
+      ad_at_reader_fail(r, "the table kept changing while it was read "
+                           "again after its offsets expired");
+  } else {
+    free(r->offset);
+    r->offset = r->tally.next;
+    r->tally.next = NULL;
+    ad_at_push(r, page, r->offset == NULL);
+    if (r->offset == NULL || stop)
+      ad_at_reader_finish(r);
+    else
+      ad_at_reader_next(r);
+  }
+}
+
+/* The one-record read of `check`: readable is all it needs to know. */
+static int ad_at_check_page(ad_at_reader_t *r, const char *body, size_t len,
+                            char *err, size_t errlen) {
+  ad_at_page_t ap;
+  if (ad_at_page_parse(body, len, &ap, err, errlen) != 0)
+    return AD_EPARSE;
+  snprintf(r->src->summary, sizeof(r->src->summary),
+           "table \"%s\" (%s) of base %s is readable: %zu fields",
+           r->map->name, r->map->id, r->base->id, r->map->nfields);
+  ad_at_page_free(&ap);
+  ad_at_reader_finish(r);
+  return 0;
+}
+
 static int ad_at_on_page(ad_at_call_t *call, const char *body, size_t len,
                          char *err, size_t errlen, void *data) {
   ad_at_reader_t *r = data;
   ad_at_source_t *src = r->src;
-  ad_at_page_t ap;
-  ad_page_t *page;
-  char *next = NULL;
-  int rc;
 
   (void)call;
-  if (ad_at_page_parse(body, len, &ap, err, errlen) != 0)
-    return AD_EPARSE;
-  if (ap.utf8_replaced > 0 && src->o.log != NULL)
-    ad_log_warn(src->o.log, "airtable",
-                "%s: the page held %zu byte sequences that are not UTF-8; "
-                "each became U+FFFD",
-                r->what, ap.utf8_replaced);
-  if (src->o.check) {
-    snprintf(src->summary, sizeof(src->summary),
-             "table \"%s\" (%s) of base %s is readable: %zu fields",
-             r->map->name, r->map->id, r->base->id, r->map->nfields);
-    ad_at_page_free(&ap);
-    ad_at_reader_finish(r);
+  if (src->o.check)
+    return ad_at_check_page(r, body, len, err, errlen);
+  r->page = ad_page_new(r->table);
+  r->body = malloc(len + 1);
+  if (r->page == NULL || r->body == NULL) {
+    ad_page_free(r->page);
+    r->page = NULL;
+    free(r->body);
+    r->body = NULL;
+    ad_at_fatal(src, "out of memory while reading a page");
     return 0;
   }
-  page = ad_page_new(r->table);
-  rc = page == NULL ? AD_ENOMEM : ad_at_build_page(r, &ap, page);
-  if (rc == 0 && (r->changed || (ap.offset == NULL && r->skipping))) {
-    ad_at_page_free(&ap); /* nothing of it was delivered */
-    ad_page_free(page);
-    ad_at_release(r);
-    if (ad_at_restart(r, 1) != 0)
-      ad_at_reader_fail(r, "the table kept changing while it was read "
-                           "again after its offsets expired");
+  memcpy(r->body, body, len);
+  r->body[len] = '\0';
+  r->body_len = len;
+  r->tally.rc = 0;
+  r->tally.restart = 0;
+  r->tally.read = r->tally.failed = 0;
+  r->tally.utf8_replaced = 0;
+  ad_buf_reset(&r->tally.failures);
+  r->work.data = r;
+  if (uv_queue_work(src->o.http->loop, &r->work, ad_at_parse_work,
+                    ad_at_parse_done) != 0) {
+    ad_at_parse_work(&r->work); /* cannot happen with a live loop */
+    ad_at_parse_done(&r->work, 0);
     return 0;
   }
-  if (rc == 0 && ap.offset != NULL && (next = strdup(ap.offset)) == NULL)
-    rc = AD_ENOMEM;
-  ad_at_page_free(&ap);
-  if (rc != 0) {
-    ad_page_free(page);
-    ad_at_fatal(src, "out of memory while mapping records");
-    return 0;
-  }
-  free(r->offset);
-  r->offset = next;
-  ad_at_push(r, page, next == NULL);
-  if (next == NULL)
-    ad_at_reader_finish(r);
-  else
-    ad_at_reader_next(r);
+  r->parsing = 1;
   return 0;
 }
 
@@ -433,6 +543,7 @@ static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   r->row_bytes = AD_AT_ROW_BYTES_GUESS;
   r->delivered_hash = AD_AT_HASH_INIT;
   ad_buf_init(&r->scratch, 0);
+  ad_buf_init(&r->tally.failures, 0);
   ad_list_init(&r->wait_node);
   ad_at_call_init(&r->call, &src->client);
   r->call.data = r;
