@@ -43,7 +43,7 @@ typedef struct ad_bench_run {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static long ad_jlong(json_object *o, const char *path) {
+static json_object *ad_jpath(json_object *o, const char *path) {
   char key[64];
   const char *dot;
   json_object *v = o;
@@ -53,9 +53,15 @@ static long ad_jlong(json_object *o, const char *path) {
     v = json_object_object_get(v, key);
     path = dot + 1;
   }
-  if (v == NULL)
-    return 0;
-  return (long)json_object_get_int64(json_object_object_get(v, path));
+  return v != NULL ? json_object_object_get(v, path) : NULL;
+}
+
+static long ad_jlong(json_object *o, const char *path) {
+  return (long)json_object_get_int64(ad_jpath(o, path));
+}
+
+static double ad_jdouble(json_object *o, const char *path) {
+  return json_object_get_double(ad_jpath(o, path));
 }
 
 /* Appends the NULL-terminated strings after dst's last entry (dst holds
@@ -235,7 +241,7 @@ static void ad_bench_saturation(ad_bench_t *b, int bases) {
   int tables = b->quick ? 2 : 4, records = b->quick ? 200 : 1000;
   char nt[16], nr[16];
   ad_bench_run_t r = {0};
-  double bound, ratio;
+  double bound, ratio, late_ms;
   long requests;
   json_object *f;
 
@@ -253,10 +259,12 @@ static void ad_bench_saturation(ad_bench_t *b, int bases) {
                ad_jlong(r.airtable, "requests_records");
     bound = ad_saturation_bound(r.airtable, bases, (records + 99) / 100, 0.05);
     ratio = r.usage.wall_s / bound;
-    printf("%6d %9ld %8.2f %8.2f %7.3f %6ld %11ld %12ld\n", bases, requests,
-           bound, r.usage.wall_s, ratio, ad_jlong(r.stats, "http_429.airtable"),
+    late_ms = ad_jdouble(r.stats, "rate_limit_late_s") * 1e3 / (double)requests;
+    printf("%6d %9ld %8.2f %8.2f %7.3f %6ld %11ld %12ld %8.2f\n", bases,
+           requests, bound, r.usage.wall_s, ratio,
+           ad_jlong(r.stats, "http_429.airtable"),
            ad_jlong(r.airtable, "max_per_base_window"),
-           ad_jlong(r.airtable, "max_per_token_window"));
+           ad_jlong(r.airtable, "max_per_token_window"), late_ms);
     f = json_object_new_object();
     ad_jint(f, "bases", bases);
     ad_jint(f, "tables_per_base", tables);
@@ -274,6 +282,9 @@ static void ad_bench_saturation(ad_bench_t *b, int bases) {
             ad_jlong(r.airtable, "tightest_base_span_ms"));
     ad_jint(f, "tightest_token_span_ms",
             ad_jlong(r.airtable, "tightest_token_span_ms"));
+    ad_jnum(f, "late_ms_per_request", late_ms);
+    ad_jint(f, "fake_max_arrival_lag_ms",
+            ad_jlong(r.airtable, "max_arrival_lag_ms"));
     ad_bench_emit(b, "saturation", f);
   }
   ad_bench_run_free(&r);
@@ -287,8 +298,9 @@ static void ad_bench_saturation_all(ad_bench_t *b) {
 
   printf("\n1. Rate-limit saturation: 5 requests/s per base, 50/s per token, "
          "fake latency 50 ms\n");
-  printf("%6s %9s %8s %8s %7s %6s %11s %12s\n", "bases", "requests",
-         "min_s", "wall_s", "ratio", "429s", "max/base/1s", "max/token/1s");
+  printf("%6s %9s %8s %8s %7s %6s %11s %12s %8s\n", "bases", "requests",
+         "min_s", "wall_s", "ratio", "429s", "max/base/1s", "max/token/1s",
+         "late_ms");
   for (i = 0; i < n; i++)
     ad_bench_saturation(b, cases[i]);
 }
