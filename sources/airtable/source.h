@@ -64,6 +64,9 @@ struct ad_at_source {
   ad_limiter_key_t token_key;
   ad_at_call_t bases_call;
   ad_list_t bases, readers, waiters;
+  ad_list_t to_parse; /* readers whose page waits for a parse worker */
+  int parsing;        /* pages on the thread pool */
+  uint64_t parsed;    /* pages handed to it so far */
   int pending; /* discovery steps and readers not yet finished */
   int started, stopping, finished;
   ad_timers_entry_t done_entry;
