@@ -44,6 +44,9 @@ typedef struct harness {
   const char *engine_extra; /* spliced into "engine" */
   long http_timeout_ms;     /* 0: the HTTP client's default */
   uv_timer_t drain;
+  int stop_while_parsing; /* stop the source while a page is parsing */
+  int stopped;
+  uv_check_t stopper;
   ad_log_t log;
   int done;
   double elapsed_s;
@@ -171,6 +174,16 @@ static void on_log(int level, const char *line, void *data) {
     h.token_pauses++;
 }
 
+/* Runs after the loop's I/O callbacks: a page handed to the thread pool
+ * in them is still parsing, since its completion comes in a later poll. */
+static void on_stopper(uv_check_t *c) {
+  (void)c;
+  if (h.stopped || h.src.parsing == 0)
+    return;
+  h.stopped = 1;
+  ad_at_source_stop(&h.src);
+}
+
 /* Runs one source to completion; check: check mode. */
 static void run(int check, size_t max_url) {
   ad_at_source_opts_t o;
@@ -208,6 +221,10 @@ static void run(int check, size_t max_url) {
   o.on_page = on_page;
   o.on_done = on_done;
   ck_assert_int_eq(ad_at_source_init(&h.src, &o), 0);
+  if (h.stop_while_parsing) {
+    uv_check_init(&h.loop, &h.stopper);
+    uv_check_start(&h.stopper, on_stopper);
+  }
   if (h.slow) {
     uv_timer_init(&h.loop, &h.drain);
     uv_timer_start(&h.drain, on_drain_tick, 20, 20);
@@ -615,6 +632,26 @@ START_TEST(test_retries_spent_fail_clearly) {
 }
 END_TEST
 
+/* A stop that comes while a page is on the thread pool: the source waits
+ * for it, and its records, read, are delivered rather than lost. */
+START_TEST(test_stop_while_a_page_is_parsing) {
+  h.fo.bases = 1;
+  h.fo.tables_per_base = 2;
+  h.fo.records_per_table = 500;
+  start_fake();
+  configure(NULL, "", "tables", "", 20000);
+  h.stop_while_parsing = 1;
+  run(0, 0);
+  ck_assert_int_eq(h.stopped, 1);
+  ck_assert_int_gt(h.units, 0);
+  ck_assert_int_lt(h.units, total_records());
+  ck_assert_uint_eq(h.stats.records_read, (uint64_t)h.units);
+  ck_assert_uint_eq(h.stats.records_failed, 0);
+  ck_assert_int_eq(h.duplicates, 0);
+  finish_stats();
+}
+END_TEST
+
 START_TEST(test_check_modes) {
   char extra[256];
   h.fo.bases = 3;
@@ -679,6 +716,7 @@ static Suite *source_suite(void) {
   tcase_add_test(tc, test_billing_429_is_fatal);
   tcase_add_test(tc, test_token_429_pauses_every_base);
   tcase_add_test(tc, test_retries_spent_fail_clearly);
+  tcase_add_test(tc, test_stop_while_a_page_is_parsing);
   tcase_add_test(tc, test_check_modes);
   tcase_add_test(tc, test_demo_dataset);
   suite_add_tcase(s, tc);
