@@ -686,10 +686,9 @@ static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
   json_object *body = NULL;
   enum MHD_Result r;
   int docs;
-  uint64_t arrival;
+  uint64_t arrival = rq->arrival; /* limits count arrivals, as Dust does */
 
   pthread_mutex_lock(&fd->mu);
-  arrival = rq->arrival; /* limits count arrivals, as Dust does */
   fault = fd_fault(fd, arrival);
   rq->latency_ms = fd_latency(fd);
   pthread_mutex_unlock(&fd->mu);
