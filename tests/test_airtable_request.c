@@ -1,5 +1,6 @@
 /* Request URLs and bodies, and records as Dust documents: pure functions. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,6 +160,74 @@ START_TEST(test_document_fields_as_tags) {
 }
 END_TEST
 
+static char *document_of(const char *record, int as_tags) {
+  ad_at_schema_t schema;
+  ad_at_doc_ctx_t ctx = {"appB", NULL, NULL, NULL, as_tags};
+  json_object *rec = json_tokener_parse(record);
+  const char *id;
+  char err[256];
+  ad_buf_t out;
+
+  ck_assert_ptr_nonnull(rec);
+  ck_assert_int_eq(ad_at_schema_parse(schema_json, strlen(schema_json),
+                                      &schema, err, sizeof(err)), 0);
+  ad_buf_init(&out, 0);
+  ck_assert_int_eq(ad_at_record_document(&ctx, &schema.tables[0], rec, &out,
+                                         &id, err, sizeof(err)), 0);
+  json_object_put(rec);
+  ad_at_schema_free(&schema);
+  return ad_buf_steal(&out, NULL);
+}
+
+/* The body is written as text, not through json-c: pin its exact bytes,
+ * escapes included ("/" stays as it is, as json-c's NOSLASHESCAPE). */
+START_TEST(test_document_bytes) {
+  char *doc = document_of("{\"id\":\"recQ\",\"fields\":{\"fldN\":"
+                          "\"say \\\"hi\\\"\\n/\\u0001\",\"fldP\":2.5}}", 0);
+  ck_assert_str_eq(doc,
+                   "{\"title\":\"Bugs: say \\\"hi\\\"\\n/\\u0001\","
+                   "\"text\":\"Bugs: say \\\"hi\\\"\\n/\\u0001\\nName: say "
+                   "\\\"hi\\\"\\n/\\u0001\\nPoints: 2.5\","
+                   "\"source_url\":\"https://airtable.com/appB/tblA/viwG/recQ\","
+                   "\"tags\":[\"airtable_base_id:appB\","
+                   "\"airtable_table_id:tblA\"]}");
+  free(doc);
+}
+END_TEST
+
+/* Titles and tags are cut at Dust's 512 UTF-16 units, between characters;
+ * the text keeps every character. */
+START_TEST(test_document_cuts_title_and_tags) {
+  char record[2048], *doc;
+  size_t n = (size_t)snprintf(record, sizeof(record),
+                              "{\"id\":\"recL\",\"fields\":{\"fldN\":\"");
+  json_object *o, *v;
+  int i;
+
+  for (i = 0; i < 600; i++)
+    n += (size_t)snprintf(record + n, sizeof(record) - n, "\xc3\xa9");
+  snprintf(record + n, sizeof(record) - n, "\"}}");
+  doc = document_of(record, 0);
+  o = json_tokener_parse(doc);
+  ck_assert_ptr_nonnull(o);
+  v = json_object_object_get(o, "title");
+  ck_assert_int_eq(json_object_get_string_len(v), 6 + 506 * 2);
+  ck_assert(strncmp(json_object_get_string(v), "Bugs: ", 6) == 0);
+  v = json_object_object_get(o, "text"); /* title, "\nName: ", value */
+  ck_assert_int_eq(json_object_get_string_len(v), 1206 + 7 + 1200);
+  json_object_put(o);
+  free(doc);
+
+  doc = document_of(record, 1);
+  o = json_tokener_parse(doc);
+  v = json_object_array_get_idx(json_object_object_get(o, "tags"), 0);
+  ck_assert_int_eq(json_object_get_string_len(v), 5 + 507 * 2);
+  ck_assert(strncmp(json_object_get_string(v), "Name:", 5) == 0);
+  json_object_put(o);
+  free(doc);
+}
+END_TEST
+
 static Suite *request_suite(void) {
   Suite *s = suite_create("airtable_request");
   TCase *tc = tcase_create("core");
@@ -168,6 +237,8 @@ static Suite *request_suite(void) {
   tcase_add_test(tc, test_utf16_prefix);
   tcase_add_test(tc, test_document_text);
   tcase_add_test(tc, test_document_fields_as_tags);
+  tcase_add_test(tc, test_document_bytes);
+  tcase_add_test(tc, test_document_cuts_title_and_tags);
   suite_add_tcase(s, tc);
   return s;
 }

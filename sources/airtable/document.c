@@ -5,6 +5,7 @@
 
 #include "api.h"
 #include "error.h"
+#include "jsonw.h"
 
 size_t ad_at_utf16_prefix(const char *s, size_t len, size_t max_units) {
   size_t i = 0, units = 0, n;
@@ -23,41 +24,41 @@ size_t ad_at_utf16_prefix(const char *s, size_t len, size_t max_units) {
   return i;
 }
 
-static int ad_doc_add_str(json_object *obj, const char *key, const char *s,
-                          size_t len) {
-  json_object *v = json_object_new_string_len(s, (int)len);
-  if (v == NULL || json_object_object_add(obj, key, v) != 0) {
-    json_object_put(v);
-    return AD_ENOMEM;
-  }
-  return 0;
-}
+/* A record's document is written as JSON text straight from the parsed
+ * record, as rows are (engine/jsonw.h): building json-c objects only to
+ * serialize them cost more than parsing the page. */
+typedef struct ad_doc {
+  ad_buf_t title;   /* the semantic id; also heads the text */
+  ad_buf_t text;    /* "Name: value" lines, unescaped */
+  ad_buf_t tags;    /* the tags array's items, as JSON */
+  ad_buf_t value;   /* one value's text */
+  ad_buf_t scratch; /* one tag, the URL */
+} ad_doc_t;
 
-static int ad_doc_tag(json_object *tags, const char *prefix, const char *s,
+/* Appends "prefix:s", cut to Dust's tag length, to the tags. */
+static int ad_doc_tag(ad_doc_t *d, const char *prefix, const char *s,
                       size_t len) {
-  ad_buf_t tag;
-  json_object *v;
+  ad_buf_t *t = &d->scratch;
   int rc;
 
-  ad_buf_init(&tag, 0);
-  rc = ad_buf_printf(&tag, "%s:", prefix);
+  ad_buf_reset(t);
+  rc = ad_buf_puts(t, prefix);
   if (rc == 0)
-    rc = ad_buf_append(&tag, s, len);
-  if (rc == 0) {
-    v = json_object_new_string_len(
-        tag.data, (int)ad_at_utf16_prefix(tag.data, tag.len, AD_AT_DOC_MAX_TAG));
-    if (v == NULL || json_object_array_add(tags, v) != 0) {
-      json_object_put(v);
-      rc = AD_ENOMEM;
-    }
-  }
-  ad_buf_free(&tag);
+    rc = ad_buf_append(t, ":", 1);
+  if (rc == 0)
+    rc = ad_buf_append(t, s, len);
+  if (rc == 0 && d->tags.len > 0)
+    rc = ad_buf_append(&d->tags, ",", 1);
+  if (rc == 0)
+    rc = ad_jsonw_string(&d->tags, t->data,
+                         ad_at_utf16_prefix(t->data, t->len, AD_AT_DOC_MAX_TAG));
   return rc;
 }
 
 /* One tag per item of a list value, else one for the value's text. */
-static int ad_doc_field_tags(json_object *tags, const ad_at_field_t *f,
-                             json_object *v, ad_buf_t *scratch) {
+static int ad_doc_field_tags(ad_doc_t *d, const ad_at_field_t *f,
+                             json_object *v) {
+  ad_buf_t *value = &d->value;
   size_t i, n = 1;
   int rc = 0;
   json_object *item = v;
@@ -67,95 +68,107 @@ static int ad_doc_field_tags(json_object *tags, const ad_at_field_t *f,
   for (i = 0; i < n && rc == 0; i++) {
     if (json_object_is_type(v, json_type_array))
       item = json_object_array_get_idx(v, i);
-    ad_buf_reset(scratch);
-    rc = ad_cell_text(item, scratch);
-    if (rc == 0 && scratch->len > 0)
-      rc = ad_doc_tag(tags, f->name, scratch->data, scratch->len);
+    ad_buf_reset(value);
+    rc = ad_cell_text(item, value);
+    if (rc == 0 && value->len > 0)
+      rc = ad_doc_tag(d, f->name, value->data, value->len);
   }
   return rc;
 }
 
-/* "Name: value" lines for the fields that belong in the text, and tags for
- * the others. */
-static int ad_doc_fields(const ad_at_doc_ctx_t *ctx, const ad_at_table_t *table,
-                         json_object *fields, ad_buf_t *text,
-                         json_object *tags) {
-  ad_buf_t scratch;
+/* "\nName: value", unless the value reads empty. */
+static int ad_doc_line(ad_doc_t *d, const ad_at_field_t *f, json_object *v) {
+  int rc;
+
+  ad_buf_reset(&d->value);
+  rc = ad_cell_text(v, &d->value);
+  if (rc != 0 || d->value.len == 0)
+    return rc;
+  rc = ad_buf_append(&d->text, "\n", 1);
+  if (rc == 0)
+    rc = ad_buf_puts(&d->text, f->name);
+  if (rc == 0)
+    rc = ad_buf_append(&d->text, ": ", 2);
+  return rc == 0 ? ad_buf_append(&d->text, d->value.data, d->value.len) : rc;
+}
+
+/* Lines for the fields that belong in the text, tags for the others. */
+static int ad_doc_fields(ad_doc_t *d, const ad_at_doc_ctx_t *ctx,
+                         const ad_at_table_t *table, json_object *fields) {
   json_object *v;
-  size_t i, mark;
+  size_t i;
   int rc = 0;
 
-  ad_buf_init(&scratch, 0);
   for (i = 0; i < table->nfields && rc == 0; i++) {
     const ad_at_field_t *f = &table->fields[i];
     if (!json_object_object_get_ex(fields, f->id, &v) || v == NULL)
       continue;
-    if (ctx->fields_as_tags && !ad_cell_is_attachment(f->codec)) {
-      rc = ad_doc_field_tags(tags, f, v, &scratch);
-      continue;
-    }
-    mark = text->len;
-    rc = ad_buf_printf(text, "\n%s: ", f->name);
-    ad_buf_reset(&scratch);
-    if (rc == 0)
-      rc = ad_cell_text(v, &scratch);
-    if (rc == 0 && scratch.len == 0) { /* reads empty: no line */
-      text->len = mark;
-      text->data[mark] = '\0';
-    } else if (rc == 0) {
-      rc = ad_buf_append(text, scratch.data, scratch.len);
-    }
+    if (ctx->fields_as_tags && !ad_cell_is_attachment(f->codec))
+      rc = ad_doc_field_tags(d, f, v);
+    else
+      rc = ad_doc_line(d, f, v);
   }
-  ad_buf_free(&scratch);
   return rc;
 }
 
-static int ad_doc_build(const ad_at_doc_ctx_t *ctx, const ad_at_table_t *table,
-                        json_object *record, const char *id, json_object *doc) {
-  json_object *fields = json_object_object_get(record, "fields");
-  json_object *tags = json_object_new_array();
-  ad_buf_t title, text, url;
-  const char *created;
-  int64_t ms;
-  int rc;
+/* "key": as the members after the first need it. */
+static int ad_doc_key(ad_buf_t *out, const char *key) {
+  int rc = ad_buf_puts(out, key);
+  return rc == 0 ? ad_buf_append(out, ":", 1) : rc;
+}
 
-  ad_buf_init(&title, 0);
-  ad_buf_init(&text, 0);
-  ad_buf_init(&url, 0);
-  if (tags == NULL)
-    return AD_ENOMEM;
-  rc = ad_at_semantic_id(ctx->base_name, table, record, &title);
+/* {"title","text","source_url","timestamp","tags"}, in json-c's plain
+ * serialization of that object. */
+static int ad_doc_write(ad_doc_t *d, const ad_at_doc_ctx_t *ctx,
+                        const ad_at_table_t *table, json_object *record,
+                        const char *id, ad_buf_t *out) {
+  const char *created = ad_at_json_string(record, "createdTime");
+  int64_t ms;
+  int rc = ad_buf_puts(out, "{\"title\":");
+
   if (rc == 0)
-    rc = ad_doc_add_str(doc, "title", title.data,
-                        ad_at_utf16_prefix(title.data, title.len,
-                                           AD_AT_DOC_MAX_TITLE));
-  if (rc == 0) /* the title heads the text, so no document reads empty */
-    rc = ad_buf_append(&text, title.data, title.len);
+    rc = ad_jsonw_string(out, d->title.data,
+                         ad_at_utf16_prefix(d->title.data, d->title.len,
+                                            AD_AT_DOC_MAX_TITLE));
   if (rc == 0)
-    rc = ad_doc_fields(ctx, table, fields, &text, tags);
+    rc = ad_doc_key(out, ",\"text\"");
   if (rc == 0)
-    rc = ad_doc_add_str(doc, "text", text.data, text.len);
+    rc = ad_jsonw_string(out, d->text.data, d->text.len);
+  ad_buf_reset(&d->scratch);
   if (rc == 0)
     rc = ad_at_record_url(ctx->base_id, ctx->share_id, ctx->view_id, table, id,
-                          &url);
+                          &d->scratch);
   if (rc == 0)
-    rc = ad_doc_add_str(doc, "source_url", url.data, url.len);
-  created = ad_at_json_string(record, "createdTime");
-  if (rc == 0 && created != NULL && ad_parse_iso8601_ms(created, &ms) == 0 &&
-      json_object_object_add(doc, "timestamp", json_object_new_int64(ms)) != 0)
-    rc = AD_ENOMEM;
+    rc = ad_doc_key(out, ",\"source_url\"");
   if (rc == 0)
-    rc = ad_doc_tag(tags, "airtable_base_id", ctx->base_id,
-                    strlen(ctx->base_id));
+    rc = ad_jsonw_string(out, d->scratch.data, d->scratch.len);
+  if (rc == 0 && created != NULL && ad_parse_iso8601_ms(created, &ms) == 0) {
+    rc = ad_doc_key(out, ",\"timestamp\"");
+    if (rc == 0)
+      rc = ad_jsonw_int(out, ms);
+  }
   if (rc == 0)
-    rc = ad_doc_tag(tags, "airtable_table_id", table->id, strlen(table->id));
-  if (rc == 0 && json_object_object_add(doc, "tags", tags) != 0)
-    rc = AD_ENOMEM;
-  if (rc != 0)
-    json_object_put(tags);
-  ad_buf_free(&title);
-  ad_buf_free(&text);
-  ad_buf_free(&url);
+    rc = ad_doc_key(out, ",\"tags\"");
+  if (rc == 0)
+    rc = ad_buf_append(out, "[", 1);
+  if (rc == 0)
+    rc = ad_buf_append(out, d->tags.data, d->tags.len);
+  return rc == 0 ? ad_buf_append(out, "]}", 2) : rc;
+}
+
+static int ad_doc_build(ad_doc_t *d, const ad_at_doc_ctx_t *ctx,
+                        const ad_at_table_t *table, json_object *record,
+                        json_object *fields) {
+  int rc = ad_at_semantic_id(ctx->base_name, table, record, &d->title);
+
+  if (rc == 0) /* the title heads the text, so no document reads empty */
+    rc = ad_buf_append(&d->text, d->title.data, d->title.len);
+  if (rc == 0)
+    rc = ad_doc_fields(d, ctx, table, fields);
+  if (rc == 0)
+    rc = ad_doc_tag(d, "airtable_base_id", ctx->base_id, strlen(ctx->base_id));
+  if (rc == 0)
+    rc = ad_doc_tag(d, "airtable_table_id", table->id, strlen(table->id));
   return rc;
 }
 
@@ -164,7 +177,9 @@ int ad_at_record_document(const ad_at_doc_ctx_t *ctx,
                           ad_buf_t *out, const char **record_id, char *err,
                           size_t errlen) {
   const char *id = ad_at_json_string(record, "id");
-  json_object *fields, *doc;
+  size_t mark = out->len;
+  json_object *fields;
+  ad_doc_t d;
   int rc;
 
   if (id == NULL || !json_object_object_get_ex(record, "fields", &fields) ||
@@ -174,13 +189,22 @@ int ad_at_record_document(const ad_at_doc_ctx_t *ctx,
     return AD_EPARSE;
   }
   *record_id = id;
-  if ((doc = json_object_new_object()) == NULL)
-    return AD_ENOMEM;
-  rc = ad_doc_build(ctx, table, record, id, doc);
+  ad_buf_init(&d.title, 0);
+  ad_buf_init(&d.text, 0);
+  ad_buf_init(&d.tags, 0);
+  ad_buf_init(&d.value, 0);
+  ad_buf_init(&d.scratch, 0);
+  rc = ad_doc_build(&d, ctx, table, record, fields);
   if (rc == 0)
-    rc = ad_buf_puts(out, json_object_to_json_string_ext(
-                              doc, JSON_C_TO_STRING_PLAIN |
-                                       JSON_C_TO_STRING_NOSLASHESCAPE));
-  json_object_put(doc);
+    rc = ad_doc_write(&d, ctx, table, record, id, out);
+  if (rc != 0 && out->data != NULL) { /* nothing of a failed document */
+    out->len = mark;
+    out->data[mark] = '\0';
+  }
+  ad_buf_free(&d.title);
+  ad_buf_free(&d.text);
+  ad_buf_free(&d.tags);
+  ad_buf_free(&d.value);
+  ad_buf_free(&d.scratch);
   return rc;
 }

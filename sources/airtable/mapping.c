@@ -185,7 +185,9 @@ int ad_at_semantic_id(const char *base_name, const ad_at_table_t *table,
   int rc = 0;
 
   if (base_name != NULL)
-    rc = ad_buf_printf(out, "%s > ", base_name);
+    rc = ad_buf_puts(out, base_name);
+  if (rc == 0 && base_name != NULL)
+    rc = ad_buf_puts(out, " > ");
   if (rc == 0)
     rc = ad_buf_puts(out, table->name);
   if (rc != 0 || table->primary == NULL ||
@@ -207,14 +209,12 @@ int ad_at_record_url(const char *base_id, const char *share_id,
                      const char *view_id, const ad_at_table_t *table,
                      const char *record_id, ad_buf_t *out) {
   const char *view = view_id != NULL ? view_id : table->first_view_id;
-  int rc = ad_buf_printf(out, "https://airtable.com/%s", base_id);
-  if (rc == 0 && share_id != NULL)
-    rc = ad_buf_printf(out, "/%s", share_id);
-  if (rc == 0)
-    rc = ad_buf_printf(out, "/%s", table->id);
-  if (rc == 0 && view != NULL)
-    rc = ad_buf_printf(out, "/%s", view);
-  if (rc == 0)
-    rc = ad_buf_printf(out, "/%s", record_id);
+  const char *parts[] = {base_id, share_id, table->id, view, record_id};
+  size_t i;
+  int rc = ad_buf_puts(out, "https://airtable.com");
+
+  for (i = 0; i < sizeof(parts) / sizeof(parts[0]) && rc == 0; i++)
+    if (parts[i] != NULL && (rc = ad_buf_append(out, "/", 1)) == 0)
+      rc = ad_buf_puts(out, parts[i]);
   return rc;
 }

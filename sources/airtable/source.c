@@ -346,6 +346,7 @@ static void ad_at_parse_done(uv_work_t *work, int status) {
   src->parsing--;
   r->finish_after = 0;
   r->page = NULL;
+  ad_at_parse_next(src); /* before the push: the sink's sends take a while */
   ad_at_apply_tally(r);
   if (r->tally.rc != 0 || r->tally.restart)
     ad_page_free(page);
@@ -373,7 +374,6 @@ static void ad_at_parse_done(uv_work_t *work, int status) {
     else
       ad_at_reader_next(r);
   }
-  ad_at_parse_next(src);
 }
 
 /* Hands waiting pages to the thread pool, AD_AT_MAX_PARSING at a time. */
