@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -33,11 +35,20 @@ struct ad_http_req {
   char errbuf[CURL_ERROR_SIZE];
 };
 
+/* A socket's poll lives as long as the socket when we opened it (owned):
+ * between two transfers on a kept-alive connection it stays as it was,
+ * because each uv_poll_start/stop costs epoll_ctl calls (a stop removes
+ * the fd), several per request otherwise. Other sockets curl watches
+ * (its resolver's) are closed without telling us, so theirs is closed on
+ * CURL_POLL_REMOVE. */
 typedef struct ad_http_sock {
   uv_poll_t poll;
   ad_list_t node; /* in http->sockets */
   curl_socket_t fd;
   ad_http_t *http;
+  int events; /* what the poll watches now, 0 when stopped */
+  int owned;  /* opened by ad_http_on_open: closed by ad_http_on_close */
+  int idle;   /* no transfer uses it: curl said CURL_POLL_REMOVE */
 } ad_http_sock_t;
 
 /* How curl's transport failures map onto our error codes. */
@@ -119,10 +130,63 @@ static void ad_http_sock_closed(uv_handle_t *handle) {
   ad_http_release_handle(http);
 }
 
+static ad_http_sock_t *ad_http_sock_find(ad_http_t *http, curl_socket_t fd) {
+  return fd >= 0 && (size_t)fd < http->nby_fd ? http->by_fd[fd] : NULL;
+}
+
 static void ad_http_sock_close(ad_http_sock_t *sock) {
+  ad_http_t *http = sock->http;
+
+  if (ad_http_sock_find(http, sock->fd) == sock)
+    http->by_fd[sock->fd] = NULL;
   ad_list_remove(&sock->node);
-  uv_poll_stop(&sock->poll);
   uv_close((uv_handle_t *)&sock->poll, ad_http_sock_closed);
+}
+
+static ad_http_sock_t *ad_http_sock_new(ad_http_t *http, curl_socket_t fd) {
+  ad_http_sock_t *sock, **grown;
+  size_t n;
+
+  if ((size_t)fd >= http->nby_fd) {
+    n = http->nby_fd ? http->nby_fd : 64;
+    while (n <= (size_t)fd)
+      n *= 2;
+    grown = realloc(http->by_fd, n * sizeof(*grown));
+    if (grown == NULL)
+      return NULL;
+    memset(grown + http->nby_fd, 0, (n - http->nby_fd) * sizeof(*grown));
+    http->by_fd = grown;
+    http->nby_fd = n;
+  }
+  sock = calloc(1, sizeof(*sock));
+  if (sock == NULL)
+    return NULL;
+  if (uv_poll_init_socket(http->loop, &sock->poll, fd) != 0) {
+    free(sock);
+    return NULL;
+  }
+  sock->fd = fd;
+  sock->http = http;
+  sock->poll.data = sock;
+  ad_list_insert_tail(&http->sockets, &sock->node);
+  http->open_handles++;
+  http->by_fd[fd] = sock;
+  return sock;
+}
+
+static void ad_http_on_poll(uv_poll_t *poll, int status, int events);
+
+/* Watches events (0: none), touching the poll only when they change. */
+static int ad_http_sock_watch(ad_http_sock_t *sock, int events) {
+  int rc;
+
+  if (events == sock->events)
+    return 0;
+  sock->http->poll_updates++;
+  rc = events == 0 ? uv_poll_stop(&sock->poll)
+                   : uv_poll_start(&sock->poll, events, ad_http_on_poll);
+  sock->events = rc == 0 ? events : 0;
+  return rc;
 }
 
 static void ad_http_on_poll(uv_poll_t *poll, int status, int events) {
@@ -130,6 +194,11 @@ static void ad_http_on_poll(uv_poll_t *poll, int status, int events) {
   ad_http_t *http = sock->http;
   int flags = 0, running;
 
+  if (sock->idle) { /* the server closed a kept-alive connection, or spoke
+                       out of turn: curl sees that when it next uses it */
+    ad_http_sock_watch(sock, 0);
+    return;
+  }
   if (status < 0)
     flags = CURL_CSELECT_ERR;
   else {
@@ -145,37 +214,62 @@ static void ad_http_on_poll(uv_poll_t *poll, int status, int events) {
 static int ad_http_on_socket(CURL *easy, curl_socket_t fd, int what,
                              void *userp, void *socketp) {
   ad_http_t *http = userp;
-  ad_http_sock_t *sock = socketp;
+  ad_http_sock_t *sock = socketp != NULL ? socketp : ad_http_sock_find(http, fd);
   int events = 0;
 
   (void)easy;
   if (what == CURL_POLL_REMOVE) {
-    if (sock != NULL) {
-      curl_multi_assign(http->multi, fd, NULL);
-      ad_http_sock_close(sock);
-    }
-    return 0;
-  }
-  if (sock == NULL) {
-    sock = calloc(1, sizeof(*sock));
     if (sock == NULL)
-      return -1;
-    if (uv_poll_init_socket(http->loop, &sock->poll, fd) != 0) {
-      free(sock);
-      return -1;
+      return 0;
+    curl_multi_assign(http->multi, fd, NULL);
+    if (!sock->owned) {
+      ad_http_sock_close(sock);
+      return 0;
     }
-    sock->fd = fd;
-    sock->http = http;
-    sock->poll.data = sock;
-    ad_list_insert_tail(&http->sockets, &sock->node);
-    http->open_handles++;
-    curl_multi_assign(http->multi, fd, sock);
+    sock->idle = 1; /* watching for writable would only wake us at once */
+    return ad_http_sock_watch(sock, sock->events & UV_READABLE) == 0 ? 0 : -1;
   }
+  if (sock == NULL && (sock = ad_http_sock_new(http, fd)) == NULL)
+    return -1;
+  if (socketp == NULL)
+    curl_multi_assign(http->multi, fd, sock);
+  sock->idle = 0;
   if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
     events |= UV_READABLE;
   if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
     events |= UV_WRITABLE;
-  return uv_poll_start(&sock->poll, events, ad_http_on_poll) == 0 ? 0 : -1;
+  return ad_http_sock_watch(sock, events) == 0 ? 0 : -1;
+}
+
+/* curl's socket(): the poll is made now and lives until ad_http_on_close. */
+static curl_socket_t ad_http_on_open(void *clientp, curlsocktype purpose,
+                                     struct curl_sockaddr *addr) {
+  ad_http_t *http = clientp;
+  ad_http_sock_t *sock;
+  curl_socket_t fd;
+
+  (void)purpose;
+  fd = socket(addr->family, addr->socktype, addr->protocol);
+  if (fd == CURL_SOCKET_BAD)
+    return fd;
+  if ((sock = ad_http_sock_new(http, fd)) == NULL) {
+    close(fd);
+    return CURL_SOCKET_BAD;
+  }
+  sock->owned = 1;
+  sock->idle = 1;
+  http->connections_opened++;
+  return fd;
+}
+
+/* The poll goes first: uv_close drops the fd from epoll at once, before
+ * its number can be handed to a new socket. */
+static int ad_http_on_close(void *clientp, curl_socket_t fd) {
+  ad_http_sock_t *sock = ad_http_sock_find(clientp, fd);
+
+  if (sock != NULL)
+    ad_http_sock_close(sock);
+  return close(fd);
 }
 
 static void ad_http_on_timer(uv_timer_t *timer) {
@@ -331,6 +425,10 @@ static int ad_http_req_setup(ad_http_req_t *req, const ad_http_request_t *rq) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, ad_http_on_open);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, req->http);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, ad_http_on_close);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, req->http);
   if (rq->on_wire != NULL) {
     req->on_wire = rq->on_wire;
     req->wire_data = rq->wire_data;
@@ -559,6 +657,9 @@ static void ad_http_teardown(ad_http_t *http) {
   curl_global_cleanup();
   while ((n = ad_list_head(&http->sockets)) != NULL)
     ad_http_sock_close(ad_container_of(n, ad_http_sock_t, node));
+  free(http->by_fd);
+  http->by_fd = NULL;
+  http->nby_fd = 0;
   uv_timer_stop(&http->timer);
   uv_close((uv_handle_t *)&http->timer, ad_http_timer_closed);
 }

@@ -72,6 +72,8 @@ struct ad_http {
   uint64_t bytes_received;
   long inflight;      /* handed to curl now */
   long peak_inflight; /* most handed to curl at once */
+  uint64_t connections_opened; /* sockets curl opened */
+  uint64_t poll_updates;       /* uv_poll starts and stops */
   /* Private. */
   uv_loop_t *loop;
   void *multi;
@@ -80,6 +82,8 @@ struct ad_http {
   ad_list_t pending;  /* waiting for an in-flight slot, FIFO */
   ad_list_t active;   /* handed to curl */
   ad_list_t sockets;  /* one uv_poll_t per socket curl watches */
+  struct ad_http_sock **by_fd; /* the same, by fd */
+  size_t nby_fd;
   int open_handles;   /* uv handles not yet closed */
   int depth;          /* > 0 while draining curl's messages */
   int closing;

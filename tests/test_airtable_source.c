@@ -305,8 +305,10 @@ START_TEST(test_index_all_exactly_once_within_limits) {
                   "token requests in no less than %ld ms\n",
           h.elapsed_s, bound, c.max_per_base_window, c.max_per_token_window,
           c.tightest_base_span_ms, c.tightest_token_span_ms);
-  ck_assert_int_ge(c.tightest_base_span_ms, 1000);
-  ck_assert_int_ge(c.tightest_token_span_ms, 1000);
+  /* -1: never that many within the fake's memory of 3 s (a slow run). */
+  ck_assert(c.tightest_base_span_ms == -1 || c.tightest_base_span_ms >= 1000);
+  ck_assert(c.tightest_token_span_ms == -1 ||
+            c.tightest_token_span_ms >= 1000);
   finish_stats();
 }
 END_TEST

@@ -421,6 +421,123 @@ START_TEST(test_connection_reset) {
 }
 END_TEST
 
+static void on_pause_timer(uv_timer_t *t) { *(int *)t->data = 1; }
+
+/* Runs the loop for ms. */
+static void pause_loop(uint64_t ms) {
+  uv_timer_t t;
+  int done = 0;
+  uv_timer_init(&loop, &t);
+  t.data = &done;
+  uv_timer_start(&t, on_pause_timer, ms, 0);
+  ck_assert(ad_test_run_until(&loop, &done, ms + 5000));
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+/* Between two transfers on a kept-alive connection the socket's poll is
+ * left as it is: restarting it costs epoll_ctl calls, several per request
+ * (2 per request here before). */
+START_TEST(test_keepalive_keeps_the_poll) {
+  ad_http_t http;
+  char url[128];
+  result_t r;
+  long accepted;
+  int i;
+
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(url, sizeof(url), "%s/echo", server.url);
+  for (i = 0; i < 50; i++) {
+    fetch(&http, "GET", url, NULL, 0, &r);
+    ck_assert_int_eq(r.status, 200);
+  }
+  ad_testserver_counts(&server, NULL, &accepted, NULL);
+  ck_assert_int_eq(accepted, 1);
+  ck_assert_uint_eq(http.connections_opened, 1);
+  ck_assert_uint_le(http.poll_updates, 10);
+  close_http(&http);
+}
+END_TEST
+
+/* A raw loopback server that answers each request on a connection, then
+ * closes the connection: to curl it is a kept-alive connection that dies
+ * while idle. */
+typedef struct close_server {
+  uv_tcp_t listener;
+  uv_tcp_t conns[4];
+  uv_write_t writes[4];
+  int accepted;
+} close_server_t;
+
+static void close_after_write(uv_write_t *w, int status) {
+  (void)status;
+  uv_close((uv_handle_t *)w->handle, NULL);
+}
+
+static void close_on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
+  static char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  close_server_t *s = stream->data;
+  uv_buf_t b = uv_buf_init(answer, sizeof(answer) - 1);
+  (void)buf;
+  if (n <= 0 || uv_is_closing((uv_handle_t *)stream))
+    return;
+  uv_read_stop(stream);
+  uv_write(&s->writes[(uv_tcp_t *)stream - s->conns], stream, &b, 1,
+           close_after_write);
+}
+
+static void close_on_connection(uv_stream_t *listener, int status) {
+  close_server_t *s = listener->data;
+  uv_tcp_t *c = &s->conns[s->accepted++];
+  ck_assert_int_eq(status, 0);
+  ck_assert_int_le(s->accepted, 4);
+  uv_tcp_init(listener->loop, c);
+  c->data = s;
+  ck_assert_int_eq(uv_accept(listener, (uv_stream_t *)c), 0);
+  uv_read_start((uv_stream_t *)c, rst_alloc, close_on_read);
+}
+
+/* The dead idle connection is noticed, closed and replaced; the new socket
+ * usually gets the old one's fd number, which must not inherit its poll. */
+START_TEST(test_idle_connection_closed_by_server) {
+  close_server_t cs;
+  struct sockaddr_in addr;
+  struct sockaddr_storage bound;
+  int len = sizeof(bound), i, polls = 0;
+  ad_http_t http;
+  ad_list_t *n;
+  char url[128];
+  result_t r;
+
+  memset(&cs, 0, sizeof(cs));
+  uv_tcp_init(&loop, &cs.listener);
+  cs.listener.data = &cs;
+  uv_ip4_addr("127.0.0.1", 0, &addr);
+  ck_assert_int_eq(uv_tcp_bind(&cs.listener, (struct sockaddr *)&addr, 0), 0);
+  ck_assert_int_eq(uv_listen((uv_stream_t *)&cs.listener, 8,
+                             close_on_connection), 0);
+  uv_tcp_getsockname(&cs.listener, (struct sockaddr *)&bound, &len);
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/x",
+           ntohs(((struct sockaddr_in *)&bound)->sin_port));
+  for (i = 0; i < 3; i++) {
+    fetch(&http, "GET", url, NULL, 5000, &r);
+    ck_assert_int_eq(r.error, 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "ok");
+    pause_loop(50); /* the server's close arrives while idle */
+  }
+  ck_assert_int_eq(cs.accepted, 3);
+  ck_assert_uint_eq(http.connections_opened, 3);
+  for (n = http.sockets.next; n != &http.sockets; n = n->next)
+    polls++;
+  ck_assert_int_le(polls, 1); /* the closed ones' polls went with them */
+  close_http(&http);
+  uv_close((uv_handle_t *)&cs.listener, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+}
+END_TEST
+
 START_TEST(test_response_size_cap) {
   ad_http_opts_t opts;
   ad_http_t http;
@@ -584,6 +701,8 @@ static Suite *http_suite(void) {
   tcase_add_test(tc, test_dropped_connection);
   tcase_add_test(tc, test_connection_reset);
   tcase_add_test(tc, test_response_size_cap);
+  tcase_add_test(tc, test_keepalive_keeps_the_poll);
+  tcase_add_test(tc, test_idle_connection_closed_by_server);
   tcase_add_test(tc, test_cancel);
   tcase_add_test(tc, test_close_with_requests_in_flight);
   tcase_add_test(tc, test_close_from_callback);
