@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 
 #include "backoff.h"
+#include "buf.h"
 #include "fake_server.h"
 #include "fake_window.h"
 #include "fake_airtable_data.h"
@@ -39,6 +40,8 @@ typedef struct fa_table {
   const char *description; /* may be NULL */
   const fa_field_t *fields;
   size_t nfields;
+  unsigned char *kinds; /* per field: its row in fa_kinds */
+  char (*fids)[18];     /* per field: its id */
   int nrecords;
   int denied;      /* records answer 403 */
   int expire_next; /* offsets refused as expired, this many times */
@@ -199,6 +202,22 @@ static int fa_build_wide(ad_fake_airtable_t *fa) {
   return 0;
 }
 
+static unsigned char fa_kind_of(const char *type);
+
+/* What every record of a table needs about its fields. */
+static int fa_table_cache(fa_table_t *tb) {
+  size_t f, n = tb->nfields ? tb->nfields : 1;
+  tb->kinds = calloc(n, sizeof(*tb->kinds));
+  tb->fids = calloc(n, sizeof(*tb->fids));
+  if (tb->kinds == NULL || tb->fids == NULL)
+    return -1;
+  for (f = 0; f < tb->nfields; f++) {
+    tb->kinds[f] = fa_kind_of(tb->fields[f].type);
+    fa_field_id(tb->fids[f], tb, f);
+  }
+  return 0;
+}
+
 static int fa_build(ad_fake_airtable_t *fa) {
   int b, t;
   if (fa_alloc(fa) != 0 || fa_build_wide(fa) != 0)
@@ -217,6 +236,8 @@ static int fa_build(ad_fake_airtable_t *fa) {
       fa_id(tb->view_id, "viw", fa_hash(fa->o.seed, (uint64_t)b, (uint64_t)t,
                                         3));
       fa_name_table(fa, b, t);
+      if (fa_table_cache(tb) != 0)
+        return -1;
     }
     fa_limit_init(&base->limit);
   }
@@ -231,156 +252,281 @@ static size_t fa_count(const char *const *values) {
   return n;
 }
 
+/* ---- records, written as JSON text ------------------------------------
+ * The same bytes json-c's plain serializer made when the fake built a
+ * json-c object per cell, which was most of its CPU: on 2 cores the fakes
+ * share the machine with the sync the benchmarks measure. */
+
+static void fa_wstr_len(ad_buf_t *b, const char *s, size_t len) {
+  static const char hex[] = "0123456789abcdef";
+  char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+  size_t i, run = 0;
+
+  ad_buf_append(b, "\"", 1);
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '/' ? "\\/"
+                  : c == '\b' ? "\\b" : c == '\f' ? "\\f" : c == '\n' ? "\\n"
+                  : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+    if (e == NULL && c >= 0x20)
+      continue;
+    ad_buf_append(b, s + run, i - run);
+    run = i + 1;
+    if (e != NULL) {
+      ad_buf_puts(b, e);
+    } else {
+      esc[4] = hex[c >> 4];
+      esc[5] = hex[c & 15];
+      ad_buf_append(b, esc, 6);
+    }
+  }
+  ad_buf_append(b, s + run, len - run);
+  ad_buf_append(b, "\"", 1);
+}
+
+static void fa_wstr(ad_buf_t *b, const char *s) { fa_wstr_len(b, s, strlen(s)); }
+
+static void fa_wint(ad_buf_t *b, long long v) {
+  char tmp[24];
+  ad_buf_append(b, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%lld", v));
+}
+
+/* As json-c writes a double: %.17g, and ".0" when that reads integral. */
+static void fa_wdouble(ad_buf_t *b, double v) {
+  char tmp[40];
+  int n = snprintf(tmp, sizeof(tmp), "%.17g", v);
+  ad_buf_append(b, tmp, (size_t)n);
+  if (strpbrk(tmp, ".eE") == NULL)
+    ad_buf_append(b, ".0", 2);
+}
+
+/* How a field type's generated cells look. */
+typedef enum fa_kind {
+  FA_WORD,     /* "<word>" */
+  FA_TEXT,     /* "<word> <index>" */
+  FA_CONST,    /* the string arg */
+  FA_JSON,     /* the JSON text arg */
+  FA_INT,      /* 0..100000 */
+  FA_RATING,   /* 1..5 */
+  FA_CENTS,    /* 0.00..100.00 */
+  FA_CHECKBOX, /* true, or empty */
+  FA_LINKS,    /* ["recAAAAAAAAAAAAAA","<word>"] */
+  FA_FORMULA,  /* the index, or (1 in 5) the error arg */
+  FA_ROLLUP    /* 1.5, or (1 in 5) the special value arg */
+} fa_kind_t;
+
+static const struct {
+  const char *type;
+  fa_kind_t kind;
+  const char *arg;
+} fa_kinds[] = {
+    {"(other)", FA_WORD, NULL},
+    {"singleLineText", FA_TEXT, NULL},
+    {"multilineText", FA_TEXT, NULL},
+    {"richText", FA_TEXT, NULL},
+    {"singleSelect", FA_TEXT, NULL},
+    {"externalSyncSource", FA_TEXT, NULL},
+    {"email", FA_CONST, "someone@example.com"},
+    {"url", FA_CONST, "https://example.com/a?b=c"},
+    {"phoneNumber", FA_CONST, "+1 (555) 010-0199"},
+    {"number", FA_INT, NULL},
+    {"autoNumber", FA_INT, NULL},
+    {"count", FA_INT, NULL},
+    {"duration", FA_INT, NULL},
+    {"rating", FA_RATING, NULL},
+    {"percent", FA_CENTS, NULL},
+    {"currency", FA_CENTS, NULL},
+    {"checkbox", FA_CHECKBOX, NULL},
+    {"date", FA_CONST, "2024-02-29"},
+    {"dateTime", FA_CONST, "2022-09-05T07:00:00.000Z"},
+    {"createdTime", FA_CONST, "2022-09-05T07:00:00.000Z"},
+    {"lastModifiedTime", FA_CONST, "2022-09-05T07:00:00.000Z"},
+    {"multipleSelects", FA_LINKS, NULL},
+    {"multipleRecordLinks", FA_LINKS, NULL},
+    {"multipleAttachments", FA_JSON,
+     "[{\"id\":\"attA\",\"url\":\"https:\\/\\/dl.example.com\\/x.pdf\","
+     "\"filename\":\"x.pdf\",\"size\":10,\"type\":\"application\\/pdf\"}]"},
+    {"singleCollaborator", FA_JSON,
+     "{\"id\":\"usrA\",\"email\":\"ann@example.com\",\"name\":\"Ann\"}"},
+    {"createdBy", FA_JSON,
+     "{\"id\":\"usrA\",\"email\":\"ann@example.com\",\"name\":\"Ann\"}"},
+    {"lastModifiedBy", FA_JSON,
+     "{\"id\":\"usrA\",\"email\":\"ann@example.com\",\"name\":\"Ann\"}"},
+    {"multipleCollaborators", FA_JSON,
+     "[{\"id\":\"usrA\",\"email\":\"a@x.io\",\"name\":\"Ann\"},"
+     "{\"id\":\"usrB\",\"email\":\"b@x.io\"}]"},
+    {"barcode", FA_JSON, "{\"text\":\"0123\",\"type\":\"upce\"}"},
+    {"button", FA_JSON, "{\"label\":\"Open\",\"url\":null}"},
+    {"aiText", FA_JSON,
+     "{\"state\":\"generated\",\"isStale\":false,\"value\":\"A summary\"}"},
+    {"formula", FA_FORMULA, "{\"error\":\"#ERROR!\"}"},
+    {"rollup", FA_ROLLUP, "{\"specialValue\":\"NaN\"}"},
+    {"multipleLookupValues", FA_JSON, "[\"x\",{\"error\":\"#ERROR!\"},[1,2]]"},
+};
+
+static unsigned char fa_kind_of(const char *type) {
+  unsigned char k;
+  for (k = 1; k < sizeof(fa_kinds) / sizeof(fa_kinds[0]); k++)
+    if (strcmp(fa_kinds[k].type, type) == 0)
+      return k;
+  return 0;
+}
+
 /* A cell drawn from a field's own values: the primary field cycles through
  * them (numbered past the first round, so names stay unique), others pick;
  * multiple selects pick one or two. */
-static json_object *fa_pick(const fa_field_t *fd, int primary, uint64_t *rng,
-                            int index) {
+static void fa_pick(ad_buf_t *b, const fa_field_t *fd, int primary,
+                    uint64_t *rng, int index) {
   size_t n = fa_count(fd->values);
   char tmp[256];
-  json_object *a;
 
   if (primary) {
-    if ((size_t)index < n)
-      return json_object_new_string(fd->values[index]);
+    if ((size_t)index < n) {
+      fa_wstr(b, fd->values[index]);
+      return;
+    }
     snprintf(tmp, sizeof(tmp), "%s #%d", fd->values[(size_t)index % n],
              index / (int)n + 1);
-    return json_object_new_string(tmp);
+    fa_wstr(b, tmp);
+    return;
   }
-  if (strcmp(fd->type, "multipleSelects") != 0)
-    return json_object_new_string(fd->values[ad_rand_upto(rng, n - 1)]);
-  a = json_object_new_array();
-  json_object_array_add(a, json_object_new_string(fd->values[ad_rand_upto(rng, n - 1)]));
-  if (ad_rand_upto(rng, 1))
-    json_object_array_add(a, json_object_new_string(fd->values[ad_rand_upto(rng, n - 1)]));
-  return a;
+  if (strcmp(fd->type, "multipleSelects") != 0) {
+    fa_wstr(b, fd->values[ad_rand_upto(rng, n - 1)]);
+    return;
+  }
+  ad_buf_append(b, "[", 1);
+  fa_wstr(b, fd->values[ad_rand_upto(rng, n - 1)]);
+  if (ad_rand_upto(rng, 1)) {
+    ad_buf_append(b, ",", 1);
+    fa_wstr(b, fd->values[ad_rand_upto(rng, n - 1)]);
+  }
+  ad_buf_append(b, "]", 1);
 }
 
-/* One cell value in its real list-records shape, or NULL for an empty
- * cell (left out of the record, as Airtable does). */
-static json_object *fa_cell(const fa_field_t *fd, int primary, uint64_t *rng,
-                            int index) {
-  const char *type = fd->type;
-  const char *w = fa_words[ad_rand_upto(rng, 9)];
+/* One cell value in its real list-records shape. Returns 0 for an empty
+ * cell (left out of the record, as Airtable does; nothing written). */
+static int fa_cell(ad_buf_t *b, const fa_field_t *fd, unsigned char kind,
+                   int primary, uint64_t *rng, int index) {
+  const char *w = fa_words[ad_rand_upto(rng, 9)], *arg = fa_kinds[kind].arg;
   char tmp[96];
-  json_object *a, *o;
 
   if (!primary && ad_rand_upto(rng, 7) == 0)
-    return NULL; /* empty */
-  if (fd->values != NULL)
-    return fa_pick(fd, primary, rng, index);
-  if (!strcmp(type, "singleLineText") || !strcmp(type, "multilineText") ||
-      !strcmp(type, "richText") || !strcmp(type, "singleSelect") ||
-      !strcmp(type, "externalSyncSource")) {
+    return 0;
+  if (fd->values != NULL) {
+    fa_pick(b, fd, primary, rng, index);
+    return 1;
+  }
+  switch (fa_kinds[kind].kind) {
+  case FA_WORD: fa_wstr(b, w); break;
+  case FA_TEXT:
     snprintf(tmp, sizeof(tmp), "%s %d", w, index);
-    return json_object_new_string(tmp);
+    fa_wstr(b, tmp);
+    break;
+  case FA_CONST: fa_wstr(b, arg); break;
+  case FA_JSON: ad_buf_puts(b, arg); break;
+  case FA_INT: fa_wint(b, (long long)ad_rand_upto(rng, 100000)); break;
+  case FA_RATING: fa_wint(b, 1 + (long long)ad_rand_upto(rng, 4)); break;
+  case FA_CENTS:
+    fa_wdouble(b, (double)ad_rand_upto(rng, 10000) / 100.0);
+    break;
+  case FA_CHECKBOX:
+    if (!ad_rand_upto(rng, 1))
+      return 0;
+    ad_buf_puts(b, "true");
+    break;
+  case FA_LINKS:
+    ad_buf_puts(b, "[\"recAAAAAAAAAAAAAA\",");
+    fa_wstr(b, w);
+    ad_buf_append(b, "]", 1);
+    break;
+  case FA_FORMULA:
+    if (ad_rand_upto(rng, 4) == 0)
+      ad_buf_puts(b, arg);
+    else
+      fa_wint(b, index);
+    break;
+  case FA_ROLLUP:
+    if (ad_rand_upto(rng, 4) == 0)
+      ad_buf_puts(b, arg);
+    else
+      fa_wdouble(b, 1.5);
+    break;
   }
-  if (!strcmp(type, "email"))
-    return json_object_new_string("someone@example.com");
-  if (!strcmp(type, "url"))
-    return json_object_new_string("https://example.com/a?b=c");
-  if (!strcmp(type, "phoneNumber"))
-    return json_object_new_string("+1 (555) 010-0199");
-  if (!strcmp(type, "number") || !strcmp(type, "autoNumber") ||
-      !strcmp(type, "count") || !strcmp(type, "duration"))
-    return json_object_new_int64((int64_t)ad_rand_upto(rng, 100000));
-  if (!strcmp(type, "rating"))
-    return json_object_new_int(1 + (int)ad_rand_upto(rng, 4));
-  if (!strcmp(type, "percent") || !strcmp(type, "currency"))
-    return json_object_new_double((double)ad_rand_upto(rng, 10000) / 100.0);
-  if (!strcmp(type, "checkbox"))
-    return ad_rand_upto(rng, 1) ? json_object_new_boolean(1) : NULL;
-  if (!strcmp(type, "date"))
-    return json_object_new_string("2024-02-29");
-  if (!strcmp(type, "dateTime") || !strcmp(type, "createdTime") ||
-      !strcmp(type, "lastModifiedTime"))
-    return json_object_new_string("2022-09-05T07:00:00.000Z");
-  if (!strcmp(type, "multipleSelects") || !strcmp(type, "multipleRecordLinks")) {
-    a = json_object_new_array();
-    json_object_array_add(a, json_object_new_string("recAAAAAAAAAAAAAA"));
-    json_object_array_add(a, json_object_new_string(w));
-    return a;
-  }
-  if (!strcmp(type, "multipleAttachments"))
-    return json_tokener_parse("[{\"id\":\"attA\",\"url\":\"https://dl.example"
-                              ".com/x.pdf\",\"filename\":\"x.pdf\",\"size\":"
-                              "10,\"type\":\"application/pdf\"}]");
-  if (!strcmp(type, "singleCollaborator") || !strcmp(type, "createdBy") ||
-      !strcmp(type, "lastModifiedBy"))
-    return json_tokener_parse("{\"id\":\"usrA\",\"email\":\"ann@example.com\","
-                              "\"name\":\"Ann\"}");
-  if (!strcmp(type, "multipleCollaborators"))
-    return json_tokener_parse("[{\"id\":\"usrA\",\"email\":\"a@x.io\",\"name\":"
-                              "\"Ann\"},{\"id\":\"usrB\",\"email\":\"b@x.io\"}]");
-  if (!strcmp(type, "barcode"))
-    return json_tokener_parse("{\"text\":\"0123\",\"type\":\"upce\"}");
-  if (!strcmp(type, "button"))
-    return json_tokener_parse("{\"label\":\"Open\",\"url\":null}");
-  if (!strcmp(type, "aiText"))
-    return json_tokener_parse("{\"state\":\"generated\",\"isStale\":false,"
-                              "\"value\":\"A summary\"}");
-  if (!strcmp(type, "formula"))
-    return ad_rand_upto(rng, 4) == 0 ? json_tokener_parse("{\"error\":\"#ERROR!\"}")
-                                     : json_object_new_int(index);
-  if (!strcmp(type, "rollup"))
-    return ad_rand_upto(rng, 4) == 0
-               ? json_tokener_parse("{\"specialValue\":\"NaN\"}")
-               : json_object_new_double(1.5);
-  if (!strcmp(type, "multipleLookupValues"))
-    return json_tokener_parse("[\"x\",{\"error\":\"#ERROR!\"},[1,2]]");
-  o = json_object_new_string(w);
-  return o;
+  return 1;
 }
 
 /* A text of len bytes: a sentence over and over. */
-static json_object *fa_huge_text(size_t len) {
+static void fa_huge_text(ad_buf_t *b, size_t len) {
   static const char line[] = "A very long note that keeps going. ";
   char *s = malloc(len);
-  json_object *v;
   size_t i;
   if (s == NULL)
-    return NULL;
+    return;
   for (i = 0; i < len; i++)
     s[i] = line[i % (sizeof(line) - 1)];
-  v = json_object_new_string_len(s, (int)len);
+  fa_wstr_len(b, s, len);
   free(s);
-  return v;
 }
 
-static json_object *fa_record(const ad_fake_airtable_t *fa,
-                              const fa_table_t *t, int index, int by_id,
-                              json_object *only) {
-  json_object *rec = json_object_new_object(), *fields = json_object_new_object();
+/* Whether a fields[] filter (NULL: none) keeps field f. */
+static int fa_kept(const fa_table_t *t, size_t f, json_object *only) {
+  return only == NULL ||
+         json_object_object_get_ex(only, t->fids[f], NULL) ||
+         json_object_object_get_ex(only, t->fields[f].name, NULL);
+}
+
+/* Appends the record at index; id gets its id. */
+static void fa_record(const ad_fake_airtable_t *fa, const fa_table_t *t,
+                      int index, int by_id, json_object *only, ad_buf_t *b,
+                      char id[18]) {
   uint64_t rng = fa_hash(fa->o.seed, (unsigned char)t->id[4],
                          (unsigned char)t->id[8] * 131u + (unsigned char)t->id[12],
                          (uint64_t)index);
-  char id[18], fid[18];
-  size_t f;
-  json_object *cell;
+  size_t f, mark, value;
+  int any = 0, written;
 
   fa_id(id, "rec", rng);
-  json_object_object_add(rec, "id", json_object_new_string(id));
-  json_object_object_add(rec, "createdTime",
-                         json_object_new_string("2022-09-12T21:03:48.000Z"));
+  ad_buf_puts(b, "{\"id\":");
+  fa_wstr(b, id);
+  ad_buf_puts(b, ",\"createdTime\":\"2022-09-12T21:03:48.000Z\",\"fields\":{");
   for (f = 0; f < t->nfields; f++) {
-    fa_field_id(fid, t, f);
-    cell = fa_cell(&t->fields[f], f == 0, &rng, index);
+    mark = b->len;
+    if (any)
+      ad_buf_append(b, ",", 1);
+    fa_wstr(b, by_id ? t->fids[f] : t->fields[f].name);
+    ad_buf_append(b, ":", 1);
+    value = b->len;
+    written = fa_cell(b, &t->fields[f], t->kinds[f], f == 0, &rng, index);
     if (f == 0 && index == 0 && t == &fa->bases[0].tables[0] &&
         fa->o.huge_cell_bytes > 0) {
-      json_object_put(cell);
-      cell = fa_huge_text(fa->o.huge_cell_bytes);
+      b->len = value;
+      fa_huge_text(b, fa->o.huge_cell_bytes);
+      written = 1;
     }
-    if (cell == NULL)
-      continue;
-    if (only != NULL && !json_object_object_get_ex(only, fid, NULL) &&
-        !json_object_object_get_ex(only, t->fields[f].name, NULL)) {
-      json_object_put(cell);
+    if (!written || !fa_kept(t, f, only)) {
+      b->len = mark; /* the draws were made all the same */
       continue;
     }
-    json_object_object_add(fields, by_id ? fid : t->fields[f].name, cell);
+    any = 1;
   }
-  json_object_object_add(rec, "fields", fields);
-  return rec;
+  ad_buf_append(b, "}}", 2);
+}
+
+static int fa_index(const fa_table_t *t, int position);
+
+/* {"records":[…] (no closing brace) for positions [first, end) of t;
+ * last gets the last record's id. */
+static void fa_page(const ad_fake_airtable_t *fa, const fa_table_t *t,
+                    int first, int end, int by_id, json_object *only,
+                    ad_buf_t *b, char last[18]) {
+  int i;
+  ad_buf_puts(b, "{\"records\":[");
+  for (i = first; i < end; i++) {
+    if (i > first)
+      ad_buf_append(b, ",", 1);
+    fa_record(fa, t, fa_index(t, i), by_id, only, b, last);
+  }
+  ad_buf_append(b, "]", 1);
 }
 
 /* The generated record at a position: records inserted later sit first
@@ -745,9 +891,10 @@ static enum MHD_Result fa_records(ad_fake_airtable_t *fa,
                                   const fa_request_t *rq, fa_table_t *t,
                                   int post, int truncate) {
   fa_list_opts_t lo = {FA_PAGE_MAX, NULL, NULL, 0, NULL, 0};
-  json_object *body = NULL, *root, *arr, *rec;
-  char offset[64];
-  int pos = 0, i, end;
+  json_object *body = NULL;
+  char offset[64], last[18] = "";
+  ad_buf_t page;
+  int pos = 0, end;
   uint64_t now = ad_fake_now_ms();
   size_t f;
   enum MHD_Result r;
@@ -807,34 +954,28 @@ static enum MHD_Result fa_records(ad_fake_airtable_t *fa,
                      : fa_error(conn, 422, "INVALID_OFFSET_VALUE",
                                 "The value of offset is invalid", 0);
   }
-  root = json_object_new_object();
-  arr = json_object_new_array();
   end = pos + lo.page_size < t->nrecords ? pos + lo.page_size : t->nrecords;
-  for (i = pos; i < end; i++)
-    json_object_array_add(arr, fa_record(fa, t, fa_index(t, i), lo.by_id,
-                                         lo.fields));
-  json_object_object_add(root, "records", arr);
+  ad_buf_init(&page, 0);
+  fa_page(fa, t, pos, end, lo.by_id, lo.fields, &page, last);
   pthread_mutex_lock(&fa->mu);
   fa->c.records_served += end - pos;
-  if (end < t->nrecords) {
-    rec = json_object_array_get_idx(arr, (size_t)(end - pos - 1));
-    if (fa_offset_issue(fa, t, end, now,
-                        json_object_get_string(json_object_object_get(rec, "id")),
-                        offset, sizeof(offset)) == 0)
-      json_object_object_add(root, "offset", json_object_new_string(offset));
+  if (end < t->nrecords &&
+      fa_offset_issue(fa, t, end, now, last, offset, sizeof(offset)) == 0) {
+    ad_buf_puts(&page, ",\"offset\":");
+    fa_wstr(&page, offset);
   }
   if (truncate)
     fa->c.truncated++;
   pthread_mutex_unlock(&fa->mu);
+  ad_buf_append(&page, "}", 1);
   json_object_put(lo.fields);
   json_object_put(body);
-  if (truncate) { /* cut the body mid-JSON, as a broken proxy would */
-    const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
-    r = fa_send(conn, 200, s, strlen(s) / 2);
-    json_object_put(root);
-    return r;
-  }
-  return fa_json(conn, 200, root);
+  /* truncate: cut the body mid-JSON, as a broken proxy would */
+  r = page.data == NULL ? MHD_NO
+                        : fa_send(conn, 200, page.data,
+                                  truncate ? page.len / 2 : page.len);
+  ad_buf_free(&page);
+  return r;
 }
 
 /* ---- dispatch --------------------------------------------------------- */
@@ -1100,12 +1241,16 @@ ad_fake_airtable_t *ad_fake_airtable_start(const ad_fake_airtable_opts_t *o) {
 }
 
 void ad_fake_airtable_stop(ad_fake_airtable_t *fa) {
-  int b;
+  int b, t;
   if (fa == NULL)
     return;
   if (fa->daemon != NULL)
     MHD_stop_daemon(fa->daemon);
   for (b = 0; b < fa->nbases; b++) {
+    for (t = 0; fa->bases[b].tables != NULL && t < fa->bases[b].ntables; t++) {
+      free(fa->bases[b].tables[t].kinds);
+      free(fa->bases[b].tables[t].fids);
+    }
     free(fa->bases[b].tables);
     fa_limit_free(&fa->bases[b].limit);
   }
@@ -1161,22 +1306,17 @@ json_object *ad_fake_airtable_counters_json(ad_fake_airtable_t *fa) {
 char *ad_fake_airtable_page_json(const ad_fake_airtable_t *fa, int b, int t,
                                  int first, size_t *len) {
   const fa_table_t *tb = &fa->bases[b].tables[t];
-  json_object *root = json_object_new_object(), *arr = json_object_new_array();
-  int i, end = first + FA_PAGE_MAX < tb->nrecords ? first + FA_PAGE_MAX
-                                                  : tb->nrecords;
-  const char *s;
-  char *out;
+  int end = first + FA_PAGE_MAX < tb->nrecords ? first + FA_PAGE_MAX
+                                               : tb->nrecords;
+  char last[18] = "";
+  ad_buf_t page;
 
-  for (i = first; i < end; i++)
-    json_object_array_add(arr, fa_record(fa, tb, fa_index(tb, i), 0, NULL));
-  json_object_object_add(root, "records", arr);
+  ad_buf_init(&page, 0);
+  fa_page(fa, tb, first, end, 0, NULL, &page, last);
   if (end < tb->nrecords) /* an offset of the real length */
-    json_object_object_add(root, "offset",
-                           json_object_new_string("itrAAAAAAAAAAAAAA/recAAAAAAAAAAAAAA"));
-  s = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, len);
-  out = strdup(s);
-  json_object_put(root);
-  return out;
+    ad_buf_puts(&page, ",\"offset\":\"itrAAAAAAAAAAAAAA\\/recAAAAAAAAAAAAAA\"");
+  ad_buf_append(&page, "}", 1);
+  return ad_buf_steal(&page, len);
 }
 
 int ad_fake_airtable_nbases(const ad_fake_airtable_t *fa) { return fa->nbases; }
