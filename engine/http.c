@@ -32,6 +32,7 @@ struct ad_http_req {
   int active; /* handed to curl, as opposed to waiting in our FIFO */
   void (*on_wire)(void *data);
   void *wire_data;
+  ad_list_t wire_node; /* in http->wired, from curl's pre-request callback */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -115,6 +116,7 @@ void ad_http_opts_default(ad_http_opts_t *opts) {
 }
 
 static void ad_http_drain(ad_http_t *http);
+static void ad_http_wired(ad_http_t *http);
 static int ad_http_admit(ad_http_t *http);
 static void ad_http_teardown(ad_http_t *http);
 
@@ -208,6 +210,7 @@ static void ad_http_on_poll(uv_poll_t *poll, int status, int events) {
       flags |= CURL_CSELECT_OUT;
   }
   curl_multi_socket_action(http->multi, sock->fd, flags, &running);
+  ad_http_wired(http);
   ad_http_drain(http);
 }
 
@@ -276,6 +279,7 @@ static void ad_http_on_timer(uv_timer_t *timer) {
   ad_http_t *http = timer->data;
   int running;
   curl_multi_socket_action(http->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  ad_http_wired(http);
   ad_http_drain(http);
 }
 
@@ -316,6 +320,7 @@ int ad_http_init(ad_http_t *http, uv_loop_t *loop,
   ad_list_init(&http->pending);
   ad_list_init(&http->active);
   ad_list_init(&http->sockets);
+  ad_list_init(&http->wired);
   curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, ad_http_on_socket);
   curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, http);
   curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, ad_http_on_timeout);
@@ -334,11 +339,30 @@ int ad_http_init(ad_http_t *http, uv_loop_t *loop,
   return 0;
 }
 
+/* Runs on_wire for the requests curl has written since the last call.
+ * A request is stamped once its bytes went to the kernel, never before:
+ * had the process been paused between the stamp and the write (a busy
+ * machine, a VM's stolen time), the server would see the next window's
+ * requests closer than the limiter meant. Called at the next request's
+ * pre-request callback (curl has written this one by then) and after
+ * every curl_multi_socket_action. */
+static void ad_http_wired(ad_http_t *http) {
+  ad_list_t *n;
+  ad_http_req_t *req;
+
+  while ((n = ad_list_head(&http->wired)) != NULL) {
+    req = ad_container_of(n, ad_http_req_t, wire_node);
+    ad_list_remove(n);
+    req->on_wire(req->wire_data);
+  }
+}
+
 static int ad_http_on_prereq(void *userp, char *remote_ip, char *local_ip,
                              int remote_port, int local_port) {
   ad_http_req_t *req = userp;
   (void)remote_ip, (void)local_ip, (void)remote_port, (void)local_port;
-  req->on_wire(req->wire_data);
+  ad_http_wired(req->http);
+  ad_list_insert_tail(&req->http->wired, &req->wire_node);
   return CURL_PREREQFUNC_OK;
 }
 
@@ -389,6 +413,7 @@ static size_t ad_http_on_header(char *ptr, size_t size, size_t n,
 }
 
 static void ad_http_req_free(ad_http_req_t *req) {
+  ad_list_remove(&req->wire_node); /* written, never told: it is over */
   if (req->easy != NULL)
     curl_easy_cleanup(req->easy);
   curl_slist_free_all(req->headers);
@@ -487,6 +512,7 @@ int ad_http_send(ad_http_t *http, const ad_http_request_t *rq, ad_http_cb cb,
   req->data = data;
   req->retry_after_s = -1;
   ad_list_init(&req->node);
+  ad_list_init(&req->wire_node);
   ad_buf_init(&req->body, http->opts.max_response_bytes);
   err = ad_http_req_setup(req, rq);
   if (err != 0) {
@@ -530,6 +556,7 @@ static void ad_http_fail(ad_http_req_t *req, int err, const char *msg) {
 static void ad_http_kick(ad_http_t *http) {
   int running;
   curl_multi_socket_action(http->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  ad_http_wired(http);
   if (http->depth == 0)
     uv_timer_start(&http->timer, ad_http_on_timer, 1, 0);
 }

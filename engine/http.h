@@ -37,11 +37,12 @@ typedef struct ad_http_request {
   size_t body_len;
   long connect_timeout_ms;     /* 0 = the client's */
   long timeout_ms;             /* 0 = the client's */
-  /* May be NULL. Called once the connection is ready and just before the
-   * request is written, possibly before ad_http_send returns (from inside
-   * libcurl: it must not call ad_http or curl): when a rate limit should
-   * count the request as sent. The completion callback, in contrast,
-   * never runs inside ad_http_send. */
+  /* May be NULL. Called once, right after the request was written (its
+   * bytes handed to the kernel), possibly before ad_http_send returns and
+   * possibly from inside libcurl (it must not call ad_http or curl): when
+   * a rate limit should count the request as sent. Never before the
+   * write, so a pause of the process cannot make the stamp early. The
+   * completion callback, in contrast, never runs inside ad_http_send. */
   void (*on_wire)(void *data);
   void *wire_data;
 } ad_http_request_t;
@@ -82,6 +83,7 @@ struct ad_http {
   ad_list_t pending;  /* waiting for an in-flight slot, FIFO */
   ad_list_t active;   /* handed to curl */
   ad_list_t sockets;  /* one uv_poll_t per socket curl watches */
+  ad_list_t wired;    /* written, on_wire not yet run */
   struct ad_http_sock **by_fd; /* the same, by fd */
   size_t nby_fd;
   int open_handles;   /* uv handles not yet closed */

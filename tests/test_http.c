@@ -1,9 +1,13 @@
 /* ad_http against a local libmicrohttpd server and raw loopback sockets. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "http.h"
@@ -208,6 +212,65 @@ START_TEST(test_on_wire) {
     ck_assert_int_eq(w.calls_at_result, 1);
   }
   close_http(&http);
+}
+END_TEST
+
+/* on_wire comes after the write: the server already holds the request's
+ * bytes. (A stamp taken before the write would be early by however long
+ * the process was paused in between.) A plain socket stands in for the
+ * server, so the test can look at its receive queue from the callback. */
+typedef struct peek {
+  int listen_fd, conn_fd, calls;
+  ssize_t held[2];
+} peek_t;
+
+static void on_wire_peek(void *data) {
+  static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  peek_t *p = data;
+  char buf[4096];
+
+  if (p->conn_fd < 0) /* connected by now: the request was written */
+    p->conn_fd = accept(p->listen_fd, NULL, NULL);
+  ck_assert_int_ge(p->conn_fd, 0);
+  p->held[p->calls++] = recv(p->conn_fd, buf, sizeof(buf), MSG_DONTWAIT);
+  ck_assert_int_eq(send(p->conn_fd, answer, sizeof(answer) - 1, 0),
+                   (ssize_t)sizeof(answer) - 1);
+}
+
+START_TEST(test_on_wire_after_the_write) {
+  struct sockaddr_in addr;
+  socklen_t len = sizeof(addr);
+  peek_t p = {-1, -1, 0, {0, 0}};
+  ad_http_request_t rq = {0};
+  ad_http_t http;
+  char url[128];
+  result_t r;
+  int i;
+
+  memset(&addr, 0, sizeof(addr));
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  p.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_eq(bind(p.listen_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  ck_assert_int_eq(listen(p.listen_fd, 4), 0);
+  getsockname(p.listen_fd, (struct sockaddr *)&addr, &len);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", ntohs(addr.sin_port));
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  rq.method = "GET";
+  rq.url = url;
+  rq.on_wire = on_wire_peek;
+  rq.wire_data = &p;
+  for (i = 0; i < 2; i++) { /* a new connection, then the same one */
+    memset(&r, 0, sizeof(r));
+    ck_assert_int_eq(ad_http_send(&http, &rq, on_result, &r, NULL), 0);
+    ck_assert(ad_test_run_until(&loop, &r.done, 20000));
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(p.calls, i + 1);
+    ck_assert_int_gt(p.held[i], 0);
+  }
+  close_http(&http);
+  close(p.conn_fd);
+  close(p.listen_fd);
 }
 END_TEST
 
@@ -694,6 +757,7 @@ static Suite *http_suite(void) {
   tcase_add_test(tc, test_connection_limit_respected);
   tcase_add_test(tc, test_post_body_and_headers);
   tcase_add_test(tc, test_on_wire);
+  tcase_add_test(tc, test_on_wire_after_the_write);
   tcase_add_test(tc, test_status_and_retry_after);
   tcase_add_test(tc, test_timeout);
   tcase_add_test(tc, test_connection_refused);
