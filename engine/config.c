@@ -93,7 +93,7 @@ static const ad_cfg_field_t ad_cfg_fields[] = {
     {"rate_limits", "dust_documents_per_minute", AD_CFG_POSNUM,
      AD_OFF(rate_limits.dust_documents_per_minute), NULL, 120, 0, NULL},
     {"rate_limits", "safety_margin_ms", AD_CFG_UINT,
-     AD_OFF(rate_limits.safety_margin_ms), NULL, 20, 0, NULL},
+     AD_OFF(rate_limits.safety_margin_ms), NULL, 10, 0, NULL},
     {"engine", "max_connections", AD_CFG_POSINT,
      AD_OFF(engine.max_connections), NULL, 64, 0, NULL},
     {"engine", "queue_rows", AD_CFG_POSINT, AD_OFF(engine.queue_rows), NULL,

@@ -39,7 +39,7 @@ uint64_t ad_fake_now_ms(void) {
  * gives is up to a tick off either way. One tick less never puts an
  * arrival before the real one, so a client is never blamed for a request
  * it sent in time (e.g. the first after a penalty); at worst an arrival
- * reads 2 ticks late, well inside the 20 ms a client keeps as margin. */
+ * reads 2 ticks late, inside the 10 ms a client keeps as margin. */
 #define AD_FAKE_TICK_MS 4
 
 uint64_t ad_fake_arrival_ms(struct MHD_Connection *conn, uint64_t *lag_ms) {
