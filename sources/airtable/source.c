@@ -18,10 +18,12 @@
 
 #define AD_AT_ROW_BYTES_GUESS 2048 /* per row, until a table's first page */
 #define AD_AT_MAX_RESTARTS 3
-/* Pages parsed at once. One worker next to the loop uses the second core;
- * more would keep more parse trees alive at once (each pool thread's
- * malloc arena holds on to its largest), for no gain on 2 cores. */
-#define AD_AT_MAX_PARSING 1
+/* Pages parsed at once: one per core, at most this many. At the real
+ * limits the pages come in bursts (a window's worth of grants answers at
+ * once), and the last burst's parsing is time the run waits for at its
+ * end; with documents, the pages must keep up with 5 000 documents/s.
+ * Each worker's malloc arena holds on to its largest page, so a few. */
+#define AD_AT_MAX_PARSING 4
 #define AD_AT_TRIM_EVERY 4
 
 typedef struct ad_at_job {
@@ -376,12 +378,12 @@ static void ad_at_parse_done(uv_work_t *work, int status) {
   }
 }
 
-/* Hands waiting pages to the thread pool, AD_AT_MAX_PARSING at a time. */
+/* Hands waiting pages to the thread pool, max_parsing at a time. */
 static void ad_at_parse_next(ad_at_source_t *src) {
   ad_list_t *node;
   ad_at_reader_t *r;
 
-  while (src->parsing < AD_AT_MAX_PARSING &&
+  while (src->parsing < src->max_parsing &&
          (node = ad_list_head(&src->to_parse)) != NULL) {
     r = ad_container_of(node, ad_at_reader_t, parse_node);
     ad_list_remove(node);
@@ -804,6 +806,9 @@ int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *o) {
   ad_list_init(&src->readers);
   ad_list_init(&src->waiters);
   ad_list_init(&src->to_parse);
+  src->max_parsing = (int)uv_available_parallelism();
+  if (src->max_parsing > AD_AT_MAX_PARSING)
+    src->max_parsing = AD_AT_MAX_PARSING;
   ad_timers_entry_init(&src->done_entry);
   memset(&co, 0, sizeof(co));
   co.api_key = cfg->source.api_key;

@@ -66,6 +66,7 @@ struct ad_at_source {
   ad_list_t bases, readers, waiters;
   ad_list_t to_parse; /* readers whose page waits for a parse worker */
   int parsing;        /* pages on the thread pool */
+  int max_parsing;    /* at once: one per core, up to a few */
   uint64_t parsed;    /* pages handed to it so far */
   int pending; /* discovery steps and readers not yet finished */
   int started, stopping, finished;
