@@ -112,6 +112,7 @@ int ad_proc_run(char *const argv[], const char *log_path, ad_proc_usage_t *u) {
   while (wait4(pid, &status, 0, &ru) < 0)
     if (errno != EINTR)
       return -1;
+  u->start_s = start;
   u->wall_s = ad_proc_now() - start;
   u->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
              (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;

@@ -19,6 +19,7 @@ typedef struct ad_proc {
 
 typedef struct ad_proc_usage {
   double wall_s;  /* spawn to exit */
+  double start_s; /* the spawn, in s on CLOCK_MONOTONIC */
   double cpu_s;   /* user + system, of that process alone */
   long maxrss_kb; /* its peak resident set */
   int status;     /* exit status, or 128 + signal */

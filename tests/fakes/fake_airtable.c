@@ -1057,6 +1057,10 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
   base = fa_find_base(fa, named);
   if ((long)rq->lag > fa->c.max_arrival_lag_ms)
     fa->c.max_arrival_lag_ms = (long)rq->lag;
+  if (fa->c.first_arrival_ms < 0 || (long)arrival < fa->c.first_arrival_ms)
+    fa->c.first_arrival_ms = (long)arrival;
+  if ((long)arrival > fa->c.last_arrival_ms)
+    fa->c.last_arrival_ms = (long)arrival;
   if (base != NULL && arrival < base->retry_after_until)
     fa->c.early_retries++;
   fault = fa_fault(fa);
@@ -1226,6 +1230,7 @@ ad_fake_airtable_t *ad_fake_airtable_start(const ad_fake_airtable_opts_t *o) {
   pthread_mutex_init(&fa->mu, NULL);
   fa->c.tightest_base_span_ms = -1;
   fa->c.tightest_token_span_ms = -1;
+  fa->c.first_arrival_ms = fa->c.last_arrival_ms = -1;
   fa->offsets = json_object_new_object();
   if (fa->offsets == NULL || fa_build(fa) != 0) {
     ad_fake_airtable_stop(fa);
@@ -1298,6 +1303,8 @@ json_object *ad_fake_airtable_counters_json(ad_fake_airtable_t *fa) {
   FA_COUNTER(tightest_base_span_ms);
   FA_COUNTER(tightest_token_span_ms);
   FA_COUNTER(max_arrival_lag_ms);
+  FA_COUNTER(first_arrival_ms);
+  FA_COUNTER(last_arrival_ms);
   FA_COUNTER(records_served);
 #undef FA_COUNTER
   return o;

@@ -69,6 +69,10 @@ typedef struct ad_fake_airtable_counters {
   /* The most a request waited in the kernel before a fake thread took it
    * (see ad_fake_arrival_ms): how loaded the machine was. */
   long max_arrival_lag_ms;
+  /* The first and the latest arrival, in ms on CLOCK_MONOTONIC (as
+   * ad_fake_now_ms): with the client's own clock, what it did before and
+   * after its requests. -1 before any. */
+  long first_arrival_ms, last_arrival_ms;
   long records_served;
 } ad_fake_airtable_counters_t;
 
