@@ -455,25 +455,31 @@ static void rst_on_connection(uv_stream_t *listener, int status) {
   uv_read_start((uv_stream_t *)&s->conn, rst_alloc, rst_on_read);
 }
 
-START_TEST(test_connection_reset) {
-  rst_server_t rst;
+/* Listens on 127.0.0.1 (any port) with cb; url gets the URL of /x. */
+static void raw_listen(uv_tcp_t *listener, void *data, uv_connection_cb cb,
+                       char *url, size_t len) {
   struct sockaddr_in addr;
   struct sockaddr_storage bound;
-  int len = sizeof(bound);
+  int n = sizeof(bound);
+
+  uv_tcp_init(&loop, listener);
+  listener->data = data;
+  uv_ip4_addr("127.0.0.1", 0, &addr);
+  ck_assert_int_eq(uv_tcp_bind(listener, (struct sockaddr *)&addr, 0), 0);
+  ck_assert_int_eq(uv_listen((uv_stream_t *)listener, 8, cb), 0);
+  uv_tcp_getsockname(listener, (struct sockaddr *)&bound, &n);
+  snprintf(url, len, "http://127.0.0.1:%d/x",
+           ntohs(((struct sockaddr_in *)&bound)->sin_port));
+}
+
+START_TEST(test_connection_reset) {
+  rst_server_t rst;
   ad_http_t http;
   char url[128];
   result_t r;
 
-  uv_tcp_init(&loop, &rst.listener);
-  rst.listener.data = &rst;
-  uv_ip4_addr("127.0.0.1", 0, &addr);
-  ck_assert_int_eq(uv_tcp_bind(&rst.listener, (struct sockaddr *)&addr, 0), 0);
-  ck_assert_int_eq(uv_listen((uv_stream_t *)&rst.listener, 8,
-                             rst_on_connection), 0);
-  uv_tcp_getsockname(&rst.listener, (struct sockaddr *)&bound, &len);
+  raw_listen(&rst.listener, &rst, rst_on_connection, url, sizeof(url));
   ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/x",
-           ntohs(((struct sockaddr_in *)&bound)->sin_port));
   fetch(&http, "GET", url, NULL, 0, &r);
   ck_assert_int_eq(r.error, AD_ECONNRESET);
   close_http(&http);
@@ -564,25 +570,15 @@ static void close_on_connection(uv_stream_t *listener, int status) {
  * usually gets the old one's fd number, which must not inherit its poll. */
 START_TEST(test_idle_connection_closed_by_server) {
   close_server_t cs;
-  struct sockaddr_in addr;
-  struct sockaddr_storage bound;
-  int len = sizeof(bound), i, polls = 0;
+  int i, polls = 0;
   ad_http_t http;
   ad_list_t *n;
   char url[128];
   result_t r;
 
   memset(&cs, 0, sizeof(cs));
-  uv_tcp_init(&loop, &cs.listener);
-  cs.listener.data = &cs;
-  uv_ip4_addr("127.0.0.1", 0, &addr);
-  ck_assert_int_eq(uv_tcp_bind(&cs.listener, (struct sockaddr *)&addr, 0), 0);
-  ck_assert_int_eq(uv_listen((uv_stream_t *)&cs.listener, 8,
-                             close_on_connection), 0);
-  uv_tcp_getsockname(&cs.listener, (struct sockaddr *)&bound, &len);
+  raw_listen(&cs.listener, &cs, close_on_connection, url, sizeof(url));
   ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/x",
-           ntohs(((struct sockaddr_in *)&bound)->sin_port));
   for (i = 0; i < 3; i++) {
     fetch(&http, "GET", url, NULL, 5000, &r);
     ck_assert_int_eq(r.error, 0);
