@@ -412,6 +412,10 @@ static size_t ad_http_on_header(char *ptr, size_t size, size_t n,
   return len;
 }
 
+char *ad_http_take_body(ad_http_req_t *req, size_t *len) {
+  return ad_buf_steal(&req->body, len);
+}
+
 static void ad_http_req_free(ad_http_req_t *req) {
   ad_list_remove(&req->wire_node); /* written, never told: it is over */
   if (req->easy != NULL)

@@ -115,6 +115,11 @@ int ad_http_init(ad_http_t *http, uv_loop_t *loop, const ad_http_opts_t *opts);
 int ad_http_send(ad_http_t *http, const ad_http_request_t *rq, ad_http_cb cb,
                  void *data, ad_http_req_t **out);
 
+/* Only inside req's callback: the response body (res->body), now the
+ * caller's to free(). It stays where res->body points, NUL-terminated;
+ * taking it saves a copy of a large answer handed elsewhere. */
+char *ad_http_take_body(ad_http_req_t *req, size_t *len);
+
 /* Cancels a request: its callback runs with AD_ECANCELED before this
  * function returns. */
 void ad_http_cancel(ad_http_req_t *req);

@@ -597,6 +597,39 @@ START_TEST(test_idle_connection_closed_by_server) {
 }
 END_TEST
 
+static void on_take_body(ad_http_req_t *req, const ad_http_response_t *res,
+                         void *data) {
+  result_t *r = data;
+  size_t len = 0;
+  char *body = ad_http_take_body(req, &len);
+
+  ck_assert_ptr_eq(body, res->body); /* the same bytes, now ours */
+  ck_assert_uint_eq(len, res->body_len);
+  ck_assert_uint_eq(body[len], '\0');
+  on_result(req, res, r);
+  free(body); /* the request must not free it again (ASan would tell) */
+}
+
+/* A callback may take the body instead of copying it. */
+START_TEST(test_take_body) {
+  ad_http_request_t rq = {0};
+  ad_http_t http;
+  char url[128];
+  result_t r;
+
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(url, sizeof(url), "%s/echo?id=t", server.url);
+  rq.method = "GET";
+  rq.url = url;
+  memset(&r, 0, sizeof(r));
+  ck_assert_int_eq(ad_http_send(&http, &rq, on_take_body, &r, NULL), 0);
+  ck_assert(ad_test_run_until(&loop, &r.done, 20000));
+  ck_assert_int_eq(r.status, 200);
+  ck_assert_str_eq(r.body, "id=t");
+  close_http(&http);
+}
+END_TEST
+
 START_TEST(test_response_size_cap) {
   ad_http_opts_t opts;
   ad_http_t http;
@@ -761,6 +794,7 @@ static Suite *http_suite(void) {
   tcase_add_test(tc, test_dropped_connection);
   tcase_add_test(tc, test_connection_reset);
   tcase_add_test(tc, test_response_size_cap);
+  tcase_add_test(tc, test_take_body);
   tcase_add_test(tc, test_keepalive_keeps_the_poll);
   tcase_add_test(tc, test_idle_connection_closed_by_server);
   tcase_add_test(tc, test_cancel);

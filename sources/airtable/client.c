@@ -177,16 +177,25 @@ static void ad_at_describe(ad_at_call_t *call, const ad_http_response_t *res) {
            detail[0] ? ": " : "", detail);
 }
 
-static void ad_at_on_ok(ad_at_call_t *call, const ad_http_response_t *res) {
+static void ad_at_on_ok(ad_at_call_t *call, ad_http_req_t *req,
+                        const ad_http_response_t *res) {
   char err[256];
   int rc;
 
   call->state = AD_AT_IDLE;
+  call->answer = req;
   err[0] = '\0';
   rc = call->ok(call, res->body, res->body_len, err, sizeof(err), call->data);
   if (rc == 0) /* the call may be gone */
     return;
+  call->answer = NULL;
   ad_at_call_malformed(call, err);
+}
+
+char *ad_at_call_take_body(ad_at_call_t *call, size_t *len) {
+  char *body = ad_http_take_body(call->answer, len);
+  call->answer = NULL;
+  return body;
 }
 
 void ad_at_call_malformed(ad_at_call_t *call, const char *err) {
@@ -201,7 +210,6 @@ static void ad_at_on_response(ad_http_req_t *req, const ad_http_response_t *res,
   ad_at_client_t *c = call->client;
   ad_at_class_t cls;
 
-  (void)req;
   call->hreq = NULL;
   if (call->state != AD_AT_HTTP) /* canceled */
     return;
@@ -223,7 +231,7 @@ static void ad_at_on_response(ad_http_req_t *req, const ad_http_response_t *res,
                         : ad_at_classify_status(res->status, call->type);
   switch (cls) {
   case AD_AT_OK:
-    ad_at_on_ok(call, res);
+    ad_at_on_ok(call, req, res);
     return;
   case AD_AT_RETRY_LATER:
     ad_at_call_retry(call, res->error, ad_at_backoff_ms(call, res->retry_after_s));

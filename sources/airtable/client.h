@@ -83,6 +83,7 @@ struct ad_at_call {
   ad_limiter_key_t *key;
   ad_limiter_req_t lreq;
   ad_http_req_t *hreq;
+  ad_http_req_t *answer; /* whose 2xx ok is reading, only while it does */
   ad_timers_entry_t retry;
   ad_buf_t url, body;
   int attempts;
@@ -113,6 +114,11 @@ static inline ad_buf_t *ad_at_call_body(ad_at_call_t *call) { return &call->body
  * call must be idle. Returns AD_ECLOSING or AD_EINVAL (no callback). */
 int ad_at_call_start(ad_at_call_t *call, ad_limiter_key_t *key,
                      ad_at_ok_cb ok, ad_at_fail_cb fail);
+
+/* Only inside the ok callback: the body it was given, now the caller's
+ * to free() (NUL-terminated, at the same address); NULL on ENOMEM. For a
+ * callback that parses it later, without a copy. */
+char *ad_at_call_take_body(ad_at_call_t *call, size_t *len);
 
 /* The 2xx body an ok callback took to parse later (it returned 0) turned
  * out malformed: the request is retried as if ok had returned AD_EPARSE

@@ -417,11 +417,10 @@ static int ad_at_on_page(ad_at_call_t *call, const char *body, size_t len,
   ad_at_reader_t *r = data;
   ad_at_source_t *src = r->src;
 
-  (void)call;
   if (src->o.check)
     return ad_at_check_page(r, body, len, err, errlen);
   r->page = ad_page_new(r->table);
-  r->body = malloc(len + 1);
+  r->body = ad_at_call_take_body(call, &r->body_len); /* no copy */
   if (r->page == NULL || r->body == NULL) {
     ad_page_free(r->page);
     r->page = NULL;
@@ -430,9 +429,6 @@ static int ad_at_on_page(ad_at_call_t *call, const char *body, size_t len,
     ad_at_fatal(src, "out of memory while reading a page");
     return 0;
   }
-  memcpy(r->body, body, len);
-  r->body[len] = '\0';
-  r->body_len = len;
   r->tally.rc = 0;
   r->tally.restart = 0;
   r->tally.read = r->tally.failed = 0;
