@@ -54,7 +54,6 @@ typedef struct fd_request {
   int answered_once, counted, too_big;
 } fd_request_t;
 
-
 /* ---- answers ----------------------------------------------------------- */
 
 static enum MHD_Result fd_send(struct MHD_Connection *conn, unsigned status,
