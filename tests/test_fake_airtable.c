@@ -12,6 +12,7 @@
 #include "api.h"
 #include "error.h"
 #include "fake_airtable.h"
+#include "fake_server.h"
 #include "http.h"
 #include "mapping.h"
 #include "testutil.h"
@@ -405,6 +406,298 @@ START_TEST(test_deterministic_dataset) {
 }
 END_TEST
 
+/* ---- many requests in flight ------------------------------------------
+ * Sent at once through the engine's client; each answer's status and the
+ * order the answers came in are kept, and when each request went on the
+ * wire (on_wire: after its bytes reached the kernel). */
+
+#define FLIGHT_MAX 160
+
+typedef struct flight flight_t;
+
+typedef struct slot {
+  flight_t *f;
+  long status;      /* -error for a transport failure */
+  uint64_t wire_ms; /* ad_fake_now_ms when written */
+} slot_t;
+
+struct flight {
+  slot_t slot[FLIGHT_MAX];
+  int order[FLIGHT_MAX]; /* slot indexes, in the order answered */
+  int sent, done, target, reached;
+};
+
+static void flight_wired(void *data) {
+  ((slot_t *)data)->wire_ms = ad_fake_now_ms();
+}
+
+static void flight_answered(ad_http_req_t *req, const ad_http_response_t *res,
+                            void *data) {
+  slot_t *sl = data;
+  flight_t *f = sl->f;
+  (void)req;
+  sl->status = res->error != 0 ? -(long)res->error : res->status;
+  f->order[f->done++] = (int)(sl - f->slot);
+  f->reached = f->done >= f->target;
+}
+
+/* Queues GET path as the flight's next request. */
+static void flight_send(flight_t *f, const char *path) {
+  char url[1024], auth[300];
+  const char *headers[] = {auth, NULL};
+  ad_http_request_t rq;
+  slot_t *sl;
+
+  ck_assert_int_lt(f->sent, FLIGHT_MAX);
+  sl = &f->slot[f->sent++];
+  sl->f = f;
+  snprintf(url, sizeof(url), "%s%s", ad_fake_airtable_url(fake), path);
+  snprintf(auth, sizeof(auth), "Authorization: Bearer %s", opts.token);
+  memset(&rq, 0, sizeof(rq));
+  rq.method = "GET";
+  rq.url = url;
+  rq.headers = headers;
+  rq.on_wire = flight_wired;
+  rq.wire_data = sl;
+  ck_assert_int_eq(ad_http_send(&http, &rq, flight_answered, sl, NULL), 0);
+}
+
+/* Runs the loop until every request sent so far is answered. */
+static void flight_wait(flight_t *f) {
+  f->target = f->sent;
+  f->reached = f->done >= f->target;
+  ck_assert(ad_test_run_until(&loop, &f->reached, 20000));
+}
+
+/* Slots [first, first + n): how many got status, and when the first and
+ * the last of them went on the wire. */
+static int flight_count(const flight_t *f, int first, int n, long status,
+                        uint64_t *wire_min, uint64_t *wire_max) {
+  int i, count = 0;
+  *wire_min = UINT64_MAX;
+  *wire_max = 0;
+  for (i = first; i < first + n; i++) {
+    count += f->slot[i].status == status;
+    if (f->slot[i].wire_ms < *wire_min)
+      *wire_min = f->slot[i].wire_ms;
+    if (f->slot[i].wire_ms > *wire_max)
+      *wire_max = f->slot[i].wire_ms;
+  }
+  return count;
+}
+
+/* Opens n connections to the fake (GET /_fake/counters, which no limit
+ * counts and no worker serves), so that a burst then goes out at once
+ * rather than as fast as connections open. */
+static void warm_connections(flight_t *f, int n) {
+  int i;
+  for (i = 0; i < n; i++)
+    flight_send(f, "/_fake/counters");
+  flight_wait(f);
+}
+
+static void sleep_until_ms(uint64_t due) {
+  uint64_t now;
+  while ((now = ad_fake_now_ms()) < due)
+    usleep((useconds_t)(due - now) * 1000);
+}
+
+#define BURST 50
+
+/* Two bursts of BURST requests to as many bases (one each, so that only
+ * the token's limit of 50 can be broken), the second one gap_ms after the
+ * first began, and at least margin_ms (>= 1 000) after its last request
+ * went out: the client keeps the limit at send time. Starts a fresh fake
+ * with opts. Returns the 429s, with the counters in c; *planned is 0 when
+ * the machine was too loaded to send as planned (the second burst went
+ * out over 40 ms, or 60 ms late). */
+static int two_bursts(int gap_ms, int margin_ms,
+                      ad_fake_airtable_counters_t *c, int *planned) {
+  static flight_t f;
+  uint64_t w1_min, w1_max, w2_min, w2_max, due;
+  int i, limited;
+
+  ad_fake_airtable_stop(fake);
+  opts.bases = BURST;
+  opts.tables_per_base = 1;
+  opts.records_per_table = 1;
+  opts.per_token_rps = BURST;
+  start();
+  memset(&f, 0, sizeof(f));
+  warm_connections(&f, BURST);
+  for (i = 0; i < BURST; i++)
+    flight_send(&f, records_path(i, 0, "?pageSize=1"));
+  flight_wait(&f);
+  limited = flight_count(&f, BURST, BURST, 429, &w1_min, &w1_max);
+  due = w1_min + (uint64_t)gap_ms;
+  if (due < w1_max + (uint64_t)margin_ms)
+    due = w1_max + (uint64_t)margin_ms;
+  sleep_until_ms(due);
+  for (i = 0; i < BURST; i++)
+    flight_send(&f, records_path(i, 0, "?pageSize=1"));
+  flight_wait(&f);
+  limited += flight_count(&f, 2 * BURST, BURST, 429, &w2_min, &w2_max);
+  ad_fake_airtable_counters(fake, c);
+  ck_assert_uint_ge(w2_min, w1_max + (uint64_t)margin_ms);
+  ck_assert_int_eq(flight_count(&f, BURST, 2 * BURST, 200, &w1_min,
+                                &w1_max) + limited, 2 * BURST);
+  *planned = w2_max - w2_min <= 40 && w2_min <= due + 60;
+  return limited;
+}
+
+/* A busy gateway's one worker stamps a burst late and spread out; the
+ * next burst, sent 1.01 s after the first began, is stamped on time and
+ * lands in the same second as the first one's tail: 429, although the
+ * client never sent 51 requests within a second. A steady worker alone
+ * keeps a limit the client kept (each burst is spread the same way), so
+ * what breaks it is a first burst served slower, here on connections
+ * the worker had not served yet (connect_us, as a TLS handshake). */
+START_TEST(test_stamp_worker_bursts) {
+  ad_fake_airtable_counters_t c;
+  int limited = 0, attempt, planned = 0;
+
+  opts.stamp_mode = AD_FAKE_STAMP_WORKER;
+  opts.connect_us = 3200;
+  opts.penalty_ms = 1000;
+  /* The worker's stamps leave room: a second burst up to ~1.15 s later
+   * still lands in the first one's tail; a late one is tried again. */
+  for (attempt = 0; attempt < 3 && !planned; attempt++)
+    limited = two_bursts(1010, 1000, &c, &planned);
+  ck_assert_int_ge(limited, 1);
+  ck_assert_int_ge(c.sent_429, limited);
+  ck_assert_int_gt(c.max_per_token_window, BURST);
+  ck_assert_int_ge(c.tightest_token_span_ms, 0);
+  ck_assert_int_lt(c.tightest_token_span_ms, 1000);
+  /* The first burst queued for 50 x (6.4 to 7.2) ms; generous slack. */
+  ck_assert_int_ge(c.max_stamp_delay_ms, 150);
+  ck_assert_int_le(c.max_per_base_window, 2);
+}
+END_TEST
+
+/* The same traffic judged on kernel arrivals, with the second burst
+ * 1.05 s after the first: nothing queues, so nothing is stamped late, and
+ * the token's second never holds more than one burst. (At 1.01 s it drew
+ * no 429 in 15 runs either, but an arrival can read up to 2 kernel ticks
+ * late, 8 ms: docs/architecture.md, "Arrivals and latency".) */
+START_TEST(test_stamp_kernel_bursts) {
+  ad_fake_airtable_counters_t c;
+  json_object *j, *v;
+  int limited, planned;
+
+  opts.penalty_ms = 1000;
+  /* 30 ms after the first burst's last request, whatever its spread:
+   * more than the kernel's ticks can take back. */
+  limited = two_bursts(1050, 1030, &c, &planned);
+  ck_assert_int_eq(limited, 0);
+  ck_assert_int_eq(c.sent_429, 0);
+  ck_assert_int_eq(c.max_per_token_window, BURST);
+  ck_assert_int_ge(c.tightest_token_span_ms, 1000);
+  ck_assert_int_eq(c.max_stamp_delay_ms, 0);
+  j = ad_fake_airtable_counters_json(fake);
+  ck_assert(json_object_object_get_ex(j, "max_stamp_delay_ms", &v));
+  ck_assert_int_eq(json_object_get_int64(v), 0);
+  json_object_put(j);
+}
+END_TEST
+
+/* A client that spaces its requests out (1.03 s / 50, one at a time, each
+ * sent that long after the previous one went out) never queues behind
+ * itself at the worker: no 429 over 2 s at the token's full rate, and no
+ * stamp trails its arrival by as much as the spacing (the slack covers the
+ * kernel's 4 ms ticks). */
+START_TEST(test_stamp_worker_spaced) {
+  static flight_t f;
+  ad_fake_airtable_counters_t c;
+  const uint64_t spacing_us = 1030000 / BURST; /* 20.6 ms */
+  uint64_t next_us = 0, wire_us;
+  int i;
+
+  opts.stamp_mode = AD_FAKE_STAMP_WORKER;
+  opts.bases = BURST;
+  opts.tables_per_base = 1;
+  opts.records_per_table = 1;
+  start();
+  memset(&f, 0, sizeof(f));
+  for (i = 0; i < 2 * BURST; i++) {
+    if (next_us > 0)
+      while (uv_hrtime() / 1000 < next_us)
+        usleep((useconds_t)(next_us - uv_hrtime() / 1000));
+    flight_send(&f, records_path(i % BURST, 0, "?pageSize=1"));
+    flight_wait(&f);
+    ck_assert_int_eq(f.slot[i].status, 200);
+    wire_us = f.slot[i].wire_ms * 1000;
+    next_us = wire_us + spacing_us + 1000; /* wire_ms is rounded down */
+  }
+  ad_fake_airtable_counters(fake, &c);
+  ck_assert_int_eq(c.sent_429, 0);
+  ck_assert_int_le(c.max_per_token_window, BURST);
+  ck_assert_int_lt(c.max_stamp_delay_ms, 21 + 10);
+}
+END_TEST
+
+/* latency_jitter_ms holds each answer a different time, so answers to
+ * requests sent at once come back in another order, in either stamp mode
+ * (20 requests: all in order has odds of about 1 in 20!). */
+START_TEST(test_latency_jitter) {
+  static flight_t f;
+  int mode, try, i, shuffled;
+
+  for (mode = 0; mode < 2; mode++) {
+    ad_fake_airtable_opts_default(&opts);
+    opts.stamp_mode = mode ? AD_FAKE_STAMP_WORKER : AD_FAKE_STAMP_KERNEL;
+    opts.latency_jitter_ms = 40;
+    opts.per_token_rps = 0;
+    ad_fake_airtable_stop(fake);
+    start();
+    memset(&f, 0, sizeof(f));
+    warm_connections(&f, 20);
+    shuffled = 0;
+    for (try = 0; try < 5 && !shuffled; try++) {
+      int first = f.sent;
+      for (i = 0; i < 20; i++)
+        flight_send(&f, "/v0/meta/bases");
+      flight_wait(&f);
+      for (i = 0; i < 20; i++) {
+        ck_assert_int_eq(f.slot[f.order[first + i]].status, 200);
+        shuffled |= f.order[first + i] != first + i;
+      }
+    }
+    ck_assert_msg(shuffled, "answers in send order (mode %d)", mode);
+  }
+}
+END_TEST
+
+/* The standalone program's new flags: a bad --stamp is refused with exit
+ * status 2 before anything starts; the usage text names every flag. */
+START_TEST(test_main_stamp_flags) {
+  char *bad[] = {"fake-airtable", "--stamp", "gateway", NULL};
+  char *help[] = {"fake-airtable", "--stamp", "worker", "--service-us", "100",
+                  "--help", NULL};
+  char text[4096];
+  FILE *out = tmpfile();
+  int saved = dup(STDOUT_FILENO);
+  size_t len;
+
+  ck_assert_int_eq(ad_fake_airtable_main(3, bad), 2);
+  ck_assert_ptr_nonnull(out);
+  fflush(stdout);
+  dup2(fileno(out), STDOUT_FILENO);
+  ck_assert_int_eq(ad_fake_airtable_main(6, help), 0);
+  fflush(stdout);
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  rewind(out);
+  len = fread(text, 1, sizeof(text) - 1, out);
+  text[len] = '\0';
+  fclose(out);
+  ck_assert_ptr_nonnull(strstr(text, "--stamp kernel|worker"));
+  ck_assert_ptr_nonnull(strstr(text, "--service-us N"));
+  ck_assert_ptr_nonnull(strstr(text, "--service-jitter-us N"));
+  ck_assert_ptr_nonnull(strstr(text, "--connect-us N"));
+  ck_assert_ptr_nonnull(strstr(text, "--latency-jitter-ms N"));
+}
+END_TEST
+
 static Suite *fake_suite(void) {
   Suite *s = suite_create("fake_airtable");
   TCase *tc = tcase_create("core");
@@ -422,6 +715,11 @@ static Suite *fake_suite(void) {
   tcase_add_test(tc, test_billing_exhausted);
   tcase_add_test(tc, test_token_blocked);
   tcase_add_test(tc, test_deterministic_dataset);
+  tcase_add_test(tc, test_stamp_worker_bursts);
+  tcase_add_test(tc, test_stamp_kernel_bursts);
+  tcase_add_test(tc, test_stamp_worker_spaced);
+  tcase_add_test(tc, test_latency_jitter);
+  tcase_add_test(tc, test_main_stamp_flags);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -73,6 +73,7 @@ typedef struct fa_conn {
   const fa_base_t *told_base;
   uint64_t told_until, told_at;
   int excused;
+  int served; /* the worker has taken a request from it (connect_us paid) */
 } fa_conn_t;
 
 typedef struct fa_offset {
@@ -95,6 +96,7 @@ struct ad_fake_airtable {
   fa_offset_t *offset_list;
   size_t noffsets, offsets_cap;
   uint64_t rng;
+  ad_fake_worker_t worker; /* stamp_mode AD_FAKE_STAMP_WORKER */
   fa_field_t *wide;          /* opts.wide_fields of them, or NULL */
   char (*wide_names)[24];
   ad_fake_airtable_counters_t c;
@@ -104,6 +106,9 @@ struct ad_fake_airtable {
 typedef struct fa_request {
   char *raw_uri;
   uint64_t arrival, lag; /* ms: see ad_fake_arrival_ms */
+  /* ms: what the limits judge it on (the arrival, or when the worker got
+   * to it), and when its answer may leave (fa_stamp). */
+  uint64_t stamp, answer_at;
   char *body;
   size_t body_len;
   int answered_once;
@@ -577,8 +582,8 @@ static enum MHD_Result fa_error(struct MHD_Connection *conn, unsigned status,
   return fa_json(conn, status, root);
 }
 
-/* Records an arrival; updates the busiest second and the shortest span
- * in which limit + 1 requests arrived (over 1 000 ms: never over). */
+/* Records a stamp; updates the busiest second and the shortest span in
+ * which limit + 1 requests were stamped (over 1 000 ms: never over). */
 static void fa_limit_seen(fa_limit_t *l, uint64_t now, int limit, long *max,
                           long *tightest) {
   size_t busiest = ad_fake_window_busiest(&l->seen, now);
@@ -600,26 +605,26 @@ static int fa_limit_over(const fa_limit_t *l, uint64_t now, int limit) {
   return limit > 0 && ad_fake_window_busiest(&l->admitted, now) > (size_t)limit;
 }
 
-/* A 429 goes out for base on cx: the client will know of the penalty in
- * force once it reads it. */
+/* A 429 goes out for base on cx at answer_at (or now, if later): the
+ * client will know of the penalty in force once it reads it. */
 static void fa_told(ad_fake_airtable_t *fa, fa_base_t *base, fa_conn_t *cx,
-                    uint64_t arrival) {
-  uint64_t sent = arrival + (uint64_t)fa->o.latency_ms, now = ad_fake_now_ms();
-  uint64_t until = fa->token_blocked_until;
+                    uint64_t answer_at) {
+  uint64_t now = ad_fake_now_ms(), until = fa->token_blocked_until;
   if (base == NULL || cx == NULL)
     return;
   if (base->blocked_until > until)
     until = base->blocked_until;
   cx->told_base = base;
   cx->told_until = until;
-  cx->told_at = sent > now ? sent : now; /* when the 429 leaves */
+  cx->told_at = answer_at > now ? answer_at : now; /* when the 429 leaves */
   cx->excused = 0;
 }
 
-/* The sliding-second limits. Returns 1 when the request may proceed.
- * Called with the lock held. */
-static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now,
-                    fa_conn_t *cx) {
+/* The sliding-second limits, judged on the request's stamp. Returns 1
+ * when the request may proceed. Called with the lock held. */
+static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base,
+                    const fa_request_t *rq, fa_conn_t *cx) {
+  uint64_t now = rq->stamp;
   int over_base, over_token;
 
   fa_limit_seen(&fa->token_limit, now, fa->o.per_token_rps,
@@ -641,7 +646,7 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now,
       (base != NULL && now < base->blocked_until)) {
     fa->c.refused_in_penalty++;
     fa->c.sent_429++;
-    fa_told(fa, base, cx, now);
+    fa_told(fa, base, cx, rq->answer_at);
     return 0;
   }
   if (base != NULL && base->inject_429 > 0) { /* as if another client */
@@ -649,7 +654,7 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now,
     base->blocked_until = now + (uint64_t)fa->o.penalty_ms;
     fa->c.injected_429++;
     fa->c.sent_429++;
-    fa_told(fa, base, cx, now);
+    fa_told(fa, base, cx, rq->answer_at);
     return 0;
   }
   over_token = fa_limit_over(&fa->token_limit, now, fa->o.per_token_rps);
@@ -661,7 +666,7 @@ static int fa_admit(ad_fake_airtable_t *fa, fa_base_t *base, uint64_t now,
     if (over_base)
       base->blocked_until = now + (uint64_t)fa->o.penalty_ms;
     fa->c.sent_429++;
-    fa_told(fa, base, cx, now);
+    fa_told(fa, base, cx, rq->answer_at);
     return 0;
   }
   ad_fake_window_add(&fa->token_limit.admitted, now);
@@ -1000,11 +1005,43 @@ static int fa_fault(ad_fake_airtable_t *fa) {
   return 0;
 }
 
+/* Stamps a request, lock held: in kernel mode its arrival; in worker mode
+ * when the one virtual worker gets to it (ad_fake_worker_t). The worker
+ * serves requests in the order the fake's threads take this lock, which
+ * on a loaded machine is not quite their arrival order: that is the
+ * model, as a gateway's worker serves requests in the order it reads
+ * them, and taking one late costs it at most the services of those taken
+ * before it. Also sets when the answer may leave: latency_ms (plus its
+ * jitter) after the arrival in kernel mode, after the worker is done with
+ * it in worker mode, so the client sees the queueing. */
+static void fa_stamp(ad_fake_airtable_t *fa, fa_request_t *rq,
+                     fa_conn_t *cx) {
+  uint64_t done = rq->arrival, service, latency;
+
+  rq->stamp = rq->arrival;
+  if (fa->o.stamp_mode == AD_FAKE_STAMP_WORKER) {
+    service = fa->o.service_us > 0 ? (uint64_t)fa->o.service_us : 0;
+    if (fa->o.service_jitter_us > 0)
+      service += ad_rand_upto(&fa->rng, (uint64_t)fa->o.service_jitter_us);
+    if ((cx == NULL || !cx->served) && fa->o.connect_us > 0)
+      service += (uint64_t)fa->o.connect_us;
+    if (cx != NULL)
+      cx->served = 1;
+    rq->stamp = ad_fake_worker_take(&fa->worker, rq->arrival, service, &done);
+    if ((long)(rq->stamp - rq->arrival) > fa->c.max_stamp_delay_ms)
+      fa->c.max_stamp_delay_ms = (long)(rq->stamp - rq->arrival);
+  }
+  latency = fa->o.latency_ms > 0 ? (uint64_t)fa->o.latency_ms : 0;
+  if (fa->o.latency_jitter_ms > 0)
+    latency += ad_rand_upto(&fa->rng, (uint64_t)fa->o.latency_jitter_ms);
+  rq->answer_at = done + latency;
+}
+
 /* A 503, with Retry-After when the options ask for one; the base named
- * in the path (may be NULL) must then wait that long. */
+ * in the path (may be NULL) must then wait that long from the stamp. */
 static enum MHD_Result fa_unavailable(ad_fake_airtable_t *fa,
                                       struct MHD_Connection *conn,
-                                      fa_base_t *base, uint64_t arrival) {
+                                      fa_base_t *base, uint64_t stamp) {
   static const char body[] =
       "{\"error\":{\"type\":\"RETRIABLE_ERROR\",\"message\":\"Server "
       "temporarily unavailable, safe to retry the request\"}}";
@@ -1022,7 +1059,7 @@ static enum MHD_Result fa_unavailable(ad_fake_airtable_t *fa,
     MHD_add_response_header(res, "Retry-After", secs);
     pthread_mutex_lock(&fa->mu);
     if (base != NULL)
-      base->retry_after_until = arrival + (uint64_t)fa->o.retry_after_s * 1000;
+      base->retry_after_until = stamp + (uint64_t)fa->o.retry_after_s * 1000;
     pthread_mutex_unlock(&fa->mu);
   }
   r = MHD_queue_response(conn, 503, res);
@@ -1038,9 +1075,11 @@ static enum MHD_Result fa_billing(struct MHD_Connection *conn) {
                   0);
 }
 
+/* Every request goes through the worker (a gateway reads even those it
+ * refuses); rq gets its stamp and answer time. */
 static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
                                 struct MHD_Connection *conn,
-                                const fa_request_t *rq, int post) {
+                                fa_request_t *rq, int post) {
   char seg[5][256];
   int n = ad_fake_split_path(rq->raw_uri, seg, 5), fault, truncate = 0;
   fa_base_t *base = NULL;
@@ -1048,12 +1087,16 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
   const char *auth, *named; /* the base the path names, if any */
   char expect[300];
   int admitted;
-  uint64_t arrival = rq->arrival;
+  uint64_t arrival = rq->arrival, stamp;
 
-  if (n < 2 || strcmp(seg[0], "v0") != 0)
-    return fa_error(conn, 404, "NOT_FOUND", NULL, 1);
-  named = strcmp(seg[1], "meta") == 0 && n == 5 ? seg[3] : seg[1];
   pthread_mutex_lock(&fa->mu);
+  fa_stamp(fa, rq, fa_conn(conn));
+  stamp = rq->stamp;
+  if (n < 2 || strcmp(seg[0], "v0") != 0) {
+    pthread_mutex_unlock(&fa->mu);
+    return fa_error(conn, 404, "NOT_FOUND", NULL, 1);
+  }
+  named = strcmp(seg[1], "meta") == 0 && n == 5 ? seg[3] : seg[1];
   base = fa_find_base(fa, named);
   if ((long)rq->lag > fa->c.max_arrival_lag_ms)
     fa->c.max_arrival_lag_ms = (long)rq->lag;
@@ -1061,7 +1104,7 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
     fa->c.first_arrival_ms = (long)arrival;
   if ((long)arrival > fa->c.last_arrival_ms)
     fa->c.last_arrival_ms = (long)arrival;
-  if (base != NULL && arrival < base->retry_after_until)
+  if (base != NULL && stamp < base->retry_after_until)
     fa->c.early_retries++;
   fault = fa_fault(fa);
   if (fault == 0 && fa->o.truncate > 0 &&
@@ -1071,7 +1114,7 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
   if (fault == 1)
     return MHD_NO;
   if (fault == 2)
-    return fa_unavailable(fa, conn, base, arrival);
+    return fa_unavailable(fa, conn, base, stamp);
   auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
   snprintf(expect, sizeof(expect), "Bearer %s", fa->token);
   if (auth == NULL || strcmp(auth, expect) != 0)
@@ -1083,7 +1126,7 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
     if (n == 3 && strcmp(seg[2], "bases") == 0 && !post) {
       pthread_mutex_lock(&fa->mu);
       fa->c.requests_bases++;
-      admitted = fa_admit(fa, NULL, arrival, fa_conn(conn));
+      admitted = fa_admit(fa, NULL, rq, fa_conn(conn));
       pthread_mutex_unlock(&fa->mu);
       return admitted ? fa_bases(fa, conn)
                  : fa_error(conn, 429, "RATE_LIMIT_REACHED",
@@ -1110,7 +1153,7 @@ static enum MHD_Result fa_route(ad_fake_airtable_t *fa,
     fa->c.requests_schema++;
   else
     fa->c.requests_records++;
-  admitted = fa_admit(fa, base, arrival, fa_conn(conn));
+  admitted = fa_admit(fa, base, rq, fa_conn(conn));
   pthread_mutex_unlock(&fa->mu);
   if (!admitted)
     return fa_error(conn, 429, "RATE_LIMIT_REACHED",
@@ -1169,7 +1212,7 @@ static enum MHD_Result fa_handler(void *cls, struct MHD_Connection *conn,
   if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
     return fa_error(conn, 404, "NOT_FOUND", NULL, 1);
   r = fa_route(fa, conn, rq, strcmp(method, "POST") == 0);
-  ad_fake_hold(rq->arrival, fa->o.latency_ms);
+  ad_fake_hold(rq->answer_at, 0);
   return r;
 }
 
@@ -1214,6 +1257,14 @@ void ad_fake_airtable_opts_default(ad_fake_airtable_opts_t *o) {
   o->per_base_rps = 5;
   o->per_token_rps = 50;
   o->penalty_ms = 30000;
+  o->stamp_mode = AD_FAKE_STAMP_KERNEL;
+  o->service_us = 3200;
+  o->service_jitter_us = 800;
+  /* A gateway's first request on a connection costs it more (accepting,
+   * TLS): what makes a burst on new connections stamp later than the next
+   * one on warm ones. Without it one steady worker spreads every burst
+   * alike and never refuses a bursting client. */
+  o->connect_us = 3200;
 }
 
 ad_fake_airtable_t *ad_fake_airtable_start(const ad_fake_airtable_opts_t *o) {
@@ -1303,6 +1354,7 @@ json_object *ad_fake_airtable_counters_json(ad_fake_airtable_t *fa) {
   FA_COUNTER(tightest_base_span_ms);
   FA_COUNTER(tightest_token_span_ms);
   FA_COUNTER(max_arrival_lag_ms);
+  FA_COUNTER(max_stamp_delay_ms);
   FA_COUNTER(first_arrival_ms);
   FA_COUNTER(last_arrival_ms);
   FA_COUNTER(records_served);

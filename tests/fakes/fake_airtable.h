@@ -2,7 +2,9 @@
  * real one (airtable-api.md): bearer auth, 100-record pages with opaque
  * expiring offsets, tables by id or URL-encoded name, error bodies in the
  * real shapes, and 5 requests/s per base and 50/s per token in any sliding
- * second, with a penalty after a 429.
+ * second, with a penalty after a 429. The limits judge a request on when
+ * the kernel received it, or (stamp_mode) on when the one worker of a busy
+ * gateway would have got to it.
  *
  * Datasets are generated from a seed: records are computed on demand, so a
  * million records cost no memory. Faults (latency, 5xx, dropped
@@ -24,6 +26,16 @@
 
 typedef struct ad_fake_airtable ad_fake_airtable_t;
 
+/* What the limits judge a request on (docs/architecture.md, "Arrivals and
+ * latency"). */
+typedef enum ad_fake_stamp_mode {
+  /* When the kernel received it: a server with CPU to spare. */
+  AD_FAKE_STAMP_KERNEL = 0,
+  /* When the one virtual worker of a busy gateway got to it: a burst is
+   * stamped late and spread out, the answers held back as long. */
+  AD_FAKE_STAMP_WORKER
+} ad_fake_stamp_mode_t;
+
 typedef struct ad_fake_airtable_opts {
   const char *token;       /* the one accepted bearer token */
   uint16_t port;           /* 0: any free port */
@@ -36,6 +48,13 @@ typedef struct ad_fake_airtable_opts {
   int per_token_rps;       /* 0 = no limit */
   int penalty_ms;          /* refusal after a 429; default 30 000 */
   int latency_ms;          /* added to every answer */
+  int latency_jitter_ms;   /* each answer: plus uniform 0..this (seeded) */
+  ad_fake_stamp_mode_t stamp_mode; /* default AD_FAKE_STAMP_KERNEL */
+  /* Worker mode only: the worker's time per request, service_us plus
+   * uniform 0..service_jitter_us (seeded; defaults 3 200 and 800), and
+   * connect_us more for a connection's first request (accepting it, and
+   * the TLS handshake a real gateway does; default 3 200). */
+  int service_us, service_jitter_us, connect_us;
   double fail_5xx;         /* fraction of requests answered 500/502/503 */
   double drop;             /* fraction of connections closed unanswered */
   double truncate;         /* fraction of record pages cut mid-JSON */
@@ -51,24 +70,29 @@ typedef struct ad_fake_airtable_opts {
 typedef struct ad_fake_airtable_counters {
   long requests_bases, requests_schema, requests_records;
   long sent_429, refused_in_penalty;
-  /* Requests to a base that arrived, on a connection that had carried a
-   * 429 for it, before the penalty in force then ended (a well-behaved
-   * client keeps it at 0; curl does not pipeline, so such a request was
-   * sent after the 429 was read), and
+  /* Requests to a base stamped (see below), on a connection that had
+   * carried a 429 for it, before the penalty in force then ended (a
+   * well-behaved client keeps it at 0; curl does not pipeline, so such a
+   * request was sent after the 429 was read), and
    * before a 503's Retry-After had passed (0 when one call at a time
    * goes to the base, as with a one-table sync). */
   long ignored_penalty, early_retries;
   long injected_429;        /* sent by ad_fake_airtable_inject_429 */
   long sent_5xx, dropped, truncated, expired_offsets;
-  long max_per_base_window; /* most arrivals seen for one base in 1 s */
-  long max_per_token_window;
-  /* The shortest span in which limit + 1 requests arrived, for one base
-   * and for the token: how close a client came to the limit (a span
-   * under 1 000 ms went over it). -1 until limit + 1 requests arrived. */
+  /* The most requests stamped in 1 s for one base, and for the token. A
+   * request's stamp is what the limits judge: its arrival in kernel mode,
+   * when the worker got to it in worker mode. */
+  long max_per_base_window, max_per_token_window;
+  /* The shortest span in which limit + 1 requests were stamped, for one
+   * base and for the token: how close a client came to the limit (a span
+   * under 1 000 ms went over it). -1 until limit + 1 were stamped. */
   long tightest_base_span_ms, tightest_token_span_ms;
   /* The most a request waited in the kernel before a fake thread took it
    * (see ad_fake_arrival_ms): how loaded the machine was. */
   long max_arrival_lag_ms;
+  /* The most a request's stamp trailed its arrival: how long it queued
+   * for the worker (always 0 in kernel mode). */
+  long max_stamp_delay_ms;
   /* The first and the latest arrival, in ms on CLOCK_MONOTONIC (as
    * ad_fake_now_ms): with the client's own clock, what it did before and
    * after its requests. -1 before any. */

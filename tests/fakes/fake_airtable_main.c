@@ -20,6 +20,13 @@ static void usage(FILE *out, const char *prog) {
           "  --per-base-rps N --per-token-rps N  limits (5, 50; 0 = off)\n"
           "  --penalty-ms N       refusal after a 429 (30000)\n"
           "  --latency-ms N       added to every answer\n"
+          "  --latency-jitter-ms N  plus uniform 0..N per answer (0)\n"
+          "  --stamp kernel|worker  judge the limits on when the kernel got a\n"
+          "                       request (default), or on when one worker of a\n"
+          "                       busy gateway got to it (bursts stamped late)\n"
+          "  --service-us N --service-jitter-us N   worker: time per request,\n"
+          "                       N plus uniform 0..N (3200, 800)\n"
+          "  --connect-us N       worker: more for a connection's first request (3200)\n"
           "  --fail-5xx F --drop F --truncate F   fault fractions (0..1)\n"
           "  --offset-ttl-ms N    offsets expire after N ms (0 = never)\n"
           "  --retry-after N      503 answers carry Retry-After: N\n"
@@ -40,6 +47,9 @@ int ad_fake_airtable_main(int argc, char **argv) {
       {"drop", 1, 0, 'd'},          {"truncate", 1, 0, 'x'},
       {"offset-ttl-ms", 1, 0, 'o'}, {"demo", 0, 0, 'D'},
       {"retry-after", 1, 0, 'R'},   {"billing-exhausted", 0, 0, 'Q'},
+      {"stamp", 1, 0, 'S'},         {"service-us", 1, 0, 'u'},
+      {"service-jitter-us", 1, 0, 'j'}, {"connect-us", 1, 0, 'c'},
+      {"latency-jitter-ms", 1, 0, 'J'},
       {"help", 0, 0, 'h'},
       {0, 0, 0, 0}};
   ad_fake_airtable_opts_t o;
@@ -70,6 +80,21 @@ int ad_fake_airtable_main(int argc, char **argv) {
     case 'D': o.demo = 1; break;
     case 'R': o.retry_after_s = atoi(optarg); break;
     case 'Q': o.billing_exhausted = 1; break;
+    case 'S':
+      if (strcmp(optarg, "kernel") == 0) {
+        o.stamp_mode = AD_FAKE_STAMP_KERNEL;
+      } else if (strcmp(optarg, "worker") == 0) {
+        o.stamp_mode = AD_FAKE_STAMP_WORKER;
+      } else {
+        fprintf(stderr, "%s: --stamp must be kernel or worker, not \"%s\"\n",
+                argv[0], optarg);
+        return 2;
+      }
+      break;
+    case 'u': o.service_us = atoi(optarg); break;
+    case 'j': o.service_jitter_us = atoi(optarg); break;
+    case 'c': o.connect_us = atoi(optarg); break;
+    case 'J': o.latency_jitter_ms = atoi(optarg); break;
     case 'h': usage(stdout, argv[0]); return 0;
     default: usage(stderr, argv[0]); return 2;
     }

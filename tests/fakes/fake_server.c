@@ -61,6 +61,17 @@ uint64_t ad_fake_arrival_ms(struct MHD_Connection *conn, uint64_t *lag_ms) {
   return now - lag;
 }
 
+uint64_t ad_fake_worker_take(ad_fake_worker_t *w, uint64_t arrival_ms,
+                             uint64_t service_us, uint64_t *done_ms) {
+  /* In microseconds: services are a few ms, and rounding each one to
+   * whole ms would stretch or shrink a burst's spread by up to 30 %. */
+  uint64_t start = arrival_ms * 1000 > w->free_us ? arrival_ms * 1000
+                                                  : w->free_us;
+  w->free_us = start + service_us;
+  *done_ms = (w->free_us + 999) / 1000;
+  return start / 1000;
+}
+
 void ad_fake_hold(uint64_t arrival_ms, int latency_ms) {
   uint64_t due = arrival_ms + (uint64_t)(latency_ms > 0 ? latency_ms : 0);
   uint64_t now;

@@ -35,6 +35,24 @@ uint64_t ad_fake_now_ms(void);
  * request line is read, before anything else arrives on conn. */
 uint64_t ad_fake_arrival_ms(struct MHD_Connection *conn, uint64_t *lag_ms);
 
+/* One virtual worker that serves requests one at a time, as a busy API
+ * gateway does: a request is stamped when the worker gets to it, not when
+ * it arrived, so a burst is stamped late and spread out. Virtual: the
+ * fake's threads do no such work, they only compute when it would be
+ * done. Not thread-safe: the fakes hold their lock. */
+typedef struct ad_fake_worker {
+  uint64_t free_us; /* when the worker is done with what it took so far */
+} ad_fake_worker_t;
+
+/* The worker takes a request that arrived at arrival_ms (as given by
+ * ad_fake_arrival_ms) and works service_us on it: returns its stamp,
+ * max(arrival, when the worker is free), in ms (rounded down, like
+ * ad_fake_now_ms, so never before the arrival). *done_ms gets when the
+ * worker is done with it, rounded up. Requests are served in the order of
+ * the calls. */
+uint64_t ad_fake_worker_take(ad_fake_worker_t *w, uint64_t arrival_ms,
+                             uint64_t service_us, uint64_t *done_ms);
+
 /* Returns once latency_ms have passed since arrival_ms. A handler calls it
  * after queuing its answer (MHD sends it once the handler returns), so the
  * work of answering is part of the latency, as on a real server, rather
