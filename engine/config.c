@@ -23,7 +23,10 @@ typedef enum {
   AD_CFG_UINT,      /* long >= 0 */
   AD_CFG_POSNUM,    /* double > 0 */
   AD_CFG_UNUM,      /* double >= 0 */
-  AD_CFG_FORMAT     /* int, ad_format_t */
+  AD_CFG_FORMAT,    /* int, ad_format_t */
+  AD_CFG_SHARED,    /* int, ad_shared_t */
+  AD_CFG_OBJECT     /* a nested section (its keys are "section.key"), or
+                       null for its defaults; stores nothing itself */
 } ad_cfg_type_t;
 
 enum {
@@ -93,7 +96,23 @@ static const ad_cfg_field_t ad_cfg_fields[] = {
     {"rate_limits", "dust_documents_per_minute", AD_CFG_POSNUM,
      AD_OFF(rate_limits.dust_documents_per_minute), NULL, 120, 0, NULL},
     {"rate_limits", "safety_margin_ms", AD_CFG_UINT,
-     AD_OFF(rate_limits.safety_margin_ms), NULL, 10, 0, NULL},
+     AD_OFF(rate_limits.safety_margin_ms), NULL, 20, 0, NULL},
+    {"rate_limits", "max_safety_margin_ms", AD_CFG_UINT,
+     AD_OFF(rate_limits.max_safety_margin_ms), NULL, 250, 0, NULL},
+    {"rate_limits", "shared", AD_CFG_OBJECT, 0, NULL, 0, 0, NULL},
+    {"rate_limits.shared", "type", AD_CFG_SHARED,
+     AD_OFF(rate_limits.shared.type), "file", 0, 0, NULL},
+    {"rate_limits.shared", "url", AD_CFG_OPTSTRING,
+     AD_OFF(rate_limits.shared.url), NULL, 0, AD_CFG_SECRET | AD_CFG_IDENT,
+     NULL},
+    {"rate_limits.shared", "key_prefix", AD_CFG_STRING,
+     AD_OFF(rate_limits.shared.key_prefix), "airdust", 0, AD_CFG_IDENT, NULL},
+    {"rate_limits.shared", "path", AD_CFG_OPTSTRING,
+     AD_OFF(rate_limits.shared.path), NULL, 0, 0, NULL},
+    {"rate_limits.shared", "connect_timeout_s", AD_CFG_POSINT,
+     AD_OFF(rate_limits.shared.connect_timeout_s), NULL, 5, 0, NULL},
+    {"rate_limits.shared", "outage_timeout_s", AD_CFG_POSINT,
+     AD_OFF(rate_limits.shared.outage_timeout_s), NULL, 60, 0, NULL},
     {"engine", "max_connections", AD_CFG_POSINT,
      AD_OFF(engine.max_connections), NULL, 64, 0, NULL},
     {"engine", "queue_rows", AD_CFG_POSINT, AD_OFF(engine.queue_rows), NULL,
@@ -110,6 +129,8 @@ static const ad_cfg_field_t ad_cfg_fields[] = {
      0, NULL},
     {"engine", "allow_insecure_http", AD_CFG_BOOL,
      AD_OFF(engine.allow_insecure_http), NULL, 0, 0, NULL},
+    {"engine", "state_dir", AD_CFG_OPTSTRING, AD_OFF(engine.state_dir), NULL,
+     0, 0, NULL},
 };
 
 #define AD_CFG_NFIELDS (sizeof(ad_cfg_fields) / sizeof(ad_cfg_fields[0]))
@@ -129,6 +150,8 @@ static const char *const ad_cfg_expected[] = {
     [AD_CFG_POSNUM] = "a positive number",
     [AD_CFG_UNUM] = "a non-negative number",
     [AD_CFG_FORMAT] = "\"tables\" or \"documents\"",
+    [AD_CFG_SHARED] = "\"file\", \"redis\" or \"none\"",
+    [AD_CFG_OBJECT] = "an object or null",
 };
 
 const char *ad_format_name(int format) {
@@ -198,6 +221,23 @@ static int ad_cfg_set_string(char **slot, const char *value) {
   return 0;
 }
 
+/* The names of an enumerated key's values, in the enum's order. */
+static const char *const ad_cfg_format_names[] = {"tables", "documents", NULL};
+static const char *const ad_cfg_shared_names[] = {"file", "redis", "none",
+                                                  NULL};
+
+static int ad_cfg_enum(ad_cfg_type_t type, const char *s, int *out) {
+  const char *const *names =
+      type == AD_CFG_FORMAT ? ad_cfg_format_names : ad_cfg_shared_names;
+  int i;
+  for (i = 0; names[i] != NULL; i++)
+    if (strcmp(s, names[i]) == 0) {
+      *out = i;
+      return 0;
+    }
+  return -1;
+}
+
 /* Checks v against f's type and stores it; 1 if the type is wrong. */
 static int ad_cfg_store(ad_config_t *cfg, const ad_cfg_field_t *f,
                         json_object *v, int *enomem) {
@@ -251,16 +291,11 @@ static int ad_cfg_store(ad_config_t *cfg, const ad_cfg_field_t *f,
     *(double *)base = d;
     return 0;
   case AD_CFG_FORMAT:
-    if (t != json_type_string)
-      return 1;
-    s = json_object_get_string(v);
-    if (strcmp(s, "tables") == 0)
-      *(int *)base = AD_FORMAT_TABLES;
-    else if (strcmp(s, "documents") == 0)
-      *(int *)base = AD_FORMAT_DOCUMENTS;
-    else
-      return 1;
-    return 0;
+  case AD_CFG_SHARED:
+    return t != json_type_string ||
+           ad_cfg_enum(f->type, json_object_get_string(v), (int *)base) != 0;
+  case AD_CFG_OBJECT:
+    return t != json_type_null && t != json_type_object;
   }
   return 1;
 }
@@ -272,6 +307,10 @@ static int ad_cfg_defaults(ad_config_t *cfg) {
     char *base = (char *)cfg + f->offset;
     switch (f->type) {
     case AD_CFG_CONST:
+    case AD_CFG_OBJECT:
+      break;
+    case AD_CFG_SHARED:
+      ad_cfg_enum(f->type, f->def_str, (int *)base);
       break;
     case AD_CFG_STRING:
     case AD_CFG_OPTSTRING:
@@ -307,13 +346,19 @@ static const ad_cfg_field_t *ad_cfg_find(const char *section, const char *key) {
 
 static int ad_cfg_section(ad_config_t *cfg, const char *section,
                           json_object *obj, char *err, size_t errlen) {
-  char got[64];
-  int enomem = 0;
+  char got[64], nested[64];
+  int enomem = 0, rc;
 
   json_object_object_foreach(obj, key, v) {
     const ad_cfg_field_t *f = ad_cfg_find(section, key);
     if (f == NULL)
       return ad_cfg_fail(err, errlen, "%s.%s: unknown key", section, key);
+    if (f->type == AD_CFG_OBJECT && json_object_is_type(v, json_type_object)) {
+      snprintf(nested, sizeof(nested), "%s.%s", section, key);
+      if ((rc = ad_cfg_section(cfg, nested, v, err, errlen)) != 0)
+        return rc;
+      continue;
+    }
     if (ad_cfg_store(cfg, f, v, &enomem)) {
       ad_cfg_describe(f, v, got, sizeof(got));
       if (f->type == AD_CFG_CONST)
@@ -376,10 +421,57 @@ static int ad_cfg_check_transport(const ad_config_t *cfg, char *err,
                      plain[0]);
 }
 
+static int ad_cfg_check_shared(const ad_config_t *cfg, char *err,
+                               size_t errlen) {
+  const char *url = cfg->rate_limits.shared.url;
+  int redis = cfg->rate_limits.shared.type == AD_SHARED_REDIS;
+
+  if (redis && (url == NULL || *url == '\0'))
+    return ad_cfg_fail(err, errlen, "rate_limits.shared.url: missing "
+                                    "(required when type is \"redis\")");
+  if (!redis && url != NULL)
+    return ad_cfg_fail(err, errlen, "rate_limits.shared.url: set, but type "
+                                    "is not \"redis\"");
+  if (cfg->rate_limits.shared.type != AD_SHARED_FILE &&
+      cfg->rate_limits.shared.path != NULL)
+    return ad_cfg_fail(err, errlen, "rate_limits.shared.path: set, but type "
+                                    "is not \"file\"");
+  if (cfg->rate_limits.max_safety_margin_ms <
+      cfg->rate_limits.safety_margin_ms)
+    return ad_cfg_fail(err, errlen,
+                       "rate_limits.max_safety_margin_ms: %ld is below "
+                       "rate_limits.safety_margin_ms (%ld)",
+                       cfg->rate_limits.max_safety_margin_ms,
+                       cfg->rate_limits.safety_margin_ms);
+  return 0;
+}
+
+/* engine.state_dir, when the config leaves it out: the XDG base
+ * directory spec's state home, as design.md section 5 says. Relative
+ * values of the variables are ignored, as the spec asks. */
+static int ad_cfg_state_dir(ad_config_t *cfg, ad_getenv_fn getenv,
+                            void *env_data) {
+  const char *xdg, *home;
+  char buf[4096];
+
+  if (cfg->engine.state_dir != NULL || getenv == NULL)
+    return 0;
+  xdg = getenv("XDG_STATE_HOME", env_data);
+  home = getenv("HOME", env_data);
+  if (xdg != NULL && xdg[0] == '/')
+    snprintf(buf, sizeof(buf), "%s/airdust", xdg);
+  else if (home != NULL && home[0] == '/')
+    snprintf(buf, sizeof(buf), "%s/.local/state/airdust", home);
+  else
+    return 0;
+  return ad_cfg_set_string(&cfg->engine.state_dir, buf);
+}
+
 static int ad_cfg_check(ad_config_t *cfg, ad_getenv_fn getenv, void *env_data,
                         char *err, size_t errlen) {
   size_t i;
   const char *k;
+  int rc;
 
   for (i = 0; i < AD_CFG_NFIELDS; i++) {
     const ad_cfg_field_t *f = &ad_cfg_fields[i];
@@ -404,6 +496,10 @@ static int ad_cfg_check(ad_config_t *cfg, ad_getenv_fn getenv, void *env_data,
                          "%s.%s: must not contain control characters",
                          f->section, f->key);
   }
+  if ((rc = ad_cfg_check_shared(cfg, err, errlen)) != 0)
+    return rc;
+  if ((rc = ad_cfg_state_dir(cfg, getenv, env_data)) != 0)
+    return ad_cfg_fail(err, errlen, "out of memory");
   if (!ad_cfg_is_dust_key(cfg->sink.api_key))
     return ad_cfg_fail(err, errlen,
                        "sink.api_key: expected a Dust API key (\"sk-\" then "

@@ -12,6 +12,13 @@
 
 typedef enum { AD_FORMAT_TABLES = 0, AD_FORMAT_DOCUMENTS = 1 } ad_format_t;
 
+/* Where rate-limit budgets are shared (rate_limits.shared.type). */
+typedef enum {
+  AD_SHARED_FILE = 0, /* every process on this machine (the default) */
+  AD_SHARED_REDIS = 1, /* every process that reaches one Redis */
+  AD_SHARED_NONE = 2  /* this process only */
+} ad_shared_t;
+
 typedef struct ad_config {
   struct {
     char *api_key;
@@ -40,6 +47,15 @@ typedef struct ad_config {
     double backoff_on_429_s;
     double dust_documents_per_minute;
     long safety_margin_ms;
+    long max_safety_margin_ms;
+    struct {
+      int type;         /* ad_shared_t */
+      char *url;        /* redis: redis://[[user]:password@]host[:port][/db] */
+      char *key_prefix; /* redis */
+      char *path;       /* file: NULL = budget in engine.state_dir */
+      long connect_timeout_s;
+      long outage_timeout_s;
+    } shared;
   } rate_limits;
   struct {
     long max_connections;
@@ -50,6 +66,10 @@ typedef struct ad_config {
     long request_timeout_s;
     long max_retries;
     int allow_insecure_http; /* plain http:// to hosts other than loopback */
+    /* What airdust remembers between runs (shared budgets, learned
+     * margins): the config's value, else $XDG_STATE_HOME/airdust, else
+     * $HOME/.local/state/airdust; NULL when none of them is set. */
+    char *state_dir;
   } engine;
 } ad_config_t;
 

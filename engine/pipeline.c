@@ -3,9 +3,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "budget_redis.h"
 #include "error.h"
+#include "mkdirs.h"
 
 static void ad_pl_finish(ad_pipeline_t *p) {
+  /* The margin was tested if the limits held Airtable requests back. */
+  if (!p->o.check)
+    ad_margin_finish(&p->margin_airtable,
+                     p->limiter.waited_us > p->sink.documents_key.waited_us);
+  p->stats.safety_margin_ms =
+      (double)p->margin_airtable.current_us / 1000.0;
+  p->stats.margin_widened = (uint64_t)p->margin_airtable.widened;
+  p->stats.rate_limit_sharing = p->sharing;
   p->done = 1;
   p->stats.elapsed_s = (double)(uv_hrtime() - p->started_ns) / 1e9;
   p->stats.peak_queue_rows = p->queue.peak_rows;
@@ -101,8 +111,89 @@ static int ad_pl_http(ad_pipeline_t *p, ad_http_t *http) {
   return ad_http_init(http, p->loop, &ho);
 }
 
-/* The loop-side parts: two HTTP clients, the limiter and the timers. Each
- * one made is counted, so close knows what to wait for. */
+static void ad_pl_on_budget_status(ad_budget_t *b, int level,
+                                   const char *msg, void *data) {
+  ad_pipeline_t *p = data;
+  (void)b;
+  if (p->o.log != NULL)
+    ad_log_write(p->o.log, level, "ratelimit", "%s", msg);
+}
+
+/* The file budget: the config's path, else one in the state folder.
+ * Sharing is the default, so a default that cannot be had costs a
+ * warning, not the run; a path the config names must work. */
+static int ad_pl_budget_file(ad_pipeline_t *p) {
+  const ad_config_t *cfg = p->o.config;
+  const char *path = cfg->rate_limits.shared.path;
+  char buf[4096], why[600];
+  int rc = 0;
+
+  why[0] = '\0';
+  if (path == NULL && cfg->engine.state_dir == NULL) {
+    snprintf(why, sizeof(why), "no state folder (set engine.state_dir, or "
+                               "HOME or XDG_STATE_HOME)");
+  } else if (path == NULL &&
+             ad_mkdirs(cfg->engine.state_dir, why, sizeof(why)) == 0) {
+    snprintf(buf, sizeof(buf), "%s/budget", cfg->engine.state_dir);
+    path = buf;
+  }
+  if (path != NULL &&
+      (rc = ad_budget_file_init(&p->budget, path, NULL, NULL)) == 0) {
+    p->sharing = "file";
+    return 0;
+  }
+  if (rc == AD_ENOMEM)
+    return rc;
+  if (path != NULL && why[0] == '\0')
+    snprintf(why, sizeof(why), "%s", p->budget.error);
+  if (cfg->rate_limits.shared.path != NULL) {
+    snprintf(p->error, sizeof(p->error), "rate_limits.shared.path: %.480s",
+             why);
+    return AD_ECONFIG;
+  }
+  if (p->o.log != NULL)
+    ad_log_warn(p->o.log, "ratelimit",
+                "rate limits are not shared with other airdust processes on "
+                "this machine: %s",
+                why);
+  ad_budget_memory_init(&p->budget, NULL, NULL);
+  p->sharing = "none";
+  return 0;
+}
+
+static int ad_pl_budget(ad_pipeline_t *p) {
+  const ad_config_t *cfg = p->o.config;
+  ad_budget_redis_opts_t ro;
+  int rc;
+
+  switch (cfg->rate_limits.shared.type) {
+  case AD_SHARED_REDIS:
+    memset(&ro, 0, sizeof(ro));
+    ro.url = cfg->rate_limits.shared.url;
+    ro.key_prefix = cfg->rate_limits.shared.key_prefix;
+    ro.connect_timeout_ms =
+        (uint64_t)cfg->rate_limits.shared.connect_timeout_s * 1000;
+    ro.outage_timeout_ms =
+        (uint64_t)cfg->rate_limits.shared.outage_timeout_s * 1000;
+    ro.on_status = ad_pl_on_budget_status;
+    ro.status_data = p;
+    rc = ad_budget_redis_init(&p->budget, p->loop, &ro);
+    if (rc == AD_ECONFIG)
+      snprintf(p->error, sizeof(p->error), "rate_limits.shared.url: %s",
+               p->budget.error);
+    p->sharing = "redis";
+    return rc;
+  case AD_SHARED_FILE:
+    return ad_pl_budget_file(p);
+  default:
+    ad_budget_memory_init(&p->budget, NULL, NULL);
+    p->sharing = "none";
+    return 0;
+  }
+}
+
+/* The loop-side parts: two HTTP clients, the budget, the limiter and the
+ * timers. Each one made is counted, so close knows what to wait for. */
 static int ad_pl_handles(ad_pipeline_t *p) {
   int rc;
   if ((rc = ad_pl_http(p, &p->http_airtable)) != 0)
@@ -111,7 +202,11 @@ static int ad_pl_handles(ad_pipeline_t *p) {
   if ((rc = ad_pl_http(p, &p->http_dust)) != 0)
     return rc;
   p->open_handles++;
-  if ((rc = ad_limiter_init(&p->limiter, p->loop, NULL, NULL)) != 0)
+  rc = ad_pl_budget(p);
+  p->open_handles++; /* a failed budget is still closed */
+  if (rc != 0)
+    return rc;
+  if ((rc = ad_limiter_init(&p->limiter, p->loop, &p->budget)) != 0)
     return rc;
   p->open_handles++;
   if ((rc = ad_timers_init(&p->timers, p->loop)) != 0)
@@ -122,6 +217,7 @@ static int ad_pl_handles(ad_pipeline_t *p) {
 
 static int ad_pl_parts(ad_pipeline_t *p) {
   const ad_config_t *cfg = p->o.config;
+  char path[4096] = "";
   ad_queue_opts_t qo;
   ad_at_source_opts_t so;
   ad_dust_sink_opts_t ko;
@@ -134,8 +230,25 @@ static int ad_pl_parts(ad_pipeline_t *p) {
   qo.data = p;
   if ((rc = ad_queue_init(&p->queue, &qo)) != 0)
     return rc;
+  if (cfg->engine.state_dir != NULL)
+    snprintf(path, sizeof(path), "%s/margins.json", cfg->engine.state_dir);
+  rc = ad_margin_init(&p->margin_airtable,
+                      cfg->engine.state_dir != NULL ? path : NULL,
+                      cfg->source.base_url,
+                      (uint64_t)cfg->rate_limits.safety_margin_ms * 1000,
+                      (uint64_t)cfg->rate_limits.max_safety_margin_ms * 1000);
+  if (rc != 0)
+    return rc;
+  if (p->margin_airtable.current_us >
+          (uint64_t)cfg->rate_limits.safety_margin_ms * 1000 &&
+      p->o.log != NULL)
+    ad_log_info(p->o.log, "ratelimit",
+                "Airtable safety margin %.0f ms, learned from earlier 429s "
+                "(%s)",
+                (double)p->margin_airtable.current_us / 1000.0, path);
   memset(&so, 0, sizeof(so));
   so.config = cfg;
+  so.margin = &p->margin_airtable;
   so.http = &p->http_airtable;
   so.limiter = &p->limiter;
   so.timers = &p->timers;
@@ -188,16 +301,22 @@ static void ad_pl_timers_closed(ad_timers_t *timers) {
   ad_pl_handle_closed(timers->data);
 }
 
+static void ad_pl_budget_closed(ad_budget_t *budget) {
+  ad_pl_handle_closed(budget->data);
+}
+
 /* Closes the loop-side parts made so far (open_handles of them, in
  * ad_pl_handles' order). */
 static void ad_pl_close_handles(ad_pipeline_t *p) {
   int made = p->open_handles;
   p->http_airtable.data = p->http_dust.data = p;
-  p->limiter.data = p->timers.data = p;
-  if (made >= 4)
+  p->limiter.data = p->timers.data = p->budget.data = p;
+  if (made >= 5)
     ad_timers_close(&p->timers, ad_pl_timers_closed);
-  if (made >= 3)
+  if (made >= 4)
     ad_limiter_close(&p->limiter, ad_pl_limiter_closed);
+  if (made >= 3) /* after the limiter, which withdraws its questions */
+    ad_budget_close(&p->budget, ad_pl_budget_closed);
   if (made >= 2)
     ad_http_close(&p->http_dust, ad_pl_http_closed);
   if (made >= 1)
@@ -256,6 +375,7 @@ void ad_pipeline_close(ad_pipeline_t *p, ad_pipeline_cb cb, void *data) {
     ad_dust_sink_close(&p->sink);
     ad_at_source_close(&p->source);
   }
+  ad_margin_free(&p->margin_airtable);
   ad_stats_free(&p->stats);
   p->close_cb = cb;
   p->close_data = data;

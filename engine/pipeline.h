@@ -16,10 +16,12 @@
 
 #include <uv.h>
 
+#include "budget.h"
 #include "config.h"
 #include "http.h"
 #include "limiter.h"
 #include "log.h"
+#include "margin.h"
 #include "queue.h"
 #include "sink.h"
 #include "source.h"
@@ -49,6 +51,9 @@ struct ad_pipeline {
   uv_loop_t *loop;
   ad_pipeline_opts_t o;
   ad_http_t http_airtable, http_dust;
+  ad_budget_t budget; /* where the rate limits' state lives */
+  const char *sharing; /* "file", "redis" or "none" (config or fallback) */
+  ad_margin_t margin_airtable;
   ad_limiter_t limiter;
   ad_timers_t timers;
   ad_queue_t queue;
@@ -60,10 +65,13 @@ struct ad_pipeline {
   int open_handles;
   ad_pipeline_cb close_cb;
   void *close_data;
+  char error[512]; /* why init failed with AD_ECONFIG */
 };
 
-/* Returns AD_EINVAL or AD_ENOMEM. Succeed or fail, p must be closed with
- * ad_pipeline_close (its libuv handles may already be open). */
+/* Returns AD_EINVAL, AD_ENOMEM, or AD_ECONFIG with p->error naming what
+ * cannot be used (a Redis URL, a budget file the config names). Succeed
+ * or fail, p must be closed with ad_pipeline_close (its libuv handles may
+ * already be open). */
 int ad_pipeline_init(ad_pipeline_t *p, uv_loop_t *loop,
                      const ad_pipeline_opts_t *opts);
 

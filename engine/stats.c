@@ -153,6 +153,18 @@ static json_object *ad_stats_failures(const ad_stats_t *stats) {
   return arr;
 }
 
+static json_object *ad_stats_rate_limits(const ad_stats_t *stats) {
+  json_object *o = json_object_new_object();
+  if (o == NULL)
+    return NULL;
+  json_object_object_add(o, "shared",
+                         json_object_new_string(stats->rate_limit_sharing));
+  json_object_object_add(o, "safety_margin_ms",
+                         json_object_new_double(stats->safety_margin_ms));
+  ad_json_u64(o, "margin_widened", stats->margin_widened);
+  return o;
+}
+
 char *ad_stats_to_json(const ad_stats_t *stats, const ad_redact_t *redact) {
   json_object *o = json_object_new_object();
   ad_buf_t buf;
@@ -188,6 +200,8 @@ char *ad_stats_to_json(const ad_stats_t *stats, const ad_redact_t *redact) {
   json_object_object_add(
       o, "rate_limit_late_s",
       json_object_new_double((double)stats->rate_limit_late_us / 1e6));
+  if (stats->rate_limit_sharing != NULL)
+    json_object_object_add(o, "rate_limits", ad_stats_rate_limits(stats));
   if (stats->fatal_error != NULL)
     json_object_object_add(o, "error",
                            json_object_new_string(stats->fatal_error));

@@ -37,6 +37,9 @@ typedef struct ad_stats {
   uint64_t peak_queue_rows;
   uint64_t rate_limit_wait_us; /* time requests spent waiting for grants */
   uint64_t rate_limit_late_us; /* requests out after the limits allowed */
+  const char *rate_limit_sharing; /* "file", "redis", "none"; static */
+  double safety_margin_ms;     /* Airtable's, at the end of the run */
+  uint64_t margin_widened;     /* times a 429 widened it in this run */
   char *fatal_error;           /* set when the run could not go on */
   ad_failure_t *failures;      /* the first AD_STATS_MAX_FAILURES */
   size_t nfailures;

@@ -134,7 +134,9 @@ static int ad_sync_new_from(ad_sync_t **out, uv_loop_t *loop,
     ad_config_free(&s->cfg);
     free(s);
   } else {
-    if (rc != AD_ECONFIG)
+    if (rc == AD_ECONFIG && s->p.error[0] != '\0')
+      snprintf(err, errlen, "%s", s->p.error);
+    else if (rc != AD_ECONFIG)
       snprintf(err, errlen, "cannot set up the sync: %s", ad_strerror(rc));
     ad_sync_close(s, NULL, NULL); /* freed once the loop runs */
     *out = NULL;

@@ -49,7 +49,8 @@ extern "C" {
   X(EAGAIN, -12, "resource temporarily full, try again later")              \
   X(EPARSE, -13, "malformed input")                                         \
   X(ECONFIG, -14, "invalid configuration")                                  \
-  X(EIO, -15, "input/output error")
+  X(EIO, -15, "input/output error")                                        \
+  X(EBUDGET, -16, "the shared rate-limit budget is unavailable")
 
 typedef enum {
   AD_OK = 0,

@@ -1,24 +1,28 @@
 #include "limiter.h"
 
+#include <assert.h>
+#include <math.h>
 #include <string.h>
 
-#include "../engine/error.h"
-
-static uint64_t ad_limiter_hrclock(void *data) {
-  (void)data;
-  return uv_hrtime() / 1000;
-}
+#include "error.h"
 
 uint64_t ad_limiter_now(const ad_limiter_t *limiter) {
-  return limiter->clock(limiter->clock_data);
+  return ad_budget_now(limiter->budget);
 }
 
-int ad_limiter_init(ad_limiter_t *limiter, uv_loop_t *loop, ad_clock_fn clock,
-                    void *clock_data) {
+const char *ad_limiter_error(const ad_limiter_t *limiter) {
+  return limiter->budget->error;
+}
+
+int ad_limiter_init(ad_limiter_t *limiter, uv_loop_t *loop,
+                    ad_budget_t *budget) {
   memset(limiter, 0, sizeof(*limiter));
   limiter->loop = loop;
-  limiter->clock = clock != NULL ? clock : ad_limiter_hrclock;
-  limiter->clock_data = clock_data;
+  if (budget == NULL) {
+    ad_budget_memory_init(&limiter->own_budget, NULL, NULL);
+    budget = &limiter->own_budget;
+  }
+  limiter->budget = budget;
   ad_list_init(&limiter->ring);
   ad_list_init(&limiter->keys);
   uv_timer_init(loop, &limiter->timer);
@@ -27,20 +31,35 @@ int ad_limiter_init(ad_limiter_t *limiter, uv_loop_t *loop, ad_clock_fn clock,
 }
 
 int ad_limiter_key_init(ad_limiter_t *limiter, ad_limiter_key_t *key,
-                        uint32_t limit, uint64_t window_us,
+                        const char *name, double limit, uint64_t window_us,
                         ad_limiter_key_t *parent) {
-  int err;
+  int depth = 1;
+  ad_limiter_key_t *k;
 
   memset(key, 0, sizeof(*key));
-  err = ad_bucket_init(&key->bucket, limit, window_us);
-  if (err != 0)
-    return err;
+  if (!(limit > 0) || window_us == 0)
+    return AD_EINVAL;
+  for (k = parent; k != NULL; k = k->parent)
+    depth++;
+  assert(depth <= AD_LIMITER_MAX_DEPTH);
+  key->limit = limit;
+  key->window_us = window_us;
+  /* At its limit after a window's worth of spaced grants, this one
+   * included: 4 in a row before a fifth at 5 per second. */
+  ad_budget_key_init(&key->bk, name, ad_gcra_period(limit, window_us, 0),
+                     limit >= 2 ? (uint64_t)floor(limit) - 1 : 1);
   key->limiter = limiter;
   key->parent = parent;
   ad_list_init(&key->waiting);
   ad_list_init(&key->ready_node);
   ad_list_insert_tail(&limiter->keys, &key->all_node);
   return 0;
+}
+
+void ad_limiter_key_set_window(ad_limiter_key_t *key, uint64_t window_us) {
+  assert(window_us > 0);
+  key->window_us = window_us;
+  key->bk.period_us = ad_gcra_period(key->limit, window_us, 0);
 }
 
 static void ad_limiter_finish(ad_limiter_req_t *req, int status) {
@@ -50,22 +69,26 @@ static void ad_limiter_finish(ad_limiter_req_t *req, int status) {
   req->cb(req, status, req->data);
 }
 
-static void ad_limiter_cancel_all(ad_limiter_key_t *key) {
+static void ad_limiter_cancel_all(ad_limiter_key_t *key, int status) {
   ad_list_t *n;
   while ((n = ad_list_head(&key->waiting)) != NULL)
-    ad_limiter_finish(ad_container_of(n, ad_limiter_req_t, node),
-                      AD_ECANCELED);
+    ad_limiter_finish(ad_container_of(n, ad_limiter_req_t, node), status);
+}
+
+static void ad_limiter_stop_asking(ad_limiter_key_t *key) {
+  if (key->asking) {
+    key->asking = 0;
+    ad_budget_cancel(key->limiter->budget, &key->take);
+  }
 }
 
 void ad_limiter_key_close(ad_limiter_key_t *key) {
-  ad_limiter_cancel_all(key);
+  ad_limiter_stop_asking(key);
+  ad_limiter_cancel_all(key, AD_ECANCELED);
   ad_list_remove(&key->all_node);
-  ad_bucket_free(&key->bucket);
 }
 
 static void ad_limiter_on_timer(uv_timer_t *timer);
-static void ad_limiter_take(ad_limiter_key_t *key, ad_limiter_req_t *req,
-                            uint64_t now);
 
 static void ad_limiter_arm(ad_limiter_t *limiter, uint64_t wait_us) {
   uint64_t ms;
@@ -84,13 +107,32 @@ static void ad_limiter_on_timer(uv_timer_t *timer) {
   ad_limiter_arm(limiter, ad_limiter_tick(limiter));
 }
 
+/* The budget gave up for good: every waiting request fails with its
+ * error, and so will every later acquire. */
+static void ad_limiter_fail(ad_limiter_t *limiter, int status) {
+  ad_list_t *n;
+  limiter->failed = status;
+  while ((n = ad_list_head(&limiter->ring)) != NULL) {
+    ad_limiter_key_t *key = ad_container_of(n, ad_limiter_key_t, ready_node);
+    ad_limiter_stop_asking(key);
+    ad_limiter_cancel_all(key, status);
+  }
+}
+
+static int ad_limiter_refuse(const ad_limiter_t *limiter) {
+  if (limiter->closing)
+    return AD_ECLOSING;
+  return limiter->failed;
+}
+
 int ad_limiter_acquire(ad_limiter_key_t *key, ad_limiter_req_t *req,
                        ad_limiter_cb cb, void *data) {
   ad_limiter_t *limiter = key->limiter;
+  int rc;
 
-  if (limiter->closing)
-    return AD_ECLOSING;
-  if (cb == NULL || key->bucket.stamps == NULL)
+  if ((rc = ad_limiter_refuse(limiter)) != 0)
+    return rc;
+  if (cb == NULL || key->bk.period_us == 0)
     return AD_EINVAL;
   req->key = key;
   req->cb = cb;
@@ -104,26 +146,64 @@ int ad_limiter_acquire(ad_limiter_key_t *key, ad_limiter_req_t *req,
   return 0;
 }
 
+/* The chain of budget keys from key up, into t. */
+static void ad_limiter_chain(ad_limiter_key_t *key, ad_budget_take_t *t) {
+  t->n = 0;
+  for (; key != NULL; key = key->parent)
+    t->keys[t->n++] = &key->bk;
+  t->tolerance_us = AD_LIMITER_TOLERANCE_US;
+}
+
+/* req was granted by the decision in t, at now. */
+static void ad_limiter_record(ad_limiter_key_t *key, ad_limiter_req_t *req,
+                              const ad_budget_take_t *t, uint64_t now) {
+  ad_limiter_t *limiter = key->limiter;
+  uint64_t ready = req->queued_at, waited;
+  int i;
+
+  for (i = 0; i < t->n; i++)
+    if (t->grants[i].ready > ready)
+      ready = t->grants[i].ready;
+  req->take = *t;
+  req->granted_at = now;
+  req->sent = 0;
+  limiter->late_us += now > ready ? now - ready : 0;
+  waited = now > req->queued_at ? now - req->queued_at : 0;
+  key->grants++;
+  key->waited_us += waited;
+  limiter->grants++;
+  limiter->waited_us += waited;
+}
+
 int ad_limiter_try_acquire(ad_limiter_key_t *key, ad_limiter_req_t *req) {
   ad_limiter_t *limiter = key->limiter;
+  ad_budget_take_t t;
   uint64_t now;
+  int rc;
 
-  if (limiter->closing)
-    return AD_ECLOSING;
-  if (key->bucket.stamps == NULL)
+  if ((rc = ad_limiter_refuse(limiter)) != 0)
+    return rc;
+  if (key->bk.period_us == 0)
     return AD_EINVAL;
   now = ad_limiter_now(limiter);
   /* Anyone waiting anywhere goes first: a grant here would jump the queue
    * of a key that shares an ancestor, or this key's own. */
-  if (limiter->in_tick || !ad_list_empty(&limiter->ring) ||
-      ad_limiter_key_wait(key, now) > 0)
+  if (limiter->budget->ops->async || limiter->in_tick ||
+      !ad_list_empty(&limiter->ring) || key->not_before > now)
     return 0;
+  ad_limiter_chain(key, &t);
+  rc = ad_budget_take(limiter->budget, &t);
+  if (rc < 0 || t.wait_us > 0) {
+    /* Busy or failing: the queue's path handles both. */
+    key->not_before = now + (rc < 0 && rc != AD_EAGAIN ? 0 : t.wait_us);
+    return 0;
+  }
   req->key = key;
   req->cb = NULL;
   req->data = NULL;
   req->queued_at = now;
   ad_list_init(&req->node);
-  ad_limiter_take(key, req, now);
+  ad_limiter_record(key, req, &t, t.decided_at);
   return 1;
 }
 
@@ -133,73 +213,65 @@ void ad_limiter_cancel(ad_limiter_req_t *req) {
 }
 
 void ad_limiter_penalize(ad_limiter_key_t *key, uint64_t delay_us) {
-  uint64_t until = ad_limiter_now(key->limiter) + delay_us;
-  if (until > key->blocked_until)
-    key->blocked_until = until;
+  ad_budget_block(key->limiter->budget, &key->bk, delay_us);
   key->penalties++;
+  /* The keys below it learn of it from the budget at their next ask. */
 }
 
-uint64_t ad_limiter_key_wait(const ad_limiter_key_t *key, uint64_t now) {
-  uint64_t wait = 0, w;
-  for (; key != NULL; key = key->parent) {
-    w = ad_bucket_wait(&key->bucket, now);
-    if (key->blocked_until > now && key->blocked_until - now > w)
-      w = key->blocked_until - now;
-    if (w > wait)
-      wait = w;
-  }
-  return wait;
-}
-
-/* When a request queued at queued_at first could have been granted on key:
- * the latest of its queueing, its buckets' next free slots and any
- * penalty; never after now, when it is granted. */
-static uint64_t ad_limiter_ready_at(const ad_limiter_key_t *key,
-                                    uint64_t queued_at, uint64_t now) {
-  uint64_t ready = queued_at, t;
-  for (; key != NULL; key = key->parent) {
-    t = ad_bucket_free_at(&key->bucket);
-    if (t > ready)
-      ready = t;
-    if (key->blocked_until > ready)
-      ready = key->blocked_until;
-  }
-  return ready < now ? ready : now;
-}
-
-/* Takes req's grant from key and its ancestors at now. */
-static void ad_limiter_take(ad_limiter_key_t *key, ad_limiter_req_t *req,
-                            uint64_t now) {
-  ad_limiter_t *limiter = key->limiter;
-  ad_limiter_key_t *k;
-  uint64_t waited;
-  int i;
-
-  req->granted_at = now;
-  req->sent = 0;
-  limiter->late_us += now - ad_limiter_ready_at(key, req->queued_at, now);
-  for (k = key, i = 0; k != NULL; k = k->parent, i++)
-    if (i < AD_LIMITER_MAX_DEPTH)
-      req->slots[i] = ad_bucket_take(&k->bucket, now);
-    else
-      ad_bucket_take(&k->bucket, now);
-  waited = now > req->queued_at ? now - req->queued_at : 0;
-  key->grants++;
-  key->waited_us += waited;
-  limiter->grants++;
-  limiter->waited_us += waited;
-}
-
-static void ad_limiter_grant(ad_limiter_key_t *key, uint64_t now) {
+/* Grants key's first waiting request with the decision in t. */
+static void ad_limiter_grant(ad_limiter_key_t *key, const ad_budget_take_t *t) {
   ad_limiter_t *limiter = key->limiter;
   ad_limiter_req_t *req;
 
   req = ad_container_of(ad_list_head(&key->waiting), ad_limiter_req_t, node);
-  ad_limiter_take(key, req, now);
+  ad_limiter_record(key, req, t, t->decided_at);
   /* Served keys go to the back; denied ones keep their place in line. */
   ad_list_remove(&key->ready_node);
   ad_list_insert_tail(&limiter->ring, &key->ready_node);
   ad_limiter_finish(req, 0);
+}
+
+/* What the budget answered for key; returns 1 when it granted. */
+static int ad_limiter_decided(ad_limiter_key_t *key, ad_budget_take_t *t,
+                              int rc) {
+  if (rc == AD_BUDGET_PENDING) {
+    key->asking = 1;
+    return 0;
+  }
+  if (rc < 0 && rc != AD_EAGAIN) {
+    ad_limiter_fail(key->limiter, rc);
+    return 0;
+  }
+  if (rc == 0 && t->wait_us == 0) {
+    if (ad_list_empty(&key->waiting))
+      return 0; /* canceled while the budget decided: the slot is lost */
+    ad_limiter_grant(key, t);
+    return 1;
+  }
+  key->not_before = t->decided_at + t->wait_us;
+  return 0;
+}
+
+static void ad_limiter_on_decided(ad_budget_take_t *t, int status) {
+  ad_limiter_key_t *key = t->data;
+  ad_limiter_t *limiter = key->limiter;
+
+  key->asking = 0;
+  limiter->in_tick++;
+  ad_limiter_decided(key, t, status < 0 ? status : 0);
+  limiter->in_tick--;
+  ad_limiter_arm(limiter, 0); /* others may be due; the tick sorts it */
+}
+
+/* Asks the budget for key's first waiting request. */
+static int ad_limiter_ask(ad_limiter_key_t *key, uint64_t now) {
+  ad_budget_take_t *t = &key->take;
+  ad_limiter_chain(key, t);
+  t->cb = ad_limiter_on_decided;
+  t->data = key;
+  t->decided_at = now;
+  t->wait_us = 0;
+  return ad_limiter_decided(key, t, ad_budget_take(key->limiter->budget, t));
 }
 
 /* One round-robin pass over the keys that were waiting when it began. */
@@ -207,22 +279,23 @@ static int ad_limiter_pass(ad_limiter_t *limiter, uint64_t now,
                            uint64_t *min_wait) {
   ad_list_t *n, *next;
   ad_limiter_key_t *key;
-  uint64_t wait;
   size_t count = 0, i;
   int granted = 0;
 
   for (n = limiter->ring.next; n != &limiter->ring; n = n->next)
     count++;
   n = limiter->ring.next;
-  for (i = 0; i < count && !limiter->closing && n != &limiter->ring; i++) {
+  for (i = 0; i < count && !limiter->closing && !limiter->failed &&
+              n != &limiter->ring;
+       i++) {
     next = n->next;
     key = ad_container_of(n, ad_limiter_key_t, ready_node);
-    wait = ad_limiter_key_wait(key, now);
-    if (wait == 0) {
-      ad_limiter_grant(key, now);
-      granted = 1;
-    } else if (wait < *min_wait) {
-      *min_wait = wait;
+    if (!key->asking) {
+      if (key->not_before <= now)
+        granted |= ad_limiter_ask(key, now);
+      if (!key->asking && key->not_before > now &&
+          key->not_before - now < *min_wait)
+        *min_wait = key->not_before - now;
     }
     /* A callback may have unlinked the next key: start over from the head;
      * the count bound still ends the pass. */
@@ -239,7 +312,8 @@ uint64_t ad_limiter_tick(ad_limiter_t *limiter) {
   do {
     now = ad_limiter_now(limiter);
     min_wait = UINT64_MAX;
-  } while (ad_limiter_pass(limiter, now, &min_wait) && !limiter->closing);
+  } while (ad_limiter_pass(limiter, now, &min_wait) && !limiter->closing &&
+           !limiter->failed);
   limiter->in_tick--;
   if (ad_list_empty(&limiter->ring) || limiter->closing)
     return UINT64_MAX;
@@ -260,24 +334,33 @@ void ad_limiter_close(ad_limiter_t *limiter, ad_limiter_close_cb close_cb) {
   limiter->closing = 1;
   limiter->close_cb = close_cb;
   /* Callbacks may close keys, so restart from the head after each one. */
-  while ((n = ad_list_head(&limiter->ring)) != NULL)
-    ad_limiter_cancel_all(ad_container_of(n, ad_limiter_key_t, ready_node));
+  while ((n = ad_list_head(&limiter->ring)) != NULL) {
+    ad_limiter_key_t *key = ad_container_of(n, ad_limiter_key_t, ready_node);
+    ad_limiter_stop_asking(key);
+    ad_limiter_cancel_all(key, AD_ECANCELED);
+  }
   uv_timer_stop(&limiter->timer);
   uv_close((uv_handle_t *)&limiter->timer, ad_limiter_timer_closed);
+  if (limiter->budget == &limiter->own_budget)
+    ad_budget_close(&limiter->own_budget, NULL);
 }
 
 void ad_limiter_sent(ad_limiter_req_t *req) {
-  ad_limiter_key_t *k;
+  ad_limiter_t *limiter;
   uint64_t now;
-  int i;
 
   if (req->key == NULL || req->sent)
     return;
   req->sent = 1;
-  now = ad_limiter_now(req->key->limiter);
+  limiter = req->key->limiter;
+  now = ad_limiter_now(limiter);
   if (now > req->granted_at)
-    req->key->limiter->late_us += now - req->granted_at;
-  for (k = req->key, i = 0; k != NULL && i < AD_LIMITER_MAX_DEPTH;
-       k = k->parent, i++)
-    ad_bucket_restamp(&k->bucket, req->slots[i], req->granted_at, now);
+    limiter->late_us += now - req->granted_at;
+  ad_budget_sent(limiter->budget, &req->take, now);
+}
+
+int ad_limiter_req_binding(const ad_limiter_req_t *req, int depth) {
+  if (depth < 0 || depth >= req->take.n)
+    return 0;
+  return req->take.grants[depth].binding;
 }

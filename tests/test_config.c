@@ -49,6 +49,76 @@ START_TEST(test_minimal_gets_defaults) {
   ck_assert_int_eq(c.engine.max_connections, 64);
   ck_assert_int_eq(c.engine.queue_rows, 20000);
   ck_assert_int_eq(c.engine.sink_concurrency, 8);
+  ck_assert_int_eq(c.rate_limits.safety_margin_ms, 20);
+  ck_assert_int_eq(c.rate_limits.max_safety_margin_ms, 250);
+  ck_assert_int_eq(c.rate_limits.shared.type, AD_SHARED_FILE);
+  ck_assert_ptr_null(c.rate_limits.shared.url);
+  ck_assert_ptr_null(c.rate_limits.shared.path);
+  ck_assert_str_eq(c.rate_limits.shared.key_prefix, "airdust");
+  ck_assert_int_eq(c.rate_limits.shared.outage_timeout_s, 60);
+  ck_assert_ptr_null(c.engine.state_dir); /* no HOME in this environment */
+  ad_config_free(&c);
+}
+END_TEST
+
+/* The state folder: the config's, else XDG_STATE_HOME's, else HOME's;
+ * relative variables are ignored, as the XDG spec says. */
+START_TEST(test_state_dir) {
+  static const char *xdg[] = {"XDG_STATE_HOME", "/x/state", "HOME", "/home/u",
+                              NULL};
+  static const char *home[] = {"XDG_STATE_HOME", "rel", "HOME", "/home/u",
+                               NULL};
+  ad_config_t c;
+  char err[256];
+
+  ck_assert_int_eq(parse(&c, "{" SRC_OK "," SINK_OK "}", xdg, err), 0);
+  ck_assert_str_eq(c.engine.state_dir, "/x/state/airdust");
+  ad_config_free(&c);
+  ck_assert_int_eq(parse(&c, "{" SRC_OK "," SINK_OK "}", home, err), 0);
+  ck_assert_str_eq(c.engine.state_dir, "/home/u/.local/state/airdust");
+  ad_config_free(&c);
+  ck_assert_int_eq(parse(&c,
+                         "{" SRC_OK "," SINK_OK
+                         ",\"engine\":{\"state_dir\":\"/srv/ad\"}}",
+                         xdg, err),
+                   0);
+  ck_assert_str_eq(c.engine.state_dir, "/srv/ad");
+  ad_config_free(&c);
+}
+END_TEST
+
+/* rate_limits.shared: null (the default), or an object of its own keys. */
+START_TEST(test_shared_budget) {
+  ad_config_t c;
+  char err[256];
+
+  ck_assert_int_eq(parse(&c,
+                         "{" SRC_OK "," SINK_OK
+                         ",\"rate_limits\":{\"shared\":{\"type\":"
+                         "\"redis\",\"url\":\"redis://:pw@h:6380/2\","
+                         "\"key_prefix\":\"team\",\"outage_timeout_s\":"
+                         "10}}}",
+                         NULL, err),
+                   0);
+  ck_assert_int_eq(c.rate_limits.shared.type, AD_SHARED_REDIS);
+  ck_assert_str_eq(c.rate_limits.shared.url, "redis://:pw@h:6380/2");
+  ck_assert_str_eq(c.rate_limits.shared.key_prefix, "team");
+  ck_assert_int_eq(c.rate_limits.shared.outage_timeout_s, 10);
+  ad_config_free(&c);
+  ck_assert_int_eq(parse(&c,
+                         "{" SRC_OK "," SINK_OK
+                         ",\"rate_limits\":{\"shared\":null}}",
+                         NULL, err),
+                   0);
+  ck_assert_int_eq(c.rate_limits.shared.type, AD_SHARED_FILE);
+  ad_config_free(&c);
+  ck_assert_int_eq(parse(&c,
+                         "{" SRC_OK "," SINK_OK
+                         ",\"rate_limits\":{\"shared\":{\"type\":"
+                         "\"file\",\"path\":\"/run/ad/budget\"}}}",
+                         NULL, err),
+                   0);
+  ck_assert_str_eq(c.rate_limits.shared.path, "/run/ad/budget");
   ad_config_free(&c);
 }
 END_TEST
@@ -145,6 +215,29 @@ static const bad_case_t bad_cases[] = {
      "source.base_url: expected an http:// or https:// URL, got \"ftp://x\""},
     {"{" SRC_OK "," SINK_OK ",\"rate_limits\":{\"per_base_rps\":-1}}",
      "rate_limits.per_base_rps: expected a positive number, got -1"},
+    {"{" SRC_OK "," SINK_OK ",\"rate_limits\":{\"shared\":5}}",
+     "rate_limits.shared: expected an object or null, got 5"},
+    {"{" SRC_OK "," SINK_OK ",\"rate_limits\":{\"shared\":{\"kind\":1}}}",
+     "rate_limits.shared.kind: unknown key"},
+    {"{" SRC_OK "," SINK_OK
+     ",\"rate_limits\":{\"shared\":{\"type\":\"etcd\"}}}",
+     "rate_limits.shared.type: expected \"file\", \"redis\" or \"none\", "
+     "got \"etcd\""},
+    {"{" SRC_OK "," SINK_OK
+     ",\"rate_limits\":{\"shared\":{\"type\":\"redis\"}}}",
+     "rate_limits.shared.url: missing (required when type is \"redis\")"},
+    {"{" SRC_OK "," SINK_OK
+     ",\"rate_limits\":{\"shared\":{\"url\":\"redis://:pw@h\"}}}",
+     "rate_limits.shared.url: set, but type is not \"redis\""},
+    {"{" SRC_OK "," SINK_OK
+     ",\"rate_limits\":{\"shared\":{\"type\":\"redis\",\"url\":7}}}",
+     "rate_limits.shared.url: expected a string or null, got a number"},
+    {"{" SRC_OK "," SINK_OK
+     ",\"rate_limits\":{\"shared\":{\"type\":\"none\",\"path\":\"/x\"}}}",
+     "rate_limits.shared.path: set, but type is not \"file\""},
+    {"{" SRC_OK "," SINK_OK ",\"rate_limits\":{\"safety_margin_ms\":300}}",
+     "rate_limits.max_safety_margin_ms: 250 is below "
+     "rate_limits.safety_margin_ms (300)"},
     {"{" SRC_OK "," SINK_OK ",\"engine\":{\"queue_rows\":[1]}}",
      "engine.queue_rows: expected a positive integer, got an array"},
     {"{" SRC_OK "," SINK_OK ",\"engine\":{\"queue_rows\":99}}",
@@ -270,6 +363,8 @@ static Suite *config_suite(void) {
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, test_minimal_gets_defaults);
   tcase_add_test(tc, test_full_config);
+  tcase_add_test(tc, test_state_dir);
+  tcase_add_test(tc, test_shared_budget);
   tcase_add_test(tc, test_env_fallback);
   tcase_add_test(tc, test_plain_remote_urls);
   tcase_add_test(tc, test_allow_insecure_http);

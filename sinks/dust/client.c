@@ -300,9 +300,16 @@ static int ad_dust_call_go(ad_dust_call_t *call) {
   return ad_limiter_acquire(call->key, &call->lreq, ad_dust_on_grant, call);
 }
 
+/* The limiter or the HTTP client refused the call. A shared budget that
+ * gave up (Redis gone) stops the run: nothing may go out past it. */
 static void ad_dust_call_refused(ad_dust_call_t *call, int rc) {
-  snprintf(call->msg, sizeof(call->msg), "%s: %s", call->what, ad_strerror(rc));
-  ad_dust_call_end(call, AD_DUST_FAILED, 0, rc, 0);
+  if (rc == AD_EBUDGET)
+    snprintf(call->msg, sizeof(call->msg), "%s: %s", call->what,
+             ad_limiter_error(call->key->limiter));
+  else
+    snprintf(call->msg, sizeof(call->msg), "%s: %s", call->what,
+             ad_strerror(rc));
+  ad_dust_call_end(call, AD_DUST_FAILED, rc == AD_EBUDGET, rc, 0);
 }
 
 static void ad_dust_on_grant(ad_limiter_req_t *req, int status, void *data) {

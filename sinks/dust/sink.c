@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "digest.h"
 #include "error.h"
 #include "page.h"
 #include "request.h"
@@ -753,20 +754,28 @@ int ad_dust_sink_check(ad_dust_sink_t *sink, ad_dust_sink_cb cb) {
 
 /* ---- life ---------------------------------------------------------------- */
 
+/* One key paces every document upsert into the workspace, shared by
+ * every process that writes documents there (budget.h): Dust's limit is
+ * the workspace's, whatever the key or data source. */
 static int ad_ds_documents_key(ad_dust_sink_t *sink) {
   const ad_config_t *cfg = sink->o.config;
-  double per_window = cfg->rate_limits.dust_documents_per_minute;
+  const char *server[] = {"dust", cfg->sink.base_url, NULL};
+  const char *ws[] = {"dust workspace", cfg->sink.base_url,
+                      cfg->sink.workspace_id, NULL};
   uint64_t window_us =
       (sink->o.documents_window_ms ? sink->o.documents_window_ms : 60000) *
       1000;
   uint64_t margin = (uint64_t)cfg->rate_limits.safety_margin_ms * 1000;
+  char h[17], w[17];
 
-  if (per_window == floor(per_window) && per_window >= 1)
-    return ad_limiter_key_init(sink->o.limiter, &sink->documents_key,
-                               (uint32_t)per_window, window_us + margin, NULL);
-  return ad_limiter_key_init(
-      sink->o.limiter, &sink->documents_key, 1,
-      (uint64_t)((double)window_us / per_window) + margin, NULL);
+  ad_digest_hex(server, h, 16);
+  ad_digest_hex(ws, w, 16);
+  snprintf(sink->documents_key_name, sizeof(sink->documents_key_name),
+           "dust-%s/ws-%s", h, w);
+  return ad_limiter_key_init(sink->o.limiter, &sink->documents_key,
+                             sink->documents_key_name,
+                             cfg->rate_limits.dust_documents_per_minute,
+                             window_us + margin, NULL);
 }
 
 int ad_dust_sink_init(ad_dust_sink_t *sink, const ad_dust_sink_opts_t *o) {

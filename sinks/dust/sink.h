@@ -68,6 +68,7 @@ struct ad_dust_sink {
   ad_dust_sink_opts_t o;
   ad_dust_client_t client;
   ad_limiter_key_t documents_key;
+  char documents_key_name[64]; /* "dust-<server>/ws-<workspace>" */
   ad_slugset_t names;
   ad_list_t tables;   /* every table seen */
   ad_list_t upserts;  /* tables waiting to be upserted */

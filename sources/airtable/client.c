@@ -8,8 +8,6 @@
 
 enum { AD_AT_IDLE, AD_AT_GRANT, AD_AT_HTTP, AD_AT_RETRY };
 
-/* Two bases refused within this span: the token's limit, not a base's. */
-#define AD_AT_TOKEN_429_SPAN_MS 1000
 
 typedef enum {
   AD_AT_OK,
@@ -117,27 +115,79 @@ static int64_t ad_at_backoff_ms(ad_at_call_t *call, long retry_after_s) {
                                      retry_after_s, &c->rng);
 }
 
+/* Who a 429 was for. Airtable's answer does not say (the same
+ * RATE_LIMIT_REACHED either way), so the grant and what came before do:
+ *  - another base was refused within a penalty, and this request was
+ *    granted after that refusal was known: the server goes on refusing
+ *    more than one base, which only the token explains;
+ *  - the token was at its limit when this was granted and the base was
+ *    not: the base cannot have been it;
+ *  - otherwise the base, the smaller pause.
+ * Sets *at_limit when our own pace was at the offender's limit (or at
+ * either, for the base): the margin was too small. */
+static ad_limiter_key_t *ad_at_offender(ad_at_call_t *call, uint64_t now_us,
+                                        uint64_t penalty_us, int *at_limit) {
+  ad_at_client_t *c = call->client;
+  int base_busy, token_busy;
+
+  if (call->key == c->token_key || call->key->parent == NULL) {
+    *at_limit = ad_limiter_req_binding(&call->lreq, 0);
+    return call->key;
+  }
+  base_busy = ad_limiter_req_binding(&call->lreq, 0);
+  token_busy = ad_limiter_req_binding(&call->lreq, 1);
+  if (c->last_429_key != NULL && c->last_429_key != call->key &&
+      now_us - c->last_429_us < penalty_us &&
+      call->lreq.granted_at > c->last_429_us) {
+    *at_limit = token_busy;
+    return c->token_key;
+  }
+  if (token_busy && !base_busy) {
+    *at_limit = 1;
+    return c->token_key;
+  }
+  *at_limit = base_busy || token_busy;
+  return call->key;
+}
+
 /* A 429: block the offender for the penalty, then wait for a grant. */
 static void ad_at_call_penalize(ad_at_call_t *call, long retry_after_s) {
   ad_at_client_t *c = call->client;
-  ad_limiter_key_t *key = call->key;
-  uint64_t now = uv_now(c->limiter->loop);
+  ad_limiter_key_t *key;
+  uint64_t now = ad_limiter_now(c->limiter);
   double ms = c->opts.backoff_on_429_s * 1000.0;
+  char margin[96];
+  int at_limit;
 
   if (retry_after_s >= 0 && (double)retry_after_s * 1000.0 > ms)
     ms = (double)retry_after_s * 1000.0;
-  if (c->last_429_key != NULL && c->last_429_key != key &&
-      now - c->last_429_ms < AD_AT_TOKEN_429_SPAN_MS)
-    key = c->token_key;
+  key = ad_at_offender(call, now, (uint64_t)(ms * 1000.0), &at_limit);
   c->last_429_key = call->key;
-  c->last_429_ms = now;
+  c->last_429_us = now;
   ad_limiter_penalize(key, (uint64_t)(ms * 1000.0));
+  margin[0] = '\0';
+  /* Requests already out when the first 429 came are refused too; the
+   * margin widens once for them all. */
+  if (at_limit && c->margin != NULL &&
+      (c->last_widen_us == 0 ||
+       now - c->last_widen_us >= (uint64_t)(ms * 1000.0))) {
+    c->last_widen_us = now;
+    snprintf(margin, sizeof(margin), "; safety margin now %.0f ms",
+             (double)ad_margin_widen(c->margin) / 1000.0);
+    if (c->on_margin != NULL)
+      c->on_margin(c, c->margin_data);
+  }
   if (c->log != NULL)
-    ad_log_warn(c->log, "airtable", "%s: 429 %s; pausing %s for %.1f s",
-                call->what, call->type[0] ? call->type : "RATE_LIMIT_REACHED",
+    ad_log_warn(c->log, "airtable", "%s: 429 %s; pausing %s for %.1f s%s%s",
+                call->what,
+                call->type[0] ? call->type : "RATE_LIMIT_REACHED",
                 key == c->token_key ? "every request of the token"
                                     : "this base",
-                ms / 1000.0);
+                ms / 1000.0,
+                at_limit ? "" : " (neither this base nor the token was near "
+                                "its limit here: another client may share "
+                                "them)",
+                margin);
   if (ad_at_call_spent(call, 0))
     return;
   c->stats->retries++;
@@ -279,6 +329,10 @@ static void ad_at_on_grant(ad_limiter_req_t *req, int status, void *data) {
   (void)req;
   if (call->state != AD_AT_GRANT)
     return;
+  if (status == AD_EBUDGET) { /* the shared budget is gone: stop */
+    ad_at_call_fail(call, status, 1, ad_limiter_error(call->client->limiter));
+    return;
+  }
   if (status != 0) { /* the limiter is closing */
     ad_at_call_fail(call, status, 0, "the rate limiter closed");
     return;
@@ -302,8 +356,17 @@ static int ad_at_call_take(ad_at_call_t *call) {
 
 static void ad_at_call_queue(ad_at_call_t *call) {
   int rc = ad_at_call_take(call);
-  if (rc != 0)
+  if (rc == AD_EBUDGET)
+    ad_at_call_fail(call, rc, 1, ad_limiter_error(call->client->limiter));
+  else if (rc != 0)
     ad_at_call_fail(call, rc, 0, ad_strerror(rc));
+}
+
+static void ad_at_on_budget_gone(ad_timers_entry_t *entry, void *data) {
+  ad_at_call_t *call = data;
+  (void)entry;
+  ad_at_call_fail(call, AD_EBUDGET, 1,
+                  ad_limiter_error(call->client->limiter));
 }
 
 int ad_at_call_start(ad_at_call_t *call, ad_limiter_key_t *key,
@@ -320,6 +383,14 @@ int ad_at_call_start(ad_at_call_t *call, ad_limiter_key_t *key,
   call->type[0] = '\0';
   call->msg[0] = '\0';
   rc = ad_at_call_take(call);
+  if (rc == AD_EBUDGET) {
+    /* The shared budget gave up earlier in the run: the call ends in its
+     * fail callback like the others, from the loop, so every caller
+     * stops the run the same way. */
+    call->state = AD_AT_RETRY;
+    rc = ad_timers_after(call->client->timers, &call->retry, 0,
+                         ad_at_on_budget_gone, call);
+  }
   if (rc != 0)
     call->state = AD_AT_IDLE;
   return rc;

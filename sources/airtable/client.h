@@ -5,9 +5,13 @@
  * parent is the token's, or the token's own for /v0/meta/bases), is handed
  * to curl from the grant callback, and its answer is classified:
  *   2xx            the ok callback parses it; a parse failure is retried
- *   429            the base (or the token) is penalized for
- *                  max(backoff_on_429_s, Retry-After), then the call waits
- *                  for a grant again
+ *   429            the offender is penalized for max(backoff_on_429_s,
+ *                  Retry-After), then the call waits for a grant again:
+ *                  the base, unless the grant shows the token was at its
+ *                  limit and the base was not, or another base's refusal
+ *                  was already known when this one was granted (then the
+ *                  token). A 429 at the limit widens the safety margin
+ *                  (margin.h).
  *   5xx, timeouts, resets, refused connections
  *                  retried after capped exponential backoff with jitter,
  *                  at least Retry-After when the server sends one
@@ -27,6 +31,7 @@
 #include "http.h"
 #include "limiter.h"
 #include "log.h"
+#include "margin.h"
 #include "timers.h"
 #include "stats.h"
 
@@ -65,14 +70,19 @@ struct ad_at_client {
   ad_stats_t *stats;
   ad_log_t *log; /* may be NULL */
   ad_limiter_key_t *token_key;
+  ad_margin_t *margin; /* may be NULL: the margin never widens */
+  /* Called after the margin widened: the keys' windows must follow. */
+  void (*on_margin)(ad_at_client_t *c, void *data);
+  void *margin_data;
   /* Private. */
   char *auth;
   const char *headers[3];
   ad_at_client_opts_t opts;
   ad_backoff_t backoff;
   uint64_t rng;
-  uint64_t last_429_ms;           /* to tell a token-wide 429 */
-  const ad_limiter_key_t *last_429_key;
+  uint64_t last_429_us;           /* on the limiter's clock */
+  const ad_limiter_key_t *last_429_key; /* to tell a token-wide 429 */
+  uint64_t last_widen_us;         /* one widening per penalty */
 };
 
 struct ad_at_call {

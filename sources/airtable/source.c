@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "digest.h"
 #include "document.h"
 #include "error.h"
 #include "mapping.h"
@@ -32,6 +33,7 @@ typedef struct ad_at_job {
   char *id;
   char *name; /* NULL in one-table mode */
   ad_limiter_key_t key;
+  char key_name[96]; /* its shared rate-limit key */
   ad_at_call_t call; /* its schema */
   char what[96];
   ad_at_schema_t schema;
@@ -660,18 +662,35 @@ static void ad_at_on_schema_fail(ad_at_call_t *call, const ad_at_failure_t *f,
   ad_at_step_done(src);
 }
 
-/* A key allowing rps requests per second, each window widened by the
- * safety margin: whole rates as N per second, others as one request per
- * 1/rps seconds. */
-static int ad_at_key_init(ad_at_source_t *src, ad_limiter_key_t *key,
-                          double rps, ad_limiter_key_t *parent) {
+/* The window of a one-second limit: widened by the server's margin. */
+static uint64_t ad_at_window_us(const ad_at_source_t *src) {
   uint64_t margin =
-      (uint64_t)src->o.config->rate_limits.safety_margin_ms * 1000;
-  if (rps == floor(rps))
-    return ad_limiter_key_init(src->o.limiter, key, (uint32_t)rps,
-                               1000000 + margin, parent);
-  return ad_limiter_key_init(src->o.limiter, key, 1,
-                             (uint64_t)(1e6 / rps) + margin, parent);
+      src->o.margin != NULL
+          ? src->o.margin->current_us
+          : (uint64_t)src->o.config->rate_limits.safety_margin_ms * 1000;
+  return 1000000 + margin;
+}
+
+/* A key allowing rps requests per second, spaced 1/rps apart over the
+ * widened window. */
+static int ad_at_key_init(ad_at_source_t *src, ad_limiter_key_t *key,
+                          const char *name, double rps,
+                          ad_limiter_key_t *parent) {
+  return ad_limiter_key_init(src->o.limiter, key, name, rps,
+                             ad_at_window_us(src), parent);
+}
+
+/* The margin widened after a 429: every key spaces its grants over the
+ * new window from now on. */
+static void ad_at_on_margin(ad_at_client_t *c, void *data) {
+  ad_at_source_t *src = data;
+  uint64_t window = ad_at_window_us(src);
+  ad_list_t *node;
+  (void)c;
+  ad_limiter_key_set_window(&src->token_key, window);
+  for (node = src->bases.next; node != &src->bases; node = node->next)
+    ad_limiter_key_set_window(&ad_container_of(node, ad_at_job_t, node)->key,
+                              window);
 }
 
 static int ad_at_base_add(ad_at_source_t *src, const char *id,
@@ -688,7 +707,8 @@ static int ad_at_base_add(ad_at_source_t *src, const char *id,
     return AD_ENOMEM;
   }
   b->src = src;
-  rc = ad_at_key_init(src, &b->key, cfg->rate_limits.per_base_rps,
+  snprintf(b->key_name, sizeof(b->key_name), "%s/base-%s", src->group, id);
+  rc = ad_at_key_init(src, &b->key, b->key_name, cfg->rate_limits.per_base_rps,
                       &src->token_key);
   if (rc != 0) {
     free(b->name);
@@ -787,6 +807,23 @@ static void ad_at_fatal(ad_at_source_t *src, const char *msg) {
   ad_at_source_stop(src);
 }
 
+/* Names shared by every process of one server and token. A base's limit
+ * is Airtable's for every caller of the base whatever their token, so
+ * its name leaves the token out. */
+static void ad_at_key_names(ad_at_source_t *src) {
+  const ad_config_t *cfg = src->o.config;
+  const char *server[] = {"airtable", cfg->source.base_url, NULL};
+  const char *token[] = {"airtable token", cfg->source.base_url,
+                         cfg->source.api_key, NULL};
+  char h[17], t[17];
+
+  ad_digest_hex(server, h, 16);
+  ad_digest_hex(token, t, 16);
+  snprintf(src->group, sizeof(src->group), "at-%s", h);
+  snprintf(src->token_name, sizeof(src->token_name), "%s/token-%s",
+           src->group, t);
+}
+
 int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *o) {
   ad_at_client_opts_t co;
   const ad_config_t *cfg = o->config;
@@ -820,8 +857,12 @@ int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *o) {
   src->client.stats = o->stats;
   src->client.log = o->log;
   src->client.token_key = &src->token_key;
-  rc = ad_at_key_init(src, &src->token_key, cfg->rate_limits.per_token_rps,
-                      NULL);
+  src->client.margin = o->margin;
+  src->client.on_margin = ad_at_on_margin;
+  src->client.margin_data = src;
+  ad_at_key_names(src);
+  rc = ad_at_key_init(src, &src->token_key, src->token_name,
+                      cfg->rate_limits.per_token_rps, NULL);
   if (rc != 0) {
     ad_at_client_close(&src->client);
     return rc;

@@ -13,7 +13,11 @@
  * Failures are accounted in the stats: a table that fails (403, 404, other
  * 4xx, retries spent) is reported and the others go on; a fatal error
  * (401, exhausted billing quota, a missing table in one-table mode) sets
- * stats->fatal_error and stops the source. */
+ * stats->fatal_error and stops the source.
+ *
+ * Rate limits: every request takes from its base's key and the token's
+ * (per_base_rps, per_token_rps), each window widened by the server's
+ * safety margin, which a 429 at the limit widens for all keys at once. */
 #ifndef AD_AT_SOURCE_H
 #define AD_AT_SOURCE_H
 
@@ -28,6 +32,7 @@
 #include "limiter.h"
 #include "list.h"
 #include "log.h"
+#include "margin.h"
 #include "queue.h"
 #include "timers.h"
 #include "stats.h"
@@ -43,6 +48,9 @@ typedef struct ad_at_source_opts {
   ad_queue_t *queue;
   ad_stats_t *stats;
   ad_log_t *log;         /* may be NULL */
+  /* The Airtable server's safety margin (margin.h), borrowed; NULL: the
+   * configured one, never widened. */
+  ad_margin_t *margin;
   int check;             /* read nothing: see ad_at_source_check_result */
   size_t max_url;        /* 0 = AD_AT_MAX_URL; longer goes as POST */
   int max_restarts;      /* per table after expired offsets; 0 = 3 */
@@ -62,6 +70,10 @@ struct ad_at_source {
   ad_at_source_opts_t o;
   ad_at_client_t client;
   ad_limiter_key_t token_key;
+  /* Rate-limit key names, shared by every process that uses the same
+   * server and token (budget.h): "at-<server>/token-<token hash>" and
+   * "at-<server>/base-<id>". The token is hashed, never written. */
+  char group[32], token_name[64];
   ad_at_call_t bases_call;
   ad_list_t bases, readers, waiters;
   ad_list_t to_parse; /* readers whose page waits for a parse worker */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -21,6 +22,22 @@ void ad_th_setup(ad_th_t *th) {
   th->deadline_ms = 120000;
   snprintf(th->rate_extra, sizeof(th->rate_extra),
            ",\"dust_documents_per_minute\":100000");
+  snprintf(th->state_dir, sizeof(th->state_dir), "/tmp/ad_th.XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(th->state_dir));
+}
+
+/* What a run leaves in its state folder: the shared budget, the learned
+ * margins and their lock. */
+static void ad_th_remove_state(ad_th_t *th) {
+  static const char *const names[] = {"budget", "margins.json",
+                                      "margins.json.lock", "margins.json.tmp"};
+  char path[512];
+  size_t i;
+  for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    snprintf(path, sizeof(path), "%s/%s", th->state_dir, names[i]);
+    unlink(path);
+  }
+  rmdir(th->state_dir);
 }
 
 void ad_th_teardown(ad_th_t *th) {
@@ -30,6 +47,7 @@ void ad_th_teardown(ad_th_t *th) {
   th->stats = NULL;
   th->at = NULL;
   th->dust = NULL;
+  ad_th_remove_state(th);
 }
 
 void ad_th_start_fakes(ad_th_t *th) {
@@ -50,12 +68,12 @@ static void ad_th_configure(ad_th_t *th) {
            "\"workspace_id\":\"wFake\",\"space_id\":\"vltFake\","
            "\"data_source_id\":\"dsFake\",\"data_format\":\"%s\"%s},"
            "\"rate_limits\":{\"backoff_on_429_s\":%g%s},"
-           "\"engine\":{\"max_retries\":%d%s}}",
+           "\"engine\":{\"max_retries\":%d,\"state_dir\":\"%s\"%s}}",
            th->ao.token, ad_fake_airtable_url(th->at),
            th->source_extra[0] ? th->source_extra : ",\"index_all\":true",
            th->dust_key, ad_fake_dust_url(th->dust), th->format,
            th->sink_extra, th->backoff_on_429_s, th->rate_extra,
-           th->max_retries, th->engine_extra);
+           th->max_retries, th->state_dir, th->engine_extra);
   ck_assert_msg(ad_config_parse(&th->cfg, text, strlen(text), NULL, NULL, err,
                                 sizeof(err)) == 0,
                 "config: %s", err);

@@ -48,6 +48,7 @@ struct ad_th {
   void (*tick)(ad_th_t *th);
   uv_timer_t tick_timer;
   ad_log_t log;
+  char state_dir[64]; /* engine.state_dir: a fresh folder per test */
 };
 
 /* Defaults: penalty 2 s in the fake Airtable, no document limit in the

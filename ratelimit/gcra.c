@@ -1,0 +1,56 @@
+#include "gcra.h"
+
+#include <assert.h>
+#include <math.h>
+
+uint64_t ad_gcra_wait(const ad_gcra_t *g, uint64_t tolerance_us,
+                      uint64_t now) {
+  uint64_t wait = 0;
+  if (g->tat > now + tolerance_us)
+    wait = g->tat - tolerance_us - now;
+  if (g->blocked_until > now && g->blocked_until - now > wait)
+    wait = g->blocked_until - now;
+  return wait;
+}
+
+void ad_gcra_take(ad_gcra_t *g, uint64_t period_us, uint64_t tolerance_us,
+                  uint64_t goal, uint64_t now, ad_gcra_grant_t *out) {
+  uint64_t sched = g->tat > now ? g->tat : now;
+  uint64_t ready = g->tat > tolerance_us ? g->tat - tolerance_us : 0;
+  assert(period_us > 0);
+  if (g->blocked_until > ready)
+    ready = g->blocked_until;
+  out->ready = ready < now ? ready : now;
+  /* Spaced by the limit, not by a lack of requests: the slot before
+   * this one ended less than half a period ago. */
+  g->streak = g->tat + period_us / 2 > now ? g->streak + 1 : 0;
+  out->binding = g->streak >= goal;
+  out->sched = sched;
+  out->seq = ++g->grants;
+  g->tat = sched + period_us;
+}
+
+void ad_gcra_sent(ad_gcra_t *g, uint64_t period_us,
+                  const ad_gcra_grant_t *grant, uint64_t now) {
+  uint64_t after, due;
+  if (now <= grant->sched)
+    return;
+  /* Grants taken since this one hold the slots after it; they must end a
+   * period apart from its real time, and the next free slot after them. */
+  after = g->grants >= grant->seq ? g->grants - grant->seq : 0;
+  due = now + (after + 1) * period_us;
+  if (due > g->tat)
+    g->tat = due;
+}
+
+void ad_gcra_block(ad_gcra_t *g, uint64_t now, uint64_t delay_us) {
+  if (now + delay_us > g->blocked_until)
+    g->blocked_until = now + delay_us;
+}
+
+uint64_t ad_gcra_period(double limit, uint64_t window_us, uint64_t margin_us) {
+  double p;
+  assert(limit > 0);
+  p = ceil((double)(window_us + margin_us) / limit);
+  return p < 1 ? 1 : (uint64_t)p;
+}

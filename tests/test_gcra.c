@@ -1,0 +1,195 @@
+/* ad_gcra as a pure function of time. */
+#include <check.h>
+#include <stdlib.h>
+
+#include "backoff.h"
+#include "gcra.h"
+#include "testutil.h"
+
+#define SEC 1000000ull
+#define TOL 2000ull
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+START_TEST(test_period) {
+  ck_assert_uint_eq(ad_gcra_period(5, SEC, 0), 200000);
+  ck_assert_uint_eq(ad_gcra_period(50, SEC, 20000), 20400);
+  ck_assert_uint_eq(ad_gcra_period(4.5, SEC, 0), 222223); /* rounded up */
+  ck_assert_uint_eq(ad_gcra_period(120, 60 * SEC, 0), 500000);
+  ck_assert_uint_eq(ad_gcra_period(1e9, 1, 0), 1); /* never 0 */
+}
+END_TEST
+
+/* No burst: the first grant goes at once, each next one a period later
+ * (less the tolerance), never two at once. */
+START_TEST(test_spaced_from_the_start) {
+  ad_gcra_t g = {0};
+  ad_gcra_grant_t gr;
+  uint64_t now = 10 * SEC;
+
+  ck_assert_uint_eq(ad_gcra_wait(&g, TOL, now), 0);
+  ad_gcra_take(&g, 200000, TOL, 1, now, &gr);
+  ck_assert_uint_eq(gr.sched, now);
+  ck_assert_uint_eq(gr.seq, 1);
+  ck_assert_int_eq(gr.binding, 0); /* it was idle */
+  ck_assert_uint_eq(ad_gcra_wait(&g, TOL, now), 200000 - TOL);
+  now += 200000 - TOL;
+  ck_assert_uint_eq(ad_gcra_wait(&g, TOL, now), 0);
+  ad_gcra_take(&g, 200000, TOL, 1, now, &gr);
+  /* Early within the tolerance: it takes its slot, the schedule holds. */
+  ck_assert_uint_eq(gr.sched, 10 * SEC + 200000);
+  ck_assert_uint_eq(gr.ready, 10 * SEC + 200000 - TOL);
+  ck_assert_int_eq(gr.binding, 1);
+  ck_assert_uint_eq(g.tat, 10 * SEC + 400000);
+}
+END_TEST
+
+/* A grant taken late within the tolerance loses nothing: over many
+ * periods with wake-ups up to the tolerance late, the rate is the
+ * nominal one. Beyond it, the lateness is lost, never made up by a
+ * burst. */
+START_TEST(test_lateness_within_tolerance_keeps_the_rate) {
+  ad_gcra_t g = {0};
+  ad_gcra_grant_t gr;
+  uint64_t rng = 3, now = SEC, start = SEC, prev = 0;
+  int i;
+
+  for (i = 0; i < 1000; i++) {
+    now += ad_gcra_wait(&g, TOL, now) + ad_rand_upto(&rng, TOL - 1);
+    ad_gcra_take(&g, 20000, TOL, 1, now, &gr);
+    if (i > 0)
+      ck_assert_uint_ge(now - prev, 20000 - TOL);
+    prev = now;
+  }
+  /* 1000 grants at 20 ms: the last at 999 periods, give or take TOL. */
+  ck_assert_uint_le(now - start, 999 * 20000ull + TOL);
+  ck_assert_uint_ge(now - start, 999 * 20000ull - TOL);
+}
+END_TEST
+
+/* Greedy takes at random times: any limit+1 consecutive grants span at
+ * least the window less the tolerance. */
+START_TEST(test_random_greedy_window_property) {
+  enum { N = 5000, LIMIT = 7 };
+  static uint64_t stamps[N];
+  ad_gcra_t g = {0};
+  ad_gcra_grant_t gr;
+  uint64_t rng = 42, now = SEC, period = ad_gcra_period(LIMIT, SEC, 0);
+  size_t n = 0, i;
+
+  while (n < N) {
+    now += ad_rand_upto(&rng, 300000);
+    while (n < N && ad_gcra_wait(&g, TOL, now) == 0) {
+      ad_gcra_take(&g, period, TOL, 1, now, &gr);
+      stamps[n++] = now;
+    }
+  }
+  for (i = 0; i + LIMIT < N; i++)
+    ck_assert_uint_ge(stamps[i + LIMIT] - stamps[i], SEC - TOL);
+}
+END_TEST
+
+/* Grants leave after a random delay (a connection to open, a busy loop)
+ * and report it: whatever the delays, no window of the send times holds
+ * more than the limit (less the tolerance), which is what a server
+ * counts. */
+START_TEST(test_sent_bounds_send_times) {
+  enum { N = 3000, LIMIT = 5 };
+  static uint64_t sent[N], due[N];
+  static ad_gcra_grant_t gr[N];
+  ad_gcra_t g = {0};
+  uint64_t rng = 7, now = SEC, period = ad_gcra_period(LIMIT, SEC, 0);
+  size_t n = 0, next = 0, i;
+
+  while (next < N) {
+    now += 1 + ad_rand_upto(&rng, 50000);
+    for (i = next; i < n; i++) /* requests that reach the wire by now */
+      if (sent[i] == 0 && due[i] <= now) {
+        sent[i] = due[i];
+        ad_gcra_sent(&g, period, &gr[i], due[i]);
+      }
+    while (next < n && sent[next] != 0)
+      next++;
+    while (n < N && ad_gcra_wait(&g, TOL, now) == 0) {
+      ad_gcra_take(&g, period, TOL, 1, now, &gr[n]);
+      /* most leave at once, some much later */
+      due[n] = now + (ad_rand_upto(&rng, 3) == 0 ? ad_rand_upto(&rng, 300000)
+                                                 : ad_rand_upto(&rng, 500));
+      n++;
+    }
+  }
+  qsort(sent, N, sizeof(sent[0]), cmp_u64);
+  for (i = 0; i + LIMIT < N; i++)
+    ck_assert_uint_ge(sent[i + LIMIT] - sent[i], SEC - TOL);
+}
+END_TEST
+
+/* A request that left within its slot moves nothing. */
+START_TEST(test_sent_on_time_is_free) {
+  ad_gcra_t g = {0};
+  ad_gcra_grant_t gr;
+  ad_gcra_take(&g, 100000, TOL, 1, SEC, &gr);
+  ad_gcra_sent(&g, 100000, &gr, SEC);
+  ck_assert_uint_eq(g.tat, SEC + 100000);
+  ad_gcra_sent(&g, 100000, &gr, SEC + 30000); /* 30 ms late */
+  ck_assert_uint_eq(g.tat, SEC + 130000);
+}
+END_TEST
+
+START_TEST(test_block) {
+  ad_gcra_t g = {0};
+  ad_gcra_grant_t gr;
+  ad_gcra_block(&g, SEC, 30 * SEC);
+  ck_assert_uint_eq(ad_gcra_wait(&g, TOL, SEC), 30 * SEC);
+  ad_gcra_block(&g, SEC, 5 * SEC); /* an earlier end does not shorten it */
+  ck_assert_uint_eq(ad_gcra_wait(&g, TOL, 2 * SEC), 29 * SEC);
+  ck_assert_uint_eq(ad_gcra_wait(&g, TOL, 31 * SEC), 0);
+  ad_gcra_take(&g, 1000, TOL, 1, 32 * SEC, &gr);
+  ck_assert_uint_eq(gr.ready, 31 * SEC); /* ready when the block ended */
+}
+END_TEST
+
+/* binding: a key that kept its pace for `goal` grants in a row says so;
+ * an idle one, a light one, or two requests in a row do not. */
+START_TEST(test_binding) {
+  ad_gcra_t g = {0};
+  ad_gcra_grant_t gr;
+  uint64_t now = SEC;
+  int i;
+
+  for (i = 0; i < 5; i++) { /* at 1 per 4 periods: never binding */
+    ad_gcra_take(&g, 10000, TOL, 4, now, &gr);
+    ck_assert_int_eq(gr.binding, 0);
+    now += 40000;
+  }
+  for (i = 0; i < 8; i++) { /* at the pace: binding from the fifth on */
+    now += ad_gcra_wait(&g, TOL, now);
+    ad_gcra_take(&g, 10000, TOL, 4, now, &gr);
+    ck_assert_int_eq(gr.binding, i >= 4);
+  }
+  now += 30000; /* a pause ends the streak */
+  ad_gcra_take(&g, 10000, TOL, 4, now, &gr);
+  ck_assert_int_eq(gr.binding, 0);
+  ck_assert_uint_eq(g.streak, 0);
+}
+END_TEST
+
+static Suite *gcra_suite(void) {
+  Suite *s = suite_create("gcra");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, test_period);
+  tcase_add_test(tc, test_spaced_from_the_start);
+  tcase_add_test(tc, test_lateness_within_tolerance_keeps_the_rate);
+  tcase_add_test(tc, test_random_greedy_window_property);
+  tcase_add_test(tc, test_sent_bounds_send_times);
+  tcase_add_test(tc, test_sent_on_time_is_free);
+  tcase_add_test(tc, test_block);
+  tcase_add_test(tc, test_binding);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return ad_test_run_suite(gcra_suite()); }
