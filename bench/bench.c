@@ -146,12 +146,27 @@ static int ad_bench_fake(ad_bench_t *b, ad_proc_t *p, const char *which,
   return ad_proc_start(p, (char *const *)argv, log, url, urllen);
 }
 
+/* A fresh state folder for each run, so that no run learns from the
+ * one before it (margins, budgets): every figure starts from the
+ * defaults, as a first run does. */
+static void ad_bench_state(const ad_bench_t *b, const char *name,
+                           json_object *cfg) {
+  char dir[512], cmd[600];
+  ad_bench_path(dir, sizeof(dir), b, name, "state");
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "bench: cannot clear %s\n", dir);
+  ad_jset(cfg, "engine", "state_dir", json_object_new_string(dir));
+}
+
 /* Writes r's config with the fakes' URLs and keys to path (takes
  * r->config). */
-static void ad_bench_config(ad_bench_run_t *r, const char *at,
-                            const char *dust, const char *path) {
+static void ad_bench_config(const ad_bench_t *b, ad_bench_run_t *r,
+                            const char *at, const char *dust,
+                            const char *path) {
   json_object *cfg = r->config != NULL ? r->config : json_object_new_object();
 
+  ad_bench_state(b, r->name, cfg);
   ad_jset(cfg, "source", "api_key", json_object_new_string(AD_BENCH_TOKEN));
   ad_jset(cfg, "source", "base_url", json_object_new_string(at));
   ad_jset(cfg, "sink", "api_key", json_object_new_string(AD_BENCH_KEY));
@@ -186,7 +201,7 @@ static int ad_bench_sync(ad_bench_t *b, ad_bench_run_t *r) {
     json_object_put(ad_proc_stop(&at));
     return -1;
   }
-  ad_bench_config(r, at_url, dust_url, cfg);
+  ad_bench_config(b, r, at_url, dust_url, cfg);
   if (ad_proc_run((char *const *)argv, log, &r->usage) != 0)
     r->usage.status = -1;
   r->airtable = ad_proc_stop(&at);
@@ -237,8 +252,8 @@ static double ad_saturation_bound(json_object *fa, int bases, int pages,
   return fmax(token, fmax(base, chain));
 }
 
-static void ad_bench_saturation(ad_bench_t *b, int bases) {
-  char nb[16], name[32];
+static void ad_bench_saturation(ad_bench_t *b, const char *stamp, int bases) {
+  char nb[16], name[48];
   int tables = b->quick ? 2 : 4, records = b->quick ? 200 : 1000;
   char nt[16], nr[16];
   ad_bench_run_t r = {0};
@@ -249,10 +264,10 @@ static void ad_bench_saturation(ad_bench_t *b, int bases) {
   snprintf(nb, sizeof(nb), "%d", bases);
   snprintf(nt, sizeof(nt), "%d", tables);
   snprintf(nr, sizeof(nr), "%d", records);
-  snprintf(name, sizeof(name), "saturation-%d", bases);
+  snprintf(name, sizeof(name), "saturation-%s-%d", stamp, bases);
   r.name = name;
   AD_ARGS(r.at_args, "--token", AD_BENCH_TOKEN, "--bases", nb, "--tables", nt,
-          "--records", nr, "--latency-ms", "50");
+          "--records", nr, "--latency-ms", "50", "--stamp", stamp);
   AD_ARGS(r.dust_args, "--discard-values");
   if (ad_bench_sync(b, &r) == 0) {
     requests = ad_jlong(r.airtable, "requests_bases") +
@@ -267,13 +282,15 @@ static void ad_bench_saturation(ad_bench_t *b, int bases) {
               r.usage.start_s;
     tail_s = r.usage.start_s + r.usage.wall_s -
              (double)ad_jlong(r.airtable, "last_arrival_ms") / 1e3 - 0.05;
-    printf("%6d %9ld %8.2f %8.2f %7.3f %6ld %11ld %12ld %8.2f %8.3f %7.3f\n",
-           bases, requests, bound, r.usage.wall_s, ratio,
+    printf("%6s %6d %9ld %8.2f %8.2f %7.3f %6ld %11ld %12ld %8.2f %8.3f "
+           "%7.3f\n",
+           stamp, bases, requests, bound, r.usage.wall_s, ratio,
            ad_jlong(r.stats, "http_429.airtable"),
            ad_jlong(r.airtable, "max_per_base_window"),
            ad_jlong(r.airtable, "max_per_token_window"), late_ms, start_s,
            tail_s);
     f = json_object_new_object();
+    json_object_object_add(f, "stamp", json_object_new_string(stamp));
     ad_jint(f, "bases", bases);
     ad_jint(f, "tables_per_base", tables);
     ad_jint(f, "records_per_table", records);
@@ -295,24 +312,31 @@ static void ad_bench_saturation(ad_bench_t *b, int bases) {
     ad_jnum(f, "tail_s", tail_s);
     ad_jint(f, "fake_max_arrival_lag_ms",
             ad_jlong(r.airtable, "max_arrival_lag_ms"));
+    ad_jint(f, "fake_max_stamp_delay_ms",
+            ad_jlong(r.airtable, "max_stamp_delay_ms"));
     ad_bench_emit(b, "saturation", f);
   }
   ad_bench_run_free(&r);
 }
 
+/* Both ways the fake Airtable can count a request: when the kernel got
+ * it, and when the one busy worker of a gateway got to it. */
+static const char *const ad_bench_stamps[] = {"kernel", "worker"};
+
 static void ad_bench_saturation_all(ad_bench_t *b) {
   static const int full[] = {2, 20, 40}, quick[] = {1, 2};
   const int *cases = b->quick ? quick : full;
-  size_t i, n = b->quick ? sizeof(quick) / sizeof(quick[0])
-                         : sizeof(full) / sizeof(full[0]);
+  size_t i, m, n = b->quick ? sizeof(quick) / sizeof(quick[0])
+                            : sizeof(full) / sizeof(full[0]);
 
   printf("\n1. Rate-limit saturation: 5 requests/s per base, 50/s per token, "
          "fake latency 50 ms\n");
-  printf("%6s %9s %8s %8s %7s %6s %11s %12s %8s %8s %7s\n", "bases",
-         "requests", "min_s", "wall_s", "ratio", "429s", "max/base/1s",
-         "max/token/1s", "late_ms", "start_s", "tail_s");
-  for (i = 0; i < n; i++)
-    ad_bench_saturation(b, cases[i]);
+  printf("%6s %6s %9s %8s %8s %7s %6s %11s %12s %8s %8s %7s\n", "stamp",
+         "bases", "requests", "min_s", "wall_s", "ratio", "429s",
+         "max/base/1s", "max/token/1s", "late_ms", "start_s", "tail_s");
+  for (m = 0; m < 2; m++)
+    for (i = 0; i < n; i++)
+      ad_bench_saturation(b, ad_bench_stamps[m], cases[i]);
 }
 
 /* ---- 2. CPU per record -------------------------------------------------- */
@@ -497,6 +521,150 @@ static void ad_bench_concurrency(ad_bench_t *b) {
   ad_bench_run_free(&r);
 }
 
+/* ---- 5. one token, four processes --------------------------------------- */
+
+#define AD_BENCH_PROCS 4
+
+/* Four syncs of one account, started together on one token, sharing the
+ * limits through Redis: what they take together against what the token's
+ * limit allows for all their requests. */
+static void ad_bench_shared_run(ad_bench_t *b, const char *stamp,
+                                const char *redis_url) {
+  int bases = b->quick ? 8 : 40, tables = b->quick ? 1 : 2;
+  int records = b->quick ? 100 : 500;
+  char nb[16], nt[16], nr[16], name[48], at_url[256], dust_url[256];
+  char cfg[AD_BENCH_PROCS][512], stats[AD_BENCH_PROCS][512], log[512];
+  const char *argv[AD_BENCH_PROCS][11];
+  ad_bench_run_t r = {0};
+  ad_proc_usage_t u[AD_BENCH_PROCS];
+  pid_t pid[AD_BENCH_PROCS];
+  ad_proc_t at, dust;
+  json_object *fa = NULL, *fd = NULL, *f, *st;
+  double first = 1e18, last = 0, bound, token, base, ratio;
+  long total, list, h429 = 0, written = 0;
+  int i, ok = 1;
+
+  snprintf(nb, sizeof(nb), "%d", bases);
+  snprintf(nt, sizeof(nt), "%d", tables);
+  snprintf(nr, sizeof(nr), "%d", records);
+  snprintf(name, sizeof(name), "shared-%s", stamp);
+  r.name = name;
+  AD_ARGS(r.at_args, "--token", AD_BENCH_TOKEN, "--bases", nb, "--tables", nt,
+          "--records", nr, "--latency-ms", "50", "--stamp", stamp);
+  AD_ARGS(r.dust_args, "--discard-values");
+  ad_bench_path(log, sizeof(log), b, name, "log");
+  remove(log);
+  if (ad_bench_fake(b, &at, "fake-airtable", r.at_args, log, at_url,
+                    sizeof(at_url)) != 0)
+    return;
+  if (ad_bench_fake(b, &dust, "fake-dust", r.dust_args, log, dust_url,
+                    sizeof(dust_url)) != 0) {
+    json_object_put(ad_proc_stop(&at));
+    return;
+  }
+  for (i = 0; i < AD_BENCH_PROCS; i++) {
+    char pname[64];
+    snprintf(pname, sizeof(pname), "%s-%d", name, i);
+    ad_bench_path(cfg[i], sizeof(cfg[i]), b, pname, "config.json");
+    ad_bench_path(stats[i], sizeof(stats[i]), b, pname, "stats.json");
+    remove(stats[i]);
+    r.config = json_object_new_object();
+    st = json_object_new_object();
+    json_object_object_add(st, "type", json_object_new_string("redis"));
+    json_object_object_add(st, "url", json_object_new_string(redis_url));
+    json_object_object_add(st, "key_prefix", json_object_new_string(name));
+    ad_jset(r.config, "rate_limits", "shared", st);
+    r.name = pname;
+    ad_bench_config(b, &r, at_url, dust_url, cfg[i]);
+    argv[i][0] = b->airdust, argv[i][1] = "sync", argv[i][2] = "--config";
+    argv[i][3] = cfg[i], argv[i][4] = "--stats-json", argv[i][5] = stats[i];
+    argv[i][6] = "--progress", argv[i][7] = "off", argv[i][8] = "--log-level";
+    argv[i][9] = "warn", argv[i][10] = NULL;
+  }
+  for (i = 0; i < AD_BENCH_PROCS; i++)
+    if (ad_proc_launch((char *const *)argv[i], log, &pid[i], &u[i]) != 0)
+      pid[i] = -1;
+  for (i = 0; i < AD_BENCH_PROCS; i++) {
+    if (pid[i] < 0 || ad_proc_reap(pid[i], &u[i]) != 0 || u[i].status != 0) {
+      ok = 0;
+      continue;
+    }
+    first = fmin(first, u[i].start_s);
+    last = fmax(last, u[i].start_s + u[i].wall_s);
+    st = json_object_from_file(stats[i]);
+    h429 += ad_jlong(st, "http_429.airtable");
+    written += ad_jlong(st, "rows_written");
+    json_object_put(st);
+  }
+  fa = ad_proc_stop(&at);
+  fd = ad_proc_stop(&dust);
+  if (!ok || fa == NULL) {
+    fprintf(stderr, "bench: %s: a sync did not complete (see %s)\n", name,
+            log);
+    b->failures++;
+  } else {
+    list = ad_jlong(fa, "requests_bases");
+    total = list + ad_jlong(fa, "requests_schema") +
+            ad_jlong(fa, "requests_records");
+    /* Each process waits for its own bases list (one round trip); then
+     * 50 of all their requests fit in any second, and 5 of a base's. */
+    token = 0.05 + floor((double)(total - 2) / 50.0) + 0.05;
+    base = 0.05 + floor((double)((total - list) / bases - 1) / 5.0) + 0.05;
+    bound = fmax(token, base);
+    ratio = (last - first) / bound;
+    printf("%6s %6d %9ld %8.2f %8.2f %7.3f %6ld %11ld %12ld %10ld\n", stamp,
+           AD_BENCH_PROCS, total, bound, last - first, ratio, h429,
+           ad_jlong(fa, "max_per_base_window"),
+           ad_jlong(fa, "max_per_token_window"), written);
+    f = json_object_new_object();
+    json_object_object_add(f, "stamp", json_object_new_string(stamp));
+    ad_jint(f, "processes", AD_BENCH_PROCS);
+    ad_jint(f, "bases", bases);
+    ad_jint(f, "requests", total);
+    ad_jnum(f, "min_wall_s", bound);
+    ad_jnum(f, "wall_s", last - first);
+    ad_jnum(f, "ratio", ratio);
+    ad_jint(f, "http_429", h429);
+    ad_jint(f, "fake_sent_429", ad_jlong(fa, "sent_429"));
+    ad_jint(f, "fake_max_per_base_1s", ad_jlong(fa, "max_per_base_window"));
+    ad_jint(f, "fake_max_per_token_1s", ad_jlong(fa, "max_per_token_window"));
+    ad_jint(f, "tightest_token_span_ms",
+            ad_jlong(fa, "tightest_token_span_ms"));
+    ad_jint(f, "rows_written", written);
+    ad_bench_emit(b, "shared", f);
+  }
+  json_object_put(fa);
+  json_object_put(fd);
+}
+
+static void ad_bench_shared(ad_bench_t *b) {
+  char port[16], url[64], log[512], dir[512];
+  const char *argv[] = {AD_BENCH_REDIS, "--port", port, "--bind", "127.0.0.1",
+                        "--save", "", "--appendonly", "no", "--dir", dir,
+                        NULL};
+  ad_proc_t redis;
+  size_t m;
+  int p = ad_proc_free_port();
+
+  printf("\n5. One token, %d processes sharing its limits through Redis, "
+         "fake latency 50 ms\n", AD_BENCH_PROCS);
+  snprintf(port, sizeof(port), "%d", p);
+  snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", p);
+  ad_bench_path(log, sizeof(log), b, "redis", "log");
+  snprintf(dir, sizeof(dir), "%s", b->work);
+  remove(log);
+  if (p < 0 || ad_proc_serve(&redis, (char *const *)argv, log, p) != 0) {
+    b->failures++;
+    return;
+  }
+  printf("%6s %6s %9s %8s %8s %7s %6s %11s %12s %10s\n", "stamp", "procs",
+         "requests", "min_s", "wall_s", "ratio", "429s", "max/base/1s",
+         "max/token/1s", "rows");
+  for (m = 0; m < 2; m++)
+    ad_bench_shared_run(b, ad_bench_stamps[m], url);
+  ad_proc_end(&redis);
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static const struct {
@@ -507,13 +675,14 @@ static const struct {
     {"cpu", ad_bench_cpu},
     {"memory", ad_bench_memory},
     {"concurrency", ad_bench_concurrency},
+    {"shared", ad_bench_shared},
 };
 
 static void ad_bench_usage(FILE *f, const char *prog) {
   fprintf(f,
           "usage: %s [--airdust PATH] [--baseline PATH] [--work DIR] "
           "[--out FILE] [--only NAME[,NAME]] [--quick]\n"
-          "  NAME: saturation, cpu, memory, concurrency\n"
+          "  NAME: saturation, cpu, memory, concurrency, shared\n"
           "  --quick: small datasets, to check that every benchmark runs\n",
           prog);
 }

@@ -1,13 +1,16 @@
 #include "proc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -101,18 +104,84 @@ json_object *ad_proc_stop(ad_proc_t *proc) {
   return json_tokener_parse(last);
 }
 
+int ad_proc_launch(char *const argv[], const char *log_path, pid_t *pid,
+                   ad_proc_usage_t *u) {
+  u->start_s = ad_proc_now();
+  return ad_proc_spawn(pid, argv, -1, log_path);
+}
+
 int ad_proc_run(char *const argv[], const char *log_path, ad_proc_usage_t *u) {
-  struct rusage ru;
-  double start = ad_proc_now();
   pid_t pid;
+  if (ad_proc_launch(argv, log_path, &pid, u) != 0)
+    return -1;
+  return ad_proc_reap(pid, u);
+}
+
+int ad_proc_free_port(void) {
+  struct sockaddr_in a;
+  socklen_t len = sizeof(a);
+  int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    port = ntohs(a.sin_port);
+  if (fd >= 0)
+    close(fd);
+  return port;
+}
+
+static int ad_proc_accepts(int port) {
+  struct sockaddr_in a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons((uint16_t)port);
+  ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+  if (fd >= 0)
+    close(fd);
+  return ok;
+}
+
+int ad_proc_serve(ad_proc_t *proc, char *const argv[], const char *log_path,
+                  int port) {
+  int i, status;
+
+  proc->out_fd = -1;
+  if (ad_proc_spawn(&proc->pid, argv, -1, log_path) != 0)
+    return -1;
+  for (i = 0; i < 500; i++) {
+    if (ad_proc_accepts(port))
+      return 0;
+    if (waitpid(proc->pid, &status, WNOHANG) == proc->pid)
+      break;
+    usleep(10000);
+  }
+  fprintf(stderr, "bench: %s did not listen on %d (see %s)\n", argv[0], port,
+          log_path);
+  kill(proc->pid, SIGKILL);
+  waitpid(proc->pid, &status, 0);
+  return -1;
+}
+
+void ad_proc_end(ad_proc_t *proc) {
+  int status;
+  kill(proc->pid, SIGTERM);
+  waitpid(proc->pid, &status, 0);
+}
+
+int ad_proc_reap(pid_t pid, ad_proc_usage_t *u) {
+  struct rusage ru;
+  double start = u->start_s;
   int status;
 
-  if (ad_proc_spawn(&pid, argv, -1, log_path) != 0)
-    return -1;
   while (wait4(pid, &status, 0, &ru) < 0)
     if (errno != EINTR)
       return -1;
-  u->start_s = start;
   u->wall_s = ad_proc_now() - start;
   u->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
              (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;

@@ -40,4 +40,22 @@ json_object *ad_proc_stop(ad_proc_t *proc);
  * be started. */
 int ad_proc_run(char *const argv[], const char *log_path, ad_proc_usage_t *u);
 
+/* The two halves of ad_proc_run, for programs measured side by side:
+ * launch notes the start in u; reap waits for pid and fills the rest. */
+int ad_proc_launch(char *const argv[], const char *log_path, pid_t *pid,
+                   ad_proc_usage_t *u);
+int ad_proc_reap(pid_t pid, ad_proc_usage_t *u);
+
+/* Starts argv[0] (a server that prints no URL, such as redis-server) with
+ * stdout and stderr appended to log_path, and waits up to 5 s until
+ * 127.0.0.1:port accepts connections. 0, or -1 (the child is reaped). */
+int ad_proc_serve(ad_proc_t *proc, char *const argv[], const char *log_path,
+                  int port);
+
+/* SIGTERM and reap, for ad_proc_serve's servers. */
+void ad_proc_end(ad_proc_t *proc);
+
+/* A loopback port nothing listens on now. */
+int ad_proc_free_port(void);
+
 #endif
