@@ -42,8 +42,8 @@ void ad_budget_take_local(ad_budget_take_t *t, uint64_t now) {
 void ad_budget_sent_local(const ad_budget_take_t *t, uint64_t now) {
   int i;
   for (i = 0; i < t->n; i++)
-    ad_gcra_sent(&t->keys[i]->local, t->keys[i]->period_us, &t->grants[i],
-                 now);
+    ad_gcra_sent(&t->keys[i]->local, t->keys[i]->period_us, t->tolerance_us,
+                 &t->grants[i], now);
 }
 
 /* ---- memory ------------------------------------------------------------- */

@@ -181,7 +181,7 @@ static void ad_bf_sent(ad_budget_t *b, const ad_budget_take_t *t,
   ad_bf_t *f = b->impl;
   int i;
 
-  for (i = 0; i < t->n && now <= t->grants[i].sched; i++)
+  for (i = 0; i < t->n && now <= t->grants[i].sched + t->tolerance_us; i++)
     ;
   if (i == t->n) /* every key's request left within its slot */
     return;
@@ -189,7 +189,7 @@ static void ad_bf_sent(ad_budget_t *b, const ad_budget_take_t *t,
   ad_bf_check_header(f);
   for (i = 0; i < t->n; i++)
     ad_gcra_sent(ad_bf_state(b, f, t->keys[i], now), t->keys[i]->period_us,
-                 &t->grants[i], now);
+                 t->tolerance_us, &t->grants[i], now);
   ad_bf_unlock(f);
 }
 

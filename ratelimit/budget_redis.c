@@ -103,7 +103,7 @@ static const char ad_br_take_lua[] =
     "local out = {0, now}\n"
     "for i = 1, n do\n"
     "  local per = tonumber(ARGV[2 + i])\n"
-    "  local sched = math.max(tat[i], now)\n"
+    "  local sched = math.max(tat[i], now - tol)\n"
     "  local ready = math.min(math.max(tat[i] - tol, blk[i], 0), now)\n"
     "  local binding = 0\n"
     "  if tat[i] + math.floor(per / 2) > now then\n"
@@ -207,7 +207,8 @@ typedef struct ad_br_op {
   uint64_t period[AD_BUDGET_MAX_CHAIN];
   uint64_t seq[AD_BUDGET_MAX_CHAIN];
   int late[AD_BUDGET_MAX_CHAIN];
-  uint64_t at; /* sent: when it left (our clock); block: the delay */
+  uint64_t at; /* take: when it was asked; sent: when the request left
+                  (our clock); block: the delay */
 } ad_br_op_t;
 
 /* A penalty this process knows of, on its own clock. */
@@ -675,6 +676,7 @@ static int ad_br_send(ad_br_t *br, ad_br_op_t *op) {
                 op->evaled ? ad_br_scripts[op->script] : br->sha[op->script]);
   switch (op->kind) {
   case AD_BR_OP_TAKE:
+    op->at = ad_br_now(br); /* the script runs no earlier than this */
     n = t->n;
     ad_br_cmd_num(&c, (uint64_t)(2 * n));
     for (i = 0; i < n; i++)
@@ -1080,7 +1082,7 @@ static uint64_t ad_br_local(uint64_t redis_time, uint64_t rnow, uint64_t now) {
 
 static void ad_br_take_reply(ad_br_t *br, ad_br_op_t *op, redisReply *reply) {
   ad_budget_take_t *t = op->t;
-  uint64_t wait, rnow, now, v[4], w;
+  uint64_t wait, rnow, now, asked, v[4], w;
   char msg[256];
   int i, k;
 
@@ -1110,6 +1112,7 @@ static void ad_br_take_reply(ad_br_t *br, ad_br_op_t *op, redisReply *reply) {
     ad_br_fail_all(br, msg);
     return;
   }
+  asked = op->at;
   ad_list_remove(&op->node);
   ad_br_op_free(op);
   br->backoff_ms = AD_BR_RETRY_MIN_MS;
@@ -1122,8 +1125,12 @@ static void ad_br_take_reply(ad_br_t *br, ad_br_op_t *op, redisReply *reply) {
         v[k] = 0; /* the script only answers integers here */
     t->grants[i].seq = v[0];
     t->grants[i].binding = v[1] != 0;
-    /* Redis's times, moved onto our clock at the moment the answer came */
-    t->grants[i].sched = ad_br_local(v[2], rnow, now);
+    /* Redis's times on our clock. The script ran between the ask and the
+     * answer; a slot placed at the ask is the earliest it can be, so a
+     * request that sits in our socket or our loop before it leaves is
+     * counted late (ad_budget_sent) rather than sent closer than a
+     * period to another process's next one. */
+    t->grants[i].sched = ad_br_local(v[2], rnow, asked);
     t->grants[i].ready = ad_br_local(v[3], rnow, now);
   }
   /* A penalty that came while Redis decided still holds (the slot it
@@ -1578,20 +1585,22 @@ static void ad_br_sent(ad_budget_t *b, const ad_budget_take_t *t,
     ad_budget_sent_local(t, now);
     return;
   }
+  /* Within the tolerance of its slot it kept it (ad_gcra_sent); past
+   * it, the schedule moves as if it had left a tolerance earlier. */
   for (i = 0; i < t->n; i++)
-    late |= now > t->grants[i].sched;
+    late |= now > t->grants[i].sched + t->tolerance_us;
   if (!late || br == NULL || br->failed || br->closing)
     return;
   if ((op = ad_br_op_new(br, AD_BR_OP_SENT)) == NULL)
     return;
   op->script = AD_BR_SENT;
   op->n = t->n;
-  op->at = now;
+  op->at = now - t->tolerance_us;
   for (i = 0; i < t->n; i++) {
     op->keys[i] = ad_br_key(br, t->keys[i]->name, 0);
     op->period[i] = t->keys[i]->period_us;
     op->seq[i] = t->grants[i].seq;
-    op->late[i] = now > t->grants[i].sched;
+    op->late[i] = now > t->grants[i].sched + t->tolerance_us;
     if (op->keys[i] == NULL) {
       ad_br_op_free(op);
       return;

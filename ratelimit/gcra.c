@@ -15,7 +15,10 @@ uint64_t ad_gcra_wait(const ad_gcra_t *g, uint64_t tolerance_us,
 
 void ad_gcra_take(ad_gcra_t *g, uint64_t period_us, uint64_t tolerance_us,
                   uint64_t goal, uint64_t now, ad_gcra_grant_t *out) {
-  uint64_t sched = g->tat > now ? g->tat : now;
+  /* A grant up to the tolerance late keeps its slot too, so a timer or a
+   * loop that delivered it late does not push every later grant back. */
+  uint64_t late = now > tolerance_us ? now - tolerance_us : 0;
+  uint64_t sched = g->tat > late ? g->tat : late;
   uint64_t ready = g->tat > tolerance_us ? g->tat - tolerance_us : 0;
   assert(period_us > 0);
   if (g->blocked_until > ready)
@@ -30,11 +33,12 @@ void ad_gcra_take(ad_gcra_t *g, uint64_t period_us, uint64_t tolerance_us,
   g->tat = sched + period_us;
 }
 
-void ad_gcra_sent(ad_gcra_t *g, uint64_t period_us,
+void ad_gcra_sent(ad_gcra_t *g, uint64_t period_us, uint64_t tolerance_us,
                   const ad_gcra_grant_t *grant, uint64_t now) {
   uint64_t after, due;
-  if (now <= grant->sched)
-    return;
+  if (now <= grant->sched + tolerance_us)
+    return; /* within its slot's tolerance, as a late grant would be */
+  now -= tolerance_us;
   /* Grants taken since this one hold the slots after it; they must end a
    * period apart from its real time, and the next free slot after them. */
   after = g->grants >= grant->seq ? g->grants - grant->seq : 0;

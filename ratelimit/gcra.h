@@ -5,10 +5,10 @@
  * grants: the state is the theoretical arrival time (TAT) of the next
  * grant, and a grant is allowed once now >= TAT - tolerance. Grants are
  * spaced, never bunched: a server that queues work sees them one period
- * apart, and any N + 1 consecutive grants span at least N·T - tolerance.
- * The tolerance lets a grant that a timer delivered a little late keep
- * the schedule (the next one may follow sooner), so lateness below it
- * costs no throughput.
+ * apart. A grant that comes up to the tolerance early or late keeps its
+ * slot, so the timer's granularity and a loop busy for a few ms cost no
+ * throughput, and any N + 1 consecutive grants span at least
+ * N·T - 2·tolerance.
  *
  * One integer of state makes GCRA cheap to share: the same arithmetic runs
  * on a key in this process's memory, in a file every process maps, or in
@@ -27,7 +27,8 @@ typedef struct ad_gcra {
 
 /* What one grant took from one key. */
 typedef struct ad_gcra_grant {
-  uint64_t sched;  /* the slot it took (>= the grant time minus tolerance) */
+  uint64_t sched;  /* the slot it took (within the tolerance of the grant
+                      time, or later) */
   uint64_t ready;  /* when the key first allowed it (<= the grant time) */
   uint64_t seq;    /* the key's grant count after it */
   int binding;     /* the key has been at its limit: at least `goal`
@@ -47,11 +48,12 @@ uint64_t ad_gcra_wait(const ad_gcra_t *g, uint64_t tolerance_us,
 void ad_gcra_take(ad_gcra_t *g, uint64_t period_us, uint64_t tolerance_us,
                   uint64_t goal, uint64_t now, ad_gcra_grant_t *out);
 
-/* The request of `grant` reached the wire only at now: if that is after
- * the slot it took, the schedule moves so that the grants after it
- * (already taken or not) keep a period apart from its real time. A no-op
- * for a request that left within its slot. */
-void ad_gcra_sent(ad_gcra_t *g, uint64_t period_us,
+/* The request of `grant` reached the wire only at now: if that is more
+ * than the tolerance after the slot it took, the schedule moves so that
+ * the grants after it (already taken or not) keep a period apart from
+ * its real time, less the tolerance (as for a grant that late). A no-op
+ * for a request that left within its slot's tolerance. */
+void ad_gcra_sent(ad_gcra_t *g, uint64_t period_us, uint64_t tolerance_us,
                   const ad_gcra_grant_t *grant, uint64_t now);
 
 /* No grant before now + delay_us (a later block wins). */

@@ -51,8 +51,8 @@ START_TEST(test_two_budgets_share_a_named_key) {
   take1(&a, &ka, &t);
   ck_assert_uint_eq(t.wait_us, 0);
   take1(&b, &kb, &t); /* the other process sees a's grant */
-  ck_assert_uint_eq(t.wait_us, 200000 - TOL);
-  fake_now += 200000 - TOL;
+  ck_assert_uint_eq(t.wait_us, 200000 - 2 * TOL);
+  fake_now += 200000 - 2 * TOL;
   take1(&b, &kb, &t);
   ck_assert_uint_eq(t.wait_us, 0);
   ck_assert_uint_eq(t.grants[0].seq, 2);
@@ -91,7 +91,7 @@ START_TEST(test_penalty_and_chains_are_shared) {
   t.keys[0] = &base_a;
   t.keys[1] = &tok_a;
   ck_assert_int_eq(ad_budget_take(&a, &t), AD_BUDGET_DECIDED);
-  ck_assert_uint_eq(t.wait_us, 20000 - TOL);
+  ck_assert_uint_eq(t.wait_us, 20000 - 2 * TOL);
   /* A key with no name is this process's alone. */
   ad_budget_key_init(&other, NULL, 20000, 1);
   ad_budget_block(&a, &other, 5 * SEC);
@@ -117,8 +117,8 @@ START_TEST(test_sent_is_shared) {
   ad_budget_key_init(&kb, "g/k", 100000, 1);
   take1(&a, &ka, &t);
   ad_budget_sent(&a, &t, fake_now + 50000); /* left 50 ms late */
-  take1(&b, &kb, &t);
-  ck_assert_uint_eq(t.wait_us, 150000 - TOL);
+  take1(&b, &kb, &t); /* a period after the send, less the tolerance */
+  ck_assert_uint_eq(t.wait_us, 150000 - 2 * TOL);
   ad_budget_close(&a, NULL);
   ad_budget_close(&b, NULL);
 }
@@ -146,7 +146,7 @@ START_TEST(test_foreign_or_damaged_file_resets) {
   ck_assert_uint_eq(t.wait_us, 0);
   ad_budget_block(&a, &k, 30 * 24 * 3600 * SEC); /* a month: damage */
   take1(&a, &k, &t); /* only the grant just taken holds it back */
-  ck_assert_uint_eq(t.wait_us, 100000 - TOL);
+  ck_assert_uint_eq(t.wait_us, 100000 - 2 * TOL);
   ad_budget_close(&a, NULL);
 }
 END_TEST
@@ -173,7 +173,7 @@ START_TEST(test_full_table) {
   ck_assert_int_eq(a.degraded, 1);
   ck_assert_uint_eq(t.wait_us, 0);
   take1(&a, &keys[SLOTS], &t); /* its local state still spaces it */
-  ck_assert_uint_eq(t.wait_us, SEC - TOL);
+  ck_assert_uint_eq(t.wait_us, SEC - 2 * TOL);
   a.degraded = 0;
   fake_now += 11 * 60 * SEC; /* all stale now */
   ad_budget_key_init(&keys[SLOTS], names[SLOTS], SEC, 1);
@@ -257,12 +257,12 @@ START_TEST(test_two_processes) {
     ck_assert_int_eq(WEXITSTATUS(status), 0);
   }
   qsort(stamps, n, sizeof(stamps[0]), cmp_u64);
-  /* 0.6 s at one per 10 ms: 61 at most; the first and last may lose a
-   * slot each to scheduling on a loaded machine. */
-  ck_assert_uint_le(n, 61);
+  /* 0.6 s at one per 10 ms: 61, and one more that the tolerance lets
+   * the first go early by; fewer when the machine is loaded. */
+  ck_assert_uint_le(n, 62);
   ck_assert_uint_ge(n, 30);
   for (i = 1; i < n; i++)
-    ck_assert_uint_ge(stamps[i] - stamps[i - 1], 10000 - TOL);
+    ck_assert_uint_ge(stamps[i] - stamps[i - 1], 10000 - 2 * TOL);
 }
 END_TEST
 
