@@ -291,17 +291,24 @@ END_TEST
 
 START_TEST(test_faults) {
   ad_fake_dust_counters_t c;
-  int i, n429 = 0;
+  int i, n429 = 0, least;
+  uint64_t t0;
   reply_t r;
 
   opts.max_rps = 2;
   start();
+  t0 = uv_hrtime();
   for (i = 0; i < 5; i++) {
     r = call("GET", "tables", NULL, NULL);
     n429 += r.status == 429;
     done(r);
   }
-  ck_assert_int_ge(n429, 3);
+  /* At most 2 of them in any second were answered; a loaded machine may
+   * spread the 5 calls over more than one second, which admits 2 more
+   * for each second they took. */
+  least = 5 - 2 * (1 + (int)((uv_hrtime() - t0) / 1000000000ull));
+  ck_assert_int_ge(n429, least > 0 ? least : 0);
+  ck_assert_int_le(n429, 3);
   ad_fake_dust_counters(fake, &c);
   ck_assert_int_eq(c.sent_429, n429);
   ck_assert_int_ge(c.max_concurrent, 1);

@@ -26,7 +26,7 @@ void ad_runs_setup(ad_runs_t *r, const char *name) {
   r->format = "tables";
   r->source_extra = ",\"index_all\":true";
   r->rate_extra = "";
-  snprintf(r->dir, sizeof(r->dir), "/tmp/ad_%s.XXXXXX", name);
+  snprintf(r->dir, sizeof(r->dir), "/tmp/ad_runs_%s.XXXXXX", name);
   ck_assert_ptr_nonnull(mkdtemp(r->dir));
   snprintf(state, sizeof(state), "%s/state", r->dir);
   ck_assert_int_eq(mkdir(state, 0700), 0);
