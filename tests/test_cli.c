@@ -77,22 +77,6 @@ static void write_file(const char *path, const char *text) {
   fclose(f);
 }
 
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "r");
-  char *buf;
-  long n;
-  if (f == NULL)
-    return strdup("");
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  buf = calloc(1, (size_t)n + 1);
-  if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-    buf[0] = '\0';
-  fclose(f);
-  return buf;
-}
-
 /* A config for the fakes; dust_key and sink_extra vary per test. */
 static void write_config(const char *at_key, const char *dust_key,
                          const char *extra) {
@@ -141,8 +125,8 @@ static int run_bin(const char *bin, const char *const *args,
   ck_assert_msg(waited < 120000, "airdust did not exit");
   free(h.out);
   free(h.err);
-  h.out = read_file(h.out_path);
-  h.err = read_file(h.err_path);
+  h.out = ad_test_read_file(h.out_path);
+  h.err = ad_test_read_file(h.err_path);
   json_object_put(h.stats_json);
   h.stats_json = json_object_from_file(h.stats);
   /* No output ever holds a key. */

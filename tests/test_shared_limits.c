@@ -163,8 +163,6 @@ END_TEST
 START_TEST(test_redis_restarted_mid_run) {
   char path[160];
   char *log;
-  FILE *f;
-  long n;
   int i;
 
   R.ao.bases = 40;
@@ -185,14 +183,7 @@ START_TEST(test_redis_restarted_mid_run) {
   }
   ad_runs_assert_limits_held(&R);
   snprintf(path, sizeof(path), "%s/log-0", R.dir);
-  f = fopen(path, "r");
-  ck_assert_ptr_nonnull(f);
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  log = calloc(1, (size_t)n + 1);
-  ck_assert_int_eq((long)fread(log, 1, (size_t)n, f), n);
-  fclose(f);
+  log = ad_test_read_file(path);
   ck_assert_msg(strstr(log, "lost Redis at redis://127.0.0.1:") != NULL, "%s",
                 log);
   ck_assert_msg(strstr(log, "is back after") != NULL, "%s", log);
@@ -203,9 +194,7 @@ END_TEST
 /* Redis not there at the start: the run does not begin, and says where
  * it looked. */
 START_TEST(test_redis_unreachable_at_start) {
-  char path[160], text[4096];
-  FILE *f;
-  size_t n;
+  char path[160], *text;
 
   R.ao.bases = 2;
   ad_runs_start_fakes(&R);
@@ -214,13 +203,10 @@ START_TEST(test_redis_unreachable_at_start) {
   ad_runs_spawn(&R, 0);
   ck_assert_int_eq(ad_runs_wait(&R, 0), 1);
   snprintf(path, sizeof(path), "%s/log-0", R.dir);
-  f = fopen(path, "r");
-  ck_assert_ptr_nonnull(f);
-  n = fread(text, 1, sizeof(text) - 1, f);
-  text[n] = '\0';
-  fclose(f);
+  text = ad_test_read_file(path);
   ck_assert_msg(strstr(text, redis.url + strlen("redis://")) != NULL, "%s",
                 text);
+  free(text);
   ad_runs_assert_limits_held(&R);
 }
 END_TEST

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 extern char **environ;
 
 static void ad_runs_path(const ad_runs_t *r, char *out, size_t len,
@@ -108,23 +110,6 @@ static pid_t ad_runs_start(ad_runs_t *r, int i, const char *cmd) {
   return pid;
 }
 
-static char *ad_runs_slurp(const char *path) {
-  FILE *f = fopen(path, "r");
-  char *buf;
-  long n;
-  if (f == NULL)
-    return strdup("");
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  buf = calloc(1, (size_t)n + 1);
-  ck_assert_ptr_nonnull(buf);
-  if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-    buf[0] = '\0';
-  fclose(f);
-  return buf;
-}
-
 /* Waits for pid; its exit code. The log must hold no key. */
 static int ad_runs_reap(ad_runs_t *r, int i, pid_t pid) {
   char path[128], *log;
@@ -136,7 +121,7 @@ static int ad_runs_reap(ad_runs_t *r, int i, pid_t pid) {
   }
   ck_assert_msg(waited < 150000, "airdust %d did not exit", i);
   ad_runs_path(r, path, sizeof(path), "log", i);
-  log = ad_runs_slurp(path);
+  log = ad_test_read_file(path);
   ck_assert_ptr_null(strstr(log, r->ao.token));
   ck_assert_ptr_null(strstr(log, AD_RUNS_DUST_KEY));
   ck_assert_msg(WIFEXITED(status), "airdust %d died: %s", i, log);

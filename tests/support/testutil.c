@@ -89,3 +89,21 @@ ad_test_reply_t ad_test_http(uv_loop_t *loop, ad_http_t *http,
   ck_assert(ad_test_run_until(loop, &r.done, 20000));
   return r;
 }
+
+char *ad_test_read_file(const char *path) {
+  FILE *f = fopen(path, "r");
+  char *buf;
+  long n;
+
+  if (f == NULL)
+    return strdup("");
+  fseek(f, 0, SEEK_END);
+  n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  buf = calloc(1, n > 0 ? (size_t)n + 1 : 1);
+  ck_assert_ptr_nonnull(buf);
+  if (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n)
+    buf[0] = '\0';
+  fclose(f);
+  return buf;
+}

@@ -36,6 +36,10 @@ ad_test_reply_t ad_test_http(uv_loop_t *loop, ad_http_t *http,
                              const char *method, const char *url,
                              const char *const *headers, const char *body);
 
+/* The whole file as a NUL-terminated string (the caller frees it); ""
+ * when it cannot be read. */
+char *ad_test_read_file(const char *path);
+
 /* Runs every test of s (forked, as Check does by default) and returns the
  * process exit status: 0 only when all passed. */
 int ad_test_run_suite(Suite *s);
