@@ -40,6 +40,8 @@ typedef struct harness {
   int insert_count;    /* records table (0,0) gains after each page... */
   int insert_times;    /* ...for this many of its pages */
   int block_token_at_page; /* the token is blocked once this page is in */
+  int inject_429_at_page;  /* base 0's next request gets a 429 then */
+  ad_margin_t margin;      /* the Airtable server's, not remembered */
   long token_pauses;        /* log lines pausing the whole token */
   const char *engine_extra; /* spliced into "engine" */
   long http_timeout_ms;     /* 0: the HTTP client's default */
@@ -74,6 +76,8 @@ static void take_page(ad_page_t *p) {
   size_t i;
 
   h.pages++;
+  if (h.pages == h.inject_429_at_page)
+    ad_fake_airtable_inject_429(h.fake, 0, 1);
   if (h.pages == h.block_token_at_page)
     ad_fake_airtable_block_token(h.fake);
   if (h.insert_times > 0 &&
@@ -214,6 +218,12 @@ static void run(int check, size_t max_url) {
   o.stats = &h.stats;
   o.check = check;
   o.max_url = max_url;
+  ck_assert_int_eq(
+      ad_margin_init(&h.margin, NULL, h.cfg.source.base_url,
+                     (uint64_t)h.cfg.rate_limits.safety_margin_ms * 1000,
+                     (uint64_t)h.cfg.rate_limits.max_safety_margin_ms * 1000),
+      0);
+  o.margin = &h.margin;
   o.backoff_base_ms = 20;
   ad_log_init(&h.log, NULL, AD_LOG_WARN, AD_LOG_TEXT);
   h.log.fn = on_log;
@@ -243,6 +253,7 @@ static void run(int check, size_t max_url) {
   ck_assert_int_eq(ad_test_loop_close(&h.loop), 0);
   ad_config_free(&h.cfg);
   ad_log_close(&h.log);
+  ad_margin_free(&h.margin);
 }
 
 static void finish_stats(void) { ad_stats_free(&h.stats); }
@@ -374,6 +385,34 @@ START_TEST(test_429_pauses_the_base) {
   ck_assert_int_eq(h.duplicates, 0);
   ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
   ck_assert_double_ge(h.elapsed_s, 2.0); /* the penalty was waited out */
+  /* It came on a base's first request: our pace was not at its limit,
+   * so the margin did not widen. */
+  ck_assert_int_eq(h.margin.widened, 0);
+  ck_assert_uint_eq(h.margin.current_us, 20000);
+  finish_stats();
+}
+END_TEST
+
+/* A 429 that comes while the base is at its limit (one table's pages, a
+ * window's worth in a row) proves the margin too small: it doubles, and
+ * every key is spaced over the wider window from then on. */
+START_TEST(test_429_at_the_limit_widens_the_margin) {
+  ad_fake_airtable_counters_t c;
+
+  h.fo.bases = 1;
+  h.fo.tables_per_base = 1;
+  h.fo.records_per_table = 1000;
+  start_fake();
+  h.inject_429_at_page = 6;
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ad_fake_airtable_counters(h.fake, &c);
+  ck_assert_int_eq(c.sent_429, 1);
+  ck_assert_int_eq(h.units, total_records());
+  ck_assert_int_eq(h.margin.widened, 1);
+  ck_assert_uint_eq(h.margin.current_us, 40000);
+  /* The base's and the token's windows widened with it. */
+  ck_assert_uint_eq(h.src.token_key.window_us, 1040000);
   finish_stats();
 }
 END_TEST
@@ -706,6 +745,7 @@ static Suite *source_suite(void) {
   tcase_add_test(tc, test_index_all_exactly_once_within_limits);
   tcase_add_test(tc, test_specific_table_documents_post);
   tcase_add_test(tc, test_429_pauses_the_base);
+  tcase_add_test(tc, test_429_at_the_limit_widens_the_margin);
   tcase_add_test(tc, test_expired_offsets_restart_without_duplicates);
   tcase_add_test(tc, test_changed_table_is_sent_again_after_restart);
   tcase_add_test(tc, test_table_that_keeps_changing_fails_alone);
