@@ -2,9 +2,10 @@
  *
  * curl tells us which sockets to watch (socket callback) and when to wake it
  * (timer callback); libuv tells curl when a socket is ready. Completed
- * transfers are read from curl_multi_info_read after every socket_action,
- * never from inside a curl callback, so user callbacks may send, cancel or
- * close freely. */
+ * transfers are read from curl_multi_info_read after every socket_action
+ * (a socket's, at once; a timer's or a kick's, right after the loop's next
+ * poll), never from inside a curl callback, so user callbacks may send,
+ * cancel or close freely. */
 #include "http.h"
 
 #include <ctype.h>
@@ -275,12 +276,35 @@ static int ad_http_on_close(void *clientp, curl_socket_t fd) {
   return close(fd);
 }
 
+/* What curl finished outside libuv's poll phase (inside ad_http_send's
+ * kick, or on curl's timer) is handed over from a check callback, which
+ * runs right after the poll, and the idle handle makes that poll return
+ * at once. Not from a timer: libuv 1.44 runs due timers at the top of an
+ * iteration and then polls with a blocking timeout, so a uv_run(UV_RUN_ONCE)
+ * whose timer had delivered the answer went on to sleep in epoll_wait until
+ * some unrelated event (libuv issue 3686; 1.45 runs timers after the poll,
+ * PR 4026). That is why answers seemed to arrive only when a test's 20 s
+ * deadline fired. */
+static void ad_http_on_no_block(uv_idle_t *idle) { (void)idle; }
+
+static void ad_http_on_handover(uv_check_t *check) {
+  ad_http_t *http = check->data;
+  uv_idle_stop(&http->no_block);
+  uv_check_stop(&http->handover);
+  ad_http_drain(http);
+}
+
+static void ad_http_handover_soon(ad_http_t *http) {
+  uv_idle_start(&http->no_block, ad_http_on_no_block);
+  uv_check_start(&http->handover, ad_http_on_handover);
+}
+
 static void ad_http_on_timer(uv_timer_t *timer) {
   ad_http_t *http = timer->data;
   int running;
   curl_multi_socket_action(http->multi, CURL_SOCKET_TIMEOUT, 0, &running);
   ad_http_wired(http);
-  ad_http_drain(http);
+  ad_http_handover_soon(http);
 }
 
 static int ad_http_on_timeout(CURLM *multi, long timeout_ms, void *userp) {
@@ -335,7 +359,11 @@ int ad_http_init(ad_http_t *http, uv_loop_t *loop,
                                              : CURLPIPE_MULTIPLEX);
   uv_timer_init(loop, &http->timer);
   http->timer.data = http;
-  http->open_handles = 1;
+  uv_check_init(loop, &http->handover);
+  http->handover.data = http;
+  uv_idle_init(loop, &http->no_block);
+  http->no_block.data = http;
+  http->open_handles = 3;
   return 0;
 }
 
@@ -554,15 +582,18 @@ static void ad_http_fail(ad_http_req_t *req, int err, const char *msg) {
  * request on the wire at once, and an iteration busy parsing responses
  * would otherwise hold it back long enough to bunch it with the next
  * window's (a strict server then counts too many in one second). Never
- * called from inside a libcurl callback. What this completes is handed
- * over by a drain in progress, or by the timer soon after: never from
- * inside ad_http_send, whose caller may not be ready for a callback. */
+ * called from inside a libcurl callback. This may already complete the
+ * request (a kept-alive connection whose answer is in before curl looks
+ * for it, or a URL curl refuses): that is handed over by a drain in
+ * progress, or after this iteration's poll (ad_http_handover_soon), never
+ * from inside ad_http_send, whose caller may not be ready for a callback.
+ * curl's own timer is left as curl set it. */
 static void ad_http_kick(ad_http_t *http) {
   int running;
   curl_multi_socket_action(http->multi, CURL_SOCKET_TIMEOUT, 0, &running);
   ad_http_wired(http);
   if (http->depth == 0)
-    uv_timer_start(&http->timer, ad_http_on_timer, 1, 0);
+    ad_http_handover_soon(http);
 }
 
 /* Moves requests from our FIFO into curl while there is room, and starts
@@ -670,7 +701,7 @@ void ad_http_cancel(ad_http_req_t *req) {
     ad_http_admit(http);
 }
 
-static void ad_http_timer_closed(uv_handle_t *handle) {
+static void ad_http_handle_closed(uv_handle_t *handle) {
   ad_http_release_handle(handle->data);
 }
 
@@ -692,7 +723,9 @@ static void ad_http_teardown(ad_http_t *http) {
   http->by_fd = NULL;
   http->nby_fd = 0;
   uv_timer_stop(&http->timer);
-  uv_close((uv_handle_t *)&http->timer, ad_http_timer_closed);
+  uv_close((uv_handle_t *)&http->timer, ad_http_handle_closed);
+  uv_close((uv_handle_t *)&http->handover, ad_http_handle_closed);
+  uv_close((uv_handle_t *)&http->no_block, ad_http_handle_closed);
 }
 
 void ad_http_close(ad_http_t *http, ad_http_close_cb close_cb) {

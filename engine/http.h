@@ -79,6 +79,8 @@ struct ad_http {
   uv_loop_t *loop;
   void *multi;
   uv_timer_t timer;
+  uv_check_t handover; /* hands over what ended outside the poll phase */
+  uv_idle_t no_block;  /* active with handover: that poll must not block */
   ad_http_opts_t opts;
   ad_list_t pending;  /* waiting for an in-flight slot, FIFO */
   ad_list_t active;   /* handed to curl */

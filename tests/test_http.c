@@ -528,6 +528,111 @@ START_TEST(test_keepalive_keeps_the_poll) {
 }
 END_TEST
 
+/* ---- No answer waits for an unrelated wake-up ------------------------ */
+
+/* Watches for the stall the harness's 20 s deadline used to end: a loop
+ * iteration about to sleep in its poll although the answer has already
+ * been handed over, so that uv_run(UV_RUN_ONCE) would return only when
+ * something else (the deadline) woke the loop. A prepare callback runs
+ * just before the poll and sees what the poll's timeout will be; uv_stop
+ * then lets that poll return at once, so a failure costs no wait. */
+typedef struct stall_probe {
+  uv_prepare_t prepare;
+  const int *done;
+  int stalls;
+} stall_probe_t;
+
+static void on_probe(uv_prepare_t *prepare) {
+  stall_probe_t *probe = prepare->data;
+  if (probe->done != NULL && *probe->done &&
+      uv_backend_timeout(prepare->loop) != 0) {
+    probe->stalls++;
+    uv_stop(prepare->loop);
+  }
+}
+
+static void probe_start(stall_probe_t *probe) {
+  memset(probe, 0, sizeof(*probe));
+  ck_assert_int_eq(uv_prepare_init(&loop, &probe->prepare), 0);
+  probe->prepare.data = probe;
+  ck_assert_int_eq(uv_prepare_start(&probe->prepare, on_probe), 0);
+}
+
+static void on_deadline(uv_timer_t *timer) { (void)timer; }
+
+/* fetch(), sent from a caller that kept the loop's cached clock 2 ms
+ * behind (as a busy machine does between two uv_run calls), with the
+ * loop run as ad_test_run_until does: one iteration at a time, with an
+ * unrelated timer (the deadline) pending. */
+static void fetch_probed(ad_http_t *http, const char *url, result_t *r,
+                         stall_probe_t *probe) {
+  ad_http_request_t rq = {0};
+  uv_timer_t deadline;
+
+  memset(r, 0, sizeof(*r));
+  rq.method = "GET";
+  rq.url = url;
+  uv_timer_init(&loop, &deadline);
+  uv_timer_start(&deadline, on_deadline, 20000, 0);
+  probe->done = &r->done;
+  uv_sleep(2);
+  ck_assert_int_eq(ad_http_send(http, &rq, on_result, r, NULL), 0);
+  while (!r->done && uv_is_active((uv_handle_t *)&deadline))
+    uv_run(&loop, UV_RUN_ONCE);
+  probe->done = NULL;
+  uv_close((uv_handle_t *)&deadline, NULL);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  ck_assert(r->done);
+}
+
+/* On a kept-alive connection the answer is often in before curl, still
+ * inside ad_http_send, looks for it: the transfer ends there. It must be
+ * handed over by the next uv_run(UV_RUN_ONCE) without that call sleeping
+ * first (it used to come from a 1 ms timer that libuv 1.44 runs before
+ * the poll, and the poll then slept until the deadline). */
+START_TEST(test_keepalive_answers_wake_the_caller) {
+  stall_probe_t probe;
+  ad_http_t http;
+  char url[128];
+  result_t r;
+  int i;
+
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  snprintf(url, sizeof(url), "%s/echo?id=k", server.url);
+  probe_start(&probe);
+  for (i = 0; i < 100 && probe.stalls == 0; i++) {
+    fetch_probed(&http, url, &r, &probe);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "id=k");
+  }
+  ck_assert_msg(probe.stalls == 0,
+                "request %d was handed over, then the loop slept", i);
+  ck_assert_uint_eq(http.connections_opened, 1);
+  uv_close((uv_handle_t *)&probe.prepare, NULL);
+  close_http(&http);
+}
+END_TEST
+
+/* The same without a race: curl refuses the scheme while the request is
+ * started inside ad_http_send, so the transfer always ends there. */
+START_TEST(test_request_ended_at_once_wakes_the_caller) {
+  stall_probe_t probe;
+  ad_http_t http;
+  result_t r;
+  int i;
+
+  ck_assert_int_eq(ad_http_init(&http, &loop, NULL), 0);
+  probe_start(&probe);
+  for (i = 0; i < 3; i++) {
+    fetch_probed(&http, "ftp://127.0.0.1:1/x", &r, &probe);
+    ck_assert_int_eq(r.error, AD_ETRANSPORT);
+    ck_assert_int_eq(probe.stalls, 0);
+  }
+  uv_close((uv_handle_t *)&probe.prepare, NULL);
+  close_http(&http);
+}
+END_TEST
+
 /* A raw loopback server that answers each request on a connection, then
  * closes the connection: to curl it is a kept-alive connection that dies
  * while idle. */
@@ -796,6 +901,8 @@ static Suite *http_suite(void) {
   tcase_add_test(tc, test_response_size_cap);
   tcase_add_test(tc, test_take_body);
   tcase_add_test(tc, test_keepalive_keeps_the_poll);
+  tcase_add_test(tc, test_keepalive_answers_wake_the_caller);
+  tcase_add_test(tc, test_request_ended_at_once_wakes_the_caller);
   tcase_add_test(tc, test_idle_connection_closed_by_server);
   tcase_add_test(tc, test_cancel);
   tcase_add_test(tc, test_close_with_requests_in_flight);
