@@ -39,13 +39,27 @@ int ad_test_free_port(void) {
 
 static void ad_test_deadline(uv_timer_t *timer) { (void)timer; }
 
+/* Runs before each poll: once the flag is up, uv_stop makes the poll not
+ * block, so a flag raised in a timer callback (which libuv 1.44 runs
+ * before the poll) does not leave uv_run asleep until the next timer. */
+static void ad_test_watch_flag(uv_prepare_t *p) {
+  if (*(const int *)p->data)
+    uv_stop(p->loop);
+}
+
 int ad_test_run_until(uv_loop_t *loop, const int *flag, uint64_t timeout_ms) {
   uv_timer_t timer;
+  uv_prepare_t watch;
 
   uv_timer_init(loop, &timer);
   uv_timer_start(&timer, ad_test_deadline, timeout_ms, 0);
+  uv_prepare_init(loop, &watch);
+  watch.data = (void *)flag;
+  uv_prepare_start(&watch, ad_test_watch_flag);
+  uv_unref((uv_handle_t *)&watch);
   while (!*flag && uv_is_active((uv_handle_t *)&timer))
     uv_run(loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&watch, NULL);
   uv_close((uv_handle_t *)&timer, NULL);
   uv_run(loop, UV_RUN_NOWAIT);
   return *flag;
