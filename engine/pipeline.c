@@ -8,10 +8,9 @@
 #include "mkdirs.h"
 
 static void ad_pl_finish(ad_pipeline_t *p) {
-  /* The margin was tested if the limits held Airtable requests back. */
+  /* The margin was tested if our pace kept a key at its limit. */
   if (!p->o.check)
-    ad_margin_finish(&p->margin_airtable,
-                     p->limiter.waited_us > p->sink.documents_key.waited_us);
+    ad_margin_finish(&p->margin_airtable, p->source.client.at_limit > 0);
   p->stats.safety_margin_ms =
       (double)p->margin_airtable.current_us / 1000.0;
   p->stats.margin_widened = (uint64_t)p->margin_airtable.widened;
@@ -134,7 +133,8 @@ static int ad_pl_budget_file(ad_pipeline_t *p) {
                                "HOME or XDG_STATE_HOME)");
   } else if (path == NULL &&
              ad_mkdirs(cfg->engine.state_dir, why, sizeof(why)) == 0) {
-    snprintf(buf, sizeof(buf), "%s/budget", cfg->engine.state_dir);
+    snprintf(buf, sizeof(buf), "%s/" AD_BUDGET_FILE_NAME,
+             cfg->engine.state_dir);
     path = buf;
   }
   if (path != NULL &&

@@ -109,10 +109,17 @@ uint64_t ad_budget_hrclock(void *data);
 void ad_budget_memory_init(ad_budget_t *b, ad_budget_clock_fn clock,
                            void *clock_data);
 
-/* The file budget at path (created 0600 if missing; its folder must
- * exist). Returns AD_EIO with a message in b->error naming the path, or
- * AD_ENOMEM. A file left by an earlier boot is reset: the monotonic clock
- * starts over at each boot. */
+/* The file budget's name in a state folder. The name carries the file's
+ * layout version, so two airdust releases with different layouts on one
+ * machine keep two files rather than resetting each other's. */
+#define AD_BUDGET_FILE_NAME "budget.v3"
+
+/* The file budget at path (created 0600 if missing, its space allocated;
+ * its folder must exist). Returns AD_EIO with a message in b->error
+ * naming the path, or AD_ENOMEM. A file left by an earlier boot, or of
+ * another layout, is reset: the monotonic clock starts over at each
+ * boot. A step whose lock cannot be taken (a file system without locks)
+ * decides on this process's own state and sets `degraded`. */
 int ad_budget_file_init(ad_budget_t *b, const char *path,
                         ad_budget_clock_fn clock, void *clock_data);
 

@@ -17,14 +17,14 @@
 #include "error.h"
 
 #define AD_BF_MAGIC "airdust budget\n"
-#define AD_BF_VERSION 2u
+#define AD_BF_VERSION 3u /* AD_BUDGET_FILE_NAME carries it */
 #define AD_BF_SLOTS 4096u
 /* A slot nobody used for this long (and with no penalty running) may be
  * taken by another key: longer than any window a key spaces over. */
 #define AD_BF_STALE_US (10ull * 60 * 1000000)
-/* Values further ahead than this are damage, not state (a penalty is
- * seconds; a Retry-After of a day would be absurd). */
-#define AD_BF_MAX_AHEAD_US (24ull * 3600 * 1000000)
+/* Values further ahead than this are damage, not state: a block is at
+ * most a day (AD_GCRA_MAX_BLOCK_US), a schedule minutes at most. */
+#define AD_BF_MAX_AHEAD_US (AD_GCRA_MAX_BLOCK_US + 60ull * 1000000)
 
 typedef struct ad_bf_header {
   char magic[16];
@@ -38,7 +38,6 @@ typedef struct ad_bf_slot {
   uint64_t hash; /* 0: free */
   ad_gcra_t g;
   uint64_t used_at;
-  uint64_t pad[2];
 } ad_bf_slot_t;
 
 typedef struct ad_bf {
@@ -46,6 +45,7 @@ typedef struct ad_bf {
   size_t size;
   ad_bf_header_t *hdr;
   ad_bf_slot_t *slots;
+  char boot_id[40]; /* read once: a failed read must never reset the table */
 } ad_bf_t;
 
 static size_t ad_bf_size(void) {
@@ -73,22 +73,29 @@ static void ad_bf_boot_id(char out[40]) {
 
 /* Under the lock: a header from another version or boot starts over. */
 static void ad_bf_check_header(ad_bf_t *f) {
-  char boot[40];
-  ad_bf_boot_id(boot);
   if (memcmp(f->hdr->magic, AD_BF_MAGIC, sizeof(AD_BF_MAGIC)) == 0 &&
       f->hdr->version == AD_BF_VERSION && f->hdr->nslots == AD_BF_SLOTS &&
-      memcmp(f->hdr->boot_id, boot, sizeof(boot)) == 0)
+      memcmp(f->hdr->boot_id, f->boot_id, sizeof(f->boot_id)) == 0)
     return;
   memset(f->hdr, 0, f->size);
   memcpy(f->hdr->magic, AD_BF_MAGIC, sizeof(AD_BF_MAGIC));
   f->hdr->version = AD_BF_VERSION;
   f->hdr->nslots = AD_BF_SLOTS;
-  memcpy(f->hdr->boot_id, boot, sizeof(boot));
+  memcpy(f->hdr->boot_id, f->boot_id, sizeof(f->boot_id));
 }
 
-static void ad_bf_lock(ad_bf_t *f) {
-  while (flock(f->fd, LOCK_EX) != 0 && errno == EINTR)
+/* Takes the lock and checks the header; 0 when it could not be taken
+ * (then nothing in the map may be touched). */
+static int ad_bf_lock(ad_budget_t *b, ad_bf_t *f) {
+  int rc;
+  while ((rc = flock(f->fd, LOCK_EX)) != 0 && errno == EINTR)
     ;
+  if (rc != 0) {
+    b->degraded = 1;
+    return 0;
+  }
+  ad_bf_check_header(f);
+  return 1;
 }
 
 static void ad_bf_unlock(ad_bf_t *f) { flock(f->fd, LOCK_UN); }
@@ -144,6 +151,8 @@ static ad_gcra_t *ad_bf_state(ad_budget_t *b, ad_bf_t *f,
     s->g.tat = 0;
   if (s->g.blocked_until > now + AD_BF_MAX_AHEAD_US)
     s->g.blocked_until = 0;
+  if (s->g.wide_until > now + AD_GCRA_WIDE_US)
+    s->g.wide_until = 0;
   s->used_at = now;
   return &s->g;
 }
@@ -154,8 +163,11 @@ static int ad_bf_take(ad_budget_t *b, ad_budget_take_t *t) {
   uint64_t now, w;
   int i;
 
-  ad_bf_lock(f);
-  ad_bf_check_header(f);
+  if (!ad_bf_lock(b, f)) {
+    t->decided_at = ad_budget_now(b);
+    ad_budget_take_local(t, t->decided_at);
+    return AD_BUDGET_DECIDED;
+  }
   now = t->decided_at = ad_budget_now(b);
   t->wait_us = 0;
   for (i = 0; i < t->n; i++) {
@@ -185,8 +197,10 @@ static void ad_bf_sent(ad_budget_t *b, const ad_budget_take_t *t,
     ;
   if (i == t->n) /* every key's request left within its slot */
     return;
-  ad_bf_lock(f);
-  ad_bf_check_header(f);
+  if (!ad_bf_lock(b, f)) {
+    ad_budget_sent_local(t, now);
+    return;
+  }
   for (i = 0; i < t->n; i++)
     ad_gcra_sent(ad_bf_state(b, f, t->keys[i], now), t->keys[i]->period_us,
                  t->tolerance_us, &t->grants[i], now);
@@ -198,9 +212,11 @@ static void ad_bf_block(ad_budget_t *b, ad_budget_key_t *key,
   ad_bf_t *f = b->impl;
   uint64_t now;
 
-  ad_bf_lock(f);
-  ad_bf_check_header(f);
   now = ad_budget_now(b);
+  if (!ad_bf_lock(b, f)) {
+    ad_gcra_block(&key->local, now, delay_us);
+    return;
+  }
   ad_gcra_block(ad_bf_state(b, f, key, now), now, delay_us);
   ad_bf_unlock(f);
 }
@@ -238,6 +254,7 @@ int ad_budget_file_init(ad_budget_t *b, const char *path,
   ad_bf_t *f;
   struct stat st;
   void *map;
+  int rc;
 
   memset(b, 0, sizeof(*b));
   b->ops = &ad_budget_file_ops;
@@ -253,17 +270,20 @@ int ad_budget_file_init(ad_budget_t *b, const char *path,
   if (fstat(f->fd, &st) != 0)
     return ad_bf_fail(b, f, "stat", path, errno);
   /* Growing never shrinks what another process maps; a short file is
-   * zero-filled, which the header check resets. */
-  if ((size_t)st.st_size < f->size && ftruncate(f->fd, (off_t)f->size) != 0)
-    return ad_bf_fail(b, f, "size", path, errno);
+   * zero-filled, which the header check resets. The blocks are allocated
+   * now: a store into a sparse map on a full disk would be a SIGBUS. */
+  if ((size_t)st.st_size < f->size &&
+      (rc = posix_fallocate(f->fd, 0, (off_t)f->size)) != 0)
+    return ad_bf_fail(b, f, "allocate", path, rc);
   map = mmap(NULL, f->size, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
   if (map == MAP_FAILED)
     return ad_bf_fail(b, f, "map", path, errno);
   f->hdr = map;
   f->slots = (ad_bf_slot_t *)((char *)map + sizeof(ad_bf_header_t));
+  ad_bf_boot_id(f->boot_id);
   b->impl = f;
-  ad_bf_lock(f);
-  ad_bf_check_header(f);
+  if (!ad_bf_lock(b, f))
+    return ad_bf_fail(b, f, "lock", path, errno);
   ad_bf_unlock(f);
   return 0;
 }

@@ -21,6 +21,12 @@ void ad_gcra_take(ad_gcra_t *g, uint64_t period_us, uint64_t tolerance_us,
   uint64_t sched = g->tat > late ? g->tat : late;
   uint64_t ready = g->tat > tolerance_us ? g->tat - tolerance_us : 0;
   assert(period_us > 0);
+  if (g->wide_until > now && g->wide_period > period_us) {
+    period_us = g->wide_period;
+  } else {
+    g->wide_period = period_us;
+    g->wide_until = now + AD_GCRA_WIDE_US;
+  }
   if (g->blocked_until > ready)
     ready = g->blocked_until;
   out->ready = ready < now ? ready : now;
@@ -38,6 +44,8 @@ void ad_gcra_sent(ad_gcra_t *g, uint64_t period_us, uint64_t tolerance_us,
   uint64_t after, due;
   if (now <= grant->sched + tolerance_us)
     return; /* within its slot's tolerance, as a late grant would be */
+  if (g->wide_until > now && g->wide_period > period_us)
+    period_us = g->wide_period;
   now -= tolerance_us;
   /* Grants taken since this one hold the slots after it; they must end a
    * period apart from its real time, and the next free slot after them. */
@@ -48,6 +56,8 @@ void ad_gcra_sent(ad_gcra_t *g, uint64_t period_us, uint64_t tolerance_us,
 }
 
 void ad_gcra_block(ad_gcra_t *g, uint64_t now, uint64_t delay_us) {
+  if (delay_us > AD_GCRA_MAX_BLOCK_US)
+    delay_us = AD_GCRA_MAX_BLOCK_US;
   if (now + delay_us > g->blocked_until)
     g->blocked_until = now + delay_us;
 }

@@ -23,7 +23,18 @@ typedef struct ad_gcra {
   uint64_t blocked_until; /* a penalty: no grant before this */
   uint64_t grants;        /* grants ever taken: orders them for sent() */
   uint64_t streak;        /* grants in a row that the spacing held back */
+  /* The widest period a taker used lately, and until when it holds: a
+   * process that widened its margin after a 429 spaces the key for every
+   * process that shares it, not only for itself. */
+  uint64_t wide_period, wide_until;
 } ad_gcra_t;
+
+/* How long a wider period holds after its taker last used it. */
+#define AD_GCRA_WIDE_US (60ull * 1000000)
+
+/* The most a block may last: a day. Longer (a Retry-After date years
+ * ahead, an absurd backoff) is taken as a day, never wrapped to zero. */
+#define AD_GCRA_MAX_BLOCK_US (24ull * 3600 * 1000000)
 
 /* What one grant took from one key. */
 typedef struct ad_gcra_grant {
@@ -44,7 +55,8 @@ uint64_t ad_gcra_wait(const ad_gcra_t *g, uint64_t tolerance_us,
 /* Takes a grant at now; the caller has seen ad_gcra_wait == 0. goal:
  * the streak that makes a grant `binding`, the limit less one (a key at
  * 5 per second is at its limit when a fifth request follows four spaced
- * ones). */
+ * ones). The grant is spaced by period_us, or by a wider period another
+ * taker used within AD_GCRA_WIDE_US. */
 void ad_gcra_take(ad_gcra_t *g, uint64_t period_us, uint64_t tolerance_us,
                   uint64_t goal, uint64_t now, ad_gcra_grant_t *out);
 
@@ -56,7 +68,8 @@ void ad_gcra_take(ad_gcra_t *g, uint64_t period_us, uint64_t tolerance_us,
 void ad_gcra_sent(ad_gcra_t *g, uint64_t period_us, uint64_t tolerance_us,
                   const ad_gcra_grant_t *grant, uint64_t now);
 
-/* No grant before now + delay_us (a later block wins). */
+/* No grant before now + delay_us, at most AD_GCRA_MAX_BLOCK_US (a later
+ * block wins). */
 void ad_gcra_block(ad_gcra_t *g, uint64_t now, uint64_t delay_us);
 
 /* The period that fits `limit` grants in window_us + margin_us; at least

@@ -333,12 +333,14 @@ void ad_limiter_close(ad_limiter_t *limiter, ad_limiter_close_cb close_cb) {
     return;
   limiter->closing = 1;
   limiter->close_cb = close_cb;
+  /* A key whose last request was canceled may still have a question
+   * out with the budget: withdraw every one, so no answer comes later. */
+  for (n = limiter->keys.next; n != &limiter->keys; n = n->next)
+    ad_limiter_stop_asking(ad_container_of(n, ad_limiter_key_t, all_node));
   /* Callbacks may close keys, so restart from the head after each one. */
-  while ((n = ad_list_head(&limiter->ring)) != NULL) {
-    ad_limiter_key_t *key = ad_container_of(n, ad_limiter_key_t, ready_node);
-    ad_limiter_stop_asking(key);
-    ad_limiter_cancel_all(key, AD_ECANCELED);
-  }
+  while ((n = ad_list_head(&limiter->ring)) != NULL)
+    ad_limiter_cancel_all(ad_container_of(n, ad_limiter_key_t, ready_node),
+                          AD_ECANCELED);
   uv_timer_stop(&limiter->timer);
   uv_close((uv_handle_t *)&limiter->timer, ad_limiter_timer_closed);
   if (limiter->budget == &limiter->own_budget)

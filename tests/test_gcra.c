@@ -155,6 +155,29 @@ START_TEST(test_block) {
   ck_assert_uint_eq(ad_gcra_wait(&g, TOL, 31 * SEC), 0);
   ad_gcra_take(&g, 1000, TOL, 1, 32 * SEC, &gr);
   ck_assert_uint_eq(gr.ready, 31 * SEC); /* ready when the block ended */
+  /* A Retry-After years ahead is a day, never a wrap to no wait. */
+  ad_gcra_block(&g, 40 * SEC, UINT64_MAX);
+  ck_assert_uint_eq(ad_gcra_wait(&g, TOL, 40 * SEC), AD_GCRA_MAX_BLOCK_US);
+}
+END_TEST
+
+/* A taker that widened its margin spaces the key for every taker, for
+ * as long as it keeps using it, and a minute after. */
+START_TEST(test_wider_period_is_shared) {
+  ad_gcra_t g = {0};
+  ad_gcra_grant_t gr;
+  uint64_t now = SEC;
+
+  ad_gcra_take(&g, 20000, TOL, 1, now, &gr); /* us, narrow */
+  now += ad_gcra_wait(&g, TOL, now);
+  ad_gcra_take(&g, 40000, TOL, 1, now, &gr); /* another, widened */
+  ck_assert_uint_eq(g.tat, gr.sched + 40000);
+  now += ad_gcra_wait(&g, TOL, now);
+  ad_gcra_take(&g, 20000, TOL, 1, now, &gr); /* us again: spaced wide */
+  ck_assert_uint_eq(g.tat, gr.sched + 40000);
+  now += AD_GCRA_WIDE_US + 1; /* the wide taker has gone quiet */
+  ad_gcra_take(&g, 20000, TOL, 1, now, &gr);
+  ck_assert_uint_eq(g.tat, gr.sched + 20000);
 }
 END_TEST
 
@@ -193,6 +216,7 @@ static Suite *gcra_suite(void) {
   tcase_add_test(tc, test_sent_bounds_send_times);
   tcase_add_test(tc, test_sent_on_time_is_free);
   tcase_add_test(tc, test_block);
+  tcase_add_test(tc, test_wider_period_is_shared);
   tcase_add_test(tc, test_binding);
   suite_add_tcase(s, tc);
   return s;

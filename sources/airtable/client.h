@@ -71,6 +71,8 @@ struct ad_at_client {
   ad_log_t *log; /* may be NULL */
   ad_limiter_key_t *token_key;
   ad_margin_t *margin; /* may be NULL: the margin never widens */
+  uint64_t at_limit;   /* requests sent while a key of theirs was at its
+                          limit (the margin was put to the test) */
   /* Called after the margin widened: the keys' windows must follow. */
   void (*on_margin)(ad_at_client_t *c, void *data);
   void *margin_data;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "testutil.h"
 
 void ad_th_setup(ad_th_t *th) {
@@ -29,7 +30,7 @@ void ad_th_setup(ad_th_t *th) {
 /* What a run leaves in its state folder: the shared budget, the learned
  * margins and their lock. */
 static void ad_th_remove_state(ad_th_t *th) {
-  static const char *const names[] = {"budget", "margins.json",
+  static const char *const names[] = {AD_BUDGET_FILE_NAME, "margins.json",
                                       "margins.json.lock", "margins.json.tmp"};
   char path[512];
   size_t i;
