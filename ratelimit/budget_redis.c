@@ -62,32 +62,48 @@
 #define AD_BR_RETRY_MAX_MS 2000
 #define AD_BR_MAX_DEFERRED 4096 /* sent() reports kept while Redis is away */
 #define AD_BR_MAX_ARGS 32
+/* After Redis restarted, no key grants before the reconnect plus this
+ * many of its periods: a grant's TAT can be a couple of periods ahead
+ * after late-send corrections. */
+#define AD_BR_HOLD_PERIODS 3
 
 /* ---- the scripts ---------------------------------------------------------
  * Numbers are microseconds on Redis's clock (TIME); every value stays
  * below 2^53, so Lua's doubles hold them exactly, and they are stored
  * with %.0f (tostring would round them to 14 digits). Scripts return
- * integers only. A state hash holds t (the TAT), n (grants taken) and b
- * (the latest penalty's end, for the grants' `ready`); the penalty itself
- * is a key whose TTL is its remaining time. */
+ * integers only. A state hash holds t (the TAT), n (grants taken), s (the
+ * streak), b (the latest penalty's end, for the grants' `ready`), and w
+ * and wu: the widest period a take used on the key and until when it
+ * counts (a minute after the take that set it: WIDE in the take script).
+ * The penalty itself is a key whose TTL is its remaining time. A state
+ * hash lives a minute past its TAT or its penalty (KEEP, in ms, in each
+ * script): a late report (sent) for a grant whose request took long to
+ * leave still finds n, and counts the grants taken after it. */
 
 /* KEYS: the chain's state hashes, then their penalty keys.
  * ARGV: n, tolerance, each key's period, then each key's streak goal.
  * Returns {wait, now} when some key makes it wait, else
- * {0, now, then per key: seq, binding, sched, ready}. */
+ * {0, now, then per key: seq, binding, sched, ready}.
+ *
+ * Each key is spaced by the widest period any take used on it within
+ * WIDE (as ad_gcra_take): a take whose period is narrower than
+ * an unexpired w uses w; any other sets w to its own and restarts wu. */
 static const char ad_br_take_lua[] =
+    "local KEEP, WIDE = 60000, 60000000\n"
     "local n = tonumber(ARGV[1])\n"
     "local tol = tonumber(ARGV[2])\n"
     "local tm = redis.call('TIME')\n"
     "local now = tonumber(tm[1]) * 1000000 + tonumber(tm[2])\n"
-    "local tat, cnt, blk, stk = {}, {}, {}, {}\n"
+    "local tat, cnt, blk, stk, wid, wun = {}, {}, {}, {}, {}, {}\n"
     "local wait = 0\n"
     "for i = 1, n do\n"
-    "  local h = redis.call('HMGET', KEYS[i], 't', 'n', 'b', 's')\n"
+    "  local h = redis.call('HMGET', KEYS[i], 't', 'n', 'b', 's', 'w', 'wu')\n"
     "  tat[i] = tonumber(h[1]) or 0\n"
     "  cnt[i] = tonumber(h[2]) or 0\n"
     "  blk[i] = tonumber(h[3]) or 0\n"
     "  stk[i] = tonumber(h[4]) or 0\n"
+    "  wid[i] = tonumber(h[5]) or 0\n"
+    "  wun[i] = tonumber(h[6]) or 0\n"
     "  if tat[i] > now + tol then\n"
     "    wait = math.max(wait, tat[i] - tol - now)\n"
     "  end\n"
@@ -103,6 +119,12 @@ static const char ad_br_take_lua[] =
     "local out = {0, now}\n"
     "for i = 1, n do\n"
     "  local per = tonumber(ARGV[2 + i])\n"
+    "  if wun[i] > now and wid[i] > per then\n"
+    "    per = wid[i]\n"
+    "  else\n"
+    "    wid[i] = per\n"
+    "    wun[i] = now + WIDE\n"
+    "  end\n"
     "  local sched = math.max(tat[i], now - tol)\n"
     "  local ready = math.min(math.max(tat[i] - tol, blk[i], 0), now)\n"
     "  local binding = 0\n"
@@ -115,9 +137,13 @@ static const char ad_br_take_lua[] =
     "  cnt[i] = cnt[i] + 1\n"
     "  redis.call('HSET', KEYS[i], 't', string.format('%.0f', sched + per),\n"
     "             'n', string.format('%.0f', cnt[i]),\n"
-    "             's', string.format('%.0f', stk[i]))\n"
-    "  redis.call('PEXPIRE', KEYS[i], string.format('%.0f',\n"
-    "             math.floor((sched + per - now) / 1000) + 2000))\n"
+    "             's', string.format('%.0f', stk[i]),\n"
+    "             'w', string.format('%.0f', wid[i]),\n"
+    "             'wu', string.format('%.0f', wun[i]))\n"
+    "  local keep = math.floor((sched + per - now) / 1000) + KEEP\n"
+    "  if redis.call('PTTL', KEYS[i]) < keep then\n"
+    "    redis.call('PEXPIRE', KEYS[i], string.format('%.0f', keep))\n"
+    "  end\n"
     "  out[#out + 1] = cnt[i]\n"
     "  out[#out + 1] = binding\n"
     "  out[#out + 1] = sched\n"
@@ -127,8 +153,10 @@ static const char ad_br_take_lua[] =
 
 /* A request left late (ad_gcra_sent). KEYS: the state hashes.
  * ARGV: n, how long ago it left (us), then per key: period, seq, and 1
- * when it left after that key's slot. */
+ * when it left after that key's slot. A key still widened (w, wu) moves
+ * by its wide period: the grants after it keep that apart from it. */
 static const char ad_br_sent_lua[] =
+    "local KEEP = 60000\n"
     "local n = tonumber(ARGV[1])\n"
     "local tm = redis.call('TIME')\n"
     "local real = tonumber(tm[1]) * 1000000 + tonumber(tm[2])\n"
@@ -137,17 +165,20 @@ static const char ad_br_sent_lua[] =
     "  if ARGV[3 * i + 2] == '1' then\n"
     "    local per = tonumber(ARGV[3 * i])\n"
     "    local seq = tonumber(ARGV[3 * i + 1])\n"
-    "    local h = redis.call('HMGET', KEYS[i], 't', 'n')\n"
+    "    local h = redis.call('HMGET', KEYS[i], 't', 'n', 'w', 'wu')\n"
     "    local tat = tonumber(h[1]) or 0\n"
     "    local cnt = tonumber(h[2])\n"
+    "    local wid = tonumber(h[3]) or 0\n"
+    "    if (tonumber(h[4]) or 0) > real and wid > per then per = wid end\n"
     "    local after = 0\n"
     "    if cnt then after = math.max(cnt - seq, 0) end\n"
     "    local due = now + (after + 1) * per\n"
     "    if due > tat then\n"
     "      redis.call('HSET', KEYS[i], 't', string.format('%.0f', due))\n"
-    "      redis.call('PEXPIRE', KEYS[i], string.format('%.0f',\n"
-    "                 math.max(math.floor((due - real) / 1000) + 2000, "
-    "2000)))\n"
+    "      local keep = math.max(math.floor((due - real) / 1000), 0) + KEEP\n"
+    "      if redis.call('PTTL', KEYS[i]) < keep then\n"
+    "        redis.call('PEXPIRE', KEYS[i], string.format('%.0f', keep))\n"
+    "      end\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -156,6 +187,7 @@ static const char ad_br_sent_lua[] =
 /* A penalty. KEYS: the state hash, the penalty key. ARGV: delay (us, > 0).
  * A longer penalty already running stays. */
 static const char ad_br_block_lua[] =
+    "local KEEP = 60000\n"
     "local tm = redis.call('TIME')\n"
     "local now = tonumber(tm[1]) * 1000000 + tonumber(tm[2])\n"
     "local d = tonumber(ARGV[1])\n"
@@ -167,8 +199,9 @@ static const char ad_br_block_lua[] =
     "if now + d > b then\n"
     "  redis.call('HSET', KEYS[1], 'b', string.format('%.0f', now + d))\n"
     "end\n"
-    "if redis.call('PTTL', KEYS[1]) < ms + 2000 then\n"
-    "  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ms + 2000))\n"
+    "local keep = ms + KEEP\n"
+    "if redis.call('PTTL', KEYS[1]) < keep then\n"
+    "  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', keep))\n"
     "end\n"
     "return 1\n";
 
@@ -253,7 +286,8 @@ struct ad_br {
   uint64_t backoff_ms;
   uint64_t lost_at;   /* our clock when the current outage began */
   int hold;           /* Redis restarted: no key grants before hold_from */
-  uint64_t hold_from; /*   plus two of its periods */
+  uint64_t hold_from; /*   plus AD_BR_HOLD_PERIODS of its periods */
+  int warned_evict;   /* the eviction warning was given */
   char run_id[48];    /* of the Redis we talk to; "" unknown */
   char sha[AD_BR_NSCRIPTS][48];
   char reason[160];   /* why the connection went, last seen */
@@ -726,7 +760,7 @@ static uint64_t ad_br_local_wait(const ad_br_t *br, const ad_budget_take_t *t,
 
   for (i = 0; i < t->n; i++) {
     if (br->hold) {
-      end = br->hold_from + 2 * t->keys[i]->period_us;
+      end = br->hold_from + AD_BR_HOLD_PERIODS * t->keys[i]->period_us;
       if (end > now && end - now > w)
         w = end - now;
     }
@@ -748,8 +782,15 @@ static void ad_br_send_block(ad_br_t *br, const char *name, uint64_t delay) {
   op->keys[0] = ad_br_key(br, name, 0);
   op->keys[1] = ad_br_key(br, name, 1);
   op->at = delay;
-  if (op->keys[0] == NULL || op->keys[1] == NULL || ad_br_send(br, op) != 0)
+  if (op->keys[0] == NULL || op->keys[1] == NULL) {
+    ad_br_op_free(op); /* the local penalty still holds here */
+    return;
+  }
+  if (ad_br_send(br, op) != 0) {
+    /* Others would not see it: reconnect, which writes it again. */
     ad_br_op_free(op);
+    ad_br_broken(br, "Redis refused a command");
+  }
 }
 
 /* Remembers a penalty until `until` (our clock); expired ones go. */
@@ -1010,14 +1051,18 @@ static void ad_br_connected(ad_br_t *br, const char *run_id) {
   uint64_t now = ad_br_now(br);
   int restarted = 0;
 
+  if (br->closing || br->failed)
+    return;
   uv_timer_stop(&br->connect_timer);
   br->up = 1;
   if (br->ever_up) {
-    /* An unknown run_id may be a restart: hold as if it were. */
+    /* An unknown run_id may be a restart: hold as if it were. The hold
+     * counts from now, after the restart: Redis forgot the grants made
+     * until it, however long ago this process lost it. */
     restarted = run_id[0] == '\0' || strcmp(run_id, br->run_id) != 0;
     if (restarted && br->down) {
       br->hold = 1;
-      br->hold_from = br->lost_at;
+      br->hold_from = now;
     }
   }
   ad_br_fmt(br->run_id, sizeof(br->run_id), "%s", run_id);
@@ -1027,8 +1072,8 @@ static void ad_br_connected(ad_br_t *br, const char *run_id) {
     uv_timer_stop(&br->outage_timer);
     ad_br_fmt(msg, sizeof(msg), "Redis at %s is back after %.1f s%s",
               br->url.display, (double)(now - br->lost_at) / 1e6,
-              restarted ? " (it restarted: each key waits two periods from "
-                          "the loss)"
+              restarted ? " (it restarted: each key waits three of its "
+                          "periods from now)"
                         : "");
     ad_br_status(br, 2, msg);
     if (br->closing || br->failed || !br->up)
@@ -1054,8 +1099,26 @@ static int ad_br_transient(const char *err) {
   return 0;
 }
 
+/* The message for a Redis Cluster node; why says how it showed. */
+static void ad_br_cluster_msg(const ad_br_t *br, const char *why, char *out,
+                              size_t outlen) {
+  ad_br_fmt(out, outlen,
+            "Redis at %s is a cluster (%s); airdust needs a standalone "
+            "Redis (or one shard's primary) for its budgets",
+            br->url.display, why);
+}
+
 static void ad_br_reply_error(ad_br_t *br, const char *err) {
   char msg[256];
+  /* hiredis 0.14 does not follow a cluster's redirections: a key of
+   * another slot (MOVED) or one migrating (ASK) is never decided. */
+  if (strncmp(err, "MOVED ", 6) == 0 || strncmp(err, "ASK ", 4) == 0) {
+    ad_br_cluster_msg(br,
+                      err[0] == 'M' ? "it answered MOVED" : "it answered ASK",
+                      msg, sizeof(msg));
+    ad_br_fail_all(br, msg);
+    return;
+  }
   if (ad_br_transient(err)) {
     ad_br_attempt_failed(br, err);
     return;
@@ -1169,19 +1232,67 @@ static void ad_br_script_reply(ad_br_t *br, ad_br_op_t *op, redisReply *reply) {
   ad_br_op_free(op);
 }
 
-static void ad_br_run_id(const redisReply *reply, char *out, size_t outlen) {
-  const char *p;
-  size_t n = 0;
+/* The value of field `name` in an INFO reply ("name:value" on a line of
+ * its own), into out; 0, or -1 when it has none. */
+static int ad_br_info_field(const redisReply *reply, const char *name,
+                            char *out, size_t outlen) {
+  const char *p, *line;
+  size_t nl = strlen(name), n = 0;
+
   out[0] = '\0';
-  if (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_STATUS)
-    return;
-  if ((p = strstr(reply->str, "run_id:")) == NULL)
-    return;
-  p += 7;
-  while (p[n] != '\0' && p[n] != '\r' && p[n] != '\n' && n + 1 < outlen)
-    n++;
-  memcpy(out, p, n);
-  out[n] = '\0';
+  if ((reply->type != REDIS_REPLY_STRING &&
+       reply->type != REDIS_REPLY_STATUS) ||
+      reply->str == NULL)
+    return -1;
+  for (line = reply->str; *line != '\0'; line = p + 1) {
+    if (strncmp(line, name, nl) == 0 && line[nl] == ':') {
+      line += nl + 1;
+      while (line[n] != '\0' && line[n] != '\r' && line[n] != '\n' &&
+             n + 1 < outlen)
+        n++;
+      memcpy(out, line, n);
+      out[n] = '\0';
+      return 0;
+    }
+    if ((p = strchr(line, '\n')) == NULL)
+      break;
+  }
+  return -1;
+}
+
+/* What INFO says of this Redis: the end when it is a cluster node, a
+ * warning when it may evict our keys; its run_id. Returns -1 when the
+ * budget stopped (failed or closed meanwhile). */
+static int ad_br_check_info(ad_br_t *br, const redisReply *reply, char *run_id,
+                            size_t run_id_len) {
+  char v[64], policy[64], msg[512];
+
+  if (ad_br_info_field(reply, "cluster_enabled", v, sizeof(v)) == 0 &&
+      strcmp(v, "1") == 0) {
+    ad_br_cluster_msg(br, "INFO says cluster_enabled:1", msg, sizeof(msg));
+    ad_br_fail_all(br, msg);
+    return -1;
+  }
+  /* Keys evicted under memory pressure are schedules and penalties
+   * forgotten: grants too close together, a 429's pause lifted. */
+  if (!br->warned_evict &&
+      ad_br_info_field(reply, "maxmemory", v, sizeof(v)) == 0 &&
+      strtoull(v, NULL, 10) != 0 &&
+      ad_br_info_field(reply, "maxmemory_policy", policy, sizeof(policy)) ==
+          0 &&
+      strcmp(policy, "noeviction") != 0) {
+    br->warned_evict = 1;
+    ad_br_fmt(msg, sizeof(msg),
+              "Redis at %s may evict keys under memory pressure "
+              "(maxmemory-policy %s): budgets and penalties would be "
+              "forgotten; set maxmemory-policy noeviction or give it room",
+              br->url.display, policy);
+    ad_br_status(br, 1, msg);
+    if (br->closing || br->failed)
+      return -1;
+  }
+  ad_br_info_field(reply, "run_id", run_id, run_id_len);
+  return 0;
 }
 
 static void ad_br_handshake_reply(ad_br_t *br, ad_br_op_t *op,
@@ -1218,8 +1329,8 @@ static void ad_br_handshake_reply(ad_br_t *br, ad_br_op_t *op,
     br->sha[script][40] = '\0';
     break;
   case AD_BR_OP_INFO:
-    ad_br_run_id(reply, run_id, sizeof(run_id));
-    ad_br_connected(br, run_id);
+    if (ad_br_check_info(br, reply, run_id, sizeof(run_id)) == 0)
+      ad_br_connected(br, run_id);
     break;
   default:
     break;
@@ -1396,9 +1507,11 @@ static void ad_br_handshake(ad_br_t *br) {
     argv[2] = ad_br_scripts[i];
     rc |= ad_br_handshake_cmd(br, AD_BR_OP_LOAD, i, 3, argv);
   }
+  /* The default sections hold server (run_id), memory (maxmemory and its
+   * policy) and cluster (cluster_enabled); Redis before 7 takes a single
+   * section name at most. */
   argv[0] = "INFO";
-  argv[1] = "server";
-  rc |= ad_br_handshake_cmd(br, AD_BR_OP_INFO, 0, 2, argv);
+  rc |= ad_br_handshake_cmd(br, AD_BR_OP_INFO, 0, 1, argv);
   if (rc != 0)
     ad_br_attempt_failed(br, "cannot queue the handshake");
 }

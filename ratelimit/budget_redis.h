@@ -11,7 +11,17 @@
  * Keys: a budget key named "group/rest" lives at PREFIX:{group}:rest (its
  * GCRA state, a hash with a TTL) and PREFIX:{group}:rest:pen (a penalty);
  * the {group} hash tag keeps one decision's keys in one cluster slot. A
- * name without a '/' is a group of its own: PREFIX:{name}.
+ * name without a '/' is a group of its own: PREFIX:{name}. A state hash
+ * lives a minute past its TAT, so a late report still finds its grant's
+ * count. A key is spaced by the widest period any process used on it in
+ * the last minute (as ad_gcra_take): hash fields w and wu.
+ *
+ * Redis: a standalone Redis (or one shard's primary). A Redis Cluster
+ * node (INFO says cluster_enabled:1) fails the budget at the start, and
+ * a MOVED or ASK reply fails it mid-run: hiredis 0.14 follows neither. A
+ * Redis that may evict keys (maxmemory set, maxmemory-policy other than
+ * noeviction) is reported through on_status (warn) once: it would forget
+ * schedules and penalties under memory pressure.
  *
  * Connection: takes asked before the first connection is up wait for it.
  * If that first connection fails (refused, unresolvable, no answer within
@@ -25,9 +35,11 @@
  * stops the budget as a failed first connection does. When Redis comes
  * back with its memory intact (same run_id) the decisions resume at once;
  * when it restarted, the schedules it forgot are rebuilt safely: no key
- * grants before the loss plus two of its periods (GCRA's state is one
- * period ahead at most), and the penalties this process knew of are
- * written again (they hold here meanwhile, whatever Redis says). If
+ * grants before the reconnect plus three of its periods (the restart came
+ * before the reconnect, however long ago this process lost Redis, and a
+ * grant's TAT can be a couple of periods ahead after late-send
+ * corrections), and the penalties this process knew of are written
+ * again (they hold here meanwhile, whatever Redis says). If
  * Redis stays away for outage_timeout_ms, every take fails with
  * AD_EBUDGET: a run never sends outside its budget. */
 #ifndef AD_BUDGET_REDIS_H

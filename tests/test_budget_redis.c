@@ -1,8 +1,11 @@
 /* The Redis budget against a real redis-server (tests/support/
  * redis_server.h): what two budgets (two processes) see of each other's
  * grants and penalties, the grants' fields, losing Redis, getting it
- * back (restarted or not), giving up after the outage timeout, secrets
- * kept out of every message, and closing with questions pending.
+ * back (restarted or not: the hold counts from the reconnect), giving up
+ * after the outage timeout, secrets kept out of every message, closing
+ * with questions pending, state kept a minute past its TAT, a key spaced
+ * by the widest period any process used on it, a Redis that may evict
+ * keys (a warning), and a Redis Cluster node (refused).
  *
  * Times come from Redis's clock: assertions bound them from one side, or
  * with margins of a large fraction of a period, never to the millisecond. */
@@ -491,14 +494,14 @@ END_TEST
 
 /* Redis killed mid-run with a question in flight, then started again
  * (empty, a new run_id): lost, then back; questions asked meanwhile wait;
- * after it every key holds two of its periods from the loss, and a
- * penalty set before the restart is in force again, for everyone. */
+ * after it every key holds three of its periods from the reconnect, and
+ * a penalty set before the restart is in force again, for everyone. */
 START_TEST(test_redis_restarted_mid_run) {
   ad_test_redis_t srv;
   budget_t a, b;
   ad_budget_key_t k, pen_a, pen_b, other, sync;
   answer_t inflight, x;
-  uint64_t stopped, blocked_at;
+  uint64_t stopped, blocked_at, restarted;
   int rc;
 
   ad_test_redis_start(&srv, NULL);
@@ -538,20 +541,25 @@ START_TEST(test_redis_restarted_mid_run) {
     ad_budget_cancel(&a.b, &x.t);
   }
 
+  restarted = ad_budget_now(&a.b);
+  ck_assert_uint_ge(restarted, stopped);
   ad_test_redis_restart(&srv);
   ck_assert(wait_count(&a.log.back, 1, 8000));
   ck_assert(wait_count(&b.log.back, 1, 8000));
-  ck_assert_msg(strstr(a.log.msg[1], "is back after") != NULL, "status: %s",
-                a.log.msg[1]);
+  ck_assert_msg(strstr(a.log.msg[1], "is back after") != NULL &&
+                    strstr(a.log.msg[1], "three of its periods") != NULL,
+                "status: %s", a.log.msg[1]);
   ck_assert_int_eq(a.log.fatal + b.log.fatal, 0);
   /* the question that was in flight is answered: not before the hold */
   ck_assert(ad_test_run_until(&loop, &inflight.done, 5000));
   ck_assert_int_eq(inflight.status, 0);
   ck_assert_uint_gt(inflight.t.wait_us, 0);
   ck_assert_uint_ge(inflight.t.decided_at + inflight.t.wait_us,
-                    stopped + 2 * SEC);
-  /* b (another process) sees the penalty a wrote again (its own hold is
-   * 20 ms); a's replies come in order, so that write is done */
+                    restarted + 3 * SEC);
+  /* b (another process) sees the penalty a wrote again once the holds of
+   * the 10 ms keys (30 ms from the reconnect) are over; a's replies come
+   * in order, so that write is done */
+  sleep_loop(50 * MS);
   decide(&a, &x, &sync, NULL);
   decide(&b, &x, &pen_b, NULL);
   ck_assert_uint_gt(x.t.wait_us, 0);
@@ -567,7 +575,7 @@ START_TEST(test_redis_restarted_mid_run) {
     decide(&a, &x, &k, NULL);
   }
   ck_assert_uint_eq(x.t.wait_us, 0);
-  ck_assert_uint_ge(x.t.decided_at, stopped + 2 * SEC);
+  ck_assert_uint_ge(x.t.decided_at, restarted + 3 * SEC);
   ck_assert_uint_eq(x.t.grants[0].seq, 1); /* Redis forgot the rest */
   budget_close(&a);
   budget_close(&b);
@@ -779,6 +787,350 @@ START_TEST(test_limiters_share_a_key) {
 }
 END_TEST
 
+/* Lost long before Redis restarted (a partition: here a paused Redis),
+ * then back on the restarted one: the hold counts from the reconnect,
+ * not from the loss, or the keys would grant at once inside the grants
+ * Redis forgot. */
+START_TEST(test_restart_hold_counts_from_the_reconnect) {
+  ad_test_redis_t srv;
+  budget_t a;
+  ad_budget_key_t k, other;
+  answer_t x, inflight;
+  uint64_t restarted, back;
+
+  ad_test_redis_start(&srv, NULL);
+  budget_open(&a, srv.url, 300, 30000);
+  ad_budget_key_init(&k, "g13/k", 1 * SEC, 1);
+  ad_budget_key_init(&other, "g13/other", 10 * MS, 1);
+  decide(&a, &x, &k, NULL);
+  ck_assert_uint_eq(x.t.wait_us, 0);
+  ad_test_redis_pause(&srv);
+  ck_assert_int_eq(ask(&a, &inflight, &other, NULL), AD_BUDGET_PENDING);
+  ck_assert(wait_count(&a.log.lost, 1, 5000));
+  sleep_loop(2500 * MS); /* longer than the old hold (two periods) */
+  ad_test_redis_kill(&srv);
+  restarted = ad_budget_now(&a.b);
+  ad_test_redis_restart(&srv);
+  ck_assert(wait_count(&a.log.back, 1, 8000));
+  back = ad_budget_now(&a.b);
+  ck_assert_msg(strstr(a.log.msg[1], "it restarted") != NULL, "status: %s",
+                a.log.msg[1]);
+  ck_assert(ad_test_run_until(&loop, &inflight.done, 5000));
+  ck_assert_int_eq(inflight.status, 0);
+  ck_assert_uint_ge(inflight.t.decided_at + inflight.t.wait_us,
+                    restarted + 30 * MS);
+  /* k's last grant was 3 s before the restart; Redis forgot it */
+  decide(&a, &x, &k, NULL);
+  ck_assert_uint_gt(x.t.wait_us, 0);
+  ck_assert_uint_ge(x.t.decided_at + x.t.wait_us, restarted + 3 * SEC);
+  ck_assert_uint_le(x.t.decided_at + x.t.wait_us, back + 3 * SEC);
+  ck_assert_int_eq(a.log.fatal, 0);
+  budget_close(&a);
+  ad_test_redis_free(&srv);
+}
+END_TEST
+
+/* A state hash lives a minute past its TAT: a request that left long
+ * after its grant still finds the grant count, and its late report
+ * counts the grants other processes took after it. */
+START_TEST(test_state_outlives_its_tat) {
+  ad_test_redis_t srv;
+  budget_t a, b;
+  ad_budget_key_t ka, kb, other;
+  answer_t x, y;
+  char reply[64];
+  const char *pttl[] = {"PTTL", "adtest:{g14}:k", NULL};
+
+  ad_test_redis_start(&srv, NULL);
+  budget_open(&a, srv.url, 0, 0);
+  budget_open(&b, srv.url, 0, 0);
+  ad_budget_key_init(&ka, "g14/k", 200 * MS, 1);
+  ad_budget_key_init(&kb, "g14/k", 200 * MS, 1);
+  ad_budget_key_init(&other, "g14/other", 200 * MS, 1);
+  decide(&a, &x, &ka, NULL);
+  ck_assert_uint_eq(x.t.wait_us, 0);
+  ck_assert_uint_eq(x.t.grants[0].seq, 1);
+  ad_test_redis_cmd(&srv, reply, sizeof(reply), pttl);
+  ck_assert_msg(strtoll(reply, NULL, 10) > 59000, "PTTL %s", reply);
+  /* a's request is stuck on its way; b takes well after the TAT */
+  sleep_loop(2500 * MS);
+  decide(&b, &y, &kb, NULL);
+  ck_assert_uint_eq(y.t.wait_us, 0);
+  ck_assert_uint_eq(y.t.grants[0].seq, 2); /* the count survived */
+  /* a's request leaves now: b's grant and the next keep a period each */
+  ad_budget_sent(&a.b, &x.t, ad_budget_now(&a.b));
+  decide(&a, &y, &other, NULL); /* a's replies come in order: sent done */
+  decide(&b, &y, &kb, NULL);
+  ck_assert_uint_gt(y.t.wait_us, 300 * MS);
+  ck_assert_uint_le(y.t.wait_us, 400 * MS);
+  budget_close(&a);
+  budget_close(&b);
+  ad_test_redis_free(&srv);
+}
+END_TEST
+
+/* A Redis that may evict keys: a warning through on_status, once, and the
+ * budget works; none for noeviction or no maxmemory. */
+START_TEST(test_evicting_redis_warns) {
+  static const char *const args[] = {"--maxmemory", "100mb",
+                                     "--maxmemory-policy", "allkeys-lru", NULL};
+  ad_test_redis_t srv;
+  budget_t a, c, d;
+  ad_budget_key_t k;
+  answer_t x;
+  char want[512], reply[64];
+  const char *kill_all[] = {"CLIENT", "KILL", "TYPE", "normal", NULL};
+  const char *noevict[] = {"CONFIG", "SET", "maxmemory-policy", "noeviction",
+                           NULL};
+  const char *lru[] = {"CONFIG", "SET", "maxmemory-policy", "allkeys-lru",
+                       NULL};
+  const char *nomax[] = {"CONFIG", "SET", "maxmemory", "0", NULL};
+
+  ad_test_redis_start_args(&srv, NULL, args);
+  budget_open(&a, srv.url, 0, 0);
+  ad_budget_key_init(&k, "g16/k", 10 * MS, 1);
+  decide(&a, &x, &k, NULL);
+  ck_assert_uint_eq(x.t.wait_us, 0);
+  snprintf(want, sizeof(want),
+           "Redis at redis://127.0.0.1:%d/0 may evict keys under memory "
+           "pressure (maxmemory-policy allkeys-lru): budgets and penalties "
+           "would be forgotten; set maxmemory-policy noeviction or give it "
+           "room",
+           srv.port);
+  ck_assert_int_eq(a.log.n, 1);
+  ck_assert_int_eq(a.log.level[0], 1);
+  ck_assert_str_eq(a.log.msg[0], want);
+  /* once per budget, not at every reconnect */
+  ad_test_redis_cmd(&srv, reply, sizeof(reply), kill_all);
+  ck_assert(wait_count(&a.log.back, 1, 5000));
+  ck_assert_int_eq(a.log.n, 3); /* the warning, lost, back */
+  ck_assert_ptr_null(strstr(a.log.msg[2], "evict"));
+  ad_test_redis_cmd(&srv, reply, sizeof(reply), noevict);
+  ck_assert_str_eq(reply, "OK");
+  budget_open(&c, srv.url, 0, 0);
+  decide(&c, &x, &k, NULL);
+  ck_assert_int_eq(c.log.n, 0);
+  ad_test_redis_cmd(&srv, reply, sizeof(reply), lru);
+  ad_test_redis_cmd(&srv, reply, sizeof(reply), nomax);
+  ck_assert_str_eq(reply, "OK");
+  budget_open(&d, srv.url, 0, 0);
+  decide(&d, &x, &k, NULL);
+  ck_assert_int_eq(d.log.n, 0);
+  ck_assert_int_eq(a.log.fatal + c.log.fatal + d.log.fatal, 0);
+  budget_close(&a);
+  budget_close(&c);
+  budget_close(&d);
+  ad_test_redis_free(&srv);
+}
+END_TEST
+
+/* Reads one field of a hash, as an integer (-1: none). */
+static long long hget_num(ad_test_redis_t *srv, const char *key,
+                          const char *field) {
+  char reply[64];
+  const char *argv[] = {"HGET", key, field, NULL};
+  ad_test_redis_cmd(srv, reply, sizeof(reply), argv);
+  if (strcmp(reply, "(nil)") == 0)
+    return -1;
+  return strtoll(reply, NULL, 10);
+}
+
+/* Redis's clock, in microseconds. */
+static long long redis_time(ad_test_redis_t *srv) {
+  char reply[64];
+  const char *argv[] = {"TIME", NULL};
+  long long s, us;
+  ad_test_redis_cmd(srv, reply, sizeof(reply), argv);
+  ck_assert_int_eq(sscanf(reply, "%lld %lld", &s, &us), 2);
+  return s * 1000000 + us;
+}
+
+/* Two processes with different periods on one key: the widest period
+ * used on it in the last minute spaces every process's grants (and is
+ * what the streak counts against); once it expires, or a take's period
+ * is wider, the take's own period is the key's. */
+START_TEST(test_wide_period_spaces_every_process) {
+  const uint64_t P = 400 * MS;
+  const char *key = "adtest:{g15}:k";
+  ad_test_redis_t srv;
+  budget_t a, b;
+  ad_budget_key_t ka, kb;
+  answer_t x;
+  char reply[64];
+  long long now, wu;
+  int i;
+  const char *expire_w[] = {"HSET", key, "wu", "1", NULL};
+  const char *narrow_w[] = {
+      "HSET", key, "w", "100000", "wu", "9000000000000000", NULL};
+
+  ad_test_redis_start(&srv, NULL);
+  budget_open(&a, srv.url, 0, 0);
+  budget_open(&b, srv.url, 0, 0);
+  ad_budget_key_init(&ka, "g15/k", P, 1);
+  ad_budget_key_init(&kb, "g15/k", 2 * P, 1);
+
+  /* b (2P) takes once: the key is 2P wide for a minute */
+  now = redis_time(&srv);
+  decide(&b, &x, &kb, NULL);
+  ck_assert_uint_eq(x.t.wait_us, 0);
+  ck_assert_int_eq(hget_num(&srv, key, "w"), (long long)(2 * P));
+  wu = hget_num(&srv, key, "wu");
+  ck_assert_int_ge(wu, now + 60 * (long long)SEC);
+  ck_assert_int_le(wu, redis_time(&srv) + 60 * (long long)SEC);
+
+  /* a (P) waits for b's slot; taken 0.75 P late, its grant still counts
+   * as spaced by the limit: within half of the wide period */
+  decide(&a, &x, &ka, NULL);
+  ck_assert_uint_gt(x.t.wait_us, 3 * P / 2);
+  sleep_loop(x.t.wait_us + 3 * P / 4);
+  decide(&a, &x, &ka, NULL);
+  ck_assert_uint_eq(x.t.wait_us, 0);
+  ck_assert_int_eq(x.t.grants[0].binding, 1);
+  /* and a's next grants are 2P apart, not P */
+  for (i = 0; i < 2; i++) {
+    decide(&a, &x, &ka, NULL);
+    ck_assert_uint_gt(x.t.wait_us, 3 * P / 2);
+    ck_assert_uint_le(x.t.wait_us, 2 * P);
+    sleep_loop(x.t.wait_us);
+    decide(&a, &x, &ka, NULL);
+    ck_assert_uint_eq(x.t.wait_us, 0);
+  }
+  /* a's narrower takes leave the width and its expiry as b set them */
+  ck_assert_int_eq(hget_num(&srv, key, "w"), (long long)(2 * P));
+  ck_assert_int_eq(hget_num(&srv, key, "wu"), wu);
+
+  /* the width expired: a's own period again, for a minute from now */
+  ad_test_redis_cmd(&srv, reply, sizeof(reply), expire_w);
+  decide(&a, &x, &ka, NULL);
+  sleep_loop(x.t.wait_us);
+  now = redis_time(&srv);
+  decide(&a, &x, &ka, NULL);
+  ck_assert_uint_eq(x.t.wait_us, 0);
+  ck_assert_int_eq(hget_num(&srv, key, "w"), (long long)P);
+  ck_assert_int_ge(hget_num(&srv, key, "wu"), now + 60 * (long long)SEC);
+  decide(&a, &x, &ka, NULL);
+  ck_assert_uint_gt(x.t.wait_us, P / 2);
+  ck_assert_uint_le(x.t.wait_us, P);
+
+  /* a width narrower than the take's period, not expired: the take's */
+  ad_test_redis_cmd(&srv, reply, sizeof(reply), narrow_w);
+  sleep_loop(x.t.wait_us);
+  now = redis_time(&srv);
+  decide(&a, &x, &ka, NULL);
+  ck_assert_uint_eq(x.t.wait_us, 0);
+  ck_assert_int_eq(hget_num(&srv, key, "w"), (long long)P);
+  wu = hget_num(&srv, key, "wu");
+  ck_assert_int_ge(wu, now + 60 * (long long)SEC);
+  ck_assert_int_le(wu, redis_time(&srv) + 60 * (long long)SEC);
+  decide(&a, &x, &ka, NULL);
+  ck_assert_uint_le(x.t.wait_us, P);
+
+  /* b's period is wider than a's: b's take widens it again */
+  sleep_loop(x.t.wait_us);
+  decide(&b, &x, &kb, NULL);
+  ck_assert_uint_eq(x.t.wait_us, 0);
+  ck_assert_int_eq(hget_num(&srv, key, "w"), (long long)(2 * P));
+  decide(&a, &x, &ka, NULL);
+  ck_assert_uint_gt(x.t.wait_us, 3 * P / 2);
+  ck_assert_int_eq(a.log.n + b.log.n, 0);
+  budget_close(&a);
+  budget_close(&b);
+  ad_test_redis_free(&srv);
+}
+END_TEST
+
+/* A Redis Cluster node, said so by INFO: the budget fails at the start,
+ * with why. */
+START_TEST(test_cluster_node_fails_at_start) {
+  ad_test_redis_t srv;
+  budget_t a;
+  ad_budget_key_t k;
+  answer_t x;
+  char bus[16], want[512];
+  const char *args[] = {"--cluster-enabled", "yes", "--cluster-port", bus,
+                        NULL};
+
+  snprintf(bus, sizeof(bus), "%d", ad_test_free_port());
+  ad_test_redis_start_args(&srv, NULL, args);
+  budget_open(&a, srv.url, 0, 0);
+  ad_budget_key_init(&k, "g17/k", 10 * MS, 1);
+  ck_assert_int_eq(ask(&a, &x, &k, NULL), AD_BUDGET_PENDING);
+  ck_assert(ad_test_run_until(&loop, &x.done, 5000));
+  ck_assert_int_eq(x.status, AD_EBUDGET);
+  snprintf(want, sizeof(want),
+           "Redis at redis://127.0.0.1:%d/0 is a cluster (INFO says "
+           "cluster_enabled:1); airdust needs a standalone Redis (or one "
+           "shard's primary) for its budgets",
+           srv.port);
+  ck_assert_str_eq(a.b.error, want);
+  ck_assert_int_eq(a.log.fatal, 1);
+  ck_assert_str_eq(a.log.msg[a.log.n - 1], want);
+  ck_assert_int_eq(ask(&a, &x, &k, NULL), AD_EBUDGET);
+  budget_close(&a);
+  ad_test_redis_free(&srv);
+}
+END_TEST
+
+/* A cluster node that hides INFO (renamed away) and serves no slot: the
+ * first script answers MOVED, and the budget fails, with why. */
+START_TEST(test_cluster_moved_fails_the_budget) {
+  ad_test_redis_t owner, other;
+  budget_t a;
+  ad_budget_key_t k;
+  answer_t x;
+  char bus1[16], bus2[16], owner_port[16], want[512], reply[512];
+  const char *args1[] = {"--cluster-enabled", "yes", "--cluster-port", bus1,
+                         NULL};
+  const char *args2[] = {"--cluster-enabled",
+                         "yes",
+                         "--cluster-port",
+                         bus2,
+                         "--rename-command",
+                         "INFO",
+                         "",
+                         NULL};
+  const char *addslots[] = {"CLUSTER", "ADDSLOTSRANGE", "0", "16383", NULL};
+  const char *meet[] = {"CLUSTER", "MEET", "127.0.0.1", owner_port, bus1, NULL};
+  const char *info[] = {"CLUSTER", "INFO", NULL};
+  uint64_t end;
+
+  snprintf(bus1, sizeof(bus1), "%d", ad_test_free_port());
+  snprintf(bus2, sizeof(bus2), "%d", ad_test_free_port());
+  ad_test_redis_start_args(&owner, NULL, args1);
+  ad_test_redis_start_args(&other, NULL, args2);
+  snprintf(owner_port, sizeof(owner_port), "%d", owner.port);
+  ad_test_redis_cmd(&owner, reply, sizeof(reply), addslots);
+  ck_assert_str_eq(reply, "OK");
+  ad_test_redis_cmd(&other, reply, sizeof(reply), meet);
+  ck_assert_str_eq(reply, "OK");
+  end = uv_hrtime() / 1000000 + 10000;
+  for (;;) {
+    ad_test_redis_cmd(&other, reply, sizeof(reply), info);
+    if (strstr(reply, "cluster_state:ok") != NULL)
+      break;
+    ck_assert_msg(uv_hrtime() / 1000000 < end, "cluster: %s", reply);
+    sleep_loop(50 * MS);
+  }
+
+  budget_open(&a, other.url, 0, 0);
+  ad_budget_key_init(&k, "g18/k", 10 * MS, 1);
+  ck_assert_int_eq(ask(&a, &x, &k, NULL), AD_BUDGET_PENDING);
+  ck_assert(ad_test_run_until(&loop, &x.done, 5000));
+  ck_assert_int_eq(x.status, AD_EBUDGET);
+  snprintf(want, sizeof(want),
+           "Redis at redis://127.0.0.1:%d/0 is a cluster (it answered "
+           "MOVED); airdust needs a standalone Redis (or one shard's "
+           "primary) for its budgets",
+           other.port);
+  ck_assert_str_eq(a.b.error, want);
+  ck_assert_int_eq(a.log.fatal, 1);
+  ck_assert_int_eq(ask(&a, &x, &k, NULL), AD_EBUDGET);
+  budget_close(&a);
+  ad_test_redis_free(&other);
+  ad_test_redis_free(&owner);
+}
+END_TEST
+
 static void on_answer_forbidden(ad_budget_take_t *t, int status) {
   (void)t;
   ck_abort_msg("a callback ran after close (status %d)", status);
@@ -844,6 +1196,12 @@ static Suite *budget_redis_suite(void) {
   tcase_add_test(tc, test_inflight_take_resent_after_drop);
   tcase_add_test(tc, test_limiters_share_a_key);
   tcase_add_test(tc, test_close_with_takes_pending);
+  tcase_add_test(tc, test_restart_hold_counts_from_the_reconnect);
+  tcase_add_test(tc, test_state_outlives_its_tat);
+  tcase_add_test(tc, test_evicting_redis_warns);
+  tcase_add_test(tc, test_wide_period_spaces_every_process);
+  tcase_add_test(tc, test_cluster_node_fails_at_start);
+  tcase_add_test(tc, test_cluster_moved_fails_the_budget);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -101,8 +101,8 @@ static void ad_test_redis_wait_ready(ad_test_redis_t *r) {
 
 static void ad_test_redis_spawn(ad_test_redis_t *r) {
   char port[16], log[128];
-  const char *argv[20];
-  int n = 0, fd;
+  const char *argv[20 + AD_TEST_REDIS_MAX_ARGS];
+  int n = 0, fd, i;
   pid_t pid;
 
   if (access(AD_TEST_REDIS_SERVER, X_OK) != 0)
@@ -130,6 +130,8 @@ static void ad_test_redis_spawn(ad_test_redis_t *r) {
     argv[n++] = "--requirepass";
     argv[n++] = r->password;
   }
+  for (i = 0; i < r->nargs; i++)
+    argv[n++] = r->args[i];
   argv[n] = NULL;
   pid = fork();
   ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
@@ -152,7 +154,18 @@ static void ad_test_redis_spawn(ad_test_redis_t *r) {
 }
 
 void ad_test_redis_start(ad_test_redis_t *r, const char *password) {
+  ad_test_redis_start_args(r, password, NULL);
+}
+
+void ad_test_redis_start_args(ad_test_redis_t *r, const char *password,
+                              const char *const *args) {
   memset(r, 0, sizeof(*r));
+  while (args != NULL && args[r->nargs] != NULL) {
+    ck_assert_int_lt(r->nargs, AD_TEST_REDIS_MAX_ARGS);
+    ck_assert_uint_lt(strlen(args[r->nargs]), sizeof(r->args[0]));
+    snprintf(r->args[r->nargs], sizeof(r->args[0]), "%s", args[r->nargs]);
+    r->nargs++;
+  }
   snprintf(r->dir, sizeof(r->dir), "/tmp/ad_redis.XXXXXX");
   ck_assert_msg(mkdtemp(r->dir) != NULL, "mkdtemp: %s", strerror(errno));
   if (password != NULL)

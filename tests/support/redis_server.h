@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #define AD_TEST_REDIS_SERVER "/usr/bin/redis-server"
+#define AD_TEST_REDIS_MAX_ARGS 16
 
 typedef struct ad_test_redis {
   pid_t pid; /* 0 while not running */
@@ -20,11 +21,19 @@ typedef struct ad_test_redis {
   char dir[64];      /* its folder (redis.log) */
   char password[64]; /* "" for none */
   char url[160];     /* redis://[:password@]127.0.0.1:port */
+  int nargs;         /* more redis-server arguments, kept for restarts */
+  char args[AD_TEST_REDIS_MAX_ARGS][128];
 } ad_test_redis_t;
 
 /* Starts a server (password may be NULL) and waits, at most 5 s, until
  * it answers PING. */
 void ad_test_redis_start(ad_test_redis_t *r, const char *password);
+
+/* As ad_test_redis_start, with more redis-server arguments (args
+ * NULL-terminated, at most AD_TEST_REDIS_MAX_ARGS, copied), e.g.
+ * {"--maxmemory", "100mb", NULL}. */
+void ad_test_redis_start_args(ad_test_redis_t *r, const char *password,
+                              const char *const *args);
 
 /* SIGTERM and wait for it to exit (a paused server is resumed first). */
 void ad_test_redis_stop(ad_test_redis_t *r);
