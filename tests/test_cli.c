@@ -167,6 +167,7 @@ START_TEST(test_sync_ok_matches_the_fakes) {
                         NULL};
   ad_fake_dust_counters_t dc;
   ad_fake_airtable_counters_t ac;
+  json_object *rl;
 
   start_fakes();
   write_config(h.ao.token, DUST_KEY, "");
@@ -186,6 +187,16 @@ START_TEST(test_sync_ok_matches_the_fakes) {
   ck_assert_ptr_nonnull(strstr(h.out, "480 records read"));
   /* Not a terminal: no progress line. */
   ck_assert_ptr_null(strstr(h.err, "\r["));
+  /* The limits were shared through the state folder's file, at the
+   * default margin, which no 429 widened. */
+  rl = json_object_object_get(h.stats_json, "rate_limits");
+  ck_assert_str_eq(json_object_get_string(json_object_object_get(rl, "shared")),
+                   "file");
+  ck_assert_double_eq(
+      json_object_get_double(json_object_object_get(rl, "safety_margin_ms")),
+      20);
+  ck_assert_int_eq(
+      json_object_get_int(json_object_object_get(rl, "margin_widened")), 0);
 }
 END_TEST
 
