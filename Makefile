@@ -22,14 +22,18 @@ deps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# Both builds have the fakes (airdust-fakes, which `airdust demo` and
+# `airdust fake-*` exec); `cmake --install` never ships them.
 build-release: deps
-	cmake -S . -B $(BUILD_DIR)/release -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD_DIR)/release -DCMAKE_BUILD_TYPE=Release -DAD_WITH_FAKES=ON
 	cmake --build $(BUILD_DIR)/release -j $(JOBS)
 
 build-test: deps
-	cmake -S . -B $(BUILD_DIR)/test -DCMAKE_BUILD_TYPE=Debug -DAD_SANITIZE=ON -DAD_WERROR=ON
+	cmake -S . -B $(BUILD_DIR)/test -DCMAKE_BUILD_TYPE=Debug -DAD_SANITIZE=ON -DAD_WERROR=ON \
+	  -DAD_WITH_FAKES=ON
 	cmake --build $(BUILD_DIR)/test -j $(JOBS)
 
+# airdust demo execs $(BUILD_DIR)/release/airdust-fakes, built beside it.
 demo: build-release
 	$(BUILD_DIR)/release/airdust demo
 

@@ -1,5 +1,6 @@
-/* `airdust demo`: both fakes in-process on 127.0.0.1, a real sync through
- * them, then what landed in Dust. */
+/* `airdust demo` (run by airdust-fakes, cli/fakes_main.c): both fakes
+ * in-process on 127.0.0.1, a real sync through them, then what landed in
+ * Dust. */
 #ifndef AD_CLI_DEMO_H
 #define AD_CLI_DEMO_H
 

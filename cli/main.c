@@ -1,19 +1,18 @@
 /* airdust: the command line (design.md section 5). */
-#include <getopt.h>
-#include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "airdust.h"
-#include "demo.h"
-#include "fake_server.h"
+#include "command.h"
 #include "run.h"
 
-typedef struct ad_cli_cmd {
-  const char *name;
-  const char *help;
-} ad_cli_cmd_t;
+/* The demo and the fakes live in a program of their own, built only with
+ * -DAD_WITH_FAKES=ON and never installed, so that this binary (what
+ * `cmake --install` ships) links neither the fakes nor libmicrohttpd. The
+ * CMake target of that name must stay in step. */
+#define AD_CLI_FAKES_PROGRAM "airdust-fakes"
 
 static const char ad_cli_usage[] =
     "usage: airdust <command> [options]\n"
@@ -27,6 +26,7 @@ static const char ad_cli_usage[] =
     "  demo           sync demo bases between in-process fakes of both APIs\n"
     "  fake-airtable  run the fake Airtable server\n"
     "  fake-dust      run the fake Dust server\n"
+    "  (these three run airdust-fakes, built with -DAD_WITH_FAKES=ON)\n"
     "\n"
     "  airdust <command> --help   options of a command\n"
     "  airdust --version\n"
@@ -35,208 +35,50 @@ static const char ad_cli_usage[] =
     "3 partial (some tables or records failed), 130 interrupted.\n"
     "Docs: docs/getting-started.md, docs/config.md.\n";
 
-static const char ad_cli_output_help[] =
-    "  --stats-json FILE     write the run's stats (JSON) to FILE\n"
-    "  --progress MODE       auto (default: when stderr is a terminal), on, "
-    "off\n"
-    "  --log-format FORMAT   text (default) or json (one object per line)\n"
-    "  --log-level LEVEL     error, warn, info (default) or debug\n";
+/* True for the commands airdust-fakes runs. */
+static int ad_cli_is_fake_cmd(const char *name) {
+  return strcmp(name, "demo") == 0 || strcmp(name, "fake-airtable") == 0 ||
+         strcmp(name, "fake-dust") == 0;
+}
 
-static const ad_cli_cmd_t ad_cli_cmds[] = {
-    {"sync", "usage: airdust sync --config FILE [options]\n"
-             "\n"
-             "Syncs what FILE names (docs/config.md) into Dust. A first "
-             "SIGINT or SIGTERM\n"
-             "stops reading and writes what was read (10 s at most); a "
-             "second stops at once.\n"
-             "\n"
-             "  --config FILE         the JSON config (required)\n"
-             "  --state FILE          resume: remember finished tables in "
-             "FILE, and skip the\n"
-             "                        tables it already holds (made if "
-             "missing)\n"},
-    {"check", "usage: airdust check --config FILE [options]\n"
-              "\n"
-              "Validates the config, both API keys and the scope (bases "
-              "visible, the table,\n"
-              "the Dust data source) without writing anything.\n"
-              "\n"
-              "  --config FILE         the JSON config (required)\n"},
-    {"demo", "usage: airdust demo [options]\n"
-             "\n"
-             "Starts a fake Airtable and a fake Dust on 127.0.0.1, syncs "
-             "every base through\n"
-             "the real HTTP stack, and prints what landed in Dust.\n"
-             "\n"
-             "  --format FORMAT       tables (default) or documents\n"
-             "  --bases N --tables N --records N\n"
-             "                        a generated dataset of that size "
-             "instead of the demo\n"
-             "                        bases (\"Bug Tracking System\", "
-             "\"Employee Bio Database\")\n"},
-};
+/* `airdust demo|fake-airtable|fake-dust …` becomes airdust-fakes with the
+ * same argv, found next to this executable (the build tree puts both in
+ * one folder; PATH is not searched, so a stray copy elsewhere is never
+ * run). execv rather than a child: the fakes get the signals (bench stops
+ * them with SIGTERM by pid) and the exit code is their own. argv[0] stays
+ * ours, so their usage texts still read "airdust fake-dust". Returns only
+ * on failure. */
+static int ad_cli_exec_fakes(char **argv) {
+  char path[4096];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  char *slash;
 
-/* One line saying what is wrong, and where to look. */
-static int ad_cli_usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-static int ad_cli_usage_error(const char *fmt, ...) {
-  va_list ap;
-  fprintf(stderr, "airdust: ");
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "\nTry 'airdust --help'.\n");
+  if (n > 0) {
+    path[n] = '\0';
+    slash = strrchr(path, '/');
+    if (slash != NULL &&
+        (size_t)(slash + 1 - path) + sizeof(AD_CLI_FAKES_PROGRAM) <=
+            sizeof(path)) {
+      memcpy(slash + 1, AD_CLI_FAKES_PROGRAM, sizeof(AD_CLI_FAKES_PROGRAM));
+      execv(path, argv);
+      if (errno != ENOENT) {
+        fprintf(stderr, "airdust %s: cannot run %s: %s\n", argv[1], path,
+                strerror(errno));
+        return 1;
+      }
+    }
+  }
+  fprintf(stderr,
+          "airdust %s: this build has no fakes (configure with "
+          "-DAD_WITH_FAKES=ON, or run `make demo`)\n",
+          argv[1]);
   return AD_CLI_EXIT_USAGE;
 }
 
-static const ad_cli_cmd_t *ad_cli_find(const char *name) {
-  size_t i;
-  for (i = 0; i < sizeof(ad_cli_cmds) / sizeof(ad_cli_cmds[0]); i++)
-    if (strcmp(ad_cli_cmds[i].name, name) == 0)
-      return &ad_cli_cmds[i];
-  return NULL;
-}
-
-static int ad_cli_level(const char *name) {
-  static const char *const levels[] = {"error", "warn", "info", "debug"};
-  int i;
-  for (i = 0; i < 4; i++)
-    if (strcmp(levels[i], name) == 0)
-      return i;
-  return -1;
-}
-
-/* A positive count for the demo's dataset options. */
-static int ad_cli_count(const char *s, int *out) {
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v < 1 || v > 1000000)
-    return -1;
-  *out = (int)v;
-  return 0;
-}
-
-enum { O_CONFIG = 1, O_STATE, O_STATS, O_PROGRESS, O_LOGFMT, O_LOGLVL, O_FORMAT,
-       O_BASES, O_TABLES, O_RECORDS, O_HELP };
-
-/* One option of cmd; returns 0 or an exit code. */
-static int ad_cli_option(const ad_cli_cmd_t *cmd, int ch, const char *arg,
-                         ad_cli_opts_t *o, ad_cli_demo_t *d) {
-  int demo = strcmp(cmd->name, "demo") == 0;
-  switch (ch) {
-  case O_CONFIG:
-    if (demo)
-      return ad_cli_usage_error("demo takes no --config");
-    o->config_path = arg;
-    return 0;
-  case O_STATE:
-    if (strcmp(cmd->name, "sync") != 0)
-      return ad_cli_usage_error("--state is a sync option");
-    o->state_path = arg;
-    return 0;
-  case O_STATS:
-    o->stats_path = arg;
-    return 0;
-  case O_PROGRESS:
-    o->progress = strcmp(arg, "on") == 0    ? 1
-                  : strcmp(arg, "off") == 0 ? 0
-                  : strcmp(arg, "auto") == 0 ? -1
-                                             : -2;
-    return o->progress == -2
-               ? ad_cli_usage_error("--progress: expected auto, on or off, "
-                                    "got \"%s\"", arg)
-               : 0;
-  case O_LOGFMT:
-    if (strcmp(arg, "json") != 0 && strcmp(arg, "text") != 0)
-      return ad_cli_usage_error("--log-format: expected text or json, got "
-                                "\"%s\"", arg);
-    o->log_json = strcmp(arg, "json") == 0;
-    return 0;
-  case O_LOGLVL:
-    if ((o->log_level = ad_cli_level(arg)) < 0)
-      return ad_cli_usage_error("--log-level: expected error, warn, info or "
-                                "debug, got \"%s\"", arg);
-    return 0;
-  case O_FORMAT:
-    if (!demo || (strcmp(arg, "tables") != 0 && strcmp(arg, "documents") != 0))
-      return demo ? ad_cli_usage_error("--format: expected tables or "
-                                       "documents, got \"%s\"", arg)
-                  : ad_cli_usage_error("--format is a demo option");
-    d->documents = strcmp(arg, "documents") == 0;
-    return 0;
-  case O_BASES:
-  case O_TABLES:
-  case O_RECORDS:
-    if (!demo)
-      return ad_cli_usage_error("--bases, --tables and --records are demo "
-                                "options");
-    if (ad_cli_count(arg, ch == O_BASES    ? &d->bases
-                          : ch == O_TABLES ? &d->tables
-                                           : &d->records) != 0)
-      return ad_cli_usage_error("expected a count from 1 to 1000000, got "
-                                "\"%s\"", arg);
-    return 0;
-  default:
-    return AD_CLI_EXIT_USAGE;
-  }
-}
-
-static int ad_cli_command(const ad_cli_cmd_t *cmd, int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"config", 1, 0, O_CONFIG},     {"stats-json", 1, 0, O_STATS},
-      {"state", 1, 0, O_STATE},
-      {"progress", 1, 0, O_PROGRESS}, {"log-format", 1, 0, O_LOGFMT},
-      {"log-level", 1, 0, O_LOGLVL},  {"format", 1, 0, O_FORMAT},
-      {"bases", 1, 0, O_BASES},       {"tables", 1, 0, O_TABLES},
-      {"records", 1, 0, O_RECORDS},   {"help", 0, 0, O_HELP},
-      {0, 0, 0, 0}};
+int main(int argc, char **argv) {
   ad_cli_opts_t o;
   ad_cli_demo_t d;
-  int ch, rc;
-
-  ad_cli_opts_default(&o);
-  memset(&d, 0, sizeof(d));
-  opterr = 0;
-  optind = 1;
-  while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-    if (ch == O_HELP) {
-      printf("%s%s", cmd->help, ad_cli_output_help);
-      return 0;
-    }
-    if (ch == '?' || ch == ':')
-      return ch == ':' ? ad_cli_usage_error("%s: missing its value",
-                                            argv[optind - 1])
-                       : ad_cli_usage_error("%s: unknown option",
-                                            argv[optind - 1]);
-    if ((rc = ad_cli_option(cmd, ch, optarg, &o, &d)) != 0)
-      return rc;
-  }
-  if (optind < argc)
-    return ad_cli_usage_error("unexpected argument \"%s\"", argv[optind]);
-  if (strcmp(cmd->name, "demo") == 0) {
-    if ((d.bases || d.tables || d.records) &&
-        !(d.bases && d.tables && d.records))
-      return ad_cli_usage_error("--bases, --tables and --records go "
-                                "together");
-    return ad_cli_demo(&d, &o);
-  }
-  if (o.config_path == NULL)
-    return ad_cli_usage_error("%s needs --config FILE", cmd->name);
-  o.check = strcmp(cmd->name, "check") == 0;
-  return ad_cli_run(&o);
-}
-
-/* `airdust fake-x …` runs the fake with argv[0] "airdust fake-x". */
-static int ad_cli_fake(int (*fake_main)(int, char **), const char *name,
-                       int argc, char **argv) {
-  char prog[64];
-  snprintf(prog, sizeof(prog), "airdust %s", name);
-  argv[0] = prog;
-  return fake_main(argc, argv);
-}
-
-int main(int argc, char **argv) {
-  const ad_cli_cmd_t *cmd;
+  int rc;
 
   if (argc < 2)
     return ad_cli_usage_error("a command is needed");
@@ -249,11 +91,9 @@ int main(int argc, char **argv) {
     printf("airdust %s\n", ad_version());
     return 0;
   }
-  if (strcmp(argv[1], "fake-airtable") == 0)
-    return ad_cli_fake(ad_fake_airtable_main, argv[1], argc - 1, argv + 1);
-  if (strcmp(argv[1], "fake-dust") == 0)
-    return ad_cli_fake(ad_fake_dust_main, argv[1], argc - 1, argv + 1);
-  if ((cmd = ad_cli_find(argv[1])) == NULL)
-    return ad_cli_usage_error("unknown command \"%s\"", argv[1]);
-  return ad_cli_command(cmd, argc - 1, argv + 1);
+  if (ad_cli_is_fake_cmd(argv[1]))
+    return ad_cli_exec_fakes(argv);
+  if ((rc = ad_cli_parse(argv[1], argc - 1, argv + 1, &o, &d)) >= 0)
+    return rc;
+  return ad_cli_run(&o);
 }

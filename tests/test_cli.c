@@ -1,6 +1,7 @@
 /* The airdust binary against the fakes: exit codes, --stats-json against
  * the fakes' counters, config errors naming the key, refused keys, a
- * graceful SIGINT, JSON logs, check, and no API key in any output. */
+ * graceful SIGINT, JSON logs, check, demo and the fakes through
+ * airdust-fakes (and without it), and no API key in any output. */
 #include <check.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -502,6 +503,79 @@ START_TEST(test_usage_errors) {
 }
 END_TEST
 
+/* demo, fake-airtable and fake-dust exec airdust-fakes from airdust's own
+ * folder: the demo prints what landed, and options, usage errors and help
+ * are those the commands had inside airdust. */
+START_TEST(test_demo_through_airdust_fakes) {
+  const char *demo[] = {"demo",      "--bases",      "1",       "--tables",
+                        "2",         "--records",    "30",      "--progress",
+                        "off",       "--stats-json", h.stats,   NULL};
+  const char *bad[] = {"demo", "--config", "x", NULL};
+  const char *help[] = {"demo", "--help", NULL};
+  /* (fake-dust's help shows its default key, which no output may hold) */
+  const char *fake_help[] = {"fake-airtable", "--help", NULL};
+  const char *fake_bad[] = {"fake-airtable", "--stamp", "gateway", NULL};
+
+  ck_assert_int_eq(run_cli(demo, 0), 0);
+  ck_assert_ptr_nonnull(strstr(h.out, "airdust demo: fake Airtable at "));
+  ck_assert_ptr_nonnull(strstr(h.out, "In the fake Dust data source: 2 "
+                                      "tables"));
+  ck_assert_ptr_nonnull(h.stats_json);
+  ck_assert_uint_eq(stat_u64("rows_written"), 60);
+  ck_assert_int_eq(run_cli(bad, 0), 2);
+  ck_assert_ptr_nonnull(strstr(h.err, "airdust: demo takes no --config"));
+  ck_assert_int_eq(run_cli(help, 0), 0);
+  ck_assert_ptr_nonnull(strstr(h.out, "usage: airdust demo"));
+  ck_assert_int_eq(run_cli(fake_help, 0), 0);
+  ck_assert_ptr_nonnull(strstr(h.out, "usage: airdust fake-airtable "
+                                      "[options]"));
+  ck_assert_int_eq(run_cli(fake_bad, 0), 2);
+  ck_assert_ptr_nonnull(strstr(h.err, "airdust fake-airtable: --stamp"));
+}
+END_TEST
+
+/* An airdust without airdust-fakes beside it (what `cmake --install`
+ * ships) still lists the commands, and says why it cannot run them. */
+START_TEST(test_no_fakes_beside_airdust) {
+  const char *demo[] = {"demo", NULL};
+  const char *fake[] = {"fake-dust", "--port", "0", NULL};
+  const char *help[] = {"--help", NULL};
+  char copy[160], *bytes;
+  FILE *in, *out;
+  long n;
+
+  /* A copy of the binary alone in a folder of its own. */
+  snprintf(copy, sizeof(copy), "%s/airdust", h.dir);
+  in = fopen(AD_CLI_PATH, "rb");
+  out = fopen(copy, "wb");
+  ck_assert_ptr_nonnull(in);
+  ck_assert_ptr_nonnull(out);
+  ck_assert_int_eq(fseek(in, 0, SEEK_END), 0);
+  n = ftell(in);
+  rewind(in);
+  bytes = malloc((size_t)n);
+  ck_assert_ptr_nonnull(bytes);
+  ck_assert_uint_eq(fread(bytes, 1, (size_t)n, in), (size_t)n);
+  ck_assert_uint_eq(fwrite(bytes, 1, (size_t)n, out), (size_t)n);
+  free(bytes);
+  fclose(in);
+  ck_assert_int_eq(fclose(out), 0);
+  ck_assert_int_eq(chmod(copy, 0700), 0);
+
+  ck_assert_int_eq(run_bin(copy, demo, 0), 2);
+  ck_assert_ptr_nonnull(strstr(h.err, "airdust demo: this build has no fakes "
+                                      "(configure with -DAD_WITH_FAKES=ON, "
+                                      "or run `make demo`)"));
+  ck_assert_int_eq(run_bin(copy, fake, 0), 2);
+  ck_assert_ptr_nonnull(strstr(h.err, "airdust fake-dust: this build has no "
+                                      "fakes"));
+  ck_assert_int_eq(run_bin(copy, help, 0), 0);
+  ck_assert_ptr_nonnull(strstr(h.out, "  demo  "));
+  ck_assert_ptr_nonnull(strstr(h.out, "  fake-airtable  "));
+  unlink(copy);
+}
+END_TEST
+
 /* The embedding example: a sync on the program's own loop, beside its own
  * timer, which keeps ticking. */
 START_TEST(test_embedding_example) {
@@ -543,6 +617,8 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, test_usage_errors);
   tcase_add_test(tc, test_insecure_http);
   tcase_add_test(tc, test_embedding_example);
+  tcase_add_test(tc, test_demo_through_airdust_fakes);
+  tcase_add_test(tc, test_no_fakes_beside_airdust);
   suite_add_tcase(s, tc);
   return s;
 }
