@@ -154,10 +154,6 @@ static const char *const ad_cfg_expected[] = {
     [AD_CFG_OBJECT] = "an object or null",
 };
 
-const char *ad_format_name(int format) {
-  return format == AD_FORMAT_DOCUMENTS ? "documents" : "tables";
-}
-
 static int ad_cfg_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -199,17 +195,6 @@ static int ad_cfg_has_ctl(const char *s) {
     if (iscntrl((unsigned char)*s))
       return 1;
   return 0;
-}
-
-/* Dust accepts workspace keys of the form sk-[A-Za-z0-9]+ only. */
-static int ad_cfg_is_dust_key(const char *key) {
-  const char *p;
-  if (strncmp(key, "sk-", 3) != 0 || key[3] == '\0')
-    return 0;
-  for (p = key + 3; *p; p++)
-    if (!isalnum((unsigned char)*p))
-      return 0;
-  return 1;
 }
 
 static int ad_cfg_set_string(char **slot, const char *value) {
@@ -500,10 +485,15 @@ static int ad_cfg_check(ad_config_t *cfg, ad_getenv_fn getenv, void *env_data,
     return rc;
   if ((rc = ad_cfg_state_dir(cfg, getenv, env_data)) != 0)
     return ad_cfg_fail(err, errlen, "out of memory");
-  if (!ad_cfg_is_dust_key(cfg->sink.api_key))
+  /* Dust takes a workspace key (sk-…) or an OAuth access token as the
+   * Bearer value, and a token's alphabet is its issuer's business: only
+   * what cannot be in the header is refused (control characters above,
+   * as for every value that goes into a header or URL). */
+  if (strchr(cfg->sink.api_key, ' ') != NULL)
     return ad_cfg_fail(err, errlen,
-                       "sink.api_key: expected a Dust API key (\"sk-\" then "
-                       "letters and digits)");
+                       "sink.api_key: must not contain spaces (expected a "
+                       "Dust workspace API key \"sk-…\" or an OAuth access "
+                       "token)");
   if (strpbrk(cfg->source.api_key, " \t") != NULL)
     return ad_cfg_fail(err, errlen, "source.api_key: must not contain spaces");
   if (ad_cfg_check_transport(cfg, err, errlen) != 0)

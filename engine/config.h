@@ -89,9 +89,6 @@ int ad_config_load(ad_config_t *cfg, const char *path, ad_getenv_fn getenv,
 
 void ad_config_free(ad_config_t *cfg);
 
-/* The stable data-format names: "tables", "documents". */
-const char *ad_format_name(int format);
-
 /* 1 when url is plain http:// to a host that is not loopback (127.0.0.0/8,
  * [::1], localhost): the API key would cross the network unencrypted. */
 int ad_url_is_plain_remote(const char *url);

@@ -13,17 +13,4 @@ const char *ad_strerror(int err) {
   return "unknown error";
 }
 
-const char *ad_err_name(int err) {
-  switch (err) {
-  case AD_OK:
-    return "AD_OK";
-#define AD_ERRNAME_CASE(name, value, text)                                  \
-  case AD_##name:                                                           \
-    return "AD_" #name;
-    AD_ERRNO_MAP(AD_ERRNAME_CASE)
-#undef AD_ERRNAME_CASE
-  }
-  return "AD_EUNKNOWN";
-}
-
 const char *ad_version(void) { return AD_VERSION_STRING; }

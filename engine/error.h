@@ -8,7 +8,4 @@
 
 #include "airdust.h"
 
-/* Symbolic name such as "AD_ETIMEDOUT"; never NULL, static storage. */
-const char *ad_err_name(int err);
-
 #endif

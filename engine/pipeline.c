@@ -10,7 +10,7 @@
 static void ad_pl_finish(ad_pipeline_t *p) {
   /* The margin was tested if our pace kept a key at its limit. */
   if (!p->o.check)
-    ad_margin_finish(&p->margin_airtable, p->source.client.at_limit > 0);
+    ad_margin_finish(&p->margin_airtable, p->source.client.api.at_limit > 0);
   p->stats.safety_margin_ms =
       (double)p->margin_airtable.current_us / 1000.0;
   p->stats.margin_widened = (uint64_t)p->margin_airtable.widened;

@@ -253,10 +253,16 @@ static const bad_case_t bad_cases[] = {
     {"{" SRC_OK ",\"sink\":{\"api_key\":\"sk-x\",\"space_id\":\"s\","
      "\"data_source_id\":\"d\"}}",
      "sink.workspace_id: missing (required)"},
-    {"{" SRC_OK ",\"sink\":{\"api_key\":\"pat-SECRET789\","
+    {"{" SRC_OK ",\"sink\":{\"api_key\":\"sk-SECRET 789\","
      "\"workspace_id\":\"w\",\"space_id\":\"s\",\"data_source_id\":\"d\"}}",
-     "sink.api_key: expected a Dust API key (\"sk-\" then letters and "
-     "digits)"},
+     "sink.api_key: must not contain spaces (expected a Dust workspace API "
+     "key \"sk-…\" or an OAuth access token)"},
+    {"{" SRC_OK ",\"sink\":{\"api_key\":\"eyJSECRET\\r\\nX-Evil: 1\","
+     "\"workspace_id\":\"w\",\"space_id\":\"s\",\"data_source_id\":\"d\"}}",
+     "sink.api_key: must not contain control characters"},
+    {"{" SRC_OK ",\"sink\":{\"api_key\":\"sk-SECRET\\t789\","
+     "\"workspace_id\":\"w\",\"space_id\":\"s\",\"data_source_id\":\"d\"}}",
+     "sink.api_key: must not contain control characters"},
     {"{\"source\":{\"api_key\":\"p\",\"index_all\":false}," SINK_OK "}",
      "source.base_id: missing (required when source.index_all is false)"},
     {"{\"source\":{\"api_key\":\"p\",\"index_all\":false,\"base_id\":\"a\"},"
@@ -320,6 +326,30 @@ START_TEST(test_allow_insecure_http) {
 }
 END_TEST
 
+/* Dust takes a workspace key or an OAuth access token as the Bearer
+ * value: anything that can be a header value is the server's to judge. */
+START_TEST(test_dust_key_or_token) {
+  static const char *const keys[] = {
+      "sk-SECRET456",
+      "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJTRUNSRVQifQ.SECRET-sig_n~+/=",
+      "pat-SECRET789",
+  };
+  char json[512], err[256];
+  ad_config_t c;
+  size_t i;
+
+  for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    snprintf(json, sizeof(json),
+             "{" SRC_OK ",\"sink\":{\"api_key\":\"%s\",\"workspace_id\":"
+             "\"w\",\"space_id\":\"s\",\"data_source_id\":\"d\"}}",
+             keys[i]);
+    ck_assert_msg(parse(&c, json, NULL, err) == 0, "%zu: %s", i, err);
+    ck_assert_str_eq(c.sink.api_key, keys[i]);
+    ad_config_free(&c);
+  }
+}
+END_TEST
+
 START_TEST(test_bad_config) {
   const bad_case_t *bc = &bad_cases[_i];
   ad_config_t c;
@@ -368,6 +398,7 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_env_fallback);
   tcase_add_test(tc, test_plain_remote_urls);
   tcase_add_test(tc, test_allow_insecure_http);
+  tcase_add_test(tc, test_dust_key_or_token);
   tcase_add_loop_test(tc, test_bad_config, 0,
                       sizeof(bad_cases) / sizeof(bad_cases[0]));
   tcase_add_test(tc, test_load_file);

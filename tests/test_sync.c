@@ -440,9 +440,34 @@ START_TEST(test_dust_401_is_fatal) {
   fatal = json_object_get_string(json_object_object_get(h.stats, "error"));
   ck_assert_ptr_nonnull(fatal);
   ck_assert_ptr_nonnull(strstr(fatal, "HTTP 401"));
+  ck_assert_ptr_nonnull(
+      strstr(fatal, "the Dust workspace API key (sk-…) was refused"));
   ck_assert_uint_eq(h.st.rows_written, 0);
   ck_assert_uint_eq(h.st.records_failed, h.st.records_read);
   ck_assert_ptr_null(strstr(json_object_to_json_string(h.stats), "wrongkey42"));
+}
+END_TEST
+
+/* An OAuth access token goes out as the Bearer value too; the fake Dust
+ * takes only its workspace key, so it refuses this one: the run stops
+ * saying an OAuth token was refused, and never shows it (the warnings
+ * printed here go through the secrets check as well). */
+START_TEST(test_dust_oauth_token_refused) {
+  const char *fatal;
+
+  h.ao.bases = 1;
+  h.ao.tables_per_base = 1;
+  h.ao.records_per_table = 50;
+  h.dust_key = "eyJoauthTOKEN.refused-7Qx_z";
+  h.log_level = AD_LOG_WARN;
+  run();
+  fatal = json_object_get_string(json_object_object_get(h.stats, "error"));
+  ck_assert_ptr_nonnull(fatal);
+  ck_assert_ptr_nonnull(strstr(fatal, "the Dust OAuth access token was refused"));
+  ck_assert_ptr_nonnull(strstr(fatal, "HTTP 401"));
+  ck_assert_ptr_null(strstr(fatal, "sk-"));
+  ck_assert_uint_eq(h.st.records_failed, h.st.records_read);
+  ck_assert_ptr_null(strstr(json_object_to_json_string(h.stats), "oauthTOKEN"));
 }
 END_TEST
 
@@ -481,6 +506,7 @@ static Suite *sync_suite(void) {
   tcase_add_test(tc, test_documents_paced);
   tcase_add_test(tc, test_dust_timeouts_fail_the_table);
   tcase_add_test(tc, test_dust_401_is_fatal);
+  tcase_add_test(tc, test_dust_oauth_token_refused);
   tcase_add_test(tc, test_dust_unknown_data_source_is_fatal);
   suite_add_tcase(s, tc);
   return s;

@@ -1,6 +1,5 @@
 #include "client.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -8,180 +7,131 @@
 #include "error.h"
 #include "request.h"
 
-enum { AD_DUST_IDLE, AD_DUST_GRANT, AD_DUST_HTTP, AD_DUST_WAIT };
-
-typedef enum {
-  AD_DUST_C_OK,
-  AD_DUST_C_RETRY,
-  AD_DUST_C_429,
-  AD_DUST_C_TOO_BIG,
-  AD_DUST_C_500, /* a name clash, an escalated 500 or a plain retry */
-  AD_DUST_C_FAIL,
-  AD_DUST_C_FATAL
-} ad_dust_class_t;
-
-/* Answers with a fixed meaning, by status and (when set) error type. */
-static const struct {
-  long status;
-  const char *type; /* NULL: any */
-  ad_dust_class_t cls;
-} ad_dust_rules[] = {
-    {401, NULL, AD_DUST_C_FATAL},
-    {403, "data_source_auth_error", AD_DUST_C_FATAL},
-    {403, "workspace_can_use_product_required_error", AD_DUST_C_FATAL},
-    {403, "workspace_quota_error", AD_DUST_C_FATAL},
-    {404, "workspace_not_found", AD_DUST_C_FATAL},
-    {404, "space_not_found", AD_DUST_C_FATAL},
-    {404, "data_source_not_found", AD_DUST_C_FATAL},
-    {413, NULL, AD_DUST_C_TOO_BIG},
-    {429, NULL, AD_DUST_C_429},
-    {500, NULL, AD_DUST_C_500},
+/* Answers with a fixed meaning; other 5xx are retried, other 4xx fail
+ * the call (apicall.h). The 500s that mean more are ad_dust_classify's. */
+static const ad_apicall_rule_t ad_dust_rules[] = {
+    {401, NULL, AD_APICALL_FATAL, 0},
+    {403, "data_source_auth_error", AD_APICALL_FATAL, 0},
+    {403, "workspace_can_use_product_required_error", AD_APICALL_FATAL, 0},
+    {403, "workspace_quota_error", AD_APICALL_FATAL, 0},
+    {404, "workspace_not_found", AD_APICALL_FATAL, 0},
+    {404, "space_not_found", AD_APICALL_FATAL, 0},
+    {404, "data_source_not_found", AD_APICALL_FATAL, 0},
+    {413, NULL, AD_APICALL_FAIL, AD_DUST_TOO_BIG},
+    {429, NULL, AD_APICALL_PENALTY, 0},
 };
 
-static void ad_dust_call_send(ad_dust_call_t *call);
-static void ad_dust_on_grant(ad_limiter_req_t *req, int status, void *data);
+/* What the table cannot say: a 500 is a name clash when Dust's message
+ * says so, the caller's when it asked for the next one, else retried;
+ * and a 401 names the kind of key refused (never the key). */
+static void ad_dust_classify(ad_apicall_t *ac, const ad_http_response_t *res,
+                             ad_apicall_verdict_t *v, void *data) {
+  ad_dust_client_t *c = data;
+  ad_dust_call_t *call = ac->data;
+
+  if (res->error != 0)
+    return;
+  if (res->status == 401) {
+    snprintf(ac->msg, sizeof(ac->msg), "%s: the Dust %s was refused (HTTP "
+             "401%s%s%s%s)", ac->what, c->key_kind, ac->type[0] ? " " : "",
+             ac->type, ac->detail[0] ? ": " : "", ac->detail);
+  } else if (res->status == 500 &&
+             strstr(ac->detail, "names must be unique") != NULL) {
+    v->cls = AD_APICALL_FAIL;
+    v->outcome = AD_DUST_NAME_TAKEN;
+  } else if (res->status == 500 && call->escalate_500) {
+    call->escalate_500 = 0;
+    v->cls = AD_APICALL_FAIL;
+    v->outcome = AD_DUST_SERVER_500;
+  }
+}
+
+/* A 429: the call waits the backoff of its 429s so far (at least
+ * Retry-After), and with a key, every call of the key waits with it (the
+ * whole workspace's documents). */
+static uint64_t ad_dust_on_penalty(ad_apicall_t *ac,
+                                   const ad_http_response_t *res, void *data) {
+  uint64_t ms = ad_apicall_backoff_ms(ac, ac->penalties + 1,
+                                      res->retry_after_s);
+  (void)data;
+  if (ac->key != NULL)
+    ad_limiter_penalize(ac->key, ms * 1000);
+  return ms;
+}
 
 int ad_dust_client_init(ad_dust_client_t *c, const ad_dust_client_opts_t *o) {
-  if (o->api_key == NULL || o->max_retries < 0)
+  ad_apicall_opts_t ao;
+
+  if (o->api_key == NULL || o->stats == NULL || o->max_retries < 0)
     return AD_EINVAL;
   memset(c, 0, sizeof(*c));
-  c->opts = *o;
-  if ((c->auth = ad_http_bearer(o->api_key)) == NULL)
-    return AD_ENOMEM;
-  c->headers[0] = c->auth;
-  c->headers[1] = "Content-Type: application/json";
-  c->headers[2] = NULL;
-  c->backoff.base_ms = o->backoff_base_ms ? o->backoff_base_ms : 1000;
-  c->backoff.cap_ms = o->backoff_cap_ms ? o->backoff_cap_ms : 60000;
-  c->backoff.max_attempts = o->max_retries;
-  c->rng = o->seed ? o->seed : 0xD057C0DEull;
-  return 0;
+  c->log = o->log;
+  c->key_kind = strncmp(o->api_key, "sk-", 3) == 0 ? "workspace API key (sk-…)"
+                                                   : "OAuth access token";
+  memset(&ao, 0, sizeof(ao));
+  ao.name = "dust";
+  ao.api_key = o->api_key;
+  ao.max_retries = o->max_retries;
+  ao.max_penalties = AD_DUST_429_FACTOR * (o->max_retries + 1);
+  ao.backoff_base_ms = o->backoff_base_ms ? o->backoff_base_ms : 1000;
+  ao.backoff_cap_ms = o->backoff_cap_ms ? o->backoff_cap_ms : 60000;
+  ao.seed = o->seed ? o->seed : 0xD057C0DEull;
+  ao.http = o->http;
+  ao.timers = o->timers;
+  ao.log = o->log;
+  ao.rules = ad_dust_rules;
+  ao.nrules = sizeof(ad_dust_rules) / sizeof(ad_dust_rules[0]);
+  ao.error_parse = ad_dust_error_parse;
+  ao.classify = ad_dust_classify;
+  ao.on_penalty = ad_dust_on_penalty;
+  ao.data = c;
+  ao.counts.requests = &o->stats->requests_dust;
+  ao.counts.retries = &o->stats->retries;
+  ao.counts.penalties = &o->stats->http429_dust;
+  ao.counts.bytes_sent = &o->stats->bytes_sent;
+  ao.counts.bytes_received = &o->stats->bytes_received;
+  return ad_apicall_api_init(&c->api, &ao);
 }
 
 void ad_dust_client_close(ad_dust_client_t *c) {
-  ad_http_bearer_free(c->auth);
-  c->auth = NULL;
+  ad_apicall_api_close(&c->api);
 }
 
 void ad_dust_call_init(ad_dust_call_t *call, ad_dust_client_t *client) {
   memset(call, 0, sizeof(*call));
   call->client = client;
   call->what = "Dust request";
-  ad_buf_init(&call->url, 0);
-  ad_timers_entry_init(&call->retry);
+  ad_apicall_init(&call->call, &client->api);
+  call->call.data = call;
 }
 
-void ad_dust_call_free(ad_dust_call_t *call) { ad_buf_free(&call->url); }
-
-int ad_dust_call_busy(const ad_dust_call_t *call) {
-  return call->state != AD_DUST_IDLE;
-}
+void ad_dust_call_free(ad_dust_call_t *call) { ad_apicall_free(&call->call); }
 
 /* ---- outcomes ---------------------------------------------------------- */
 
 static void ad_dust_call_end(ad_dust_call_t *call, int outcome, int fatal,
-                             int error, long status) {
+                             int error, long status, const char *message) {
   ad_dust_result_t r;
   r.outcome = outcome;
   r.fatal = fatal;
   r.error = error;
   r.status = status;
-  r.message = call->msg;
-  call->state = AD_DUST_IDLE;
+  r.message = message;
   if (outcome == AD_DUST_FAILED && call->client->log != NULL)
     ad_log_write(call->client->log, fatal ? AD_LOG_ERROR : AD_LOG_WARN, "dust",
-                 "%s", call->msg);
+                 "%s", message);
   call->cb(call, &r, call->data);
-}
-
-static void ad_dust_on_retry(ad_timers_entry_t *entry, void *data) {
-  (void)entry;
-  ad_dust_call_send(data);
-}
-
-/* Another try after delay_ms, or the end once the retries of its kind
- * (counter, up to limit) are spent. call->msg says why the last try
- * failed. */
-static void ad_dust_call_again(ad_dust_call_t *call, int *counter, int limit,
-                               int error, long status, int64_t delay_ms) {
-  ad_dust_client_t *c = call->client;
-  size_t n;
-
-  if (++*counter > limit) {
-    n = strlen(call->msg);
-    snprintf(call->msg + n, sizeof(call->msg) - n,
-             " (gave up after %d attempts)", call->attempts + call->throttled);
-    ad_dust_call_end(call, AD_DUST_FAILED, 0, error, status);
-    return;
-  }
-  c->stats->retries++;
-  if (c->log != NULL)
-    ad_log_debug(c->log, "dust", "%s; retry in %lld ms", call->msg,
-                 (long long)delay_ms);
-  call->state = AD_DUST_WAIT;
-  if (ad_timers_after(c->timers, &call->retry, (uint64_t)delay_ms,
-                      ad_dust_on_retry, call) != 0)
-    ad_dust_call_end(call, AD_DUST_FAILED, 0, AD_ECLOSING, status);
-}
-
-static void ad_dust_call_retry(ad_dust_call_t *call, int error, long status,
-                               int64_t delay_ms) {
-  ad_dust_call_again(call, &call->attempts, call->client->opts.max_retries,
-                     error, status, delay_ms);
-}
-
-/* The delay before the next try: jittered exponential in the tries of
- * its kind so far, and never under Retry-After. */
-static int64_t ad_dust_backoff_ms(ad_dust_call_t *call, int tries,
-                                  long retry_after_s) {
-  ad_dust_client_t *c = call->client;
-  return (int64_t)ad_backoff_wait_ms(&c->backoff, tries + 1, retry_after_s,
-                                     &c->rng);
-}
-
-/* ---- classification ---------------------------------------------------- */
-
-static ad_dust_class_t ad_dust_classify(long status, const char *type) {
-  size_t i;
-  if (status >= 200 && status < 300)
-    return AD_DUST_C_OK;
-  for (i = 0; i < sizeof(ad_dust_rules) / sizeof(ad_dust_rules[0]); i++)
-    if (ad_dust_rules[i].status == status &&
-        (ad_dust_rules[i].type == NULL ||
-         strcmp(type, ad_dust_rules[i].type) == 0))
-      return ad_dust_rules[i].cls;
-  return status >= 500 ? AD_DUST_C_RETRY : AD_DUST_C_FAIL;
-}
-
-/* What went wrong, for messages: "rows of table X: HTTP 400
- * invalid_request_error: Invalid request body: …". */
-static void ad_dust_describe(ad_dust_call_t *call,
-                             const ad_http_response_t *res, char *detail,
-                             size_t detail_len) {
-  detail[0] = '\0';
-  call->type[0] = '\0';
-  if (res->error != 0) {
-    snprintf(call->msg, sizeof(call->msg), "%s: %s%s%s", call->what,
-             ad_strerror(res->error), res->error_msg[0] ? ": " : "",
-             res->error_msg);
-    return;
-  }
-  ad_dust_error_parse(res->body, res->body_len, call->type, sizeof(call->type),
-                      detail, detail_len);
-  snprintf(call->msg, sizeof(call->msg), "%s: HTTP %ld%s%s%s%s", call->what,
-           res->status, call->type[0] ? " " : "", call->type,
-           detail[0] ? ": " : "", detail);
 }
 
 /* A 2xx answer must be a JSON object: anything else (an HTML page from a
  * proxy, a cut body) is not an acknowledgement. */
-static int ad_dust_body_ok(const ad_http_response_t *res) {
+static int ad_dust_json_object(const char *body, size_t len) {
   json_tokener *tok = json_tokener_new();
   json_object *obj;
   int ok;
   if (tok == NULL)
     return 0;
-  obj = json_tokener_parse_ex(tok, res->body, (int)res->body_len);
+  obj = json_tokener_parse_ex(tok, body, (int)len);
   ok = obj != NULL && json_object_is_type(obj, json_type_object) &&
        json_tokener_get_error(tok) == json_tokener_success;
   json_object_put(obj);
@@ -189,172 +139,34 @@ static int ad_dust_body_ok(const ad_http_response_t *res) {
   return ok;
 }
 
-static void ad_dust_on_429(ad_dust_call_t *call,
-                           const ad_http_response_t *res) {
-  ad_dust_client_t *c = call->client;
-  int64_t ms = ad_dust_backoff_ms(call, call->throttled, res->retry_after_s);
-  c->stats->http429_dust++;
-  if (call->key != NULL) /* the whole workspace's documents wait */
-    ad_limiter_penalize(call->key, (uint64_t)ms * 1000);
-  ad_dust_call_again(call, &call->throttled,
-                     AD_DUST_429_FACTOR * (c->opts.max_retries + 1), 0,
-                     res->status, ms);
-}
-
-static void ad_dust_on_500(ad_dust_call_t *call, const ad_http_response_t *res,
-                           const char *detail) {
-  if (strstr(detail, "names must be unique") != NULL) {
-    ad_dust_call_end(call, AD_DUST_NAME_TAKEN, 0, 0, res->status);
-  } else if (call->escalate_500) {
-    call->escalate_500 = 0;
-    ad_dust_call_end(call, AD_DUST_SERVER_500, 0, 0, res->status);
-  } else {
-    ad_dust_call_retry(
-        call, 0, res->status,
-        ad_dust_backoff_ms(call, call->attempts, res->retry_after_s));
-  }
-}
-
-static void ad_dust_on_response(ad_http_req_t *req,
-                                const ad_http_response_t *res, void *data) {
+static int ad_dust_on_ok(ad_apicall_t *ac, const char *body, size_t len,
+                         char *err, size_t errlen, void *data) {
   ad_dust_call_t *call = data;
-  ad_dust_client_t *c = call->client;
-  char detail[256];
-  ad_dust_class_t cls;
-
-  (void)req;
-  call->hreq = NULL;
-  if (call->state != AD_DUST_HTTP) /* canceled */
-    return;
-  c->stats->requests_dust++;
-  c->stats->bytes_sent += res->bytes_sent;
-  c->stats->bytes_received += res->bytes_received;
-  ad_dust_describe(call, res, detail, sizeof(detail));
-  if (res->error != 0) {
-    if (ad_http_error_transient(res->error))
-      ad_dust_call_retry(call, res->error, 0,
-                         ad_dust_backoff_ms(call, call->attempts, -1));
-    else
-      ad_dust_call_end(call, AD_DUST_FAILED, 0, res->error, 0);
-    return;
+  if (!ad_dust_json_object(body, len)) {
+    snprintf(err, errlen, "not a JSON object");
+    return AD_EPARSE;
   }
-  cls = ad_dust_classify(res->status, call->type);
-  switch (cls) {
-  case AD_DUST_C_OK:
-    if (ad_dust_body_ok(res)) {
-      ad_dust_call_end(call, AD_DUST_DONE, 0, 0, res->status);
-      return;
-    }
-    snprintf(call->msg, sizeof(call->msg),
-             "%s: malformed answer (HTTP %ld): not a JSON object", call->what,
-             res->status);
-    /* fall through */
-  case AD_DUST_C_RETRY:
-    ad_dust_call_retry(
-        call, 0, res->status,
-        ad_dust_backoff_ms(call, call->attempts, res->retry_after_s));
-    return;
-  case AD_DUST_C_429:
-    ad_dust_on_429(call, res);
-    return;
-  case AD_DUST_C_500:
-    ad_dust_on_500(call, res, detail);
-    return;
-  case AD_DUST_C_TOO_BIG:
-    ad_dust_call_end(call, AD_DUST_TOO_BIG, 0, 0, res->status);
-    return;
-  case AD_DUST_C_FAIL:
-  case AD_DUST_C_FATAL:
-    ad_dust_call_end(call, AD_DUST_FAILED, cls == AD_DUST_C_FATAL, 0,
-                     res->status);
-    return;
-  }
+  ad_dust_call_end(call, AD_DUST_DONE, 0, 0, ac->status, ac->msg);
+  return 0;
 }
 
-/* ---- the request's way out ---------------------------------------------- */
-
-/* Hands the request to curl; returns what ad_http_send refused with. */
-static int ad_dust_http_send(ad_dust_call_t *call) {
-  ad_dust_client_t *c = call->client;
-  ad_http_request_t rq;
-
-  memset(&rq, 0, sizeof(rq));
-  rq.method = call->body != NULL ? "POST" : "GET";
-  rq.url = call->url.data;
-  rq.headers = c->headers;
-  rq.body = call->body;
-  rq.body_len = call->body_len;
-  call->state = AD_DUST_HTTP;
-  return ad_http_send(c->http, &rq, ad_dust_on_response, call, &call->hreq);
-}
-
-/* Through the limiter when the call has a key, straight out otherwise.
- * Returns what was refused; no callback has run then. */
-static int ad_dust_call_go(ad_dust_call_t *call) {
-  int rc;
-  if (call->key == NULL)
-    return ad_dust_http_send(call);
-  if ((rc = ad_limiter_try_acquire(call->key, &call->lreq)) != 0)
-    return rc < 0 ? rc : ad_dust_http_send(call);
-  call->state = AD_DUST_GRANT;
-  return ad_limiter_acquire(call->key, &call->lreq, ad_dust_on_grant, call);
-}
-
-/* The limiter or the HTTP client refused the call. A shared budget that
- * gave up (Redis gone) stops the run: nothing may go out past it. */
-static void ad_dust_call_refused(ad_dust_call_t *call, int rc) {
-  if (rc == AD_EBUDGET)
-    snprintf(call->msg, sizeof(call->msg), "%s: %s", call->what,
-             ad_limiter_error(call->key->limiter));
-  else
-    snprintf(call->msg, sizeof(call->msg), "%s: %s", call->what,
-             ad_strerror(rc));
-  ad_dust_call_end(call, AD_DUST_FAILED, rc == AD_EBUDGET, rc, 0);
-}
-
-static void ad_dust_on_grant(ad_limiter_req_t *req, int status, void *data) {
-  ad_dust_call_t *call = data;
-  int rc;
-  (void)req;
-  if (call->state != AD_DUST_GRANT)
-    return;
-  rc = status != 0 ? status : ad_dust_http_send(call);
-  if (rc != 0)
-    ad_dust_call_refused(call, rc);
-}
-
-static void ad_dust_call_send(ad_dust_call_t *call) {
-  int rc = ad_dust_call_go(call);
-  if (rc != 0)
-    ad_dust_call_refused(call, rc);
+static void ad_dust_on_fail(ad_apicall_t *ac, const ad_apicall_failure_t *f,
+                            void *data) {
+  (void)ac;
+  ad_dust_call_end(data, f->outcome ? f->outcome : AD_DUST_FAILED, f->fatal,
+                   f->error, f->status, f->message);
 }
 
 int ad_dust_call_start(ad_dust_call_t *call, ad_limiter_key_t *key,
                        const char *body, size_t body_len, ad_dust_call_cb cb) {
-  int rc;
-  if (call->state != AD_DUST_IDLE || cb == NULL || call->url.len == 0)
+  if (cb == NULL)
     return AD_EINVAL;
-  call->key = key;
-  call->body = body;
-  call->body_len = body_len;
   call->cb = cb;
-  call->attempts = 0;
-  call->throttled = 0;
-  call->msg[0] = '\0';
-  rc = ad_dust_call_go(call);
-  if (rc != 0)
-    call->state = AD_DUST_IDLE;
-  return rc;
+  call->call.what = call->what;
+  return ad_apicall_start(&call->call, key, body, body_len, ad_dust_on_ok,
+                          ad_dust_on_fail);
 }
 
 void ad_dust_call_cancel(ad_dust_call_t *call) {
-  int state = call->state;
-  call->state = AD_DUST_IDLE;
-  if (state == AD_DUST_GRANT)
-    ad_limiter_cancel(&call->lreq);
-  else if (state == AD_DUST_HTTP && call->hreq != NULL)
-    ad_http_cancel(call->hreq);
-  else if (state == AD_DUST_WAIT)
-    ad_timers_cancel(&call->retry);
-  call->hreq = NULL;
+  ad_apicall_cancel(&call->call);
 }

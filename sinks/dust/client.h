@@ -1,8 +1,9 @@
 /* ad_dust_client: Dust requests with the retry policy of design.md
  * section 2 and dust-api.md section 3.
  *
- * A call optionally waits for a grant from a limiter key (documents share
- * one per workspace), is handed to curl, and its answer is classified:
+ * A call is an engine call (apicall.h) on the client's API: it optionally
+ * waits for a grant from a limiter key (documents share one per
+ * workspace), is handed to curl, and its answer is classified:
  *   2xx with a JSON object      done
  *   5xx, timeouts, resets, refused connections, a malformed 2xx
  *                               retried after capped exponential backoff
@@ -17,17 +18,19 @@
  *   500 with escalate_500 set   AD_DUST_SERVER_500, once: the caller
  *                               re-upserts the table, then restarts
  *   401; 403 on the data source or workspace; 404 workspace, space or
- *   data source not found       fatal: nothing more can be written
+ *   data source not found       fatal: nothing more can be written; a
+ *                               401 says which kind of key was refused
+ *                               (a workspace key or an OAuth token)
  *   other 4xx                   failed, with the server's message
- * The callback runs once per started call, never for a canceled one, and
- * may free the call's memory or start it again. */
+ * A failed call is logged (an error when fatal, else a warning). The
+ * callback runs once per started call, never for a canceled one, and may
+ * free the call's memory or start it again. */
 #ifndef AD_DUST_CLIENT_H
 #define AD_DUST_CLIENT_H
 
 #include <stdint.h>
 
-#include "backoff.h"
-#include "buf.h"
+#include "apicall.h"
 #include "http.h"
 #include "limiter.h"
 #include "log.h"
@@ -60,25 +63,25 @@ typedef void (*ad_dust_call_cb)(ad_dust_call_t *call,
                                 const ad_dust_result_t *result, void *data);
 
 typedef struct ad_dust_client_opts {
-  const char *api_key;      /* copied into the Authorization header */
+  /* Copied into the Authorization header: a workspace API key (sk-…) or
+   * an OAuth access token. */
+  const char *api_key;
   int max_retries;          /* retries after the first try */
   uint64_t backoff_base_ms; /* first retry delay ceiling; default 1 000 */
   uint64_t backoff_cap_ms;  /* default 60 000 */
   uint64_t seed;            /* jitter */
-} ad_dust_client_opts_t;
-
-struct ad_dust_client {
   /* Shared with the caller, who keeps them alive. */
   ad_http_t *http;
   ad_timers_t *timers;
   ad_stats_t *stats;
   ad_log_t *log; /* may be NULL */
+} ad_dust_client_opts_t;
+
+struct ad_dust_client {
   /* Private. */
-  char *auth;
-  const char *headers[3];
-  ad_dust_client_opts_t opts;
-  ad_backoff_t backoff;
-  uint64_t rng;
+  ad_apicall_api_t api;
+  ad_log_t *log;
+  const char *key_kind; /* what a 401 refused, never the key itself */
 };
 
 struct ad_dust_call {
@@ -87,23 +90,11 @@ struct ad_dust_call {
   int escalate_500; /* the next 500 ends the call as AD_DUST_SERVER_500 */
   /* Private. */
   ad_dust_client_t *client;
-  ad_limiter_key_t *key;
-  ad_limiter_req_t lreq;
-  ad_http_req_t *hreq;
-  ad_timers_entry_t retry;
-  ad_buf_t url;
-  const char *body;
-  size_t body_len;
-  int attempts;  /* retries after failures */
-  int throttled; /* retries after 429s */
-  int state;
+  ad_apicall_t call;
   ad_dust_call_cb cb;
-  char type[64];
-  char msg[512];
 };
 
-/* Returns AD_EINVAL or AD_ENOMEM. The shared members must be set before
- * the first call starts. */
+/* Returns AD_EINVAL or AD_ENOMEM. */
 int ad_dust_client_init(ad_dust_client_t *client,
                         const ad_dust_client_opts_t *opts);
 void ad_dust_client_close(ad_dust_client_t *client);
@@ -115,19 +106,17 @@ void ad_dust_call_free(ad_dust_call_t *call);
 
 /* The URL to fill before ad_dust_call_start. */
 static inline ad_buf_t *ad_dust_call_url(ad_dust_call_t *call) {
-  return &call->url;
+  return &call->call.url;
 }
 
 /* POSTs body (borrowed: it must stay unchanged until the callback) to the
  * call's URL, or GETs it when body is NULL, first taking from key when key
- * is not NULL. The call must be
- * idle. Returns AD_EINVAL or AD_ECLOSING; the callback then never runs. */
+ * is not NULL. The call must be idle. Returns AD_EINVAL or AD_ECLOSING;
+ * the callback then never runs. */
 int ad_dust_call_start(ad_dust_call_t *call, ad_limiter_key_t *key,
                        const char *body, size_t body_len, ad_dust_call_cb cb);
 
 /* Stops a call wherever it is, without a callback. */
 void ad_dust_call_cancel(ad_dust_call_t *call);
-
-int ad_dust_call_busy(const ad_dust_call_t *call);
 
 #endif

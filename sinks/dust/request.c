@@ -168,22 +168,6 @@ int ad_dust_rows_close(ad_buf_t *out, int truncate) {
                                    : "],\"truncate\":false}");
 }
 
-int ad_dust_rows_body(ad_buf_t *out, const ad_dust_unit_t *rows, size_t n,
-                      int truncate) {
-  size_t i, total = AD_DUST_ROWS_OVERHEAD;
-  int rc;
-  for (i = 0; i < n; i++)
-    total += rows[i].len + 1;
-  rc = ad_buf_reserve(out, total);
-  if (rc == 0)
-    rc = ad_dust_rows_open(out);
-  for (i = 0; i < n && rc == 0; i++)
-    rc = ad_dust_rows_add(out, i, rows[i].data, rows[i].len);
-  if (rc == 0)
-    rc = ad_dust_rows_close(out, truncate);
-  return rc;
-}
-
 int ad_dust_document_body(ad_buf_t *out, const char *unit, size_t len) {
   int rc;
   while (len > 0 && isspace((unsigned char)unit[len - 1]))

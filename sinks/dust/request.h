@@ -51,20 +51,10 @@ int ad_dust_table_body(ad_buf_t *out, const char *table_id, const char *name,
                        const char *table_name, const char *airtable_table_id,
                        const char *description);
 
-/* A serialized row or document, as pages carry them. */
-typedef struct ad_dust_unit {
-  const char *data;
-  size_t len;
-} ad_dust_unit_t;
-
-/* {"rows":[unit,…],"truncate":bool} */
-int ad_dust_rows_body(ad_buf_t *out, const ad_dust_unit_t *rows, size_t n,
-                      int truncate);
-
-/* The same body built a row at a time, so a batch grows in one buffer and
- * its truncate flag is chosen when it is sent: open, add each row (index
- * counts from 0), close. AD_DUST_ROWS_OVERHEAD bounds what open and close
- * add. */
+/* {"rows":[row,…],"truncate":bool}, built a row at a time, so a batch
+ * grows in one buffer and its truncate flag is chosen when it is sent:
+ * open, add each serialized row (index counts from 0), close.
+ * AD_DUST_ROWS_OVERHEAD bounds what open and close add. */
 #define AD_DUST_ROWS_OVERHEAD 32
 int ad_dust_rows_open(ad_buf_t *out);
 int ad_dust_rows_add(ad_buf_t *out, size_t index, const char *unit,

@@ -805,12 +805,12 @@ int ad_dust_sink_init(ad_dust_sink_t *sink, const ad_dust_sink_opts_t *o) {
   co.api_key = cfg->sink.api_key;
   co.max_retries = (int)cfg->engine.max_retries;
   co.backoff_base_ms = o->backoff_base_ms;
+  co.http = o->http;
+  co.timers = o->timers;
+  co.stats = o->stats;
+  co.log = o->log;
   if ((rc = ad_dust_client_init(&sink->client, &co)) != 0)
     return rc;
-  sink->client.http = o->http;
-  sink->client.timers = o->timers;
-  sink->client.stats = o->stats;
-  sink->client.log = o->log;
   ad_dust_call_init(&sink->check_call, &sink->client);
   sink->check_call.data = sink;
   sink->check_call.what = "reading the Dust data source's tables";

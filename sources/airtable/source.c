@@ -49,6 +49,7 @@ typedef struct ad_at_reader {
   const ad_at_table_t *map; /* in base->schema */
   ad_table_t *table;
   ad_at_call_t call;
+  ad_buf_t post; /* the listRecords body, when it goes as a POST */
   char what[160];
   char *offset; /* NULL: the first page */
   int restarts;
@@ -161,6 +162,7 @@ static void ad_at_reader_finish(ad_at_reader_t *r) {
   ad_list_remove(&r->node);
   ad_at_base_reader_gone(r->base);
   ad_at_call_free(&r->call);
+  ad_buf_free(&r->post);
   ad_buf_free(&r->scratch);
   ad_buf_free(&r->tally.failures);
   ad_table_unref(r->table);
@@ -522,14 +524,15 @@ static void ad_at_reader_next(ad_at_reader_t *r) {
     return;
   }
   ad_buf_reset(ad_at_call_url(&r->call));
-  ad_buf_reset(ad_at_call_body(&r->call));
-  rc = ad_at_list_request(ad_at_call_url(&r->call), ad_at_call_body(&r->call),
+  ad_buf_reset(&r->post);
+  rc = ad_at_list_request(ad_at_call_url(&r->call), &r->post,
                           cfg->source.base_url, r->base->id, r->map->id,
                           src->o.check ? 1 : AD_AT_PAGE_SIZE, r->offset, NULL,
                           0, max_url);
   if (rc == 0)
-    rc = ad_at_call_start(&r->call, &r->base->key, ad_at_on_page,
-                          ad_at_on_page_fail);
+    rc = ad_at_call_start(&r->call, &r->base->key,
+                          r->post.len > 0 ? r->post.data : NULL, r->post.len,
+                          ad_at_on_page, ad_at_on_page_fail);
   if (rc != 0) {
     char msg[256];
     snprintf(msg, sizeof(msg), "%s: %s", r->what, ad_strerror(rc));
@@ -579,6 +582,7 @@ static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   r->map = map;
   r->row_bytes = AD_AT_ROW_BYTES_GUESS;
   r->delivered_hash = AD_AT_HASH_INIT;
+  ad_buf_init(&r->post, 0);
   ad_buf_init(&r->scratch, 0);
   ad_buf_init(&r->tally.failures, 0);
   ad_list_init(&r->wait_node);
@@ -725,7 +729,7 @@ static int ad_at_base_add(ad_at_source_t *src, const char *id,
   snprintf(b->what, sizeof(b->what), "schema of base %s", id);
   rc = ad_at_schema_url(ad_at_call_url(&b->call), cfg->source.base_url, id);
   if (rc == 0)
-    rc = ad_at_call_start(&b->call, &b->key, ad_at_on_schema,
+    rc = ad_at_call_start(&b->call, &b->key, NULL, 0, ad_at_on_schema,
                           ad_at_on_schema_fail);
   if (rc == 0)
     src->pending++;
@@ -788,8 +792,8 @@ static int ad_at_list_bases(ad_at_source_t *src, const char *offset) {
   ad_buf_reset(url);
   rc = ad_at_bases_url(url, src->o.config->source.base_url, offset);
   if (rc == 0)
-    rc = ad_at_call_start(&src->bases_call, &src->token_key, ad_at_on_bases,
-                          ad_at_on_bases_fail);
+    rc = ad_at_call_start(&src->bases_call, &src->token_key, NULL, 0,
+                          ad_at_on_bases, ad_at_on_bases_fail);
   if (rc == 0)
     src->pending++;
   return rc;
@@ -849,17 +853,16 @@ int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *o) {
   co.max_retries = (int)cfg->engine.max_retries;
   co.backoff_base_ms = o->backoff_base_ms;
   co.seed = uv_hrtime();
+  co.http = o->http;
+  co.timers = o->timers;
+  co.stats = o->stats;
+  co.log = o->log;
+  co.token_key = &src->token_key;
+  co.margin = o->margin;
+  co.on_margin = ad_at_on_margin;
+  co.margin_data = src;
   if ((rc = ad_at_client_init(&src->client, &co)) != 0)
     return rc;
-  src->client.http = o->http;
-  src->client.limiter = o->limiter;
-  src->client.timers = o->timers;
-  src->client.stats = o->stats;
-  src->client.log = o->log;
-  src->client.token_key = &src->token_key;
-  src->client.margin = o->margin;
-  src->client.on_margin = ad_at_on_margin;
-  src->client.margin_data = src;
   ad_at_key_names(src);
   rc = ad_at_key_init(src, &src->token_key, src->token_name,
                       cfg->rate_limits.per_token_rps, NULL);
