@@ -246,23 +246,6 @@ static int ad_pl_parts(ad_pipeline_t *p) {
                 "Airtable safety margin %.0f ms, learned from earlier 429s "
                 "(%s)",
                 (double)p->margin_airtable.current_us / 1000.0, path);
-  memset(&so, 0, sizeof(so));
-  so.config = cfg;
-  so.margin = &p->margin_airtable;
-  so.http = &p->http_airtable;
-  so.limiter = &p->limiter;
-  so.timers = &p->timers;
-  so.queue = &p->queue;
-  so.stats = &p->stats;
-  so.log = p->o.log;
-  so.check = p->o.check;
-  so.backoff_base_ms = p->o.backoff_base_ms;
-  so.skip_table = ad_pl_skip_table;
-  so.on_page = ad_pl_on_page;
-  so.on_done = ad_pl_on_source_done;
-  so.data = p;
-  if ((rc = ad_at_source_init(&p->source, &so)) != 0)
-    return rc;
   memset(&ko, 0, sizeof(ko));
   ko.config = cfg;
   ko.http = &p->http_dust;
@@ -277,8 +260,28 @@ static int ad_pl_parts(ad_pipeline_t *p) {
   ko.on_table_done = ad_pl_on_table_done;
   ko.on_fatal = ad_pl_on_sink_fatal;
   ko.data = p;
-  if ((rc = ad_dust_sink_init(&p->sink, &ko)) != 0) {
-    ad_at_source_close(&p->source);
+  if ((rc = ad_dust_sink_init(&p->sink, &ko)) != 0)
+    return rc;
+  /* The source's workers write the sink's format as they parse. */
+  p->encoder = ad_dust_encoder(&p->sink);
+  memset(&so, 0, sizeof(so));
+  so.config = cfg;
+  so.margin = &p->margin_airtable;
+  so.encoder = &p->encoder;
+  so.http = &p->http_airtable;
+  so.limiter = &p->limiter;
+  so.timers = &p->timers;
+  so.queue = &p->queue;
+  so.stats = &p->stats;
+  so.log = p->o.log;
+  so.check = p->o.check;
+  so.backoff_base_ms = p->o.backoff_base_ms;
+  so.skip_table = ad_pl_skip_table;
+  so.on_page = ad_pl_on_page;
+  so.on_done = ad_pl_on_source_done;
+  so.data = p;
+  if ((rc = ad_at_source_init(&p->source, &so)) != 0) {
+    ad_dust_sink_close(&p->sink);
     return rc;
   }
   return 0;

@@ -18,6 +18,8 @@
 
 #include "budget.h"
 #include "config.h"
+#include "encode.h"
+#include "encoder.h"
 #include "http.h"
 #include "limiter.h"
 #include "log.h"
@@ -59,6 +61,7 @@ struct ad_pipeline {
   ad_queue_t queue;
   ad_at_source_t source;
   ad_dust_sink_t sink;
+  ad_encoder_t encoder; /* the sink's, run by the source's workers */
   uint64_t started_ns;
   int inited, source_done, done;
   int check_pending;

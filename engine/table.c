@@ -3,27 +3,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+
 static char *ad_table_dup(const char *s) { return s ? strdup(s) : NULL; }
 
-ad_table_t *ad_table_new(const char *base_id, const char *base_name,
-                         const char *table_id, const char *table_name,
-                         const char *description) {
+ad_table_t *ad_table_new(const char *origin, const char *base_id,
+                         const char *base_name, const char *table_id,
+                         const char *table_name, const char *description) {
   ad_table_t *t = calloc(1, sizeof(*t));
   if (t == NULL)
     return NULL;
   t->refs = 1;
   t->stats_base = -1;
+  t->origin = ad_table_dup(origin ? origin : "");
   t->base_id = ad_table_dup(base_id);
   t->base_name = ad_table_dup(base_name);
   t->table_id = ad_table_dup(table_id);
   t->table_name = ad_table_dup(table_name);
   t->description = ad_table_dup(description ? description : "");
-  if (t->base_id == NULL || (base_name != NULL && t->base_name == NULL) ||
+  if (t->origin == NULL || t->base_id == NULL ||
+      (base_name != NULL && t->base_name == NULL) ||
       t->table_id == NULL || t->table_name == NULL || t->description == NULL) {
     ad_table_unref(t);
     return NULL;
   }
   return t;
+}
+
+int ad_table_add_column(ad_table_t *t, const char *id, const char *name,
+                        ad_kind_t kind, unsigned flags) {
+  ad_column_t *grown, *c;
+  grown = realloc(t->columns, (t->ncolumns + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return AD_ENOMEM;
+  t->columns = grown;
+  c = &grown[t->ncolumns];
+  c->id = ad_table_dup(id);
+  c->name = ad_table_dup(name);
+  c->kind = kind;
+  c->flags = flags;
+  if (c->id == NULL || c->name == NULL) {
+    free(c->id);
+    free(c->name);
+    return AD_ENOMEM;
+  }
+  t->ncolumns++;
+  return 0;
 }
 
 ad_table_t *ad_table_ref(ad_table_t *table) {
@@ -39,10 +64,18 @@ int ad_table_mark_failed(ad_table_t *t) {
 }
 
 void ad_table_unref(ad_table_t *t) {
+  size_t i;
+
   if (t == NULL || --t->refs > 0)
     return;
   if (t->sink_free != NULL)
     t->sink_free(t->sink_data);
+  for (i = 0; i < t->ncolumns; i++) {
+    free(t->columns[i].id);
+    free(t->columns[i].name);
+  }
+  free(t->columns);
+  free(t->origin);
   free(t->base_id);
   free(t->base_name);
   free(t->table_id);

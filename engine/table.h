@@ -8,12 +8,39 @@
 
 #include <stddef.h>
 
+#include "record.h"
+
+/* A column of a table: the same column keeps its id across renames. */
+typedef struct ad_column {
+  char *id;       /* stable (Airtable's field id) */
+  char *name;     /* what people call it */
+  ad_kind_t kind; /* what its values are; a cell may still be NULL, or of
+                     another kind where the source could not read it */
+  unsigned flags; /* AD_COLUMN_* */
+} ad_column_t;
+
+enum {
+  AD_COLUMN_PRIMARY = 1, /* names the record (a document's title) */
+  AD_COLUMN_FILES = 2    /* holds files: never a tag */
+};
+
+enum {
+  /* The source's config asks for the fields as tags as well (Airtable's
+   * treat_all_non_attachment_fields_as_metadata). */
+  AD_TABLE_FIELDS_AS_TAGS = 1
+};
+
 typedef struct ad_table {
+  char *origin;     /* whose ids these are ("airtable"): a sink may put it
+                       in what it names (document ids) */
   char *base_id;
   char *base_name;  /* NULL when not known (one-table mode) */
   char *table_id;
   char *table_name;
   char *description; /* "" when the source has none */
+  ad_column_t *columns; /* in the order of a record's values */
+  size_t ncolumns;
+  unsigned flags;    /* AD_TABLE_* */
   int failed;        /* set once by whichever side fails the table */
   int stats_base;    /* its base's index in stats->per_base, -1 unknown */
   /* Per-table state of the sink; sink_free (may be NULL) frees it with the
@@ -25,10 +52,15 @@ typedef struct ad_table {
 } ad_table_t;
 
 /* A table with one reference (strings copied; base_name may be NULL), or
- * NULL when out of memory. */
-ad_table_t *ad_table_new(const char *base_id, const char *base_name,
-                         const char *table_id, const char *table_name,
-                         const char *description);
+ * NULL when out of memory. origin NULL is "". */
+ad_table_t *ad_table_new(const char *origin, const char *base_id,
+                         const char *base_name, const char *table_id,
+                         const char *table_name, const char *description);
+
+/* Appends a column (strings copied); returns 0 or AD_ENOMEM. Columns are
+ * added before the table's first page, and never after. */
+int ad_table_add_column(ad_table_t *table, const char *id, const char *name,
+                        ad_kind_t kind, unsigned flags);
 
 ad_table_t *ad_table_ref(ad_table_t *table);
 

@@ -1,166 +1,399 @@
-/* The pure Airtable side: response parsers, cells, slugs, rows, ids. */
+/* The pure Airtable side: response parsers, Airtable values as neutral
+ * values (engine/record.h), columns, records, ids. */
 #include <check.h>
+#include <inttypes.h>
+#include <stdalign.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 #include "error.h"
 #include "mapping.h"
-#include "slug.h"
+#include "table.h"
 #include "testutil.h"
 
-/* Encodes one JSON value (or an absent cell, json == NULL) with the codec
- * of `type` and returns the Dust cell as JSON text ("null" for null). */
-static const char *encode(const char *type, const char *json) {
+/* A neutral value as text, to compare: "null", "text:…", "int:…",
+ * "float:…", "bool:…", "datetime:<ms>", "date:<ms>" (a date without a
+ * time), "json:…", "list[item,item]". */
+static void describe(const ad_value_t *v, ad_buf_t *out) {
+  uint32_t i;
+  switch (v->kind) {
+  case AD_KIND_NULL:
+    ad_buf_puts(out, "null");
+    break;
+  case AD_KIND_TEXT:
+    ad_buf_puts(out, "text:");
+    ad_buf_append(out, v->u.s, v->n);
+    break;
+  case AD_KIND_INT:
+    ad_buf_printf(out, "int:%" PRId64, v->u.i);
+    break;
+  case AD_KIND_FLOAT:
+    ad_buf_puts(out, "float:");
+    ad_buf_append(out, v->u.s, v->n);
+    break;
+  case AD_KIND_BOOL:
+    ad_buf_puts(out, v->u.b ? "bool:true" : "bool:false");
+    break;
+  case AD_KIND_DATETIME:
+    ck_assert_uint_le(v->n, 1);
+    ad_buf_printf(out, "%s:%" PRId64, v->n ? "date" : "datetime", v->u.ms);
+    break;
+  case AD_KIND_JSON:
+    ad_buf_puts(out, "json:");
+    ad_buf_append(out, v->u.s, v->n);
+    break;
+  case AD_KIND_LIST:
+    ad_buf_puts(out, "list[");
+    for (i = 0; i < v->n; i++) {
+      ck_assert_int_ne(v->u.items[i].kind, AD_KIND_LIST);
+      if (i > 0)
+        ad_buf_puts(out, ",");
+      describe(&v->u.items[i], out);
+    }
+    ad_buf_puts(out, "]");
+    break;
+  default:
+    ck_abort_msg("kind %d", (int)v->kind);
+  }
+}
+
+/* Reads one JSON value (json NULL: the record has no such key) as a field
+ * of `type` and describes the neutral value. */
+static const char *read_value(const char *type, const char *json) {
   static char out[512];
   json_object *v = json ? json_tokener_parse(json) : NULL;
-  ad_buf_t cell, scratch;
+  ad_at_read_t read;
+  ad_kind_t kind;
+  unsigned flags;
+  ad_at_arena_t arena;
+  ad_buf_t work, text;
+  ad_value_t value;
+
   ck_assert_msg(json == NULL || v != NULL || strcmp(json, "null") == 0,
                 "bad test JSON %s", json);
-  ad_buf_init(&cell, 0);
-  ad_buf_init(&scratch, 0);
-  ck_assert_int_eq(ad_cell_write(ad_cell_codec(type), v, &cell, &scratch), 0);
-  snprintf(out, sizeof(out), "%s", cell.data);
-  ad_buf_free(&cell);
-  ad_buf_free(&scratch);
+  ad_at_field_type(type, NULL, &read, &kind, &flags);
+  ad_at_arena_init(&arena);
+  ad_buf_init(&work, 0);
+  ad_buf_init(&text, 0);
+  if (json == NULL)
+    ad_at_absent(read, &value);
+  else
+    ck_assert_int_eq(ad_at_value(read, v, &arena, &work, &value), 0);
+  describe(&value, &text);
+  snprintf(out, sizeof(out), "%s", text.data);
+  ad_buf_free(&text);
+  ad_buf_free(&work);
+  ad_at_arena_free(&arena);
   json_object_put(v);
   return out;
 }
 
-typedef struct cell_case {
+typedef struct value_case {
   const char *type;
   const char *input; /* NULL: the record has no such key */
-  const char *cell;
-} cell_case_t;
+  const char *value;
+} value_case_t;
 
-static const cell_case_t cell_cases[] = {
-    {"singleLineText", "\"héllo 🎉\"", "\"héllo 🎉\""},
-    {"multilineText", "\"a\\nb\"", "\"a\\nb\""},
-    {"richText", "\"**bold**\"", "\"**bold**\""},
-    {"email", "\"a@b.c\"", "\"a@b.c\""},
-    {"url", "\"https://x.y/z\"", "\"https://x.y/z\""},
-    {"phoneNumber", "\"+1 555\"", "\"+1 555\""},
+static const value_case_t value_cases[] = {
+    /* Text: strings as they are, the empty one too. */
+    {"singleLineText", "\"héllo 🎉\"", "text:héllo 🎉"},
+    {"singleLineText", "\"\"", "text:"},
+    {"multilineText", "\"a\\nb\"", "text:a\nb"},
+    {"richText", "\"**bold**\"", "text:**bold**"},
+    {"email", "\"a@b.c\"", "text:a@b.c"},
+    {"url", "\"https://x.y/z\"", "text:https://x.y/z"},
+    {"phoneNumber", "\"+1 555\"", "text:+1 555"},
+    {"singleSelect", "\"Open\"", "text:Open"},
+    {"externalSyncSource", "\"Jira\"", "text:Jira"},
     {"singleLineText", NULL, "null"},
-    {"number", "42", "42"},
-    {"number", "3.25", "3.25"},
-    {"number", "12345678901234567", "\"12345678901234567\""},
-    {"percent", "0.123", "0.123"},
-    {"currency", "10.5", "10.5"},
-    {"rating", "4", "4"},
-    {"duration", "3600", "3600"},
-    {"autoNumber", "7", "7"},
-    {"count", "0", "0"},
-    {"number", NULL, "null"},
-    {"checkbox", "true", "true"},
-    {"checkbox", NULL, "false"},
-    {"date", "\"2022-09-05\"", "{\"type\":\"datetime\",\"epoch\":1662336000000}"},
-    {"dateTime", "\"2022-09-05T07:00:00.000Z\"",
-     "{\"type\":\"datetime\",\"epoch\":1662361200000}"},
-    {"createdTime", "\"2018-01-01T00:00:00.000Z\"",
-     "{\"type\":\"datetime\",\"epoch\":1514764800000}"},
-    {"lastModifiedTime", "\"2018-01-01T02:00:00+02:00\"",
-     "{\"type\":\"datetime\",\"epoch\":1514764800000}"},
-    {"dateTime", "\"not a date\"", "\"not a date\""},
-    {"singleSelect", "\"Open\"", "\"Open\""},
-    {"multipleSelects", "[\"a\",\"b\"]", "\"a, b\""},
-    {"multipleRecordLinks", "[\"recA\",\"recB\"]", "\"recA, recB\""},
-    {"multipleAttachments",
-     "[{\"id\":\"att1\",\"url\":\"https://x/1\",\"filename\":\"a.pdf\"},"
-     "{\"id\":\"att2\",\"url\":\"https://x/2\",\"filename\":\"b.png\"}]",
-     "\"a.pdf, b.png\""},
+    {"singleLineText", "null", "null"},
+    {"singleLineText", "{\"error\":\"#ERROR!\"}", "null"},
+    /* Not a string in a text field: its readable text. */
+    {"singleLineText", "42", "text:42"},
+    {"singleLineText", "true", "text:true"},
+    {"singleLineText", "[\"a\",\"\",{\"name\":\"b\"}]", "text:a, b"},
+    {"singleLineText", "{\"x\":1}", "text:{\"x\":1}"},
+    {"singleLineText", "{}", "text:{}"},
+    {"singleLineText", "[]", "null"},
+    /* Objects, by their first known key. */
     {"singleCollaborator", "{\"id\":\"usr1\",\"email\":\"a@b.c\",\"name\":\"Ann\"}",
-     "\"Ann <a@b.c>\""},
-    {"createdBy", "{\"id\":\"usr1\",\"email\":\"a@b.c\"}", "\"a@b.c\""},
-    {"lastModifiedBy", "{\"id\":\"usr1\"}", "\"usr1\""},
-    {"multipleCollaborators",
-     "[{\"id\":\"u1\",\"name\":\"Ann\",\"email\":\"a@x\"},{\"id\":\"u2\",\"name\":"
-     "\"Bo\",\"email\":\"b@x\"}]",
-     "\"Ann <a@x>, Bo <b@x>\""},
-    {"barcode", "{\"text\":\"0123\",\"type\":\"upce\"}", "\"0123\""},
-    {"button", "{\"label\":\"Open\",\"url\":null}", "\"Open\""},
+     "text:Ann <a@b.c>"},
+    {"singleCollaborator", "{\"id\":\"usr1\",\"email\":null,\"name\":\"Ann\"}",
+     "text:Ann"},
+    {"createdBy", "{\"id\":\"usr1\",\"email\":\"a@b.c\"}", "text:a@b.c"},
+    {"lastModifiedBy", "{\"id\":\"usr1\"}", "text:usr1"},
+    {"barcode", "{\"text\":\"0123\",\"type\":\"upce\"}", "text:0123"},
+    {"button", "{\"label\":\"Open\",\"url\":null}", "text:Open"},
     {"aiText", "{\"state\":\"generated\",\"isStale\":false,\"value\":\"Sum\"}",
-     "\"Sum\""},
+     "text:Sum"},
     {"aiText", "{\"state\":\"empty\",\"isStale\":false,\"value\":null}", "null"},
     {"aiText", "{\"state\":\"error\",\"errorType\":\"x\",\"isStale\":false,"
                "\"value\":null}",
      "null"},
-    {"formula", "7", "7"},
-    {"formula", "\"text\"", "\"text\""},
-    {"formula", "true", "true"},
-    {"formula", "[\"a\",1]", "\"a, 1\""},
+    {"aiText", "{\"state\":null,\"value\":\"x\"}", "null"},
+    {"aiText", "{\"state\":\"generated\"}", "null"},
+    /* Numbers: INT when json-c holds an int (every digit of an int64),
+     * else FLOAT; kinds of the columns aside. */
+    {"number", "42", "int:42"},
+    {"number", "3.25", "float:3.25"},
+    {"number", "-0.5", "float:-0.5"},
+    {"number", "1e3", "float:1e3"}, /* the digits it came with */
+    {"number", "12345678901234567", "int:12345678901234567"},
+    {"number", "9223372036854775807", "int:9223372036854775807"},
+    {"number", "-9223372036854775808", "int:-9223372036854775808"},
+    {"number", "9223372036854775808", "text:9223372036854775808"},
+    {"number", "18446744073709551615", "text:18446744073709551615"},
+    {"number", "NaN", "null"},
+    {"number", "\"12\"", "text:12"},
+    {"number", "[1,2]", "text:1, 2"},
+    {"number", "{\"specialValue\":\"NaN\"}", "null"},
+    {"number", NULL, "null"},
+    {"percent", "0.123", "float:0.123"},
+    {"currency", "10.5", "float:10.5"},
+    {"rating", "4", "int:4"},
+    {"duration", "3600", "int:3600"},
+    {"duration", "90.5", "float:90.5"},
+    {"autoNumber", "7", "int:7"},
+    {"count", "0", "int:0"},
+    /* Checkboxes: absent is false. */
+    {"checkbox", "true", "bool:true"},
+    {"checkbox", "false", "bool:false"},
+    {"checkbox", NULL, "bool:false"},
+    {"checkbox", "null", "null"},
+    {"checkbox", "{\"error\":\"#ERROR!\"}", "null"},
+    /* Dates: a date alone is its midnight UTC, marked as a date. */
+    {"date", "\"2022-09-05\"", "date:1662336000000"},
+    {"date", "\"1969-12-31\"", "date:-86400000"},
+    {"dateTime", "\"2022-09-05T07:00:00.000Z\"", "datetime:1662361200000"},
+    {"createdTime", "\"2018-01-01T00:00:00.000Z\"", "datetime:1514764800000"},
+    {"lastModifiedTime", "\"2018-01-01T02:00:00+02:00\"",
+     "datetime:1514764800000"},
+    {"dateTime", "\"2022-09-05T07:00:00.5Z\"", "datetime:1662361200500"},
+    {"dateTime", "\"not a date\"", "text:not a date"},
+    {"date", "\"2022-13-05\"", "text:2022-13-05"},
+    {"date", "\"\"", "text:"},
+    {"dateTime", "{\"error\":\"#ERROR!\"}", "null"},
+    {"date", "20220905", "text:20220905"},
+    {"date", NULL, "null"},
+    /* Lists: the items' readable text, empty ones left out. */
+    {"multipleSelects", "[\"a\",\"b\"]", "list[text:a,text:b]"},
+    {"multipleSelects", "[]", "null"},
+    {"multipleSelects", "[\"\",null]", "null"},
+    {"multipleSelects", "\"solo\"", "text:solo"},
+    {"multipleRecordLinks", "[\"recA\",\"recB\"]", "list[text:recA,text:recB]"},
+    {"multipleAttachments",
+     "[{\"id\":\"att1\",\"url\":\"https://x/1\",\"filename\":\"a.pdf\"},"
+     "{\"id\":\"att2\",\"url\":\"https://x/2\",\"filename\":\"b.png\"}]",
+     "list[text:a.pdf,text:b.png]"},
+    {"multipleCollaborators",
+     "[{\"id\":\"u1\",\"name\":\"Ann\",\"email\":\"a@x\"},{\"id\":\"u2\",\"name\":"
+     "\"Bo\",\"email\":\"b@x\"}]",
+     "list[text:Ann <a@x>,text:Bo <b@x>]"},
+    {"multipleLookupValues", "[\"x\",{\"error\":\"#ERROR!\"},\"y\"]",
+     "list[text:x,text:y]"},
+    {"multipleLookupValues", "[[1,2],[3]]", "list[text:1, 2,text:3]"},
+    {"multipleLookupValues", "[1.10,2,true]", "list[text:1.10,text:2,text:true]"},
+    {"multipleLookupValues", "{\"error\":\"#ERROR!\"}", "null"},
+    /* formula, rollup: by the value's own JSON type. */
+    {"formula", "7", "int:7"},
+    {"formula", "2.5", "float:2.5"},
+    {"formula", "\"text\"", "text:text"},
+    {"formula", "\"2022-09-05\"", "text:2022-09-05"},
+    {"formula", "true", "bool:true"},
+    {"formula", "[\"a\",1]", "list[text:a,text:1]"},
+    {"formula", "{\"name\":\"Ann\"}", "text:Ann"},
     {"formula", "{\"error\":\"#ERROR!\"}", "null"},
     {"formula", "{\"specialValue\":\"NaN\"}", "null"},
+    {"formula", "null", "null"},
     {"rollup", "{\"specialValue\":\"Infinity\"}", "null"},
-    {"rollup", "12.5", "12.5"},
-    {"multipleLookupValues", "[\"x\",{\"error\":\"#ERROR!\"},\"y\"]", "\"x, y\""},
-    {"multipleLookupValues", "[[1,2],[3]]", "\"1, 2, 3\""},
-    {"externalSyncSource", "\"Jira\"", "\"Jira\""},
-    {"someFutureType", "{\"a\":[1,2]}", "\"{\\\"a\\\":[1,2]}\""},
-    {"someFutureType", "\"plain\"", "\"plain\""},
+    {"rollup", "12.5", "float:12.5"},
+    {"rollup", "12345678901234567", "int:12345678901234567"},
+    /* Unknown types: scalars by their JSON type, the rest as JSON text. */
+    {"someFutureType", "{\"a\":[1,2]}", "json:{\"a\":[1,2]}"},
+    {"someFutureType", "[1,\"a/b\",{\"q\":\"\\\"\"}]",
+     "json:[1,\"a/b\",{\"q\":\"\\\"\"}]"},
+    {"someFutureType", "\"plain\"", "text:plain"},
+    {"someFutureType", "5", "int:5"},
+    {"someFutureType", "0.5", "float:0.5"},
+    {"someFutureType", "false", "bool:false"},
+    {"someFutureType", "{\"error\":\"#ERROR!\"}", "null"},
+    {"someFutureType", NULL, "null"},
 };
 
-START_TEST(test_cell_encoding) {
-  const cell_case_t *c = &cell_cases[_i];
-  ck_assert_msg(strcmp(encode(c->type, c->input), c->cell) == 0,
-                "%s %s -> %s, expected %s", c->type,
-                c->input ? c->input : "(absent)", encode(c->type, c->input),
-                c->cell);
+START_TEST(test_values) {
+  const value_case_t *c = &value_cases[_i];
+  const char *got = read_value(c->type, c->input);
+  ck_assert_msg(strcmp(got, c->value) == 0, "%s %s -> %s, expected %s",
+                c->type, c->input ? c->input : "(absent)", got, c->value);
+}
+END_TEST
+
+/* Strings are not copied: a value points into the parsed tree, and only
+ * what had to be built (a collaborator's "name <email>", list items' array)
+ * lives in the arena. */
+START_TEST(test_values_borrow) {
+  json_object *text = json_tokener_parse("\"hello\""),
+              *files = json_tokener_parse(
+                  "[{\"filename\":\"a.pdf\"},{\"filename\":\"b.png\"}]"),
+              *who = json_tokener_parse("{\"name\":\"Ann\",\"email\":\"a@x\"}");
+  ad_at_arena_t arena;
+  ad_buf_t work;
+  ad_value_t v, w;
+
+  ad_at_arena_init(&arena);
+  ad_buf_init(&work, 0);
+  ck_assert_int_eq(ad_at_value(AD_AT_READ_TEXT, text, &arena, &work, &v), 0);
+  ck_assert_ptr_eq(v.u.s, json_object_get_string(text));
+  ck_assert_int_eq(ad_at_value(AD_AT_READ_LIST, files, &arena, &work, &v), 0);
+  ck_assert_int_eq(v.kind, AD_KIND_LIST);
+  ck_assert_uint_eq(v.n, 2);
+  ck_assert_uint_eq((uintptr_t)v.u.items % alignof(ad_value_t), 0);
+  ck_assert_ptr_eq(v.u.items[1].u.s,
+                   json_object_get_string(json_object_object_get(
+                       json_object_array_get_idx(files, 1), "filename")));
+  ck_assert_int_eq(ad_at_value(AD_AT_READ_TEXT, who, &arena, &work, &w), 0);
+  ck_assert_int_eq(w.kind, AD_KIND_TEXT);
+  ck_assert_uint_eq(w.n, 9);
+  ck_assert_int_eq(memcmp(w.u.s, "Ann <a@x>", 9), 0);
+  /* Built in work, kept in the arena: work goes on to other things. */
+  ad_buf_reset(&work);
+  ad_buf_puts(&work, "something else entirely");
+  ck_assert_int_eq(memcmp(w.u.s, "Ann <a@x>", 9), 0);
+  ck_assert_str_eq(v.u.items[0].u.s, "a.pdf");
+  ad_buf_free(&work);
+  ad_at_arena_free(&arena);
+  json_object_put(text);
+  json_object_put(files);
+  json_object_put(who);
+}
+END_TEST
+
+/* Blocks are kept and reused after a reset; a request larger than a block
+ * gets one of its own; alignment holds. */
+START_TEST(test_arena) {
+  ad_at_arena_t a;
+  char *p, *first = NULL, *big;
+  int i;
+
+  ad_at_arena_init(&a);
+  for (i = 0; i < 1000; i++) {
+    p = ad_at_arena_alloc(&a, 100, 1);
+    ck_assert_ptr_nonnull(p);
+    memset(p, 'x', 100);
+    if (i == 0)
+      first = p;
+  }
+  big = ad_at_arena_alloc(&a, 100000, 8);
+  ck_assert_ptr_nonnull(big);
+  memset(big, 'y', 100000);
+  p = ad_at_arena_alloc(&a, 3, 1);
+  ck_assert_ptr_nonnull(p);
+  p = ad_at_arena_alloc(&a, sizeof(double), alignof(double));
+  ck_assert_uint_eq((uintptr_t)p % alignof(double), 0);
+  ad_at_arena_reset(&a);
+  ck_assert_ptr_eq(ad_at_arena_alloc(&a, 100, 1), first);
+  big = ad_at_arena_alloc(&a, 200000, 16); /* larger than any kept block */
+  ck_assert_ptr_nonnull(big);
+  memset(big, 'z', 200000);
+  ck_assert_uint_eq((uintptr_t)big % 16, 0);
+  ad_at_arena_free(&a);
+  ad_at_arena_free(&a); /* freeing twice is harmless */
 }
 END_TEST
 
 START_TEST(test_iso8601) {
   int64_t ms;
-  ck_assert_int_eq(ad_parse_iso8601_ms("1970-01-01", &ms), 0);
+  int date_only = -1;
+  ck_assert_int_eq(ad_at_parse_iso8601("1970-01-01", &ms, &date_only), 0);
   ck_assert_int_eq(ms, 0);
-  ck_assert_int_eq(ad_parse_iso8601_ms("1969-12-31T23:59:59.5Z", &ms), 0);
+  ck_assert_int_eq(date_only, 1);
+  ck_assert_int_eq(ad_at_parse_iso8601("1969-12-31T23:59:59.5Z", &ms, &date_only), 0);
   ck_assert_int_eq(ms, -500);
-  ck_assert_int_eq(ad_parse_iso8601_ms("2024-02-29T12:00:00Z", &ms), 0);
+  ck_assert_int_eq(date_only, 0);
+  ck_assert_int_eq(ad_at_parse_iso8601("2024-02-29T12:00:00Z", &ms, NULL), 0);
   ck_assert_int_eq(ms, 1709208000000LL);
-  ck_assert_int_eq(ad_parse_iso8601_ms("2024-13-01", &ms), -1);
-  ck_assert_int_eq(ad_parse_iso8601_ms("2024-01-01T10:00", &ms), -1);
-  ck_assert_int_eq(ad_parse_iso8601_ms("2024-01-01Zjunk", &ms), -1);
+  ck_assert_int_eq(ad_at_parse_iso8601("2024-02-29 12:00:00", &ms, &date_only), 0);
+  ck_assert_int_eq(ms, 1709208000000LL);
+  ck_assert_int_eq(date_only, 0);
+  ck_assert_int_eq(ad_at_parse_iso8601("2024-13-01", &ms, NULL), -1);
+  ck_assert_int_eq(ad_at_parse_iso8601("2024-01-01T10:00", &ms, NULL), -1);
+  ck_assert_int_eq(ad_at_parse_iso8601("2024-01-01Zjunk", &ms, NULL), -1);
   /* Exactly the digits ISO 8601 has: no signs, spaces or short fields. */
-  ck_assert_int_eq(ad_parse_iso8601_ms("+024-01-01", &ms), -1);
-  ck_assert_int_eq(ad_parse_iso8601_ms(" 2024-01-01", &ms), -1);
-  ck_assert_int_eq(ad_parse_iso8601_ms("2024-1-01", &ms), -1);
-  ck_assert_int_eq(ad_parse_iso8601_ms("2024-01-01T1:00:00Z", &ms), -1);
-  ck_assert_int_eq(ad_parse_iso8601_ms("2024-01-01T10:00:00+5:30", &ms), -1);
-  ck_assert_int_eq(ad_parse_iso8601_ms("2024", &ms), -1);
-  ck_assert_int_eq(ad_parse_iso8601_ms("", &ms), -1);
-  ck_assert_int_eq(ad_parse_iso8601_ms("2024-01-01T10:00:00+05:30", &ms), 0);
+  ck_assert_int_eq(ad_at_parse_iso8601("+024-01-01", &ms, NULL), -1);
+  ck_assert_int_eq(ad_at_parse_iso8601(" 2024-01-01", &ms, NULL), -1);
+  ck_assert_int_eq(ad_at_parse_iso8601("2024-1-01", &ms, NULL), -1);
+  ck_assert_int_eq(ad_at_parse_iso8601("2024-01-01T1:00:00Z", &ms, NULL), -1);
+  ck_assert_int_eq(ad_at_parse_iso8601("2024-01-01T10:00:00+5:30", &ms, NULL), -1);
+  ck_assert_int_eq(ad_at_parse_iso8601("2024", &ms, NULL), -1);
+  ck_assert_int_eq(ad_at_parse_iso8601("", &ms, NULL), -1);
+  ck_assert_int_eq(ad_at_parse_iso8601("2024-01-01T10:00:00+05:30", &ms, NULL), 0);
   ck_assert_int_eq(ms, 1704083400000LL);
 }
 END_TEST
 
-START_TEST(test_slugs) {
-  ad_slugset_t set;
-  char buf[AD_SLUG_MAX + 1], *a, *b, *c, *d, *e, *f;
+/* Each field type's column: its kind and flags. */
+static const struct {
+  const char *type, *result; /* result: options.result.type, or NULL */
+  ad_kind_t kind;
+  unsigned flags;
+} column_cases[] = {
+    {"singleLineText", NULL, AD_KIND_TEXT, 0},
+    {"multilineText", NULL, AD_KIND_TEXT, 0},
+    {"richText", NULL, AD_KIND_TEXT, 0},
+    {"email", NULL, AD_KIND_TEXT, 0},
+    {"url", NULL, AD_KIND_TEXT, 0},
+    {"phoneNumber", NULL, AD_KIND_TEXT, 0},
+    {"singleSelect", NULL, AD_KIND_TEXT, 0},
+    {"externalSyncSource", NULL, AD_KIND_TEXT, 0},
+    {"singleCollaborator", NULL, AD_KIND_TEXT, 0},
+    {"createdBy", NULL, AD_KIND_TEXT, 0},
+    {"lastModifiedBy", NULL, AD_KIND_TEXT, 0},
+    {"barcode", NULL, AD_KIND_TEXT, 0},
+    {"button", NULL, AD_KIND_TEXT, 0},
+    {"aiText", NULL, AD_KIND_TEXT, 0},
+    {"number", NULL, AD_KIND_FLOAT, 0},
+    {"percent", NULL, AD_KIND_FLOAT, 0},
+    {"currency", NULL, AD_KIND_FLOAT, 0},
+    {"duration", NULL, AD_KIND_FLOAT, 0},
+    {"rating", NULL, AD_KIND_INT, 0},
+    {"autoNumber", NULL, AD_KIND_INT, 0},
+    {"count", NULL, AD_KIND_INT, 0},
+    {"checkbox", NULL, AD_KIND_BOOL, 0},
+    {"date", NULL, AD_KIND_DATETIME, 0},
+    {"dateTime", NULL, AD_KIND_DATETIME, 0},
+    {"createdTime", NULL, AD_KIND_DATETIME, 0},
+    {"lastModifiedTime", NULL, AD_KIND_DATETIME, 0},
+    {"multipleSelects", NULL, AD_KIND_LIST, 0},
+    {"multipleRecordLinks", NULL, AD_KIND_LIST, 0},
+    {"multipleAttachments", NULL, AD_KIND_LIST, AD_COLUMN_FILES},
+    {"multipleCollaborators", NULL, AD_KIND_LIST, 0},
+    {"multipleLookupValues", "number", AD_KIND_LIST, 0},
+    {"formula", NULL, AD_KIND_JSON, 0},
+    {"formula", "number", AD_KIND_FLOAT, 0},
+    {"formula", "singleLineText", AD_KIND_TEXT, 0},
+    {"formula", "checkbox", AD_KIND_BOOL, 0},
+    {"formula", "dateTime", AD_KIND_DATETIME, 0},
+    {"formula", "formula", AD_KIND_JSON, 0},
+    {"formula", "somethingNew", AD_KIND_JSON, 0},
+    {"rollup", NULL, AD_KIND_JSON, 0},
+    {"rollup", "currency", AD_KIND_FLOAT, 0},
+    {"rollup", "multipleRecordLinks", AD_KIND_LIST, 0},
+    {"someFutureType", NULL, AD_KIND_JSON, 0},
+};
 
-  ck_assert_uint_eq(ad_slug("  Hello, World! ", buf, sizeof(buf)), 11);
-  ck_assert_str_eq(buf, "hello_world");
-  ck_assert_uint_eq(ad_slug("Ünïcødé / 日本", buf, sizeof(buf)), 5);
-  ck_assert_str_eq(buf, "n_c_d");
-  ck_assert_uint_eq(ad_slug("!!!", buf, sizeof(buf)), 0);
-  ck_assert_int_eq(ad_slugset_init(&set), 0);
-  a = ad_slugset_add(&set, "Name", "col_1");
-  b = ad_slugset_add(&set, "name ", "col_2");
-  c = ad_slugset_add(&set, "NAME!", "col_3");
-  d = ad_slugset_add(&set, "name_2", "col_4"); /* taken by "name " */
-  e = ad_slugset_add(&set, "🎉", "col_5");
-  f = ad_slugset_add(&set, "", "col_5");
-  ck_assert_str_eq(a, "name");
-  ck_assert_str_eq(b, "name_2");
-  ck_assert_str_eq(c, "name_3");
-  ck_assert_str_eq(d, "name_2_2");
-  ck_assert_str_eq(e, "col_5");
-  ck_assert_str_eq(f, "col_5_2");
-  free(a);
-  free(b);
-  free(c);
-  free(d);
-  free(e);
-  free(f);
-  ad_slugset_free(&set);
+START_TEST(test_column_kinds) {
+  ad_at_read_t read;
+  ad_kind_t kind;
+  unsigned flags;
+  ad_at_field_type(column_cases[_i].type, column_cases[_i].result, &read,
+                   &kind, &flags);
+  ck_assert_msg(kind == column_cases[_i].kind && flags == column_cases[_i].flags,
+                "%s (%s): kind %s flags %u", column_cases[_i].type,
+                column_cases[_i].result ? column_cases[_i].result : "-",
+                ad_kind_name(kind), flags);
 }
 END_TEST
 
@@ -172,18 +405,29 @@ static const char schema_json[] =
     "{\"id\":\"fldDone\",\"name\":\"Done?\",\"type\":\"checkbox\"},"
     "{\"id\":\"fldDue\",\"name\":\"Due\",\"type\":\"date\"},"
     "{\"id\":\"fldF\",\"name\":\"Score\",\"type\":\"formula\","
-    "\"options\":{\"result\":{\"type\":\"number\"}}}],"
+    "\"options\":{\"result\":{\"type\":\"number\"}}},"
+    "{\"id\":\"fldR\",\"name\":\"Total\",\"type\":\"rollup\"},"
+    "{\"id\":\"fldA\",\"name\":\"Files\",\"type\":\"multipleAttachments\"},"
+    "{\"id\":\"fldT\",\"name\":\"Tags\",\"type\":\"multipleSelects\"},"
+    "{\"id\":\"fldC\",\"name\":\"Created\",\"type\":\"createdTime\"}],"
     "\"views\":[{\"id\":\"viwGrid\",\"name\":\"Grid view\",\"type\":\"grid\"}]},"
     "{\"id\":\"tblB\",\"name\":\"Empty\",\"primaryFieldId\":\"fldX\","
     "\"fields\":[],\"views\":[]}]}";
 
-START_TEST(test_schema_and_rows) {
+START_TEST(test_schema_and_records) {
+  static const char *const expected[] = {
+      "text:Ship it", "int:3", "bool:false", "date:1662336000000", "null",
+      "null", "list[text:a.pdf]", "list[text:ui,text:api]",
+      "datetime:1663016628000"};
+  ad_at_link_t link = {"appX", NULL, NULL};
   ad_at_schema_t schema;
   const ad_at_table_t *t;
   json_object *rec;
-  const char *id;
-  ad_buf_t out, scratch;
+  ad_at_conv_t conv;
+  ad_record_t r;
+  ad_buf_t text;
   char err[256];
+  size_t i;
 
   ck_assert_int_eq(ad_at_schema_parse(schema_json, strlen(schema_json),
                                       &schema, err, sizeof(err)), 0);
@@ -194,52 +438,123 @@ START_TEST(test_schema_and_rows) {
   ck_assert_str_eq(t->description, "Work items");
   ck_assert_str_eq(t->first_view_id, "viwGrid");
   ck_assert_str_eq(t->primary->id, "fldName");
-  ck_assert_str_eq(t->fields[1].slug, "name_2");
-  ck_assert_str_eq(t->fields[2].slug, "done");
+  ck_assert_uint_eq(t->nfields, 9);
+  ck_assert_uint_eq(t->fields[0].flags, AD_COLUMN_PRIMARY);
+  ck_assert_int_eq(t->fields[0].kind, AD_KIND_TEXT);
+  ck_assert_int_eq(t->fields[1].kind, AD_KIND_FLOAT);
+  ck_assert_int_eq(t->fields[2].kind, AD_KIND_BOOL);
+  ck_assert_int_eq(t->fields[3].kind, AD_KIND_DATETIME);
+  ck_assert_int_eq(t->fields[4].kind, AD_KIND_FLOAT); /* its result's */
+  ck_assert_int_eq(t->fields[5].kind, AD_KIND_JSON);  /* no result type */
+  ck_assert_int_eq(t->fields[6].kind, AD_KIND_LIST);
+  ck_assert_uint_eq(t->fields[6].flags, AD_COLUMN_FILES);
+  ck_assert_uint_eq(t->fields[7].flags, 0);
   ck_assert_ptr_null(schema.tables[1].first_view_id);
   ck_assert_ptr_null(schema.tables[1].primary);
 
   rec = json_tokener_parse(
       "{\"id\":\"rec1\",\"createdTime\":\"2022-09-12T21:03:48.000Z\","
       "\"fields\":{\"fldName\":\"Ship it\",\"fldName2\":3,"
-      "\"fldDue\":\"2022-09-05\",\"fldF\":{\"error\":\"#ERROR!\"}}}");
-  ad_buf_init(&out, 0);
-  ad_buf_init(&scratch, 0);
-  ck_assert_int_eq(ad_at_record_row(t, rec, &out, &scratch, &id, err, sizeof(err)), 0);
-  ck_assert_str_eq(id, "rec1");
-  ck_assert_str_eq(out.data,
-                   "{\"row_id\":\"rec1\",\"value\":{\"name\":\"Ship it\","
-                   "\"name_2\":3,\"done\":false,\"due\":{\"type\":\"datetime\","
-                   "\"epoch\":1662336000000},\"score\":null}}");
-  ad_buf_reset(&out);
-  ck_assert_int_eq(ad_at_semantic_id("Ops", t, rec, &out), 0);
-  ck_assert_str_eq(out.data, "Ops > Tasks / Q1: Ship it");
-  ad_buf_reset(&out);
-  ck_assert_int_eq(ad_at_semantic_id(NULL, t, rec, &out), 0);
-  ck_assert_str_eq(out.data, "Tasks / Q1: Ship it");
-  ad_buf_reset(&out);
-  ck_assert_int_eq(ad_at_record_url("appX", NULL, NULL, t, id, &out), 0);
-  ck_assert_str_eq(out.data, "https://airtable.com/appX/tblA/viwGrid/rec1");
-  ad_buf_reset(&out);
-  ck_assert_int_eq(ad_at_record_url("appX", "shrS", "viwV", t, id, &out), 0);
-  ck_assert_str_eq(out.data, "https://airtable.com/appX/shrS/tblA/viwV/rec1");
+      "\"fldDue\":\"2022-09-05\",\"fldF\":{\"error\":\"#ERROR!\"},"
+      "\"fldA\":[{\"id\":\"att1\",\"url\":\"https://x\",\"filename\":\"a.pdf\"}],"
+      "\"fldT\":[\"ui\",\"api\"],\"fldC\":\"2022-09-12T21:03:48.000Z\","
+      "\"fldUnknown\":\"not in the schema\"}}");
+  ad_at_conv_init(&conv);
+  ad_buf_init(&text, 0);
+  ck_assert_int_eq(ad_at_record(&conv, t, &link, AD_ENCODE_URL | AD_ENCODE_CREATED, rec, &r, err, sizeof(err)), 0);
+  ck_assert_str_eq(r.id, "rec1");
+  ck_assert_int_eq(r.created_ms, 1663016628000LL);
+  ck_assert_str_eq(r.url, "https://airtable.com/appX/tblA/viwGrid/rec1");
+  for (i = 0; i < t->nfields; i++) {
+    ad_buf_reset(&text);
+    describe(&r.values[i], &text);
+    ck_assert_msg(strcmp(text.data, expected[i]) == 0, "%s: %s, expected %s",
+                  t->fields[i].name, text.data, expected[i]);
+  }
   json_object_put(rec);
 
-  /* No primary value: the identifier is the table alone. */
-  rec = json_tokener_parse("{\"id\":\"rec2\",\"fields\":{}}");
-  ad_buf_reset(&out);
-  ck_assert_int_eq(ad_at_semantic_id("Ops", t, rec, &out), 0);
-  ck_assert_str_eq(out.data, "Ops > Tasks / Q1");
+  /* Nothing but an id: every value NULL, the checkbox false; no
+   * createdTime is 0; the link's share and view. */
+  rec = json_tokener_parse("{\"id\":\"rec2\",\"createdTime\":\"soon\","
+                           "\"fields\":{}}");
+  link.share_id = "shrS";
+  link.view_id = "viwV";
+  ck_assert_int_eq(ad_at_record(&conv, t, &link, AD_ENCODE_URL | AD_ENCODE_CREATED, rec, &r, err, sizeof(err)), 0);
+  ck_assert_str_eq(r.id, "rec2");
+  ck_assert_int_eq(r.created_ms, 0);
+  ck_assert_str_eq(r.url, "https://airtable.com/appX/shrS/tblA/viwV/rec2");
+  for (i = 0; i < t->nfields; i++)
+    ck_assert_int_eq(r.values[i].kind, i == 2 ? AD_KIND_BOOL : AD_KIND_NULL);
+  ck_assert_int_eq(r.values[2].u.b, 0);
+  json_object_put(rec);
+  /* A checkbox that is there and null is no value. */
+  rec = json_tokener_parse("{\"id\":\"rec2\",\"fields\":{\"fldDone\":null}}");
+  ck_assert_int_eq(ad_at_record(&conv, t, &link, AD_ENCODE_URL | AD_ENCODE_CREATED, rec, &r, err, sizeof(err)), 0);
+  ck_assert_int_eq(r.values[2].kind, AD_KIND_NULL);
+  json_object_put(rec);
+
+  /* A table without fields: a record of no values. */
+  rec = json_tokener_parse("{\"id\":\"rec3\",\"fields\":{}}");
+  ck_assert_int_eq(ad_at_record(&conv, &schema.tables[1], &link, AD_ENCODE_URL | AD_ENCODE_CREATED, rec, &r, err,
+                                sizeof(err)), 0);
+  ck_assert_ptr_nonnull(r.values);
+  ck_assert_str_eq(r.url, "https://airtable.com/appX/shrS/tblB/viwV/rec3");
   json_object_put(rec);
 
   rec = json_tokener_parse("{\"fields\":{}}");
-  ck_assert_int_eq(ad_at_record_row(t, rec, &out, &scratch, &id, err, sizeof(err)),
+  ck_assert_int_eq(ad_at_record(&conv, t, &link, AD_ENCODE_URL | AD_ENCODE_CREATED, rec, &r, err, sizeof(err)),
                    AD_EPARSE);
   ck_assert_str_eq(err, "a record lacks a string \"id\" or a \"fields\" object");
   json_object_put(rec);
-  ad_buf_free(&out);
-  ad_buf_free(&scratch);
+  rec = json_tokener_parse("{\"id\":\"rec4\",\"fields\":[]}");
+  ck_assert_int_eq(ad_at_record(&conv, t, &link, AD_ENCODE_URL | AD_ENCODE_CREATED, rec, &r, err, sizeof(err)),
+                   AD_EPARSE);
+  json_object_put(rec);
+
+  /* The record link: the configured view, else the table's first. */
+  ad_buf_reset(&text);
+  ck_assert_int_eq(ad_at_record_url("appX", NULL, NULL, t, "rec1", &text), 0);
+  ck_assert_str_eq(text.data, "https://airtable.com/appX/tblA/viwGrid/rec1");
+  ad_buf_reset(&text);
+  ck_assert_int_eq(ad_at_record_url("appX", "shrS", "viwV", t, "rec1", &text), 0);
+  ck_assert_str_eq(text.data, "https://airtable.com/appX/shrS/tblA/viwV/rec1");
+  ad_buf_free(&text);
+  ad_at_conv_free(&conv);
   ad_at_schema_free(&schema);
+}
+END_TEST
+
+/* Readable text, as sinks get it for lists and objects: joined lists,
+ * nested ones flattened, error values and empty items left out. */
+START_TEST(test_readable_text) {
+  static const struct {
+    const char *json, *text;
+  } cases[] = {
+      {"\"as is\"", "as is"},
+      {"[\"a\",[\"b\",[\"c\"]],null,\"\",{\"error\":1},\"d\"]", "a, b, c, d"},
+      {"{\"name\":\"Ann\",\"email\":\"a@x\"}", "Ann <a@x>"},
+      {"{\"filename\":\"f.txt\",\"id\":\"att\"}", "f.txt"},
+      {"{\"state\":\"generated\",\"value\":[\"x\",\"y\"]}", "x, y"},
+      {"{\"specialValue\":\"NaN\"}", ""},
+      {"{\"k\":\"v/w\"}", "{\"k\":\"v/w\"}"},
+      {"3.50", "3.50"},
+      {"false", "false"},
+      {"null", ""},
+  };
+  ad_buf_t out;
+  json_object *v;
+  size_t i;
+
+  ad_buf_init(&out, 0);
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    v = json_tokener_parse(cases[i].json);
+    ad_buf_reset(&out);
+    ck_assert_int_eq(ad_at_text(v, &out), 0);
+    ck_assert_msg(strcmp(out.data ? out.data : "", cases[i].text) == 0,
+                  "%s -> %s", cases[i].json, out.data ? out.data : "");
+    json_object_put(v);
+  }
+  ad_buf_free(&out);
 }
 END_TEST
 
@@ -383,11 +698,15 @@ END_TEST
 static Suite *mapping_suite(void) {
   Suite *s = suite_create("airtable_mapping");
   TCase *tc = tcase_create("core");
-  tcase_add_loop_test(tc, test_cell_encoding, 0,
-                      sizeof(cell_cases) / sizeof(cell_cases[0]));
+  tcase_add_loop_test(tc, test_values, 0,
+                      sizeof(value_cases) / sizeof(value_cases[0]));
+  tcase_add_test(tc, test_values_borrow);
+  tcase_add_test(tc, test_arena);
   tcase_add_test(tc, test_iso8601);
-  tcase_add_test(tc, test_slugs);
-  tcase_add_test(tc, test_schema_and_rows);
+  tcase_add_loop_test(tc, test_column_kinds, 0,
+                      sizeof(column_cases) / sizeof(column_cases[0]));
+  tcase_add_test(tc, test_schema_and_records);
+  tcase_add_test(tc, test_readable_text);
   tcase_add_test(tc, test_schema_errors);
   tcase_add_test(tc, test_page_parse);
   tcase_add_test(tc, test_bases_parse);

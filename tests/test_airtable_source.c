@@ -1,7 +1,10 @@
 /* The Airtable source against the fake Airtable over real HTTP, into a
  * capturing test sink: exactly-once delivery, the rate limits as a strict
  * server counts them, 429 penalties, expired offsets, failing tables, a
- * rejected key, backpressure, and check mode. */
+ * rejected key, backpressure, and check mode. A test encoder writes each
+ * neutral record as a small JSON unit, and checks on its way that tables
+ * are prepared on the loop before any record and that values are
+ * well-formed. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +13,12 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "encode.h"
 #include "error.h"
 #include "fake_airtable.h"
+#include "fake_airtable_data.h"
 #include "http.h"
+#include "jsonw.h"
 #include "limiter.h"
 #include "page.h"
 #include "queue.h"
@@ -52,6 +58,12 @@ typedef struct harness {
   ad_log_t log;
   int done;
   double elapsed_s;
+  /* The test encoder. Set before a run, read on the workers: */
+  int fail_every;             /* refuse the records whose id hashes to 0 */
+  /* On the loop only: */
+  uv_thread_t loop_thread;
+  const char *refuse_table;   /* prepare refuses this table id */
+  long prepared, bad_prepares, bad_columns, generic_tables, tag_tables;
 } harness_t;
 
 static harness_t h;
@@ -70,10 +82,204 @@ static void teardown(void) {
   ad_fake_airtable_stop(h.fake);
 }
 
+/* ---- the test encoder --------------------------------------------------- */
+
+/* The column kinds and flags of the fake's generic tables, in field order
+ * (fake_airtable_data.c, docs/mapping.md). */
+static const struct {
+  ad_kind_t kind;
+  unsigned flags;
+} generic_columns[] = {
+    {AD_KIND_TEXT, AD_COLUMN_PRIMARY}, /* Name */
+    {AD_KIND_TEXT, 0}, {AD_KIND_FLOAT, 0}, {AD_KIND_TEXT, 0},
+    {AD_KIND_TEXT, 0}, {AD_KIND_TEXT, 0}, {AD_KIND_TEXT, 0},
+    {AD_KIND_TEXT, 0},                   /* Phone */
+    {AD_KIND_FLOAT, 0}, {AD_KIND_FLOAT, 0}, {AD_KIND_FLOAT, 0},
+    {AD_KIND_INT, 0},                    /* Stars (rating) */
+    {AD_KIND_FLOAT, 0},                  /* Time spent (duration) */
+    {AD_KIND_INT, 0}, {AD_KIND_INT, 0},  /* Auto, Links count */
+    {AD_KIND_BOOL, 0},                   /* Done? */
+    {AD_KIND_DATETIME, 0}, {AD_KIND_DATETIME, 0}, {AD_KIND_DATETIME, 0},
+    {AD_KIND_DATETIME, 0},               /* Modified */
+    {AD_KIND_TEXT, 0},                   /* Status */
+    {AD_KIND_LIST, 0}, {AD_KIND_LIST, 0}, /* Tags, Related */
+    {AD_KIND_LIST, AD_COLUMN_FILES},     /* Files */
+    {AD_KIND_TEXT, 0}, {AD_KIND_LIST, 0}, /* Owner, Team */
+    {AD_KIND_TEXT, 0}, {AD_KIND_TEXT, 0}, {AD_KIND_TEXT, 0},
+    {AD_KIND_TEXT, 0}, {AD_KIND_TEXT, 0}, /* ..., Open, Summary */
+    {AD_KIND_FLOAT, 0},                  /* Score: formula of a number */
+    {AD_KIND_JSON, 0},                   /* Total: rollup, no result type */
+    {AD_KIND_LIST, 0},                   /* Lookup */
+    {AD_KIND_TEXT, 0},                   /* Source */
+};
+
+static void free_mark(void *data) { free(data); }
+
+/* On the loop, once per table before any of its records. */
+static int tenc_prepare(void *data, ad_table_t *t, char *err, size_t errlen) {
+  uv_thread_t self = uv_thread_self();
+  size_t i;
+
+  (void)data;
+  if (!uv_thread_equal(&self, &h.loop_thread) || t->sink_data != NULL ||
+      strcmp(t->origin, "airtable") != 0)
+    h.bad_prepares++;
+  h.prepared++;
+  if (t->flags & AD_TABLE_FIELDS_AS_TAGS)
+    h.tag_tables++;
+  for (i = 0; i < t->ncolumns; i++)
+    if (t->columns[i].id[0] == '\0' || ad_kind_name(t->columns[i].kind) == NULL)
+      h.bad_columns++;
+  if (t->ncolumns == fa_generic_nfields &&
+      strcmp(t->columns[0].name, fa_generic_fields[0].name) == 0) {
+    ck_assert_uint_eq(fa_generic_nfields,
+                      sizeof(generic_columns) / sizeof(generic_columns[0]));
+    h.generic_tables++;
+    for (i = 0; i < t->ncolumns; i++)
+      if (t->columns[i].kind != generic_columns[i].kind ||
+          t->columns[i].flags != generic_columns[i].flags ||
+          strcmp(t->columns[i].name, fa_generic_fields[i].name) != 0)
+        h.bad_columns++;
+  }
+  if (h.refuse_table != NULL && strcmp(t->table_id, h.refuse_table) == 0) {
+    snprintf(err, errlen, "test encoder: table %s refused", t->table_id);
+    return AD_EINVAL;
+  }
+  if ((t->sink_data = malloc(1)) == NULL)
+    return AD_ENOMEM;
+  t->sink_free = free_mark;
+  return 0;
+}
+
+/* One value as JSON; AD_EPARSE for one that is not well-formed. */
+static int tenc_value(ad_buf_t *b, const ad_value_t *v, int in_list) {
+  uint32_t i;
+  int rc = 0;
+
+  switch (v->kind) {
+  case AD_KIND_NULL:
+    return ad_buf_puts(b, "null");
+  case AD_KIND_TEXT:
+    return ad_jsonw_string(b, v->u.s, v->n);
+  case AD_KIND_INT:
+    return ad_jsonw_int(b, v->u.i);
+  case AD_KIND_FLOAT: /* its literal, finite and non-empty */
+    return v->n > 0 && isfinite(ad_value_float(v)) ? ad_buf_append(b, v->u.s, v->n)
+                                                   : AD_EPARSE;
+  case AD_KIND_BOOL:
+    return v->u.b == 0 || v->u.b == 1 ? ad_buf_puts(b, v->u.b ? "true" : "false")
+                                      : AD_EPARSE;
+  case AD_KIND_DATETIME:
+    if (v->n > 1)
+      return AD_EPARSE;
+    return ad_buf_printf(b, "{\"ms\":%lld,\"date_only\":%u}",
+                         (long long)v->u.ms, v->n);
+  case AD_KIND_JSON:
+    rc = ad_buf_puts(b, "{\"json\":");
+    if (rc == 0)
+      rc = ad_jsonw_string(b, v->u.s, v->n);
+    return rc == 0 ? ad_buf_puts(b, "}") : rc;
+  case AD_KIND_LIST:
+    if (in_list || v->n == 0)
+      return AD_EPARSE;
+    rc = ad_buf_puts(b, "[");
+    for (i = 0; i < v->n && rc == 0; i++) {
+      if (i > 0)
+        rc = ad_buf_puts(b, ",");
+      if (rc == 0)
+        rc = tenc_value(b, &v->u.items[i], 1);
+    }
+    return rc == 0 ? ad_buf_puts(b, "]") : rc;
+  default:
+    return AD_EPARSE;
+  }
+}
+
+static unsigned tenc_hash(const char *s) {
+  unsigned x = 2166136261u;
+  for (; *s != '\0'; s++)
+    x = (x ^ (unsigned char)*s) * 16777619u;
+  return x;
+}
+
+/* On a worker: {"row_id","url","created_ms","base_name","table_name",
+ * "values":{column name: value}}, built in scratch. */
+static int tenc_encode(void *data, const ad_table_t *t, const ad_record_t *r,
+                       ad_page_t *page, ad_buf_t *scratch, char *err,
+                       size_t errlen) {
+  size_t i;
+  int rc;
+
+  (void)data;
+  if (t->sink_data == NULL) {
+    snprintf(err, errlen, "test encoder: table not prepared");
+    return AD_EPARSE;
+  }
+  if (h.fail_every > 0 && tenc_hash(r->id) % (unsigned)h.fail_every == 0) {
+    /* Half a unit left behind: the source drops it. */
+    if ((rc = ad_page_begin(page, r->id, strlen(r->id))) != 0)
+      return rc;
+    ad_buf_puts(&page->data, "{\"partial");
+    snprintf(err, errlen, "test encoder: record refused");
+    return AD_EPARSE;
+  }
+  ad_buf_reset(scratch);
+  rc = ad_buf_puts(scratch, "{\"row_id\":");
+  if (rc == 0)
+    rc = ad_jsonw_string(scratch, r->id, strlen(r->id));
+  if (rc == 0)
+    rc = ad_buf_puts(scratch, ",\"url\":");
+  if (rc == 0)
+    rc = ad_jsonw_string(scratch, r->url, strlen(r->url));
+  if (rc == 0)
+    rc = ad_buf_printf(scratch, ",\"created_ms\":%lld,\"base_name\":",
+                       (long long)r->created_ms);
+  if (rc == 0)
+    rc = t->base_name ? ad_jsonw_string(scratch, t->base_name,
+                                        strlen(t->base_name))
+                      : ad_buf_puts(scratch, "null");
+  if (rc == 0)
+    rc = ad_buf_puts(scratch, ",\"table_name\":");
+  if (rc == 0)
+    rc = ad_jsonw_string(scratch, t->table_name, strlen(t->table_name));
+  if (rc == 0)
+    rc = ad_buf_puts(scratch, ",\"values\":{");
+  for (i = 0; i < t->ncolumns && rc == 0; i++) {
+    if (i > 0)
+      rc = ad_buf_puts(scratch, ",");
+    if (rc == 0)
+      rc = ad_jsonw_string(scratch, t->columns[i].name,
+                           strlen(t->columns[i].name));
+    if (rc == 0)
+      rc = ad_buf_puts(scratch, ":");
+    if (rc == 0)
+      rc = tenc_value(scratch, &r->values[i], 0);
+  }
+  if (rc == 0)
+    rc = ad_buf_puts(scratch, "}}");
+  if (rc == AD_EPARSE)
+    snprintf(err, errlen, "test encoder: a value is not well-formed");
+  if (rc != 0)
+    return rc;
+  if ((rc = ad_page_begin(page, r->id, strlen(r->id))) != 0)
+    return rc;
+  if ((rc = ad_buf_append(&page->data, scratch->data, scratch->len)) != 0) {
+    ad_page_abort(page);
+    return rc;
+  }
+  ad_page_commit(page);
+  return 0;
+}
+
+static const ad_encoder_t test_encoder = {tenc_prepare, tenc_encode, NULL,
+                                          AD_ENCODE_URL | AD_ENCODE_CREATED};
+
+/* ---- the capturing sink ------------------------------------------------ */
+
 static void take_page(ad_page_t *p) {
   char key[128];
   json_object *n, *unit, *id;
-  size_t i;
+  size_t i, bytes = 0;
 
   h.pages++;
   if (h.pages == h.inject_429_at_page)
@@ -98,6 +304,7 @@ static void take_page(ad_page_t *p) {
       json_object_object_add(h.seen, key, json_object_new_int(1));
     }
     h.units++;
+    bytes += p->units[i].id_len + 1 + p->units[i].len;
     unit = json_tokener_parse(ad_page_unit(p, i)); /* NUL follows the unit */
     if (unit == NULL) {
       h.bad_units++;
@@ -111,6 +318,8 @@ static void take_page(ad_page_t *p) {
     else
       json_object_put(unit);
   }
+  if (bytes != p->data.len) /* nothing but its units */
+    h.bad_units++;
   ad_page_free(p);
 }
 
@@ -216,6 +425,7 @@ static void run(int check, size_t max_url) {
   o.timers = &h.timers;
   o.queue = &h.queue;
   o.stats = &h.stats;
+  o.encoder = &test_encoder;
   o.check = check;
   o.max_url = max_url;
   ck_assert_int_eq(
@@ -230,6 +440,7 @@ static void run(int check, size_t max_url) {
   o.log = &h.log;
   o.on_page = on_page;
   o.on_done = on_done;
+  h.loop_thread = uv_thread_self();
   ck_assert_int_eq(ad_at_source_init(&h.src, &o), 0);
   if (h.stop_while_parsing) {
     uv_check_init(&h.loop, &h.stopper);
@@ -278,6 +489,73 @@ static long table_seen(int b, int t) {
   return n;
 }
 
+static json_object *member(json_object *o, const char *key) {
+  json_object *v = NULL;
+  ck_assert_msg(json_object_object_get_ex(o, key, &v), "no %s", key);
+  return v;
+}
+
+/* A record of a generic table as the test encoder wrote it: the neutral
+ * values of the fake's cells (a cell the fake left out is null, or false
+ * for the checkbox). */
+static void check_generic_sample(const char *table_id) {
+  json_object *unit, *values, *v;
+  const char *s;
+
+  ck_assert(json_object_object_get_ex(h.sample, table_id, &unit));
+  ck_assert_int_eq(json_object_get_int64(member(unit, "created_ms")),
+                   1663016628000LL);
+  ck_assert_ptr_nonnull(strstr(json_object_get_string(member(unit, "url")),
+                               table_id));
+  values = member(unit, "values");
+  ck_assert_int_eq(json_object_object_length(values),
+                   (int)fa_generic_nfields);
+  ck_assert(json_object_is_type(member(values, "Name"), json_type_string));
+  ck_assert(json_object_is_type(member(values, "Done?"), json_type_boolean));
+  v = member(values, "Email");
+  if (v != NULL)
+    ck_assert_str_eq(json_object_get_string(v), "someone@example.com");
+  v = member(values, "Due");
+  if (v != NULL) { /* 2024-02-29, a date */
+    ck_assert_int_eq(json_object_get_int64(member(v, "ms")), 1709164800000LL);
+    ck_assert_int_eq(json_object_get_int(member(v, "date_only")), 1);
+  }
+  v = member(values, "Meeting");
+  if (v != NULL) {
+    ck_assert_int_eq(json_object_get_int64(member(v, "ms")), 1662361200000LL);
+    ck_assert_int_eq(json_object_get_int(member(v, "date_only")), 0);
+  }
+  v = member(values, "Owner");
+  if (v != NULL)
+    ck_assert_str_eq(json_object_get_string(v), "Ann <ann@example.com>");
+  v = member(values, "Files");
+  if (v != NULL)
+    ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+                     "[\"x.pdf\"]");
+  v = member(values, "Team");
+  if (v != NULL)
+    ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+                     "[\"Ann <a@x.io>\",\"b@x.io\"]");
+  v = member(values, "Lookup");
+  if (v != NULL)
+    ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+                     "[\"x\",\"1, 2\"]");
+  v = member(values, "Stars");
+  ck_assert(v == NULL || json_object_is_type(v, json_type_int));
+  v = member(values, "Price");
+  ck_assert(v == NULL || json_object_is_type(v, json_type_double) ||
+            json_object_is_type(v, json_type_int));
+  v = member(values, "Score"); /* an int, or null for #ERROR! */
+  ck_assert(v == NULL || json_object_is_type(v, json_type_int));
+  v = member(values, "Total"); /* 1.5, or null for NaN */
+  ck_assert(v == NULL || json_object_get_double(v) == 1.5);
+  v = member(values, "Summary");
+  if (v != NULL)
+    ck_assert_str_eq(json_object_get_string(v), "A summary");
+  s = json_object_get_string(member(unit, "table_name"));
+  ck_assert_ptr_nonnull(s);
+}
+
 /* 12 bases (so the token's 50/s binds, not only the bases' 5/s), paged
  * base listing, empty and non-empty tables: every record once, and a
  * strict server never sees more than the limits allow. */
@@ -307,6 +585,14 @@ START_TEST(test_index_all_exactly_once_within_limits) {
   ck_assert_int_eq(c.requests_schema, 12);
   ck_assert_int_eq(c.requests_records, 72);
   ck_assert_uint_eq(h.stats.requests_airtable, 87);
+  /* Every table prepared once, on the loop, with its columns by kind. */
+  ck_assert_int_eq(h.prepared, 24);
+  ck_assert_int_eq(h.generic_tables, 24);
+  ck_assert_int_eq(h.bad_prepares, 0);
+  ck_assert_int_eq(h.bad_columns, 0);
+  ck_assert_int_eq(h.tag_tables, 0);
+  ck_assert_uint_eq(h.stats.records_failed, 0);
+  check_generic_sample(ad_fake_airtable_table_id(h.fake, 0, 0));
   /* No schedule can beat one window: the token's 51st request and each
    * base's 6th wait a second after the first. Report, never assert, time. */
   bound = 1.02; /* the window with the default 20 ms margin */
@@ -325,7 +611,8 @@ START_TEST(test_index_all_exactly_once_within_limits) {
 END_TEST
 
 /* One table by its (URL-unsafe) name, view and share ids in the links,
- * documents format, and POST listRecords forced by a tiny URL limit. */
+ * documents format with every field as tags, and POST listRecords forced
+ * by a tiny URL limit. */
 START_TEST(test_specific_table_documents_post) {
   char extra[512];
   ad_fake_airtable_counters_t c;
@@ -337,7 +624,8 @@ START_TEST(test_specific_table_documents_post) {
   start_fake();
   snprintf(extra, sizeof(extra),
            ",\"index_all\":false,\"base_id\":\"%s\",\"table_name_or_id\":"
-           "\"%s\",\"view_id\":\"viwCustom\",\"share_id\":\"shrShare\"",
+           "\"%s\",\"view_id\":\"viwCustom\",\"share_id\":\"shrShare\","
+           "\"treat_all_non_attachment_fields_as_metadata\":true",
            ad_fake_airtable_base_id(h.fake, 1),
            ad_fake_airtable_table_name(h.fake, 1, 1));
   configure(NULL, extra, "documents", "", 20000);
@@ -348,17 +636,19 @@ START_TEST(test_specific_table_documents_post) {
   ck_assert_int_eq(h.duplicates, 0);
   ck_assert_int_eq(c.requests_records, 2);
   ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
+  ck_assert_int_eq(h.prepared, 1);
+  ck_assert_int_eq(h.tag_tables, 1);
+  ck_assert_int_eq(h.bad_columns, 0);
   id = ad_fake_airtable_table_id(h.fake, 1, 1);
+  check_generic_sample(id);
   ck_assert(json_object_object_get_ex(h.sample, id, &doc));
-  v = json_object_object_get(doc, "source_url");
+  v = json_object_object_get(doc, "url");
   ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "/shrShare/"));
   ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "/viwCustom/rec"));
-  /* One-table mode: "Table: primary", no base name. */
-  v = json_object_object_get(doc, "title");
-  ck_assert_int_eq(strncmp(json_object_get_string(v),
-                           ad_fake_airtable_table_name(h.fake, 1, 1),
-                           strlen(ad_fake_airtable_table_name(h.fake, 1, 1))),
-                   0);
+  /* One-table mode: no base name. */
+  ck_assert(json_object_is_type(member(doc, "base_name"), json_type_null));
+  ck_assert_str_eq(json_object_get_string(member(doc, "table_name")),
+                   ad_fake_airtable_table_name(h.fake, 1, 1));
   finish_stats();
 }
 END_TEST
@@ -507,6 +797,66 @@ START_TEST(test_forbidden_table_fails_alone) {
   ck_assert_ptr_nonnull(strstr(h.stats.failures[0].error,
                                "HTTP 403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND"));
   ck_assert_ptr_null(h.stats.fatal_error);
+  finish_stats();
+}
+END_TEST
+
+/* The sink's encoder refuses a table (one it cannot hold): that table
+ * fails alone, up front, with the encoder's reason, and nothing of it is
+ * read; the others land. */
+START_TEST(test_refused_table_fails_alone) {
+  ad_fake_airtable_counters_t c;
+  char msg[128];
+
+  h.fo.bases = 2;
+  start_fake();
+  h.refuse_table = ad_fake_airtable_table_id(h.fake, 0, 1);
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ad_fake_airtable_counters(h.fake, &c);
+  ck_assert_int_eq(table_seen(0, 1), 0);
+  ck_assert_int_eq(h.units, total_records() - 250);
+  ck_assert_int_eq(c.requests_records, 3 * 3); /* 3 tables of 3 pages */
+  ck_assert_int_eq(h.prepared, 4);
+  ck_assert_uint_eq(h.stats.tables, 4);
+  ck_assert_uint_eq(h.stats.tables_failed, 1);
+  ck_assert_uint_eq(h.stats.nfailures, 1);
+  ck_assert_str_eq(h.stats.failures[0].base, ad_fake_airtable_base_id(h.fake, 0));
+  ck_assert_str_eq(h.stats.failures[0].table, h.refuse_table);
+  ck_assert_ptr_null(h.stats.failures[0].record);
+  snprintf(msg, sizeof(msg), "test encoder: table %s refused", h.refuse_table);
+  ck_assert_str_eq(h.stats.failures[0].error, msg);
+  ck_assert_ptr_null(h.stats.fatal_error);
+  ck_assert_int_eq(ad_stats_ok(&h.stats), 0);
+  finish_stats();
+}
+END_TEST
+
+/* Records the encoder cannot write are counted failed, each with the
+ * encoder's reason and its id; the half unit one left behind is dropped;
+ * the other records land. */
+START_TEST(test_encoder_refusing_records) {
+  uint64_t i;
+
+  h.fo.bases = 1;
+  h.fo.records_per_table = 300;
+  start_fake();
+  h.fail_every = 5;
+  configure(NULL, "", "tables", "", 20000);
+  run(0, 0);
+  ck_assert_int_eq(h.bad_units, 0);
+  ck_assert_int_eq(h.duplicates, 0);
+  ck_assert_uint_gt(h.stats.records_failed, 0);
+  ck_assert_uint_eq(h.stats.records_read, (uint64_t)total_records());
+  ck_assert_uint_eq((uint64_t)h.units + h.stats.records_failed,
+                    (uint64_t)total_records());
+  ck_assert_uint_eq(h.stats.tables_failed, 0);
+  ck_assert_uint_ge(h.stats.nfailures, 1);
+  for (i = 0; i < h.stats.nfailures; i++) {
+    ck_assert_str_eq(h.stats.failures[i].error, "test encoder: record refused");
+    ck_assert_ptr_nonnull(h.stats.failures[i].record);
+    ck_assert(strncmp(h.stats.failures[i].record, "rec", 3) == 0);
+  }
   finish_stats();
 }
 END_TEST
@@ -702,6 +1052,7 @@ START_TEST(test_check_modes) {
   ck_assert_str_eq(ad_at_source_check_result(&h.src), "3 bases visible");
   ck_assert_ptr_null(h.stats.fatal_error);
   ck_assert_int_eq(h.pages, 0);
+  ck_assert_int_eq(h.prepared, 0);
   finish_stats();
 
   h.done = 0;
@@ -714,6 +1065,7 @@ START_TEST(test_check_modes) {
   ck_assert_ptr_nonnull(strstr(ad_at_source_check_result(&h.src),
                                "is readable: 35 fields"));
   ck_assert_int_eq(h.pages, 0);
+  ck_assert_int_eq(h.prepared, 1); /* so a table the sink refuses shows */
   finish_stats();
 }
 END_TEST
@@ -728,11 +1080,17 @@ START_TEST(test_demo_dataset) {
   ck_assert_int_eq(h.units, 326);
   ck_assert_uint_eq(h.stats.tables, 8);
   ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
+  ck_assert_int_eq(h.prepared, 8);
+  ck_assert_int_eq(h.bad_columns, 0);
+  ck_assert_uint_eq(h.stats.records_failed, 0);
   ck_assert(json_object_object_get_ex(
       h.sample, ad_fake_airtable_table_id(h.fake, 0, 0), &doc));
-  ck_assert_str_eq(json_object_get_string(json_object_object_get(doc, "title")),
-                   "Bug Tracking System > Bugs and issues: Login page crashes "
-                   "on Safari 17");
+  ck_assert_str_eq(json_object_get_string(member(doc, "base_name")),
+                   "Bug Tracking System");
+  ck_assert_str_eq(json_object_get_string(member(doc, "table_name")),
+                   "Bugs and issues");
+  ck_assert_str_eq(json_object_get_string(member(member(doc, "values"), "Name")),
+                   "Login page crashes on Safari 17");
   finish_stats();
 }
 END_TEST
@@ -750,6 +1108,8 @@ static Suite *source_suite(void) {
   tcase_add_test(tc, test_changed_table_is_sent_again_after_restart);
   tcase_add_test(tc, test_table_that_keeps_changing_fails_alone);
   tcase_add_test(tc, test_forbidden_table_fails_alone);
+  tcase_add_test(tc, test_refused_table_fails_alone);
+  tcase_add_test(tc, test_encoder_refusing_records);
   tcase_add_test(tc, test_rejected_key_is_fatal);
   tcase_add_test(tc, test_missing_table_is_fatal);
   tcase_add_test(tc, test_backpressure_bounds_the_queue);

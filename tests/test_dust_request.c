@@ -41,8 +41,15 @@ START_TEST(test_ids_and_names) {
   ck_assert_int_eq(ad_dust_table_id(&b, "airtable_", "appA1", "tbl/B2"), 0);
   ck_assert_str_eq(b.data, "airtable_appA1_tbl_B2");
   ad_buf_reset(&b);
-  ck_assert_int_eq(ad_dust_document_id(&b, "recXYZ"), 0);
+  /* The table's origin names the document: "airtable__" + record id. */
+  ck_assert_int_eq(ad_dust_document_id(&b, "airtable", "recXYZ"), 0);
   ck_assert_str_eq(b.data, "airtable__recXYZ");
+  ad_buf_reset(&b);
+  ck_assert_int_eq(ad_dust_document_id(&b, "", "recXYZ"), 0);
+  ck_assert_str_eq(b.data, "recXYZ");
+  ad_buf_reset(&b);
+  ck_assert_int_eq(ad_dust_document_id(&b, NULL, "recXYZ"), 0);
+  ck_assert_str_eq(b.data, "recXYZ");
   ad_buf_free(&b);
 
   ck_assert_int_eq(ad_slugset_init(&names), 0);

@@ -132,8 +132,8 @@ START_TEST(test_schema_parses) {
   ck_assert_uint_eq(schema.ntables, 2);
   ck_assert_str_eq(schema.tables[1].name, ad_fake_airtable_table_name(fake, 1, 1));
   ck_assert_ptr_nonnull(schema.tables[0].primary);
-  ck_assert_str_eq(schema.tables[0].fields[1].slug, "name_2");
-  ck_assert_str_eq(schema.tables[0].fields[2].slug, "name_3");
+  ck_assert_str_eq(schema.tables[0].fields[1].name, "name ");
+  ck_assert_int_eq(schema.tables[0].fields[2].kind, AD_KIND_FLOAT);
   ck_assert_ptr_nonnull(schema.tables[0].first_view_id);
   ad_at_schema_free(&schema);
 }

@@ -10,7 +10,7 @@
 #include "timers.h"
 
 START_TEST(test_page_units) {
-  ad_table_t *t = ad_table_new("appB", NULL, "tblT", "Tasks", NULL);
+  ad_table_t *t = ad_table_new("airtable", "appB", NULL, "tblT", "Tasks", NULL);
   ad_page_t *p;
 
   ck_assert_ptr_nonnull(t);

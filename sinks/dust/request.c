@@ -181,8 +181,12 @@ int ad_dust_document_body(ad_buf_t *out, const char *unit, size_t len) {
   return rc;
 }
 
-int ad_dust_document_id(ad_buf_t *out, const char *record_id) {
-  int rc = ad_buf_puts(out, "airtable__");
+int ad_dust_document_id(ad_buf_t *out, const char *origin,
+                        const char *record_id) {
+  int rc = 0;
+  if (origin != NULL && *origin != '\0' &&
+      (rc = ad_buf_puts(out, origin)) == 0)
+    rc = ad_buf_puts(out, "__");
   if (rc == 0)
     rc = ad_buf_puts(out, record_id);
   return rc;

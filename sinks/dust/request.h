@@ -65,8 +65,11 @@ int ad_dust_rows_close(ad_buf_t *out, int truncate);
  * added, so the answer stays small. AD_EINVAL if unit is not an object. */
 int ad_dust_document_body(ad_buf_t *out, const char *unit, size_t len);
 
-/* "airtable__" + record id */
-int ad_dust_document_id(ad_buf_t *out, const char *record_id);
+/* origin + "__" + record id ("airtable__rec…"): the document of a record
+ * of a table whose origin (table.h) is "airtable". The record id alone
+ * when origin is NULL or "". */
+int ad_dust_document_id(ad_buf_t *out, const char *origin,
+                        const char *record_id);
 
 /* The error of an answer: type and message from {"error":{"type",
  * "message"}}, or type "" and the start of a plain-text body. */

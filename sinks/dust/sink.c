@@ -7,6 +7,7 @@
 
 #include "batch.h"
 #include "digest.h"
+#include "encoder.h"
 #include "error.h"
 #include "page.h"
 #include "request.h"
@@ -18,12 +19,18 @@ enum { AD_DS_NEW, AD_DS_UPSERTING, AD_DS_READY, AD_DS_FAILED };
 
 typedef struct ad_ds_write ad_ds_write_t;
 
-/* A source table as the sink sees it. */
+/* A source table as the sink sees it: made by prepare (encoder.h), or at
+ * its first page when it was not prepared; table->sink_data points to it
+ * until the sink closes. */
 typedef struct ad_ds_table {
   ad_list_t node;        /* sink->tables */
   ad_list_t upsert_node; /* sink->upserts while waiting for a slot */
   ad_dust_sink_t *sink;
   ad_table_t *table; /* one reference */
+  /* What encoding needs (prepare made it; read by the workers, never
+   * written after): valid when prepared. */
+  ad_dust_layout_t layout;
+  int prepared;
   char *dust_id, *name;
   ad_buf_t body; /* the upsert */
   ad_dust_call_t call;
@@ -52,6 +59,7 @@ struct ad_ds_write {
 
 static void ad_ds_pump(ad_dust_sink_t *sink);
 static void ad_ds_fatal(ad_dust_sink_t *sink, const char *msg);
+static void ad_ds_table_fail(ad_ds_table_t *tbl, const char *msg);
 
 static int ad_ds_documents(const ad_dust_sink_t *sink) {
   return sink->o.config->sink.data_format == AD_FORMAT_DOCUMENTS;
@@ -165,10 +173,20 @@ static int ad_ds_table_body(ad_ds_table_t *tbl) {
                             t->description);
 }
 
+/* table->sink_free of a prepared table: it marks the layout valid for
+ * ad_dust_sink_layout. Frees nothing: the state holds a reference to the
+ * table, so the table outlives it, and the sink frees it when it closes
+ * (ad_ds_table_free clears sink_data and this first). */
+static void ad_ds_prepared(void *sink_data) { (void)sink_data; }
+
 static void ad_ds_table_free(ad_ds_table_t *tbl) {
   ad_buf_free(&tbl->body);
   ad_dust_call_free(&tbl->call);
+  if (tbl->prepared)
+    ad_dust_layout_free(&tbl->layout);
   tbl->table->sink_data = NULL;
+  if (tbl->table->sink_free == ad_ds_prepared)
+    tbl->table->sink_free = NULL;
   ad_table_unref(tbl->table);
   free(tbl->dust_id);
   free(tbl->name);
@@ -204,10 +222,12 @@ static int ad_ds_table_names(ad_ds_table_t *tbl) {
   return 0;
 }
 
-/* The sink's state of a page's table, made at its first page: documents
- * need no upsert, a table does. */
+/* The sink's state of a table, made by prepare or else at its first page:
+ * documents need no upsert, a table does. A table that was not prepared
+ * is checked here: one too wide for Dust fails, with every row of it. */
 static ad_ds_table_t *ad_ds_table_get(ad_dust_sink_t *sink, ad_table_t *t) {
   ad_ds_table_t *tbl = t->sink_data;
+  char msg[300];
   if (tbl != NULL)
     return tbl;
   if ((tbl = calloc(1, sizeof(*tbl))) == NULL)
@@ -228,6 +248,8 @@ static ad_ds_table_t *ad_ds_table_get(ad_dust_sink_t *sink, ad_table_t *t) {
   }
   tbl->state = ad_ds_documents(sink) ? AD_DS_READY : AD_DS_NEW;
   ad_list_insert_tail(&sink->tables, &tbl->node);
+  if (ad_dust_check_width(t, ad_ds_documents(sink), msg, sizeof(msg)) != 0)
+    ad_ds_table_fail(tbl, msg);
   return tbl;
 }
 
@@ -462,7 +484,8 @@ static int ad_ds_write_url(ad_ds_write_t *w) {
   if (!w->batch.document)
     return ad_dust_rows_url(url, &t, w->tbl->dust_id);
   ad_buf_init(&id, 0);
-  rc = ad_dust_document_id(&id, ad_dust_batch_id(&w->batch, 0));
+  rc = ad_dust_document_id(&id, w->tbl->table->origin,
+                           ad_dust_batch_id(&w->batch, 0));
   if (rc == 0)
     rc = ad_dust_document_url(url, &t, id.data);
   ad_buf_free(&id);
@@ -713,6 +736,37 @@ static void ad_ds_fatal(ad_dust_sink_t *sink, const char *msg) {
   ad_dust_sink_abort(sink, reason);
   if (sink->o.on_fatal != NULL)
     sink->o.on_fatal(sink, sink->o.data);
+}
+
+/* ---- prepare (encoder.h) ---------------------------------------------- */
+
+int ad_dust_sink_prepare(ad_dust_sink_t *sink, ad_table_t *t, char *err,
+                         size_t errlen) {
+  ad_ds_table_t *tbl = t->sink_data;
+  ad_dust_layout_t layout;
+  int rc;
+
+  if (tbl != NULL && tbl->prepared)
+    return 0;
+  rc = ad_dust_layout_init(&layout, t, ad_ds_documents(sink), err, errlen);
+  if (rc == 0 && tbl == NULL && (tbl = ad_ds_table_get(sink, t)) == NULL)
+    rc = AD_ENOMEM;
+  if (rc != 0) {
+    ad_dust_layout_free(&layout);
+    return rc;
+  }
+  tbl->layout = layout;
+  tbl->prepared = 1;
+  t->sink_free = ad_ds_prepared;
+  return 0;
+}
+
+const ad_dust_layout_t *ad_dust_sink_layout(const ad_table_t *t) {
+  const ad_ds_table_t *tbl;
+  if (t->sink_free != ad_ds_prepared) /* sink_data may be changing */
+    return NULL;
+  tbl = t->sink_data;
+  return &tbl->layout;
 }
 
 /* ---- check ------------------------------------------------------------- */

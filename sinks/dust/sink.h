@@ -106,4 +106,22 @@ int ad_dust_sink_check(ad_dust_sink_t *sink, ad_dust_sink_cb cb);
 /* Frees everything; the sink must be drained or aborted. */
 void ad_dust_sink_close(ad_dust_sink_t *sink);
 
+/* The encoder's side of the sink (encoder.h; ad_dust_encoder calls these).
+ *
+ * prepare: on the loop, before any record of table is encoded. Makes the
+ * sink's state of the table (table->sink_data: its Dust id and name, its
+ * batches) holding the table's layout (column keys, primary column), or
+ * refuses a table Dust cannot hold: AD_EINVAL with the reason in err
+ * (nothing is kept, nothing counted: the caller fails the table). Again
+ * for the same table: 0. AD_ENOMEM. A table whose first page comes
+ * without prepare still gets its state then, and fails there if too
+ * wide. */
+typedef struct ad_dust_layout ad_dust_layout_t;
+int ad_dust_sink_prepare(ad_dust_sink_t *sink, ad_table_t *table, char *err,
+                         size_t errlen);
+
+/* The layout prepare made for table, or NULL when it was not prepared.
+ * Safe on a worker: it reads only what prepare wrote. */
+const ad_dust_layout_t *ad_dust_sink_layout(const ad_table_t *table);
+
 #endif

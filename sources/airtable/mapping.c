@@ -6,8 +6,7 @@
 
 #include "api.h"
 #include "error.h"
-#include "jsonw.h"
-#include "slug.h"
+#include "table.h"
 
 static char *ad_dup(const char *s) { return strdup(s != NULL ? s : ""); }
 
@@ -17,7 +16,6 @@ static void ad_at_table_free(ad_at_table_t *t) {
     free(t->fields[i].id);
     free(t->fields[i].name);
     free(t->fields[i].type);
-    free(t->fields[i].slug);
   }
   free(t->fields);
   free(t->id);
@@ -34,9 +32,17 @@ void ad_at_schema_free(ad_at_schema_t *schema) {
   memset(schema, 0, sizeof(*schema));
 }
 
+/* A formula's or rollup's options.result.type, or NULL. */
+static const char *ad_at_result_type(json_object *field) {
+  json_object *options, *result;
+  if (!json_object_object_get_ex(field, "options", &options) ||
+      !json_object_object_get_ex(options, "result", &result))
+    return NULL;
+  return ad_at_json_string(result, "type");
+}
+
 static int ad_at_field_parse(ad_at_field_t *f, json_object *obj, size_t index,
-                             ad_slugset_t *slugs, char *err, size_t errlen) {
-  char fallback[32];
+                             char *err, size_t errlen) {
   const char *id = ad_at_json_string(obj, "id"), *name = ad_at_json_string(obj, "name"),
              *type = ad_at_json_string(obj, "type");
 
@@ -44,21 +50,18 @@ static int ad_at_field_parse(ad_at_field_t *f, json_object *obj, size_t index,
     snprintf(err, errlen, "field %zu lacks a string id, name or type", index);
     return AD_EPARSE;
   }
-  snprintf(fallback, sizeof(fallback), "col_%zu", index + 1);
   f->id = ad_dup(id);
   f->name = ad_dup(name);
   f->type = ad_dup(type);
-  f->slug = ad_slugset_add(slugs, name, fallback);
-  f->slug_len = f->slug != NULL ? strlen(f->slug) : 0;
-  f->codec = ad_cell_codec(type);
-  return f->id && f->name && f->type && f->slug ? 0 : AD_ENOMEM;
+  ad_at_field_type(type, ad_at_result_type(obj), &f->read, &f->kind,
+                   &f->flags);
+  return f->id && f->name && f->type ? 0 : AD_ENOMEM;
 }
 
 static int ad_at_table_parse(ad_at_table_t *t, json_object *obj, char *err,
                              size_t errlen) {
   json_object *fields, *views;
   const char *id = ad_at_json_string(obj, "id"), *name = ad_at_json_string(obj, "name"), *primary;
-  ad_slugset_t slugs;
   size_t i, n;
   int rc = 0;
 
@@ -82,17 +85,19 @@ static int ad_at_table_parse(ad_at_table_t *t, json_object *obj, char *err,
     t->first_view_id = ad_dup(ad_at_json_string(json_object_array_get_idx(views, 0), "id"));
   n = json_object_array_length(fields);
   t->fields = calloc(n ? n : 1, sizeof(*t->fields));
-  if (t->fields == NULL || ad_slugset_init(&slugs) != 0)
+  if (t->fields == NULL)
     return AD_ENOMEM;
   primary = ad_at_json_string(obj, "primaryFieldId");
   for (i = 0; i < n && rc == 0; i++) {
     rc = ad_at_field_parse(&t->fields[i], json_object_array_get_idx(fields, i),
-                           i, &slugs, err, errlen);
+                           i, err, errlen);
     t->nfields++;
-    if (rc == 0 && primary != NULL && strcmp(t->fields[i].id, primary) == 0)
+    if (rc == 0 && primary != NULL && strcmp(t->fields[i].id, primary) == 0 &&
+        t->primary == NULL) {
       t->primary = &t->fields[i];
+      t->fields[i].flags |= AD_COLUMN_PRIMARY;
+    }
   }
-  ad_slugset_free(&slugs);
   if (rc == AD_EPARSE) {
     char inner[128];
     snprintf(inner, sizeof(inner), "%s", err);
@@ -142,13 +147,30 @@ const ad_at_table_t *ad_at_schema_find(const ad_at_schema_t *schema,
   return NULL;
 }
 
-int ad_at_record_row(const ad_at_table_t *table, json_object *record,
-                     ad_buf_t *out, ad_buf_t *scratch, const char **record_id,
-                     char *err, size_t errlen) {
+void ad_at_conv_init(ad_at_conv_t *conv) {
+  memset(conv, 0, sizeof(*conv));
+  ad_at_arena_init(&conv->arena);
+  ad_buf_init(&conv->work, 0);
+  ad_buf_init(&conv->url, 0);
+}
+
+void ad_at_conv_free(ad_at_conv_t *conv) {
+  ad_at_arena_free(&conv->arena);
+  ad_buf_free(&conv->work);
+  ad_buf_free(&conv->url);
+  free(conv->values);
+  memset(conv, 0, sizeof(*conv));
+}
+
+int ad_at_record(ad_at_conv_t *conv, const ad_at_table_t *table,
+                 const ad_at_link_t *link, unsigned wants,
+                 json_object *record, ad_record_t *out, char *err,
+                 size_t errlen) {
+  const char *id = ad_at_json_string(record, "id"), *created;
   json_object *fields, *v;
-  const char *id = ad_at_json_string(record, "id");
+  ad_value_t *grown;
   size_t i;
-  int rc;
+  int rc = 0;
 
   if (id == NULL || !json_object_object_get_ex(record, "fields", &fields) ||
       !json_object_is_type(fields, json_type_object)) {
@@ -156,53 +178,40 @@ int ad_at_record_row(const ad_at_table_t *table, json_object *record,
                           "object");
     return AD_EPARSE;
   }
-  *record_id = id;
-  rc = ad_buf_puts(out, "{\"row_id\":");
-  if (rc == 0)
-    rc = ad_jsonw_string(out, id, strlen(id));
-  if (rc == 0)
-    rc = ad_buf_puts(out, ",\"value\":{");
+  if (conv->values == NULL || table->nfields > conv->cap) {
+    conv->cap = table->nfields > 0 ? table->nfields : 1;
+    grown = realloc(conv->values, conv->cap * sizeof(*grown));
+    if (grown == NULL) {
+      conv->cap = 0;
+      return AD_ENOMEM;
+    }
+    conv->values = grown;
+  }
+  ad_at_arena_reset(&conv->arena);
   for (i = 0; i < table->nfields && rc == 0; i++) {
-    const ad_at_field_t *f = &table->fields[i];
-    v = NULL;
-    json_object_object_get_ex(fields, f->id, &v);
-    /* slugs are [a-z0-9_]: nothing to escape */
-    rc = ad_buf_append(out, i == 0 ? "\"" : ",\"", i == 0 ? 1 : 2);
-    if (rc == 0)
-      rc = ad_buf_append(out, f->slug, f->slug_len);
-    if (rc == 0)
-      rc = ad_buf_append(out, "\":", 2);
-    if (rc == 0)
-      rc = ad_cell_write(f->codec, v, out, scratch);
+    if (!json_object_object_get_ex(fields, table->fields[i].id, &v))
+      ad_at_absent(table->fields[i].read, &conv->values[i]);
+    else /* v is NULL for a JSON null */
+      rc = ad_at_value(table->fields[i].read, v, &conv->arena, &conv->work,
+                       &conv->values[i]);
   }
-  return rc == 0 ? ad_buf_puts(out, "}}") : rc;
-}
-
-int ad_at_semantic_id(const char *base_name, const ad_at_table_t *table,
-                      json_object *record, ad_buf_t *out) {
-  json_object *fields, *v = NULL;
-  size_t mark;
-  int rc = 0;
-
-  if (base_name != NULL)
-    rc = ad_buf_puts(out, base_name);
-  if (rc == 0 && base_name != NULL)
-    rc = ad_buf_puts(out, " > ");
-  if (rc == 0)
-    rc = ad_buf_puts(out, table->name);
-  if (rc != 0 || table->primary == NULL ||
-      !json_object_object_get_ex(record, "fields", &fields) ||
-      !json_object_object_get_ex(fields, table->primary->id, &v))
+  ad_buf_reset(&conv->url);
+  if (rc == 0 && (wants & AD_ENCODE_URL))
+    rc = ad_at_record_url(link->base_id, link->share_id, link->view_id, table,
+                          id, &conv->url);
+  if (rc != 0)
     return rc;
-  mark = out->len;
-  rc = ad_buf_puts(out, ": ");
-  if (rc == 0)
-    rc = ad_cell_text(v, out);
-  if (rc == 0 && out->len == mark + 2) { /* the primary cell reads empty */
-    out->len = mark;
-    out->data[mark] = '\0';
+  memset(out, 0, sizeof(*out));
+  out->id = id;
+  if (wants & AD_ENCODE_CREATED) {
+    created = ad_at_json_string(record, "createdTime");
+    if (created == NULL ||
+        ad_at_parse_iso8601(created, &out->created_ms, NULL) != 0)
+      out->created_ms = 0;
   }
-  return rc;
+  out->url = (wants & AD_ENCODE_URL) ? conv->url.data : NULL;
+  out->values = conv->values;
+  return 0;
 }
 
 int ad_at_record_url(const char *base_id, const char *share_id,

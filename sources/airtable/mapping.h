@@ -1,6 +1,7 @@
-/* An Airtable table's mapping to Dust, computed once from its schema
- * (GET /v0/meta/bases/{base}/tables), and the pure functions that turn its
- * records into Dust rows (docs/mapping.md). */
+/* An Airtable table as the source reads it, computed once from its schema
+ * (GET /v0/meta/bases/{base}/tables), and the pure function that turns
+ * one of its records into a neutral record (engine/record.h,
+ * docs/mapping.md). */
 #ifndef AD_MAPPING_H
 #define AD_MAPPING_H
 
@@ -10,14 +11,16 @@
 
 #include "buf.h"
 #include "cells.h"
+#include "encode.h"
+#include "record.h"
 
 typedef struct ad_at_field {
   char *id;
   char *name;
   char *type;
-  char *slug; /* unique within the table: the Dust column key */
-  size_t slug_len;
-  const ad_cell_codec_t *codec;
+  ad_at_read_t read; /* how its values read (cells.h) */
+  ad_kind_t kind;    /* its column's kind */
+  unsigned flags;    /* its column's AD_COLUMN_* */
 } ad_at_field_t;
 
 typedef struct ad_at_table {
@@ -45,21 +48,39 @@ void ad_at_schema_free(ad_at_schema_t *schema);
 const ad_at_table_t *ad_at_schema_find(const ad_at_schema_t *schema,
                                        const char *name_or_id);
 
-/* Appends {"row_id":"rec…","value":{slug:cell,…}} for one record of a page
- * fetched with returnFieldsByFieldId=true; every column is present (null
- * when empty). The text is written straight from the parsed values, with
- * no json-c object per cell; scratch is a work buffer the caller keeps
- * from record to record. *record_id points into record. Returns 0,
- * AD_EPARSE (not a record: message in err), AD_ENOMEM or AD_ETOOBIG; out
- * may then hold part of the row. */
-int ad_at_record_row(const ad_at_table_t *table, json_object *record,
-                     ad_buf_t *out, ad_buf_t *scratch, const char **record_id,
-                     char *err, size_t errlen);
+/* Where a person sees a record: the record URL's parts besides the table
+ * and the record. share_id and view_id may be NULL (no view: the table's
+ * first). */
+typedef struct ad_at_link {
+  const char *base_id;
+  const char *share_id;
+  const char *view_id;
+} ad_at_link_t;
 
-/* "Base > Table: primary" (base_name given, index-all mode) or
- * "Table: primary"; without ": primary" when the primary cell is empty. */
-int ad_at_semantic_id(const char *base_name, const ad_at_table_t *table,
-                      json_object *record, ad_buf_t *out);
+/* What turning one page's records into neutral records needs, made once
+ * per page and reused from record to record: a record's values point into
+ * the page's parsed tree and into this, until the next record. */
+typedef struct ad_at_conv {
+  ad_at_arena_t arena; /* built text, list items */
+  ad_buf_t work;       /* text being built */
+  ad_buf_t url;        /* the record's URL */
+  ad_value_t *values;  /* one per field */
+  size_t cap;
+} ad_at_conv_t;
+
+void ad_at_conv_init(ad_at_conv_t *conv);
+void ad_at_conv_free(ad_at_conv_t *conv);
+
+/* The neutral record of one record of a page fetched with
+ * returnFieldsByFieldId=true: its id, one value per field of table in
+ * schema order, and what wants asks for of its createdTime and URL
+ * (AD_ENCODE_*: left 0 and NULL otherwise). Valid until the next call
+ * with conv. Returns 0, AD_EPARSE (not a record: message in err) or
+ * AD_ENOMEM. */
+int ad_at_record(ad_at_conv_t *conv, const ad_at_table_t *table,
+                 const ad_at_link_t *link, unsigned wants,
+                 json_object *record, ad_record_t *out, char *err,
+                 size_t errlen);
 
 /* https://airtable.com/{base}[/{share}]/{table}[/{view}]/{record}; view is
  * view_id, else the table's first view. */

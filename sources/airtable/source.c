@@ -10,7 +10,6 @@
 
 #include "api.h"
 #include "digest.h"
-#include "document.h"
 #include "error.h"
 #include "mapping.h"
 #include "page.h"
@@ -60,13 +59,12 @@ typedef struct ad_at_reader {
   /* Restarts without remembering every id: the records delivered so far,
    * as a count and a hash of their ids in order. A restarted read skips
    * that many records if their ids hash the same (the table did not
-   * change); otherwise it reads again sending every record, which Dust's
-   * upserts by record id make safe. */
+   * change); otherwise it reads again sending every record, which the
+   * sink's upserts by record id make safe. */
   uint64_t delivered, delivered_hash;
   uint64_t skipped, skipped_hash; /* in a restarted read */
   int skipping;
   int changed; /* a restarted read found a different prefix */
-  ad_buf_t scratch; /* the mapper's work buffer */
   /* A page is parsed and mapped on libuv's thread pool, so the loop stays
    * free for the network and for rate-limit grants that are due. While
    * `parsing`, the worker owns the page, the tally and the restart state
@@ -94,8 +92,6 @@ typedef struct ad_at_reader {
     char err[256];
   } tally;
 } ad_at_reader_t;
-
-#define AD_AT_DUST_MAX_COLUMNS 512 /* dust-api.md */
 
 static void ad_at_reader_next(ad_at_reader_t *r);
 static int ad_at_restart(ad_at_reader_t *r, int resend);
@@ -163,7 +159,6 @@ static void ad_at_reader_finish(ad_at_reader_t *r) {
   ad_at_base_reader_gone(r->base);
   ad_at_call_free(&r->call);
   ad_buf_free(&r->post);
-  ad_buf_free(&r->scratch);
   ad_buf_free(&r->tally.failures);
   ad_table_unref(r->table);
   free(r->offset);
@@ -179,25 +174,6 @@ static void ad_at_reader_fail(ad_at_reader_t *r, const char *msg) {
   }
   ad_at_failure(r->src, r->base->id, r->map->id, NULL, msg, 0);
   ad_at_reader_finish(r);
-}
-
-/* Serializes one record into the page: a Dust row or document. */
-static int ad_at_record_unit(ad_at_reader_t *r, json_object *rec,
-                             ad_page_t *page, char *err, size_t errlen) {
-  const ad_config_t *cfg = r->src->o.config;
-  ad_at_doc_ctx_t ctx;
-  const char *rid;
-
-  if (cfg->sink.data_format != AD_FORMAT_DOCUMENTS)
-    return ad_at_record_row(r->map, rec, &page->data, &r->scratch, &rid, err,
-                            errlen);
-  ctx.base_id = r->base->id;
-  ctx.base_name = r->base->name;
-  ctx.view_id = cfg->source.index_all ? NULL : cfg->source.view_id;
-  ctx.share_id = cfg->source.index_all ? NULL : cfg->source.share_id;
-  ctx.fields_as_tags = cfg->source.treat_all_non_attachment_fields_as_metadata;
-  return ad_at_record_document(&ctx, r->map, rec, &page->data, &rid, err,
-                               errlen);
 }
 
 /* Counts a record read, and failed (id may be "", msg says why) when it
@@ -260,11 +236,23 @@ static int ad_at_skip_record(ad_at_reader_t *r, const char *id) {
   return 1;
 }
 
-/* Adds one record unless a restarted read already delivered it. A record
- * that cannot be mapped is counted failed, the page goes on. */
+/* What the worker turns a page's records with: the neutral records'
+ * buffers and the encoder's scratch, made per page. */
+typedef struct ad_at_work {
+  ad_at_conv_t conv;
+  ad_at_link_t link;
+  ad_buf_t scratch;
+} ad_at_work_t;
+
+/* Adds one record unless a restarted read already delivered it: made
+ * neutral, then encoded into the page by the sink's encoder. A record that
+ * cannot be read or encoded is counted failed, the page goes on. */
 static int ad_at_add_record(ad_at_reader_t *r, json_object *rec,
-                            ad_page_t *page) {
+                            ad_page_t *page, ad_at_work_t *w) {
+  const ad_encoder_t *enc = r->src->o.encoder;
   const char *id = ad_at_json_string(rec, "id");
+  size_t mark = page->data.len, nunits = page->nunits;
+  ad_record_t nrec;
   char err[256];
   int rc;
 
@@ -275,25 +263,41 @@ static int ad_at_add_record(ad_at_reader_t *r, json_object *rec,
     return 0;
   r->delivered++;
   r->delivered_hash = ad_at_hash_id(r->delivered_hash, id);
-  if ((rc = ad_page_begin(page, id, strlen(id))) != 0)
-    return rc;
-  rc = ad_at_record_unit(r, rec, page, err, sizeof(err));
-  if (rc == 0) {
-    ad_page_commit(page);
+  err[0] = '\0';
+  rc = ad_at_record(&w->conv, r->map, &w->link, enc->wants, rec, &nrec, err,
+                    sizeof(err));
+  if (rc == 0)
+    rc = enc->encode(enc->data, r->table, &nrec, page, &w->scratch, err,
+                     sizeof(err));
+  if (rc == 0)
     return ad_at_count_record(r, id, NULL);
+  if (page->nunits == nunits && page->data.len > mark) { /* a unit begun */
+    page->data.len = mark;
+    page->data.data[mark] = '\0';
   }
-  ad_page_abort(page);
   if (rc == AD_ENOMEM)
     return rc;
-  return ad_at_count_record(r, id, rc == AD_EPARSE ? err : ad_strerror(rc));
+  return ad_at_count_record(
+      r, id, rc == AD_EPARSE && err[0] != '\0' ? err : ad_strerror(rc));
 }
 
 static int ad_at_build_page(ad_at_reader_t *r, const ad_at_page_t *ap,
                             ad_page_t *page) {
+  const ad_config_t *cfg = r->src->o.config;
   size_t i, n = json_object_array_length(ap->records);
+  ad_at_work_t w;
   int rc = 0;
+
+  ad_at_conv_init(&w.conv);
+  ad_buf_init(&w.scratch, 0);
+  w.link.base_id = r->base->id;
+  w.link.view_id = cfg->source.index_all ? NULL : cfg->source.view_id;
+  w.link.share_id = cfg->source.index_all ? NULL : cfg->source.share_id;
   for (i = 0; i < n && rc == 0 && !r->changed; i++)
-    rc = ad_at_add_record(r, json_object_array_get_idx(ap->records, i), page);
+    rc = ad_at_add_record(r, json_object_array_get_idx(ap->records, i), page,
+                          &w);
+  ad_at_conv_free(&w.conv);
+  ad_buf_free(&w.scratch);
   return rc;
 }
 
@@ -311,9 +315,10 @@ static void ad_at_push(ad_at_reader_t *r, ad_page_t *page, int last) {
     src->o.on_page(src, src->o.data);
 }
 
-/* On the thread pool: parse the answer and map its records into the page.
- * Touches only the reader's parse state, the page and immutable data (the
- * table's mapping, the config). */
+/* On the thread pool: parse the answer, make its records neutral and have
+ * the sink's encoder write them into the page. Touches only the reader's
+ * parse state, the page and immutable data (the table's mapping and
+ * columns, what the encoder prepared, the config). */
 static void ad_at_parse_work(uv_work_t *work) {
   ad_at_reader_t *r = work->data;
   ad_at_page_t ap;
@@ -463,8 +468,8 @@ static int ad_at_restart(ad_at_reader_t *r, int resend) {
     ad_log_warn(src->o.log, "airtable",
                 "%s: the table changed while it was read again; reading it "
                 "once more and sending every record (restart %d of %d; the "
-                "%" PRIu64 " records sent before are counted twice, Dust "
-                "keeps one copy)", r->what, r->restarts, max, r->delivered);
+                "%" PRIu64 " records sent before are counted twice, the "
+                "sink keeps one copy)", r->what, r->restarts, max, r->delivered);
   else if (src->o.log != NULL)
     ad_log_warn(src->o.log, "airtable",
                 "%s: the offset expired; reading the table again from its "
@@ -540,25 +545,46 @@ static void ad_at_reader_next(ad_at_reader_t *r) {
   }
 }
 
-/* A Dust table holds at most AD_AT_DUST_MAX_COLUMNS columns; a wider
- * Airtable table fails alone and up front, rather than row by row on
- * Dust's opaque 500. Returns 1 when it did. */
-static int ad_at_too_wide(ad_at_reader_t *r) {
-  char msg[256];
-  if (r->src->o.config->sink.data_format != AD_FORMAT_TABLES ||
-      r->map->nfields <= AD_AT_DUST_MAX_COLUMNS)
+/* The table's columns, from its schema in field order. */
+static int ad_at_columns(ad_table_t *table, const ad_at_table_t *map,
+                         const ad_config_t *cfg) {
+  size_t i;
+  int rc = 0;
+
+  if (cfg->source.treat_all_non_attachment_fields_as_metadata)
+    table->flags |= AD_TABLE_FIELDS_AS_TAGS;
+  for (i = 0; i < map->nfields && rc == 0; i++)
+    rc = ad_table_add_column(table, map->fields[i].id, map->fields[i].name,
+                             map->fields[i].kind, map->fields[i].flags);
+  return rc;
+}
+
+/* The sink prepares the table before any of it is read, or refuses it (a
+ * table it cannot hold): then the table fails alone, up front, with the
+ * sink's reason. Returns 1 when it did, AD_ENOMEM when out of memory. */
+static int ad_at_prepare(ad_at_reader_t *r) {
+  const ad_encoder_t *enc = r->src->o.encoder;
+  char err[256], msg[300];
+  int rc;
+
+  err[0] = '\0';
+  rc = enc->prepare(enc->data, r->table, err, sizeof(err));
+  if (rc == 0)
     return 0;
-  snprintf(msg, sizeof(msg),
-           "table \"%s\" has %zu fields; a Dust table holds at most %d "
-           "columns (use the documents format for it)",
-           r->map->name, r->map->nfields, AD_AT_DUST_MAX_COLUMNS);
-  ad_at_reader_fail(r, msg);
+  if (rc == AD_ENOMEM) {
+    snprintf(msg, sizeof(msg), "%s: out of memory preparing the table",
+             r->what);
+    ad_at_reader_fail(r, msg);
+    return AD_ENOMEM;
+  }
+  ad_at_reader_fail(r, err[0] != '\0' ? err : ad_strerror(rc));
   return 1;
 }
 
 static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   ad_at_source_t *src = b->src;
   ad_at_reader_t *r;
+  int rc;
 
   if (src->o.skip_table != NULL &&
       src->o.skip_table(b->id, map->id, src->o.data)) {
@@ -571,9 +597,10 @@ static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   }
   if ((r = calloc(1, sizeof(*r))) == NULL)
     return AD_ENOMEM;
-  r->table = ad_table_new(b->id, b->name, map->id, map->name,
+  r->table = ad_table_new("airtable", b->id, b->name, map->id, map->name,
                           map->description);
-  if (r->table == NULL) {
+  if (r->table == NULL || ad_at_columns(r->table, map, src->o.config) != 0) {
+    ad_table_unref(r->table);
     free(r);
     return AD_ENOMEM;
   }
@@ -583,7 +610,6 @@ static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   r->row_bytes = AD_AT_ROW_BYTES_GUESS;
   r->delivered_hash = AD_AT_HASH_INIT;
   ad_buf_init(&r->post, 0);
-  ad_buf_init(&r->scratch, 0);
   ad_buf_init(&r->tally.failures, 0);
   ad_list_init(&r->wait_node);
   ad_at_call_init(&r->call, &src->client);
@@ -598,8 +624,8 @@ static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   src->o.stats->tables++;
   r->table->stats_base = b->stats_slot;
   ad_stats_base_at(src->o.stats, b->stats_slot)->tables++;
-  if (ad_at_too_wide(r))
-    return 0;
+  if ((rc = ad_at_prepare(r)) != 0)
+    return rc == AD_ENOMEM ? rc : 0;
   ad_at_reader_next(r);
   return 0;
 }
@@ -835,6 +861,8 @@ int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *o) {
 
   if (cfg == NULL || o->http == NULL || o->limiter == NULL ||
       o->timers == NULL || o->queue == NULL || o->stats == NULL ||
+      o->encoder == NULL || o->encoder->prepare == NULL ||
+      o->encoder->encode == NULL ||
       o->queue->opts.max_rows < AD_AT_PAGE_SIZE)
     return AD_EINVAL;
   memset(src, 0, sizeof(*src));

@@ -4,14 +4,18 @@
  * and starts one reader per table at once, so tables of many bases are in
  * flight together and both rate limits can be saturated. A reader reserves
  * queue room for a page before it asks for it (backpressure: a full queue
- * stops the fetching), then chains offsets page after page. Each page is
- * parsed once and pushed as an ad_page of serialized Dust rows or
- * documents. Record ids are de-duplicated per table, so a restart after an
- * expired offset (422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE) delivers no
- * record twice.
+ * stops the fetching), then chains offsets page after page. Each table's
+ * columns come from its schema (kinds by field type, docs/mapping.md) and
+ * the sink's encoder prepares it, or refuses it, before it is read. Each
+ * page is parsed once, off the loop; its records are made neutral
+ * (engine/record.h) and encoded there by the sink's encoder into an
+ * ad_page of the sink's units, pushed into the queue. Record ids are
+ * de-duplicated per table, so a restart after an expired offset (422
+ * LIST_RECORDS_ITERATOR_NOT_AVAILABLE) delivers no record twice.
  *
  * Failures are accounted in the stats: a table that fails (403, 404, other
- * 4xx, retries spent) is reported and the others go on; a fatal error
+ * 4xx, retries spent, refused by the encoder) is reported and the others
+ * go on; a record the encoder cannot write is counted failed; a fatal error
  * (401, exhausted billing quota, a missing table in one-table mode) sets
  * stats->fatal_error and stops the source.
  *
@@ -28,6 +32,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "encode.h"
 #include "http.h"
 #include "limiter.h"
 #include "list.h"
@@ -47,6 +52,10 @@ typedef struct ad_at_source_opts {
   ad_timers_t *timers;
   ad_queue_t *queue;
   ad_stats_t *stats;
+  /* The sink's (borrowed, outlives the source): prepare runs on the loop
+   * for each table before it is read, encode on the thread pool for each
+   * record. Required. */
+  const ad_encoder_t *encoder;
   ad_log_t *log;         /* may be NULL */
   /* The Airtable server's safety margin (margin.h), borrowed; NULL: the
    * configured one, never widened. */
@@ -86,8 +95,8 @@ struct ad_at_source {
   char summary[256];
 };
 
-/* Returns AD_EINVAL (a missing member, a queue smaller than one page) or
- * AD_ENOMEM. */
+/* Returns AD_EINVAL (a missing member or encoder, a queue smaller than
+ * one page) or AD_ENOMEM. */
 int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *opts);
 
 /* Starts discovery; on_done follows, always from a later loop turn. */
