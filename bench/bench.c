@@ -159,6 +159,13 @@ static void ad_bench_state(const ad_bench_t *b, const char *name,
   ad_jset(cfg, "engine", "state_dir", json_object_new_string(dir));
 }
 
+/* Whether a section of cfg is the jsonl plugin (files: no URL, no key). */
+static int ad_bench_is_jsonl(json_object *cfg, const char *section) {
+  json_object *t = ad_jpath(cfg, section);
+  return t != NULL && json_object_object_get_ex(t, "type", &t) &&
+         strcmp(json_object_get_string(t), "jsonl") == 0;
+}
+
 /* Writes r's config with the fakes' URLs and keys to path (takes
  * r->config). */
 static void ad_bench_config(const ad_bench_t *b, ad_bench_run_t *r,
@@ -167,13 +174,17 @@ static void ad_bench_config(const ad_bench_t *b, ad_bench_run_t *r,
   json_object *cfg = r->config != NULL ? r->config : json_object_new_object();
 
   ad_bench_state(b, r->name, cfg);
-  ad_jset(cfg, "source", "api_key", json_object_new_string(AD_BENCH_TOKEN));
-  ad_jset(cfg, "source", "base_url", json_object_new_string(at));
-  ad_jset(cfg, "sink", "api_key", json_object_new_string(AD_BENCH_KEY));
-  ad_jset(cfg, "sink", "base_url", json_object_new_string(dust));
-  ad_jset(cfg, "sink", "workspace_id", json_object_new_string("wFake"));
-  ad_jset(cfg, "sink", "space_id", json_object_new_string("vltFake"));
-  ad_jset(cfg, "sink", "data_source_id", json_object_new_string("dsFake"));
+  if (!ad_bench_is_jsonl(cfg, "source")) {
+    ad_jset(cfg, "source", "api_key", json_object_new_string(AD_BENCH_TOKEN));
+    ad_jset(cfg, "source", "base_url", json_object_new_string(at));
+  }
+  if (!ad_bench_is_jsonl(cfg, "sink")) {
+    ad_jset(cfg, "sink", "api_key", json_object_new_string(AD_BENCH_KEY));
+    ad_jset(cfg, "sink", "base_url", json_object_new_string(dust));
+    ad_jset(cfg, "sink", "workspace_id", json_object_new_string("wFake"));
+    ad_jset(cfg, "sink", "space_id", json_object_new_string("vltFake"));
+    ad_jset(cfg, "sink", "data_source_id", json_object_new_string("dsFake"));
+  }
   json_object_to_file_ext(path, cfg, JSON_C_TO_STRING_PRETTY);
   json_object_put(cfg);
   r->config = NULL;
@@ -665,6 +676,73 @@ static void ad_bench_shared(ad_bench_t *b) {
   ad_proc_end(&redis);
 }
 
+/* ---- 6. an export into Dust --------------------------------------------- */
+
+/* The jsonl source feeding the Dust sink: an Airtable export (made first,
+ * limits off) loaded into a fake Dust that answers after 50 ms. The
+ * bound is what the sink can have in flight: sink_concurrency batches of
+ * batch_size rows per 50 ms. The export's own rate is printed too. */
+static void ad_bench_jsonl(ad_bench_t *b) {
+  ad_bench_size_t s = b->quick ? (ad_bench_size_t){1, 2, 2000}
+                               : (ad_bench_size_t){2, 10, 10000};
+  const int conc = 8, batch = 500;
+  const double latency = 0.05;
+  double ideal = conc * batch / latency, rate, export_rate;
+  char buf[3][16], dir[512], cmd[600];
+  ad_bench_run_t ex = {.name = "jsonl-export"}, r = {.name = "jsonl-load"};
+  json_object *f;
+  long rows;
+
+  printf("\n6. An export into Dust: jsonl source, fake Dust latency 50 ms, "
+         "tables format, sink_concurrency %d, batch %d, %d records\n", conc,
+         batch, s.bases * s.tables * s.records);
+  ad_bench_path(dir, sizeof(dir), b, "jsonl", "export");
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "bench: cannot clear %s\n", dir);
+  ad_bench_fast_airtable(&ex, &s, buf);
+  AD_ARGS(ex.dust_args, "--discard-values");
+  ad_jset(ex.config, "sink", "type", json_object_new_string("jsonl"));
+  ad_jset(ex.config, "sink", "path", json_object_new_string(dir));
+  if (ad_bench_sync(b, &ex) != 0) {
+    ad_bench_run_free(&ex);
+    return;
+  }
+  export_rate = (double)ad_jlong(ex.stats, "rows_written") / ex.usage.wall_s;
+  r.config = json_object_new_object();
+  ad_jset(r.config, "source", "type", json_object_new_string("jsonl"));
+  ad_jset(r.config, "source", "path", json_object_new_string(dir));
+  ad_jset(r.config, "sink", "batch_size", json_object_new_int(batch));
+  ad_jset(r.config, "engine", "sink_concurrency", json_object_new_int(conc));
+  AD_ARGS(r.at_args, "--bases", "1", "--tables", "1", "--records", "1");
+  AD_ARGS(r.dust_args, "--discard-values", "--latency-ms", "50");
+  if (ad_bench_sync(b, &r) == 0) {
+    rows = ad_jlong(r.stats, "rows_written");
+    rate = (double)rows / r.usage.wall_s;
+    printf("%10s %8s %10s %10s %7s %12s %15s\n", "rows", "wall_s", "rows/s",
+           "ideal/s", "ratio", "export/s", "max_in_flight");
+    printf("%10ld %8.2f %10.0f %10.0f %7.3f %12.0f %15ld\n", rows,
+           r.usage.wall_s, rate, ideal, rate / ideal, export_rate,
+           ad_jlong(r.dust, "max_concurrent"));
+    f = json_object_new_object();
+    ad_jint(f, "rows", rows);
+    ad_jint(f, "sink_concurrency", conc);
+    ad_jint(f, "batch_size", batch);
+    ad_jnum(f, "latency_s", latency);
+    ad_jnum(f, "wall_s", r.usage.wall_s);
+    ad_jnum(f, "rows_per_s", rate);
+    ad_jnum(f, "ideal_per_s", ideal);
+    ad_jnum(f, "ratio", rate / ideal);
+    ad_jnum(f, "cpu_s", r.usage.cpu_s);
+    ad_jnum(f, "export_rows_per_s", export_rate);
+    ad_jnum(f, "export_cpu_s", ex.usage.cpu_s);
+    ad_jint(f, "fake_max_in_flight", ad_jlong(r.dust, "max_concurrent"));
+    ad_bench_emit(b, "jsonl", f);
+  }
+  ad_bench_run_free(&ex);
+  ad_bench_run_free(&r);
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static const struct {
@@ -676,13 +754,14 @@ static const struct {
     {"memory", ad_bench_memory},
     {"concurrency", ad_bench_concurrency},
     {"shared", ad_bench_shared},
+    {"jsonl", ad_bench_jsonl},
 };
 
 static void ad_bench_usage(FILE *f, const char *prog) {
   fprintf(f,
           "usage: %s [--airdust PATH] [--baseline PATH] [--work DIR] "
           "[--out FILE] [--only NAME[,NAME]] [--quick]\n"
-          "  NAME: saturation, cpu, memory, concurrency, shared\n"
+          "  NAME: saturation, cpu, memory, concurrency, shared, jsonl\n"
           "  --quick: small datasets, to check that every benchmark runs\n",
           prog);
 }

@@ -97,6 +97,19 @@ static void ad_cli_failures(FILE *out, json_object *failures) {
   }
 }
 
+/* A plugin as the summary names it: Airtable and Dust as before. */
+static const char *ad_cli_side(const char *type) {
+  static const char *const names[][2] = {{"airtable", "Airtable"},
+                                         {"dust", "Dust"}};
+  size_t i;
+  if (type == NULL)
+    return "?";
+  for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (strcmp(type, names[i][0]) == 0)
+      return names[i][1];
+  return type;
+}
+
 void ad_cli_summary(FILE *out, const ad_sync_progress_t *s,
                     const char *stats_json) {
   json_object *stats = stats_json ? json_tokener_parse(stats_json) : NULL;
@@ -107,8 +120,8 @@ void ad_cli_summary(FILE *out, const ad_sync_progress_t *s,
   fprintf(out,
           "%.1f s: %llu bases, %llu tables (%llu failed%s), %llu records "
           "read, %llu rows and %llu documents written, %llu failed; "
-          "requests: %llu Airtable, %llu Dust; 429s: %llu Airtable, %llu "
-          "Dust; %llu retries\n",
+          "requests: %llu %s, %llu %s; 429s: %llu %s, %llu %s; %llu "
+          "retries\n",
           s->elapsed_s, (unsigned long long)s->bases,
           (unsigned long long)s->tables_total,
           (unsigned long long)s->tables_failed, skipped,
@@ -116,10 +129,10 @@ void ad_cli_summary(FILE *out, const ad_sync_progress_t *s,
           (unsigned long long)s->rows_written,
           (unsigned long long)s->documents_written,
           (unsigned long long)s->records_failed,
-          (unsigned long long)s->requests_airtable,
-          (unsigned long long)s->requests_dust,
-          (unsigned long long)s->http429_airtable,
-          (unsigned long long)s->http429_dust,
+          (unsigned long long)s->requests_source, ad_cli_side(s->source_type),
+          (unsigned long long)s->requests_sink, ad_cli_side(s->sink_type),
+          (unsigned long long)s->http429_source, ad_cli_side(s->source_type),
+          (unsigned long long)s->http429_sink, ad_cli_side(s->sink_type),
           (unsigned long long)s->retries);
   if (stats != NULL) {
     ad_cli_bases(out, json_object_object_get(stats, "per_base"));

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -13,145 +14,86 @@
 #include "buf.h"
 #include "error.h"
 
-typedef enum {
-  AD_CFG_CONST,     /* a string that must equal def_str; not stored */
-  AD_CFG_STRING,    /* char * */
-  AD_CFG_OPTSTRING, /* char *, null allowed */
-  AD_CFG_URL,       /* char *, http:// or https:// */
-  AD_CFG_BOOL,      /* int */
-  AD_CFG_POSINT,    /* long > 0 */
-  AD_CFG_UINT,      /* long >= 0 */
-  AD_CFG_POSNUM,    /* double > 0 */
-  AD_CFG_UNUM,      /* double >= 0 */
-  AD_CFG_FORMAT,    /* int, ad_format_t */
-  AD_CFG_SHARED,    /* int, ad_shared_t */
-  AD_CFG_OBJECT     /* a nested section (its keys are "section.key"), or
-                       null for its defaults; stores nothing itself */
-} ad_cfg_type_t;
-
-enum {
-  AD_CFG_REQUIRED = 1, /* must end up a non-empty string */
-  AD_CFG_SECRET = 2,   /* never echoed in a message */
-  AD_CFG_IDENT = 4     /* goes into URLs or headers: no control characters */
-};
-
-typedef struct ad_cfg_field {
-  const char *section;
-  const char *key;
-  ad_cfg_type_t type;
-  size_t offset;
-  const char *def_str;
-  double def_num;
-  int flags;
-  const char *env; /* fallback environment variable */
-} ad_cfg_field_t;
-
 #define AD_OFF(member) offsetof(ad_config_t, member)
 
-/* Every key of the config file: its type, default and rules, in one place
- * (docs/config.md mirrors this table). */
-static const ad_cfg_field_t ad_cfg_fields[] = {
-    {"source", "type", AD_CFG_CONST, 0, "airtable", 0, 0, NULL},
-    {"source", "api_key", AD_CFG_STRING, AD_OFF(source.api_key), "", 0,
-     AD_CFG_REQUIRED | AD_CFG_SECRET | AD_CFG_IDENT, "AIRTABLE_API_KEY"},
-    {"source", "base_url", AD_CFG_URL, AD_OFF(source.base_url),
-     "https://api.airtable.com", 0, AD_CFG_IDENT, NULL},
-    {"source", "index_all", AD_CFG_BOOL, AD_OFF(source.index_all), NULL, 1, 0,
+/* The engine's own sections (docs/config.md mirrors these tables); the
+ * source's and the sink's keys are their plugins'. */
+static const ad_config_key_t ad_cfg_shared_keys[] = {
+    {"type", AD_KEY_ENUM, AD_OFF(rate_limits.shared.type), "\"file\"",
+     "file|redis|none", 0, NULL,
+     "where rate-limit budgets are shared: every airdust process on this "
+     "machine, every one that reaches a Redis, or none", NULL},
+    {"url", AD_KEY_OPTSTRING, AD_OFF(rate_limits.shared.url), NULL, NULL,
+     AD_KEY_SECRET | AD_KEY_IDENT, NULL, "redis://[[user]:password@]host"
+     "[:port][/db]", NULL},
+    {"key_prefix", AD_KEY_STRING, AD_OFF(rate_limits.shared.key_prefix),
+     "\"airdust\"", NULL, AD_KEY_IDENT, NULL, "the Redis keys' prefix",
      NULL},
-    {"source", "base_id", AD_CFG_STRING, AD_OFF(source.base_id), "", 0,
-     AD_CFG_IDENT, NULL},
-    {"source", "table_name_or_id", AD_CFG_STRING,
-     AD_OFF(source.table_name_or_id), "", 0, AD_CFG_IDENT, NULL},
-    {"source", "view_id", AD_CFG_OPTSTRING, AD_OFF(source.view_id), NULL, 0,
-     AD_CFG_IDENT, NULL},
-    {"source", "share_id", AD_CFG_OPTSTRING, AD_OFF(source.share_id), NULL, 0,
-     AD_CFG_IDENT, NULL},
-    {"source", "treat_all_non_attachment_fields_as_metadata", AD_CFG_BOOL,
-     AD_OFF(source.treat_all_non_attachment_fields_as_metadata), NULL, 0, 0,
-     NULL},
-    {"sink", "type", AD_CFG_CONST, 0, "dust", 0, 0, NULL},
-    {"sink", "api_key", AD_CFG_STRING, AD_OFF(sink.api_key), "", 0,
-     AD_CFG_REQUIRED | AD_CFG_SECRET | AD_CFG_IDENT, "DUST_API_KEY"},
-    {"sink", "base_url", AD_CFG_URL, AD_OFF(sink.base_url), "https://dust.tt",
-     0, AD_CFG_IDENT, NULL},
-    {"sink", "workspace_id", AD_CFG_STRING, AD_OFF(sink.workspace_id), "", 0,
-     AD_CFG_REQUIRED | AD_CFG_IDENT, NULL},
-    {"sink", "space_id", AD_CFG_STRING, AD_OFF(sink.space_id), "", 0,
-     AD_CFG_REQUIRED | AD_CFG_IDENT, NULL},
-    {"sink", "data_source_id", AD_CFG_STRING, AD_OFF(sink.data_source_id), "",
-     0, AD_CFG_REQUIRED | AD_CFG_IDENT, NULL},
-    {"sink", "data_format", AD_CFG_FORMAT, AD_OFF(sink.data_format), "tables",
-     0, 0, NULL},
-    {"sink", "table_id_prefix", AD_CFG_STRING, AD_OFF(sink.table_id_prefix),
-     "airtable_", 0, AD_CFG_IDENT, NULL},
-    {"sink", "batch_size", AD_CFG_POSINT, AD_OFF(sink.batch_size), NULL, 500,
-     0, NULL},
-    {"sink", "truncate", AD_CFG_BOOL, AD_OFF(sink.truncate), NULL, 0, 0, NULL},
-    {"rate_limits", "per_base_rps", AD_CFG_POSNUM,
-     AD_OFF(rate_limits.per_base_rps), NULL, 5, 0, NULL},
-    {"rate_limits", "per_token_rps", AD_CFG_POSNUM,
-     AD_OFF(rate_limits.per_token_rps), NULL, 50, 0, NULL},
-    {"rate_limits", "backoff_on_429_s", AD_CFG_UNUM,
-     AD_OFF(rate_limits.backoff_on_429_s), NULL, 30, 0, NULL},
-    {"rate_limits", "dust_documents_per_minute", AD_CFG_POSNUM,
-     AD_OFF(rate_limits.dust_documents_per_minute), NULL, 120, 0, NULL},
-    {"rate_limits", "safety_margin_ms", AD_CFG_UINT,
-     AD_OFF(rate_limits.safety_margin_ms), NULL, 20, 0, NULL},
-    {"rate_limits", "max_safety_margin_ms", AD_CFG_UINT,
-     AD_OFF(rate_limits.max_safety_margin_ms), NULL, 250, 0, NULL},
-    {"rate_limits", "shared", AD_CFG_OBJECT, 0, NULL, 0, 0, NULL},
-    {"rate_limits.shared", "type", AD_CFG_SHARED,
-     AD_OFF(rate_limits.shared.type), "file", 0, 0, NULL},
-    {"rate_limits.shared", "url", AD_CFG_OPTSTRING,
-     AD_OFF(rate_limits.shared.url), NULL, 0, AD_CFG_SECRET | AD_CFG_IDENT,
-     NULL},
-    {"rate_limits.shared", "key_prefix", AD_CFG_STRING,
-     AD_OFF(rate_limits.shared.key_prefix), "airdust", 0, AD_CFG_IDENT, NULL},
-    {"rate_limits.shared", "path", AD_CFG_OPTSTRING,
-     AD_OFF(rate_limits.shared.path), NULL, 0, 0, NULL},
-    {"rate_limits.shared", "connect_timeout_s", AD_CFG_POSINT,
-     AD_OFF(rate_limits.shared.connect_timeout_s), NULL, 5, 0, NULL},
-    {"rate_limits.shared", "outage_timeout_s", AD_CFG_POSINT,
-     AD_OFF(rate_limits.shared.outage_timeout_s), NULL, 60, 0, NULL},
-    {"engine", "max_connections", AD_CFG_POSINT,
-     AD_OFF(engine.max_connections), NULL, 64, 0, NULL},
-    {"engine", "queue_rows", AD_CFG_POSINT, AD_OFF(engine.queue_rows), NULL,
-     20000, 0, NULL},
-    {"engine", "queue_bytes", AD_CFG_POSINT, AD_OFF(engine.queue_bytes), NULL,
-     32 << 20, 0, NULL},
-    {"engine", "sink_concurrency", AD_CFG_POSINT,
-     AD_OFF(engine.sink_concurrency), NULL, 8, 0, NULL},
-    {"engine", "connect_timeout_s", AD_CFG_POSINT,
-     AD_OFF(engine.connect_timeout_s), NULL, 10, 0, NULL},
-    {"engine", "request_timeout_s", AD_CFG_POSINT,
-     AD_OFF(engine.request_timeout_s), NULL, 60, 0, NULL},
-    {"engine", "max_retries", AD_CFG_UINT, AD_OFF(engine.max_retries), NULL, 5,
-     0, NULL},
-    {"engine", "allow_insecure_http", AD_CFG_BOOL,
-     AD_OFF(engine.allow_insecure_http), NULL, 0, 0, NULL},
-    {"engine", "state_dir", AD_CFG_OPTSTRING, AD_OFF(engine.state_dir), NULL,
-     0, 0, NULL},
-};
+    {"path", AD_KEY_OPTSTRING, AD_OFF(rate_limits.shared.path), NULL, NULL,
+     0, NULL, "the budget file; default: in engine.state_dir", NULL},
+    {"connect_timeout_s", AD_KEY_POSINT,
+     AD_OFF(rate_limits.shared.connect_timeout_s), "5", NULL, 0, NULL,
+     "Redis connect timeout", NULL},
+    {"outage_timeout_s", AD_KEY_POSINT,
+     AD_OFF(rate_limits.shared.outage_timeout_s), "60", NULL, 0, NULL,
+     "how long a lost Redis is waited for", NULL},
+    {NULL}};
 
-#define AD_CFG_NFIELDS (sizeof(ad_cfg_fields) / sizeof(ad_cfg_fields[0]))
+static const ad_config_key_t ad_cfg_rate_keys[] = {
+    {"per_base_rps", AD_KEY_POSNUM, AD_OFF(rate_limits.per_base_rps), "5",
+     NULL, 0, NULL, "Airtable requests per second per base", NULL},
+    {"per_token_rps", AD_KEY_POSNUM, AD_OFF(rate_limits.per_token_rps), "50",
+     NULL, 0, NULL, "Airtable requests per second per token", NULL},
+    {"backoff_on_429_s", AD_KEY_UNUM, AD_OFF(rate_limits.backoff_on_429_s),
+     "30", NULL, 0, NULL, "Airtable's penalty after a 429", NULL},
+    {"dust_documents_per_minute", AD_KEY_POSNUM,
+     AD_OFF(rate_limits.dust_documents_per_minute), "120", NULL, 0, NULL,
+     "Dust document upserts per minute per workspace", NULL},
+    {"safety_margin_ms", AD_KEY_UINT, AD_OFF(rate_limits.safety_margin_ms),
+     "20", NULL, 0, NULL, "each one-second window widened by this", NULL},
+    {"max_safety_margin_ms", AD_KEY_UINT,
+     AD_OFF(rate_limits.max_safety_margin_ms), "250", NULL, 0, NULL,
+     "how far 429s may widen it", NULL},
+    {"shared", AD_KEY_SECTION, 0, NULL, NULL, 0, NULL,
+     "budgets shared with other processes", ad_cfg_shared_keys},
+    {NULL}};
+
+static const ad_config_key_t ad_cfg_engine_keys[] = {
+    {"max_connections", AD_KEY_POSINT, AD_OFF(engine.max_connections), "64",
+     NULL, 0, NULL, "connections per API", NULL},
+    {"queue_rows", AD_KEY_POSINT, AD_OFF(engine.queue_rows), "20000", NULL,
+     0, NULL, "records the queue holds at most", NULL},
+    {"queue_bytes", AD_KEY_POSINT, AD_OFF(engine.queue_bytes), "33554432",
+     NULL, 0, NULL, "bytes the queue holds at most", NULL},
+    {"sink_concurrency", AD_KEY_POSINT, AD_OFF(engine.sink_concurrency), "8",
+     NULL, 0, NULL, "writes in flight at once", NULL},
+    {"connect_timeout_s", AD_KEY_POSINT, AD_OFF(engine.connect_timeout_s),
+     "10", NULL, 0, NULL, NULL, NULL},
+    {"request_timeout_s", AD_KEY_POSINT, AD_OFF(engine.request_timeout_s),
+     "60", NULL, 0, NULL, NULL, NULL},
+    {"max_retries", AD_KEY_UINT, AD_OFF(engine.max_retries), "5", NULL, 0,
+     NULL, NULL, NULL},
+    {"allow_insecure_http", AD_KEY_BOOL, AD_OFF(engine.allow_insecure_http),
+     "false", NULL, 0, NULL, "plain http:// to hosts that are not loopback",
+     NULL},
+    {"state_dir", AD_KEY_OPTSTRING, AD_OFF(engine.state_dir), NULL, NULL, 0,
+     NULL, "what airdust remembers between runs", NULL},
+    {NULL}};
+
 #define AD_CFG_MAX_INT 1000000000L
 
-static const char *const ad_cfg_sections[] = {"source", "sink", "rate_limits",
-                                              "engine"};
-
 static const char *const ad_cfg_expected[] = {
-    [AD_CFG_CONST] = "",
-    [AD_CFG_STRING] = "a string",
-    [AD_CFG_OPTSTRING] = "a string or null",
-    [AD_CFG_URL] = "an http:// or https:// URL",
-    [AD_CFG_BOOL] = "true or false",
-    [AD_CFG_POSINT] = "a positive integer",
-    [AD_CFG_UINT] = "a non-negative integer",
-    [AD_CFG_POSNUM] = "a positive number",
-    [AD_CFG_UNUM] = "a non-negative number",
-    [AD_CFG_FORMAT] = "\"tables\" or \"documents\"",
-    [AD_CFG_SHARED] = "\"file\", \"redis\" or \"none\"",
-    [AD_CFG_OBJECT] = "an object or null",
+    [AD_KEY_STRING] = "a string",
+    [AD_KEY_OPTSTRING] = "a string or null",
+    [AD_KEY_URL] = "an http:// or https:// URL",
+    [AD_KEY_PATH] = "a path",
+    [AD_KEY_BOOL] = "true or false",
+    [AD_KEY_POSINT] = "a positive integer",
+    [AD_KEY_UINT] = "a non-negative integer",
+    [AD_KEY_POSNUM] = "a positive number",
+    [AD_KEY_UNUM] = "a non-negative number",
+    [AD_KEY_ENUM] = "", /* its choices */
+    [AD_KEY_SECTION] = "an object or null",
 };
 
 static int ad_cfg_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -167,9 +109,14 @@ static int ad_cfg_fail(char *err, size_t errlen, const char *fmt, ...) {
   return AD_ECONFIG;
 }
 
+static int ad_cfg_is_string(ad_key_type_t t) {
+  return t == AD_KEY_STRING || t == AD_KEY_OPTSTRING || t == AD_KEY_URL ||
+         t == AD_KEY_PATH;
+}
+
 /* The value as the user wrote it (shortened), or only its kind for secrets. */
-static void ad_cfg_describe(const ad_cfg_field_t *f, json_object *v, char *out,
-                            size_t outlen) {
+static void ad_cfg_describe(const ad_config_key_t *k, json_object *v,
+                            char *out, size_t outlen) {
   static const char *const kinds[] = {
       [json_type_null] = "null",     [json_type_boolean] = "a boolean",
       [json_type_double] = "a number", [json_type_int] = "a number",
@@ -177,7 +124,7 @@ static void ad_cfg_describe(const ad_cfg_field_t *f, json_object *v, char *out,
       [json_type_string] = "a string"};
   const char *text;
 
-  if ((f->flags & AD_CFG_SECRET) || json_object_is_type(v, json_type_object) ||
+  if ((k->flags & AD_KEY_SECRET) || json_object_is_type(v, json_type_object) ||
       json_object_is_type(v, json_type_array)) {
     snprintf(out, outlen, "%s", kinds[json_object_get_type(v)]);
     return;
@@ -188,6 +135,38 @@ static void ad_cfg_describe(const ad_cfg_field_t *f, json_object *v, char *out,
     snprintf(out, outlen, "%.37s...", text);
   else
     snprintf(out, outlen, "%s", text);
+}
+
+/* What an enum key takes, as a message says it: "a" or "b" or "c". */
+static void ad_cfg_choices(const char *choices, char *out, size_t len) {
+  size_t n = 0, w;
+  const char *p = choices, *bar;
+  out[0] = '\0';
+  while (p != NULL && n + 1 < len) {
+    bar = strchr(p, '|');
+    w = bar ? (size_t)(bar - p) : strlen(p);
+    n += (size_t)snprintf(out + n, len - n, "%s\"%.*s\"",
+                          p == choices ? ""
+                          : bar == NULL ? " or "
+                                        : ", ",
+                          (int)w, p);
+    p = bar ? bar + 1 : NULL;
+  }
+}
+
+/* The index of s among choices ("a|b|c"), or -1. */
+static int ad_cfg_enum(const char *choices, const char *s) {
+  size_t len = strlen(s), w;
+  const char *p = choices, *bar;
+  int i;
+  for (i = 0; p != NULL; i++) {
+    bar = strchr(p, '|');
+    w = bar ? (size_t)(bar - p) : strlen(p);
+    if (w == len && strncmp(p, s, len) == 0)
+      return i;
+    p = bar ? bar + 1 : NULL;
+  }
+  return -1;
 }
 
 static int ad_cfg_has_ctl(const char *s) {
@@ -206,156 +185,210 @@ static int ad_cfg_set_string(char **slot, const char *value) {
   return 0;
 }
 
-/* The names of an enumerated key's values, in the enum's order. */
-static const char *const ad_cfg_format_names[] = {"tables", "documents", NULL};
-static const char *const ad_cfg_shared_names[] = {"file", "redis", "none",
-                                                  NULL};
-
-static int ad_cfg_enum(ad_cfg_type_t type, const char *s, int *out) {
-  const char *const *names =
-      type == AD_CFG_FORMAT ? ad_cfg_format_names : ad_cfg_shared_names;
-  int i;
-  for (i = 0; names[i] != NULL; i++)
-    if (strcmp(s, names[i]) == 0) {
-      *out = i;
-      return 0;
-    }
-  return -1;
-}
-
-/* Checks v against f's type and stores it; 1 if the type is wrong. */
-static int ad_cfg_store(ad_config_t *cfg, const ad_cfg_field_t *f,
-                        json_object *v, int *enomem) {
-  char *base = (char *)cfg + f->offset;
+/* Checks v against k's type and stores it; 1 if the type is wrong. */
+static int ad_cfg_store(void *base, const ad_config_key_t *k, json_object *v,
+                        int *enomem) {
+  char *slot = (char *)base + k->offset;
   json_type t = json_object_get_type(v);
   const char *s;
   int64_t i;
   double d;
+  int e;
 
-  switch (f->type) {
-  case AD_CFG_CONST:
-    return t != json_type_string || strcmp(json_object_get_string(v),
-                                           f->def_str) != 0;
-  case AD_CFG_OPTSTRING:
+  switch (k->type) {
+  case AD_KEY_OPTSTRING:
     if (t == json_type_null) {
-      *enomem = ad_cfg_set_string((char **)base, NULL);
+      *enomem = ad_cfg_set_string((char **)slot, NULL);
       return 0;
     }
     /* fall through */
-  case AD_CFG_STRING:
-  case AD_CFG_URL:
+  case AD_KEY_STRING:
+  case AD_KEY_URL:
+  case AD_KEY_PATH:
     if (t != json_type_string)
       return 1;
     s = json_object_get_string(v);
-    if (f->type == AD_CFG_URL && strncmp(s, "http://", 7) != 0 &&
+    if (k->type == AD_KEY_URL && strncmp(s, "http://", 7) != 0 &&
         strncmp(s, "https://", 8) != 0)
       return 1;
-    *enomem = ad_cfg_set_string((char **)base, s);
+    if (k->type == AD_KEY_PATH && *s == '\0')
+      return 1;
+    *enomem = ad_cfg_set_string((char **)slot, s);
     return 0;
-  case AD_CFG_BOOL:
+  case AD_KEY_BOOL:
     if (t != json_type_boolean)
       return 1;
-    *(int *)base = json_object_get_boolean(v);
+    *(int *)slot = json_object_get_boolean(v);
     return 0;
-  case AD_CFG_POSINT:
-  case AD_CFG_UINT:
+  case AD_KEY_POSINT:
+  case AD_KEY_UINT:
     if (t != json_type_int)
       return 1;
     i = json_object_get_int64(v);
-    if (i > AD_CFG_MAX_INT || i < (f->type == AD_CFG_POSINT ? 1 : 0))
+    if (i > AD_CFG_MAX_INT || i < (k->type == AD_KEY_POSINT ? 1 : 0))
       return 1;
-    *(long *)base = (long)i;
+    *(long *)slot = (long)i;
     return 0;
-  case AD_CFG_POSNUM:
-  case AD_CFG_UNUM:
+  case AD_KEY_POSNUM:
+  case AD_KEY_UNUM:
     if (t != json_type_int && t != json_type_double)
       return 1;
     d = json_object_get_double(v);
-    if (!(d >= 0) || (f->type == AD_CFG_POSNUM && d == 0) || d > 1e9)
+    if (!(d >= 0) || (k->type == AD_KEY_POSNUM && d == 0) || d > 1e9)
       return 1;
-    *(double *)base = d;
+    *(double *)slot = d;
     return 0;
-  case AD_CFG_FORMAT:
-  case AD_CFG_SHARED:
-    return t != json_type_string ||
-           ad_cfg_enum(f->type, json_object_get_string(v), (int *)base) != 0;
-  case AD_CFG_OBJECT:
+  case AD_KEY_ENUM:
+    if (t != json_type_string ||
+        (e = ad_cfg_enum(k->choices, json_object_get_string(v))) < 0)
+      return 1;
+    *(int *)slot = e;
+    return 0;
+  case AD_KEY_SECTION:
     return t != json_type_null && t != json_type_object;
   }
   return 1;
 }
 
-static int ad_cfg_defaults(ad_config_t *cfg) {
-  size_t i;
-  for (i = 0; i < AD_CFG_NFIELDS; i++) {
-    const ad_cfg_field_t *f = &ad_cfg_fields[i];
-    char *base = (char *)cfg + f->offset;
-    switch (f->type) {
-    case AD_CFG_CONST:
-    case AD_CFG_OBJECT:
-      break;
-    case AD_CFG_SHARED:
-      ad_cfg_enum(f->type, f->def_str, (int *)base);
-      break;
-    case AD_CFG_STRING:
-    case AD_CFG_OPTSTRING:
-    case AD_CFG_URL:
-      if (ad_cfg_set_string((char **)base, f->def_str) != 0)
+static int ad_cfg_keys_defaults(const ad_config_key_t *keys, void *base) {
+  const ad_config_key_t *k;
+  json_object *v;
+  int enomem = 0, bad;
+
+  for (k = keys; k->name != NULL; k++) {
+    if (k->type == AD_KEY_SECTION) {
+      if (ad_cfg_keys_defaults(k->keys, base) != 0)
         return AD_ENOMEM;
-      break;
-    case AD_CFG_BOOL:
-    case AD_CFG_FORMAT:
-      *(int *)base = (int)f->def_num;
-      break;
-    case AD_CFG_POSINT:
-    case AD_CFG_UINT:
-      *(long *)base = (long)f->def_num;
-      break;
-    case AD_CFG_POSNUM:
-    case AD_CFG_UNUM:
-      *(double *)base = f->def_num;
-      break;
+      continue;
     }
+    if (k->def == NULL) {
+      if (k->type == AD_KEY_STRING &&
+          ad_cfg_set_string((char **)((char *)base + k->offset), "") != 0)
+        return AD_ENOMEM;
+      continue;
+    }
+    v = json_tokener_parse(k->def);
+    bad = v == NULL || ad_cfg_store(base, k, v, &enomem);
+    json_object_put(v);
+    assert(!bad && "a key's default must be a value it takes");
+    (void)bad;
+    if (enomem)
+      return AD_ENOMEM;
   }
   return 0;
 }
 
-static const ad_cfg_field_t *ad_cfg_find(const char *section, const char *key) {
-  size_t i;
-  for (i = 0; i < AD_CFG_NFIELDS; i++)
-    if (strcmp(ad_cfg_fields[i].section, section) == 0 &&
-        strcmp(ad_cfg_fields[i].key, key) == 0)
-      return &ad_cfg_fields[i];
+static const ad_config_key_t *ad_cfg_find(const ad_config_key_t *keys,
+                                          const char *name) {
+  for (; keys->name != NULL; keys++)
+    if (strcmp(keys->name, name) == 0)
+      return keys;
   return NULL;
 }
 
-static int ad_cfg_section(ad_config_t *cfg, const char *section,
-                          json_object *obj, char *err, size_t errlen) {
-  char got[64], nested[64];
+static int ad_cfg_keys_values(const ad_config_key_t *keys, void *base,
+                              const char *section, json_object *obj,
+                              char *err, size_t errlen) {
+  const ad_config_key_t *k;
+  char got[64], nested[128], expected[160];
   int enomem = 0, rc;
 
   json_object_object_foreach(obj, key, v) {
-    const ad_cfg_field_t *f = ad_cfg_find(section, key);
-    if (f == NULL)
+    if (strcmp(key, "type") == 0 && (strcmp(section, "source") == 0 ||
+                                     strcmp(section, "sink") == 0))
+      continue; /* the plugin's name, read before */
+    if ((k = ad_cfg_find(keys, key)) == NULL)
       return ad_cfg_fail(err, errlen, "%s.%s: unknown key", section, key);
-    if (f->type == AD_CFG_OBJECT && json_object_is_type(v, json_type_object)) {
+    if (k->type == AD_KEY_SECTION && json_object_is_type(v, json_type_object)) {
       snprintf(nested, sizeof(nested), "%s.%s", section, key);
-      if ((rc = ad_cfg_section(cfg, nested, v, err, errlen)) != 0)
+      if ((rc = ad_cfg_keys_values(k->keys, base, nested, v, err, errlen)))
         return rc;
       continue;
     }
-    if (ad_cfg_store(cfg, f, v, &enomem)) {
-      ad_cfg_describe(f, v, got, sizeof(got));
-      if (f->type == AD_CFG_CONST)
-        return ad_cfg_fail(err, errlen, "%s.%s: expected \"%s\", got %s",
-                           section, key, f->def_str, got);
+    if (ad_cfg_store(base, k, v, &enomem)) {
+      ad_cfg_describe(k, v, got, sizeof(got));
+      if (k->type == AD_KEY_ENUM)
+        ad_cfg_choices(k->choices, expected, sizeof(expected));
+      else
+        snprintf(expected, sizeof(expected), "%s", ad_cfg_expected[k->type]);
       return ad_cfg_fail(err, errlen, "%s.%s: expected %s, got %s", section,
-                         key, ad_cfg_expected[f->type], got);
+                         key, expected, got);
     }
     if (enomem)
       return ad_cfg_fail(err, errlen, "%s.%s: out of memory", section, key);
   }
   return 0;
+}
+
+/* Environment fallbacks, required keys and header-safe values. */
+static int ad_cfg_keys_check(const ad_config_key_t *keys, void *base,
+                             const char *section, ad_getenv_fn getenv,
+                             void *env_data, char *err, size_t errlen) {
+  const ad_config_key_t *k;
+  char nested[128];
+  const char *e;
+  char **slot;
+  int rc;
+
+  for (k = keys; k->name != NULL; k++) {
+    if (k->type == AD_KEY_SECTION) {
+      snprintf(nested, sizeof(nested), "%s.%s", section, k->name);
+      if ((rc = ad_cfg_keys_check(k->keys, base, nested, getenv, env_data,
+                                  err, errlen)) != 0)
+        return rc;
+      continue;
+    }
+    if (!ad_cfg_is_string(k->type))
+      continue;
+    slot = (char **)((char *)base + k->offset);
+    if (k->env != NULL && (*slot == NULL || **slot == '\0') &&
+        getenv != NULL && (e = getenv(k->env, env_data)) != NULL && *e)
+      if (ad_cfg_set_string(slot, e) != 0)
+        return ad_cfg_fail(err, errlen, "out of memory");
+    if ((k->flags & AD_KEY_REQUIRED) && (*slot == NULL || **slot == '\0')) {
+      if (k->env != NULL)
+        return ad_cfg_fail(err, errlen,
+                           "%s.%s: missing (set it in the config or in %s)",
+                           section, k->name, k->env);
+      return ad_cfg_fail(err, errlen, "%s.%s: missing (required)", section,
+                         k->name);
+    }
+    if ((k->flags & AD_KEY_IDENT) && *slot != NULL && ad_cfg_has_ctl(*slot))
+      return ad_cfg_fail(err, errlen,
+                         "%s.%s: must not contain control characters",
+                         section, k->name);
+  }
+  return 0;
+}
+
+int ad_config_keys_parse(const ad_config_key_t *keys, void *base,
+                         const char *section, json_object *obj,
+                         ad_getenv_fn getenv, void *env_data, char *err,
+                         size_t errlen) {
+  int rc;
+  if (ad_cfg_keys_defaults(keys, base) != 0)
+    return ad_cfg_fail(err, errlen, "out of memory");
+  if (obj != NULL &&
+      (rc = ad_cfg_keys_values(keys, base, section, obj, err, errlen)) != 0)
+    return rc;
+  return ad_cfg_keys_check(keys, base, section, getenv, env_data, err,
+                           errlen);
+}
+
+void ad_config_keys_free(const ad_config_key_t *keys, void *base) {
+  const ad_config_key_t *k;
+  char **slot;
+  if (base == NULL)
+    return;
+  for (k = keys; k->name != NULL; k++) {
+    if (k->type == AD_KEY_SECTION) {
+      ad_config_keys_free(k->keys, base);
+    } else if (ad_cfg_is_string(k->type)) {
+      slot = (char **)((char *)base + k->offset);
+      free(*slot);
+      *slot = NULL;
+    }
+  }
 }
 
 /* Rules over the whole config, once every key has its final value. */
@@ -383,23 +416,37 @@ int ad_url_is_plain_remote(const char *url) {
   return 0;
 }
 
-size_t ad_config_plain_remote(const ad_config_t *cfg, const char *out[2]) {
+/* Each URL key of a plugin section that is plain http to a remote host. */
+static void ad_cfg_plain_in(const ad_config_plugin_t *sec, const char *name,
+                            char out[4][96], size_t *n) {
+  const ad_config_key_t *k;
+  const char *url;
+  if (sec->keys == NULL || sec->conf == NULL)
+    return;
+  for (k = sec->keys; k->name != NULL && *n < 4; k++) {
+    if (k->type != AD_KEY_URL)
+      continue;
+    url = *(char **)((char *)sec->conf + k->offset);
+    if (url != NULL && ad_url_is_plain_remote(url))
+      snprintf(out[(*n)++], 96, "%s.%s", name, k->name);
+  }
+}
+
+size_t ad_config_plain_remote(const ad_config_t *cfg, char out[4][96]) {
   size_t n = 0;
-  if (ad_url_is_plain_remote(cfg->source.base_url))
-    out[n++] = "source";
-  if (ad_url_is_plain_remote(cfg->sink.base_url))
-    out[n++] = "sink";
+  ad_cfg_plain_in(&cfg->source, "source", out, &n);
+  ad_cfg_plain_in(&cfg->sink, "sink", out, &n);
   return n;
 }
 
 /* Plain http only to loopback unless the config says otherwise. */
 static int ad_cfg_check_transport(const ad_config_t *cfg, char *err,
                                   size_t errlen) {
-  const char *plain[2];
+  char plain[4][96];
   if (cfg->engine.allow_insecure_http || ad_config_plain_remote(cfg, plain) == 0)
     return 0;
   return ad_cfg_fail(err, errlen,
-                     "%s.base_url: plain http:// is allowed only to loopback "
+                     "%s: plain http:// is allowed only to loopback "
                      "(127.0.0.1, [::1], localhost), since the API key would "
                      "travel unencrypted; use https:// or set "
                      "engine.allow_insecure_http to true",
@@ -454,71 +501,18 @@ static int ad_cfg_state_dir(ad_config_t *cfg, ad_getenv_fn getenv,
 
 static int ad_cfg_check(ad_config_t *cfg, ad_getenv_fn getenv, void *env_data,
                         char *err, size_t errlen) {
-  size_t i;
-  const char *k;
   int rc;
 
-  for (i = 0; i < AD_CFG_NFIELDS; i++) {
-    const ad_cfg_field_t *f = &ad_cfg_fields[i];
-    char **slot = (char **)((char *)cfg + f->offset);
-    if (f->type != AD_CFG_STRING && f->type != AD_CFG_OPTSTRING &&
-        f->type != AD_CFG_URL)
-      continue;
-    if (f->env != NULL && (*slot == NULL || **slot == '\0') &&
-        getenv != NULL && (k = getenv(f->env, env_data)) != NULL && *k)
-      if (ad_cfg_set_string(slot, k) != 0)
-        return ad_cfg_fail(err, errlen, "out of memory");
-    if ((f->flags & AD_CFG_REQUIRED) && (*slot == NULL || **slot == '\0')) {
-      if (f->env != NULL)
-        return ad_cfg_fail(err, errlen,
-                           "%s.%s: missing (set it in the config or in %s)",
-                           f->section, f->key, f->env);
-      return ad_cfg_fail(err, errlen, "%s.%s: missing (required)", f->section,
-                         f->key);
-    }
-    if ((f->flags & AD_CFG_IDENT) && *slot != NULL && ad_cfg_has_ctl(*slot))
-      return ad_cfg_fail(err, errlen,
-                         "%s.%s: must not contain control characters",
-                         f->section, f->key);
-  }
   if ((rc = ad_cfg_check_shared(cfg, err, errlen)) != 0)
     return rc;
   if ((rc = ad_cfg_state_dir(cfg, getenv, env_data)) != 0)
     return ad_cfg_fail(err, errlen, "out of memory");
-  /* Dust takes a workspace key (sk-…) or an OAuth access token as the
-   * Bearer value, and a token's alphabet is its issuer's business: only
-   * what cannot be in the header is refused (control characters above,
-   * as for every value that goes into a header or URL). */
-  if (strchr(cfg->sink.api_key, ' ') != NULL)
-    return ad_cfg_fail(err, errlen,
-                       "sink.api_key: must not contain spaces (expected a "
-                       "Dust workspace API key \"sk-…\" or an OAuth access "
-                       "token)");
-  if (strpbrk(cfg->source.api_key, " \t") != NULL)
-    return ad_cfg_fail(err, errlen, "source.api_key: must not contain spaces");
   if (ad_cfg_check_transport(cfg, err, errlen) != 0)
     return AD_ECONFIG;
   if (cfg->engine.queue_rows < 100) /* a reader reserves a whole page */
     return ad_cfg_fail(err, errlen,
-                       "engine.queue_rows: expected at least 100 (one page "
-                       "of Airtable records), got %ld", cfg->engine.queue_rows);
-  if (!cfg->source.index_all) {
-    if (*cfg->source.base_id == '\0')
-      return ad_cfg_fail(err, errlen, "source.base_id: missing (required when "
-                                      "source.index_all is false)");
-    if (*cfg->source.table_name_or_id == '\0')
-      return ad_cfg_fail(err, errlen,
-                         "source.table_name_or_id: missing (required when "
-                         "source.index_all is false)");
-  } else if (*cfg->source.base_id || *cfg->source.table_name_or_id ||
-             cfg->source.view_id) {
-    return ad_cfg_fail(err, errlen,
-                       "source.%s: set, but source.index_all is true (set "
-                       "\"index_all\": false to sync one table)",
-                       *cfg->source.base_id            ? "base_id"
-                       : *cfg->source.table_name_or_id ? "table_name_or_id"
-                                                       : "view_id");
-  }
+                       "engine.queue_rows: expected at least 100 (a page "
+                       "of records), got %ld", cfg->engine.queue_rows);
   return 0;
 }
 
@@ -568,13 +562,15 @@ static json_object *ad_cfg_parse_json(const char *text, size_t len, char *err,
 }
 
 static int ad_cfg_sections_check(json_object *root, char *err, size_t errlen) {
+  static const char *const sections[] = {"source", "sink", "rate_limits",
+                                         "engine"};
   size_t i;
   int known;
 
   json_object_object_foreach(root, key, v) {
     known = 0;
-    for (i = 0; i < sizeof(ad_cfg_sections) / sizeof(*ad_cfg_sections); i++)
-      known |= strcmp(key, ad_cfg_sections[i]) == 0;
+    for (i = 0; i < sizeof(sections) / sizeof(*sections); i++)
+      known |= strcmp(key, sections[i]) == 0;
     if (!known)
       return ad_cfg_fail(err, errlen,
                          "%s: unknown key (expected source, sink, "
@@ -590,18 +586,110 @@ static int ad_cfg_sections_check(json_object *root, char *err, size_t errlen) {
   return 0;
 }
 
-int ad_config_parse(ad_config_t *cfg, const char *text, size_t len,
-                    ad_getenv_fn getenv, void *env_data, char *err,
-                    size_t errlen) {
-  json_object *root, *obj;
+/* The names of the plugins of one side, for a message: "a", "b" or "c". */
+static void ad_cfg_plugin_names(const char *const *names, size_t n,
+                                char *out, size_t len) {
+  size_t i, w = 0;
+  out[0] = '\0';
+  for (i = 0; i < n && w + 1 < len; i++)
+    w += (size_t)snprintf(out + w, len - w, "%s\"%s\"",
+                          i == 0 ? "" : i + 1 == n ? " or " : ", ",
+                          names[i]);
+}
+
+/* A source or sink section: its type picks the plugin (the first of
+ * names, the built-in default, when it has none), whose keys fill a
+ * struct of the plugin's. */
+static int ad_cfg_plugin(ad_config_plugin_t *sec, const char *section,
+                         json_object *obj, const char *const *names,
+                         const ad_config_key_t *const *keys,
+                         const size_t *sizes, size_t n, size_t *which,
+                         ad_getenv_fn getenv, void *env_data, char *err,
+                         size_t errlen) {
+  json_object *t;
+  const char *type;
+  char list[256];
   size_t i;
+
+  if (n == 0)
+    return ad_cfg_fail(err, errlen, "%s: no %s plugin is available",
+                       section, section);
+  type = names[0];
+  if (json_object_object_get_ex(obj, "type", &t)) {
+    if (!json_object_is_type(t, json_type_string))
+      return ad_cfg_fail(err, errlen, "%s.type: expected a string", section);
+    type = json_object_get_string(t);
+  }
+  for (i = 0; i < n && strcmp(names[i], type) != 0; i++)
+    ;
+  if (i == n) {
+    ad_cfg_plugin_names(names, n, list, sizeof(list));
+    return ad_cfg_fail(err, errlen, "%s.type: expected %s, got \"%.40s\"",
+                       section, list, type);
+  }
+  *which = i;
+  sec->type = names[i];
+  sec->keys = keys[i];
+  if ((sec->conf = calloc(1, sizes[i] > 0 ? sizes[i] : 1)) == NULL)
+    return ad_cfg_fail(err, errlen, "out of memory");
+  return ad_config_keys_parse(keys[i], sec->conf, section, obj, getenv,
+                              env_data, err, errlen);
+}
+
+#define AD_CFG_MAX_PLUGINS 32
+
+static int ad_cfg_plugins(ad_config_t *cfg, json_object *root,
+                          const ad_plugins_t *pl, ad_getenv_fn getenv,
+                          void *env_data, char *err, size_t errlen) {
+  const char *names[AD_CFG_MAX_PLUGINS];
+  const ad_config_key_t *keys[AD_CFG_MAX_PLUGINS];
+  size_t sizes[AD_CFG_MAX_PLUGINS], i, n, which = 0;
+  json_object *obj;
+  char why[512];
+  int rc;
+
+  n = pl->nsources < AD_CFG_MAX_PLUGINS ? pl->nsources : AD_CFG_MAX_PLUGINS;
+  for (i = 0; i < n; i++) {
+    names[i] = pl->sources[i]->name;
+    keys[i] = pl->sources[i]->keys;
+    sizes[i] = pl->sources[i]->config_size;
+  }
+  json_object_object_get_ex(root, "source", &obj);
+  if ((rc = ad_cfg_plugin(&cfg->source, "source", obj, names, keys, sizes, n,
+                          &which, getenv, env_data, err, errlen)) != 0)
+    return rc;
+  cfg->source_plugin = pl->sources[which];
+  n = pl->nsinks < AD_CFG_MAX_PLUGINS ? pl->nsinks : AD_CFG_MAX_PLUGINS;
+  for (i = 0; i < n; i++) {
+    names[i] = pl->sinks[i]->name;
+    keys[i] = pl->sinks[i]->keys;
+    sizes[i] = pl->sinks[i]->config_size;
+  }
+  json_object_object_get_ex(root, "sink", &obj);
+  if ((rc = ad_cfg_plugin(&cfg->sink, "sink", obj, names, keys, sizes, n,
+                          &which, getenv, env_data, err, errlen)) != 0)
+    return rc;
+  cfg->sink_plugin = pl->sinks[which];
+  why[0] = '\0';
+  if (cfg->source_plugin->validate != NULL &&
+      cfg->source_plugin->validate(cfg->source.conf, why, sizeof(why)) != 0)
+    return ad_cfg_fail(err, errlen, "source.%s", why);
+  if (cfg->sink_plugin->validate != NULL &&
+      cfg->sink_plugin->validate(cfg->sink.conf, why, sizeof(why)) != 0)
+    return ad_cfg_fail(err, errlen, "sink.%s", why);
+  return 0;
+}
+
+int ad_config_parse(ad_config_t *cfg, const char *text, size_t len,
+                    const ad_plugins_t *plugins, ad_getenv_fn getenv,
+                    void *env_data, char *err, size_t errlen) {
+  json_object *root, *obj;
   int rc;
 
   memset(cfg, 0, sizeof(*cfg));
+  assert(plugins != NULL);
   if (errlen > 0)
     err[0] = '\0';
-  if (ad_cfg_defaults(cfg) != 0)
-    return ad_cfg_fail(err, errlen, "out of memory");
   root = ad_cfg_parse_json(text, len, err, errlen);
   if (root == NULL)
     return AD_ECONFIG;
@@ -610,17 +698,28 @@ int ad_config_parse(ad_config_t *cfg, const char *text, size_t len,
     return ad_cfg_fail(err, errlen, "config: expected a JSON object");
   }
   rc = ad_cfg_sections_check(root, err, errlen);
-  for (i = 0; rc == 0 && i < sizeof(ad_cfg_sections) / sizeof(*ad_cfg_sections);
-       i++)
-    if (json_object_object_get_ex(root, ad_cfg_sections[i], &obj))
-      rc = ad_cfg_section(cfg, ad_cfg_sections[i], obj, err, errlen);
+  if (rc == 0)
+    rc = ad_cfg_plugins(cfg, root, plugins, getenv, env_data, err, errlen);
+  if (rc == 0) {
+    obj = NULL;
+    json_object_object_get_ex(root, "rate_limits", &obj);
+    rc = ad_config_keys_parse(ad_cfg_rate_keys, cfg, "rate_limits", obj,
+                              getenv, env_data, err, errlen);
+  }
+  if (rc == 0) {
+    obj = NULL;
+    json_object_object_get_ex(root, "engine", &obj);
+    rc = ad_config_keys_parse(ad_cfg_engine_keys, cfg, "engine", obj, getenv,
+                              env_data, err, errlen);
+  }
   json_object_put(root);
   if (rc == 0)
     rc = ad_cfg_check(cfg, getenv, env_data, err, errlen);
   return rc;
 }
 
-int ad_config_load(ad_config_t *cfg, const char *path, ad_getenv_fn getenv,
+int ad_config_load(ad_config_t *cfg, const char *path,
+                   const ad_plugins_t *plugins, ad_getenv_fn getenv,
                    void *env_data, char *err, size_t errlen) {
   ad_buf_t buf;
   char chunk[65536];
@@ -645,21 +744,81 @@ int ad_config_load(ad_config_t *cfg, const char *path, ad_getenv_fn getenv,
     return ad_cfg_fail(err, errlen, "config: cannot read %s: %s", path,
                        ad_strerror(rc));
   }
-  rc = ad_config_parse(cfg, buf.data ? buf.data : "", buf.len, getenv,
-                       env_data, err, errlen);
+  rc = ad_config_parse(cfg, buf.data ? buf.data : "", buf.len, plugins,
+                       getenv, env_data, err, errlen);
   ad_buf_free(&buf);
   return rc;
 }
 
-void ad_config_free(ad_config_t *cfg) {
-  size_t i;
-  for (i = 0; i < AD_CFG_NFIELDS; i++) {
-    const ad_cfg_field_t *f = &ad_cfg_fields[i];
-    if (f->type == AD_CFG_STRING || f->type == AD_CFG_OPTSTRING ||
-        f->type == AD_CFG_URL) {
-      char **slot = (char **)((char *)cfg + f->offset);
-      free(*slot);
-      *slot = NULL;
+/* The secret of a value: a URL's password (redis://user:pw@host: the
+ * host and port stay readable in logs), else all of it. 0 when none. */
+static int ad_cfg_secret_of(const char *v, int (*fn)(const char *, void *),
+                            void *data) {
+  const char *host = strstr(v, "://"), *at, *colon;
+  char pw[512];
+  size_t n;
+  if (host == NULL)
+    return fn(v, data);
+  host += 3;
+  at = memchr(host, '@', strcspn(host, "/?#"));
+  if (at == NULL)
+    return 0; /* no credentials in it */
+  colon = memchr(host, ':', (size_t)(at - host));
+  if (colon == NULL)
+    colon = host - 1; /* redis://password@host */
+  n = (size_t)(at - colon - 1);
+  if (n == 0)
+    return 0;
+  if (n >= sizeof(pw))
+    n = sizeof(pw) - 1;
+  memcpy(pw, colon + 1, n);
+  pw[n] = '\0';
+  return fn(pw, data);
+}
+
+static int ad_cfg_secrets_in(const ad_config_key_t *keys, const void *base,
+                             int (*fn)(const char *, void *), void *data) {
+  const ad_config_key_t *k;
+  const char *v;
+  int rc;
+  if (keys == NULL || base == NULL)
+    return 0;
+  for (k = keys; k->name != NULL; k++) {
+    if (k->type == AD_KEY_SECTION) {
+      if ((rc = ad_cfg_secrets_in(k->keys, base, fn, data)) != 0)
+        return rc;
+      continue;
     }
+    if (!(k->flags & AD_KEY_SECRET) || !ad_cfg_is_string(k->type))
+      continue;
+    v = *(char *const *)((const char *)base + k->offset);
+    if (v != NULL && *v != '\0' && (rc = ad_cfg_secret_of(v, fn, data)) != 0)
+      return rc;
   }
+  return 0;
+}
+
+int ad_config_secrets(const ad_config_t *cfg,
+                      int (*fn)(const char *secret, void *data), void *data) {
+  int rc;
+  if ((rc = ad_cfg_secrets_in(cfg->source.keys, cfg->source.conf, fn, data)))
+    return rc;
+  if ((rc = ad_cfg_secrets_in(cfg->sink.keys, cfg->sink.conf, fn, data)))
+    return rc;
+  return ad_cfg_secrets_in(ad_cfg_rate_keys, cfg, fn, data);
+}
+
+void ad_config_free(ad_config_t *cfg) {
+  if (cfg->source.conf != NULL) {
+    ad_config_keys_free(cfg->source.keys, cfg->source.conf);
+    free(cfg->source.conf);
+  }
+  if (cfg->sink.conf != NULL) {
+    ad_config_keys_free(cfg->sink.keys, cfg->sink.conf);
+    free(cfg->sink.conf);
+  }
+  ad_config_keys_free(ad_cfg_rate_keys, cfg);
+  ad_config_keys_free(ad_cfg_engine_keys, cfg);
+  memset(&cfg->source, 0, sizeof(cfg->source));
+  memset(&cfg->sink, 0, sizeof(cfg->sink));
 }

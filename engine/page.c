@@ -65,3 +65,25 @@ void ad_page_free(ad_page_t *page) {
   free(page->units);
   free(page);
 }
+
+int ad_page_append(ad_page_t *page, const void *bytes, size_t len) {
+  return ad_buf_append(&page->data, bytes, len);
+}
+
+ad_table_t *ad_page_table(const ad_page_t *page) { return page->table; }
+
+size_t ad_page_count(const ad_page_t *page) { return page->nunits; }
+
+const char *ad_page_id(const ad_page_t *page, size_t i) {
+  return ad_page_unit_id(page, i);
+}
+
+const char *ad_page_data(const ad_page_t *page, size_t i, size_t *len) {
+  if (len != NULL)
+    *len = page->units[i].len;
+  return ad_page_unit(page, i);
+}
+
+int ad_page_is_first(const ad_page_t *page) { return page->first; }
+
+int ad_page_is_last(const ad_page_t *page) { return page->last; }

@@ -16,35 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum ad_kind {
-  AD_KIND_NULL = 0, /* no value */
-  AD_KIND_TEXT,     /* UTF-8 text */
-  AD_KIND_INT,      /* a whole number, every digit of an int64 */
-  AD_KIND_FLOAT,    /* any other number, as its JSON literal (s, n): the
-                       digits it was read with ("1.50", "1e-7"), so a sink
-                       writes it as it came; always finite */
-  AD_KIND_BOOL,
-  AD_KIND_DATETIME, /* milliseconds since 1970-01-01T00:00:00Z */
-  AD_KIND_LIST,     /* values of the kinds above; never a list of lists */
-  AD_KIND_JSON      /* structured data no other kind holds: its JSON text */
-} ad_kind_t;
-
-typedef struct ad_value ad_value_t;
-
-struct ad_value {
-  ad_kind_t kind;
-  uint32_t n; /* TEXT, JSON, FLOAT: bytes at s (not NUL-terminated);
-                 LIST: items;
-                 DATETIME: 1 for a date without a time of day (its ms are
-                 that day's midnight UTC), else 0 */
-  union {
-    const char *s;
-    int64_t i;   /* INT */
-    int b;       /* BOOL */
-    int64_t ms;  /* DATETIME */
-    const ad_value_t *items; /* LIST */
-  } u;
-};
+#include "airdust_plugin.h" /* ad_kind_t, ad_value_t, ad_record_t */
 
 static inline ad_value_t ad_value_null(void) {
   ad_value_t v = {AD_KIND_NULL, 0, {0}};
@@ -57,23 +29,7 @@ static inline ad_value_t ad_value_text(const char *s, size_t len) {
   return v;
 }
 
-/* One record of a table: its values are in the order of the table's
- * columns, one each. */
-typedef struct ad_record {
-  const char *id;          /* stable: a sink keys its upserts on it */
-  int64_t created_ms;      /* when it was made, 0 if not known */
-  const char *url;         /* where a person sees it at the source, or NULL */
-  const ad_value_t *values;
-} ad_record_t;
-
 /* A FLOAT's number (its literal read with strtod). */
 double ad_value_float(const ad_value_t *v);
-
-/* The stable names of the kinds ("text", "int", …), as files and logs
- * write them; NULL for a kind that is not one. */
-const char *ad_kind_name(ad_kind_t kind);
-
-/* The kind named name (len bytes); -1 when none is. */
-int ad_kind_parse(const char *name, size_t len);
 
 #endif

@@ -12,28 +12,6 @@
 
 #define AD_STATE_VERSION 1
 
-json_object *ad_state_destination(const ad_config_t *cfg) {
-  json_object *d = json_object_new_object();
-  if (d == NULL)
-    return NULL;
-  json_object_object_add(d, "dust_url",
-                         json_object_new_string(cfg->sink.base_url));
-  json_object_object_add(d, "workspace_id",
-                         json_object_new_string(cfg->sink.workspace_id));
-  json_object_object_add(d, "space_id",
-                         json_object_new_string(cfg->sink.space_id));
-  json_object_object_add(d, "data_source_id",
-                         json_object_new_string(cfg->sink.data_source_id));
-  json_object_object_add(
-      d, "data_format",
-      json_object_new_string(cfg->sink.data_format == AD_FORMAT_DOCUMENTS
-                                 ? "documents"
-                                 : "tables"));
-  json_object_object_add(d, "table_id_prefix",
-                         json_object_new_string(cfg->sink.table_id_prefix));
-  return d;
-}
-
 static int ad_state_empty(ad_state_t *st, json_object *destination) {
   st->root = json_object_new_object();
   st->tables = json_object_new_object();
@@ -146,9 +124,9 @@ static int ad_state_read(const char *path, char **out, size_t *len) {
   return 0;
 }
 
-int ad_state_open(ad_state_t *st, const char *path, const ad_config_t *cfg,
+int ad_state_open(ad_state_t *st, const char *path, json_object *destination,
                   char *err, size_t errlen) {
-  json_object *dest = ad_state_destination(cfg);
+  json_object *dest = json_object_get(destination);
   char *text, why[768];
   size_t len;
   int rc;

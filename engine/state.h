@@ -1,10 +1,11 @@
 /* ad_state: the resume file of `sync --state FILE`.
  *
  * It records each table once every row (or document) of it is
- * acknowledged by Dust, so a later run with the same file skips finished
- * tables and redoes the others (Dust upserts by id, so redoing a table
- * that was half written is safe). It belongs to one destination (Dust
- * URL, workspace, space, data source, format, table id prefix): a file
+ * acknowledged by the sink, so a later run with the same file skips
+ * finished tables and redoes the others (sinks upsert by id, so redoing a
+ * table that was half written is safe). It belongs to one destination
+ * (for Dust: URL, workspace, space, data source, format, table id
+ * prefix; the sink plugin says what identifies it): a file
  * made for another one is refused rather than silently skipping tables
  * that were never written there.
  *
@@ -20,7 +21,6 @@
 
 #include <json-c/json.h>
 
-#include "config.h"
 
 typedef struct ad_state {
   char *path;         /* NULL: parsed from memory, never written */
@@ -28,19 +28,16 @@ typedef struct ad_state {
   json_object *tables; /* borrowed from root */
 } ad_state_t;
 
-/* The destination cfg writes to, as the state file records it; the caller
- * puts the reference. NULL on ENOMEM. */
-json_object *ad_state_destination(const ad_config_t *cfg);
-
 /* Pure: reads state text (len bytes, NUL not needed) for destination
  * (borrowed). len 0 makes an empty state. On failure returns AD_ECONFIG
  * (or AD_ENOMEM) and err says what is wrong. */
 int ad_state_parse(ad_state_t *st, const char *text, size_t len,
                    json_object *destination, char *err, size_t errlen);
 
-/* Opens path (copied) for cfg's destination: reads it when it exists,
- * starts empty when it does not. Errors name the path. */
-int ad_state_open(ad_state_t *st, const char *path, const ad_config_t *cfg,
+/* Opens path (copied) for destination (borrowed; the sink's
+ * description of where it writes): reads it when it exists, starts empty
+ * when it does not. Errors name the path. */
+int ad_state_open(ad_state_t *st, const char *path, json_object *destination,
                   char *err, size_t errlen);
 
 /* 1 when table (base_id, table_id) finished in an earlier run. */

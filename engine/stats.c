@@ -167,6 +167,8 @@ static json_object *ad_stats_rate_limits(const ad_stats_t *stats) {
 
 char *ad_stats_to_json(const ad_stats_t *stats, const ad_redact_t *redact) {
   json_object *o = json_object_new_object();
+  const char *src = stats->source_type ? stats->source_type : "airtable";
+  const char *dst = stats->sink_type ? stats->sink_type : "dust";
   ad_buf_t buf;
   char *out;
 
@@ -183,12 +185,19 @@ char *ad_stats_to_json(const ad_stats_t *stats, const ad_redact_t *redact) {
   ad_json_u64(o, "rows_written", stats->rows_written);
   ad_json_u64(o, "documents_written", stats->documents_written);
   ad_json_u64(o, "records_failed", stats->records_failed);
+  json_object_object_add(o, "source",
+                         json_object_new_string(src));
+  json_object_object_add(o, "sink", json_object_new_string(dst));
+  /* Keyed by plugin, {"airtable": …, "dust": …} as before plugins; by
+   * side when both sides are one plugin (jsonl to jsonl). */
+  if (strcmp(src, dst) == 0)
+    src = "source", dst = "sink";
   json_object_object_add(o, "requests",
-                         ad_json_pair("airtable", stats->requests_airtable,
-                                      "dust", stats->requests_dust));
+                         ad_json_pair(src, stats->requests_source, dst,
+                                      stats->requests_sink));
   json_object_object_add(o, "http_429",
-                         ad_json_pair("airtable", stats->http429_airtable,
-                                      "dust", stats->http429_dust));
+                         ad_json_pair(src, stats->http429_source, dst,
+                                      stats->http429_sink));
   ad_json_u64(o, "retries", stats->retries);
   json_object_object_add(o, "bytes",
                          ad_json_pair("received", stats->bytes_received,

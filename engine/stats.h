@@ -30,8 +30,10 @@ typedef struct ad_stats {
   uint64_t bases, tables, tables_failed;
   uint64_t tables_skipped; /* finished in an earlier run (sync --state) */
   uint64_t records_read, rows_written, documents_written, records_failed;
-  uint64_t requests_airtable, requests_dust;
-  uint64_t http429_airtable, http429_dust;
+  /* The API calls of each side (0 for a plugin that calls none). */
+  uint64_t requests_source, requests_sink;
+  uint64_t http429_source, http429_sink;
+  const char *source_type, *sink_type; /* the plugins' names; static */
   uint64_t retries;
   uint64_t bytes_received, bytes_sent;
   uint64_t peak_queue_rows;

@@ -1,5 +1,6 @@
 #include "table.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,22 +8,23 @@
 
 static char *ad_table_dup(const char *s) { return s ? strdup(s) : NULL; }
 
-ad_table_t *ad_table_new(const char *origin, const char *base_id,
-                         const char *base_name, const char *table_id,
+ad_table_t *ad_table_new(const char *origin, const char *group_id,
+                         const char *group_name, const char *table_id,
                          const char *table_name, const char *description) {
   ad_table_t *t = calloc(1, sizeof(*t));
   if (t == NULL)
     return NULL;
   t->refs = 1;
-  t->stats_base = -1;
+  t->stats_group = -1;
+  t->failure_entry = SIZE_MAX;
   t->origin = ad_table_dup(origin ? origin : "");
-  t->base_id = ad_table_dup(base_id);
-  t->base_name = ad_table_dup(base_name);
+  t->group_id = ad_table_dup(group_id);
+  t->group_name = ad_table_dup(group_name);
   t->table_id = ad_table_dup(table_id);
   t->table_name = ad_table_dup(table_name);
   t->description = ad_table_dup(description ? description : "");
-  if (t->origin == NULL || t->base_id == NULL ||
-      (base_name != NULL && t->base_name == NULL) ||
+  if (t->origin == NULL || t->group_id == NULL ||
+      (group_name != NULL && t->group_name == NULL) ||
       t->table_id == NULL || t->table_name == NULL || t->description == NULL) {
     ad_table_unref(t);
     return NULL;
@@ -56,13 +58,6 @@ ad_table_t *ad_table_ref(ad_table_t *table) {
   return table;
 }
 
-int ad_table_mark_failed(ad_table_t *t) {
-  if (t->failed)
-    return 0;
-  t->failed = 1;
-  return 1;
-}
-
 void ad_table_unref(ad_table_t *t) {
   size_t i;
 
@@ -76,8 +71,8 @@ void ad_table_unref(ad_table_t *t) {
   }
   free(t->columns);
   free(t->origin);
-  free(t->base_id);
-  free(t->base_name);
+  free(t->group_id);
+  free(t->group_name);
   free(t->table_id);
   free(t->table_name);
   free(t->description);

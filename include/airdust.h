@@ -80,8 +80,11 @@ typedef struct ad_sync_progress {
   uint64_t bases, tables_total, tables_done, tables_failed;
   uint64_t tables_skipped; /* finished in an earlier run (state_path) */
   uint64_t records_read, rows_written, documents_written, records_failed;
-  uint64_t requests_airtable, requests_dust;
-  uint64_t retries, http429_airtable, http429_dust;
+  /* API calls and 429 answers of the source's and the sink's plugin
+   * (named by source_type and sink_type: "airtable", "dust", …). */
+  const char *source_type, *sink_type;
+  uint64_t requests_source, requests_sink;
+  uint64_t retries, http429_source, http429_sink;
   uint64_t rate_limit_wait_us; /* summed over requests */
   uint64_t queue_rows;         /* held in the queue now */
 } ad_sync_progress_t;
@@ -112,6 +115,12 @@ typedef struct ad_sync_options {
   ad_sync_progress_cb on_progress;
   uint64_t progress_interval_ms;
   void *progress_data;
+  /* A program's own plugins (include/airdust_plugin.h), NULL-terminated
+   * arrays, either may be NULL: `source.type` and `sink.type` find them
+   * by name before the built-in ones, and one named like a built-in
+   * replaces it. Borrowed for the sync's life. */
+  const struct ad_source_plugin *const *sources;
+  const struct ad_sink_plugin *const *sinks;
 } ad_sync_options_t;
 
 /* Makes a sync from len bytes of JSON config; environment variables fill

@@ -974,7 +974,7 @@ static void ad_br_lost(ad_br_t *br, const char *reason) {
       uv_timer_start(&br->outage_timer, ad_br_on_outage, br->outage_timeout_ms,
                      0);
     ad_br_fmt(msg, sizeof(msg),
-              "lost Redis at %s (%s); Airtable and Dust requests paused",
+              "lost Redis at %s (%s); rate-limited requests paused",
               br->url.display, br->reason);
     ad_br_status(br, 1, msg);
     if (br->closing || br->failed)

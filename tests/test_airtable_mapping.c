@@ -10,6 +10,7 @@
 
 #include "api.h"
 #include "error.h"
+#include "isotime.h"
 #include "mapping.h"
 #include "table.h"
 #include "testutil.h"
@@ -307,29 +308,29 @@ END_TEST
 START_TEST(test_iso8601) {
   int64_t ms;
   int date_only = -1;
-  ck_assert_int_eq(ad_at_parse_iso8601("1970-01-01", &ms, &date_only), 0);
+  ck_assert_int_eq(ad_iso_parse("1970-01-01", &ms, &date_only), 0);
   ck_assert_int_eq(ms, 0);
   ck_assert_int_eq(date_only, 1);
-  ck_assert_int_eq(ad_at_parse_iso8601("1969-12-31T23:59:59.5Z", &ms, &date_only), 0);
+  ck_assert_int_eq(ad_iso_parse("1969-12-31T23:59:59.5Z", &ms, &date_only), 0);
   ck_assert_int_eq(ms, -500);
   ck_assert_int_eq(date_only, 0);
-  ck_assert_int_eq(ad_at_parse_iso8601("2024-02-29T12:00:00Z", &ms, NULL), 0);
+  ck_assert_int_eq(ad_iso_parse("2024-02-29T12:00:00Z", &ms, NULL), 0);
   ck_assert_int_eq(ms, 1709208000000LL);
-  ck_assert_int_eq(ad_at_parse_iso8601("2024-02-29 12:00:00", &ms, &date_only), 0);
+  ck_assert_int_eq(ad_iso_parse("2024-02-29 12:00:00", &ms, &date_only), 0);
   ck_assert_int_eq(ms, 1709208000000LL);
   ck_assert_int_eq(date_only, 0);
-  ck_assert_int_eq(ad_at_parse_iso8601("2024-13-01", &ms, NULL), -1);
-  ck_assert_int_eq(ad_at_parse_iso8601("2024-01-01T10:00", &ms, NULL), -1);
-  ck_assert_int_eq(ad_at_parse_iso8601("2024-01-01Zjunk", &ms, NULL), -1);
+  ck_assert_int_eq(ad_iso_parse("2024-13-01", &ms, NULL), -1);
+  ck_assert_int_eq(ad_iso_parse("2024-01-01T10:00", &ms, NULL), -1);
+  ck_assert_int_eq(ad_iso_parse("2024-01-01Zjunk", &ms, NULL), -1);
   /* Exactly the digits ISO 8601 has: no signs, spaces or short fields. */
-  ck_assert_int_eq(ad_at_parse_iso8601("+024-01-01", &ms, NULL), -1);
-  ck_assert_int_eq(ad_at_parse_iso8601(" 2024-01-01", &ms, NULL), -1);
-  ck_assert_int_eq(ad_at_parse_iso8601("2024-1-01", &ms, NULL), -1);
-  ck_assert_int_eq(ad_at_parse_iso8601("2024-01-01T1:00:00Z", &ms, NULL), -1);
-  ck_assert_int_eq(ad_at_parse_iso8601("2024-01-01T10:00:00+5:30", &ms, NULL), -1);
-  ck_assert_int_eq(ad_at_parse_iso8601("2024", &ms, NULL), -1);
-  ck_assert_int_eq(ad_at_parse_iso8601("", &ms, NULL), -1);
-  ck_assert_int_eq(ad_at_parse_iso8601("2024-01-01T10:00:00+05:30", &ms, NULL), 0);
+  ck_assert_int_eq(ad_iso_parse("+024-01-01", &ms, NULL), -1);
+  ck_assert_int_eq(ad_iso_parse(" 2024-01-01", &ms, NULL), -1);
+  ck_assert_int_eq(ad_iso_parse("2024-1-01", &ms, NULL), -1);
+  ck_assert_int_eq(ad_iso_parse("2024-01-01T1:00:00Z", &ms, NULL), -1);
+  ck_assert_int_eq(ad_iso_parse("2024-01-01T10:00:00+5:30", &ms, NULL), -1);
+  ck_assert_int_eq(ad_iso_parse("2024", &ms, NULL), -1);
+  ck_assert_int_eq(ad_iso_parse("", &ms, NULL), -1);
+  ck_assert_int_eq(ad_iso_parse("2024-01-01T10:00:00+05:30", &ms, NULL), 0);
   ck_assert_int_eq(ms, 1704083400000LL);
 }
 END_TEST

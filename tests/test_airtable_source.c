@@ -13,10 +13,11 @@
 #include <json-c/json.h>
 
 #include "config.h"
-#include "encode.h"
 #include "error.h"
 #include "fake_airtable.h"
 #include "fake_airtable_data.h"
+#include "builtin.h"
+#include "host.h"
 #include "http.h"
 #include "jsonw.h"
 #include "limiter.h"
@@ -35,6 +36,7 @@ typedef struct harness {
   ad_queue_t queue;
   ad_stats_t stats;
   ad_config_t cfg;
+  ad_host_t host; /* the engine's side, with the capturing sink */
   ad_at_source_t src;
   ad_fake_airtable_t *fake;
   ad_fake_airtable_opts_t fo;
@@ -67,6 +69,8 @@ typedef struct harness {
 } harness_t;
 
 static harness_t h;
+
+#define AT_CONF() ((const ad_at_config_t *)h.cfg.source.conf)
 
 static void setup(void) {
   memset(&h, 0, sizeof(h));
@@ -235,8 +239,8 @@ static int tenc_encode(void *data, const ad_table_t *t, const ad_record_t *r,
     rc = ad_buf_printf(scratch, ",\"created_ms\":%lld,\"base_name\":",
                        (long long)r->created_ms);
   if (rc == 0)
-    rc = t->base_name ? ad_jsonw_string(scratch, t->base_name,
-                                        strlen(t->base_name))
+    rc = t->group_name ? ad_jsonw_string(scratch, t->group_name,
+                                        strlen(t->group_name))
                       : ad_buf_puts(scratch, "null");
   if (rc == 0)
     rc = ad_buf_puts(scratch, ",\"table_name\":");
@@ -271,8 +275,10 @@ static int tenc_encode(void *data, const ad_table_t *t, const ad_record_t *r,
   return 0;
 }
 
-static const ad_encoder_t test_encoder = {tenc_prepare, tenc_encode, NULL,
-                                          AD_ENCODE_URL | AD_ENCODE_CREATED};
+static unsigned tenc_wants(void *data) {
+  (void)data;
+  return AD_ENCODE_URL | AD_ENCODE_CREATED;
+}
 
 /* ---- the capturing sink ------------------------------------------------ */
 
@@ -336,15 +342,35 @@ static void on_drain_tick(uv_timer_t *t) {
     take_page(ad_container_of(item, ad_page_t, item));
 }
 
-static void on_page(ad_at_source_t *src, void *data) {
-  (void)src;
-  (void)data;
+/* The capturing sink as the engine sees it: the test encoder, and pages
+ * taken as they come (or by the slow timer). */
+static void tsink_take(void *ctx) {
+  (void)ctx;
   if (!h.slow)
     drain();
 }
 
-static void on_done(ad_at_source_t *src, void *data) {
-  (void)src;
+static void tsink_nothing(void *ctx) { (void)ctx; }
+
+static const ad_sink_plugin_t test_sink = {
+    .name = "test",
+    .prepare = tenc_prepare,
+    .encode = tenc_encode,
+    .wants = tenc_wants,
+    .take = tsink_take,
+    .finish = tsink_nothing,
+    .close = tsink_nothing,
+};
+
+/* The source under test as the engine sees it (a fatal error stops it). */
+static void tsource_stop(void *ctx) { ad_at_source_stop(ctx); }
+
+static const ad_source_plugin_t test_source = {
+    .name = "airtable",
+    .stop = tsource_stop,
+};
+
+static void on_done(void *data) {
   (void)data;
   h.done = 1;
 }
@@ -371,7 +397,8 @@ static void configure(const char *key, const char *source_extra,
            key ? key : h.fo.token, ad_fake_airtable_url(h.fake), source_extra,
            format, rate_extra, queue_rows,
            h.engine_extra ? h.engine_extra : "");
-  ck_assert_msg(ad_config_parse(&h.cfg, text, strlen(text), NULL, NULL, err,
+  ck_assert_msg(ad_config_parse(&h.cfg, text, strlen(text),
+                                ad_builtin_plugins(), NULL, NULL, err,
                                 sizeof(err)) == 0, "config: %s", err);
 }
 
@@ -391,7 +418,7 @@ static void on_log(int level, const char *line, void *data) {
  * in them is still parsing, since its completion comes in a later poll. */
 static void on_stopper(uv_check_t *c) {
   (void)c;
-  if (h.stopped || h.src.parsing == 0)
+  if (h.stopped || h.src.parse_q.running == 0)
     return;
   h.stopped = 1;
   ad_at_source_stop(&h.src);
@@ -401,6 +428,8 @@ static void on_stopper(uv_check_t *c) {
 static void run(int check, size_t max_url) {
   ad_at_source_opts_t o;
   ad_queue_opts_t qo;
+  ad_host_cbs_t cbs;
+  ad_services_t *svc = &h.host.source.services;
   uint64_t t0;
 
   ad_http_opts_t ho;
@@ -418,28 +447,38 @@ static void run(int check, size_t max_url) {
   qo.on_low = on_low;
   ck_assert_int_eq(ad_queue_init(&h.queue, &qo), 0);
   ad_stats_init(&h.stats);
+  ad_log_init(&h.log, NULL, AD_LOG_WARN, AD_LOG_TEXT);
+  h.log.fn = on_log;
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.source_done = on_done;
+  ad_host_init(&h.host, &h.loop, &h.log, &h.queue, &h.stats, check, &cbs);
+  h.host.source.plugin = &test_source;
+  h.host.source.ctx = &h.src;
+  snprintf(h.host.source.name, sizeof(h.host.source.name), "source:airtable");
+  h.host.sink.plugin = &test_sink;
+  memset(svc, 0, sizeof(*svc));
+  svc->config = &h.cfg;
+  svc->http = &h.http;
+  svc->limiter = &h.limiter;
+  svc->timers = &h.timers;
+  svc->log = &h.log;
+  svc->stats = &h.stats;
+  svc->counts.requests = &h.stats.requests_source;
+  svc->counts.penalties = &h.stats.http429_source;
+  svc->counts.retries = &h.stats.retries;
+  svc->check = check;
+  svc->backoff_base_ms = 20;
   memset(&o, 0, sizeof(o));
-  o.config = &h.cfg;
-  o.http = &h.http;
-  o.limiter = &h.limiter;
-  o.timers = &h.timers;
-  o.queue = &h.queue;
-  o.stats = &h.stats;
-  o.encoder = &test_encoder;
-  o.check = check;
+  o.host = &h.host.source;
+  o.conf = h.cfg.source.conf;
+  o.svc = svc;
   o.max_url = max_url;
   ck_assert_int_eq(
-      ad_margin_init(&h.margin, NULL, h.cfg.source.base_url,
+      ad_margin_init(&h.margin, NULL, AT_CONF()->base_url,
                      (uint64_t)h.cfg.rate_limits.safety_margin_ms * 1000,
                      (uint64_t)h.cfg.rate_limits.max_safety_margin_ms * 1000),
       0);
   o.margin = &h.margin;
-  o.backoff_base_ms = 20;
-  ad_log_init(&h.log, NULL, AD_LOG_WARN, AD_LOG_TEXT);
-  h.log.fn = on_log;
-  o.log = &h.log;
-  o.on_page = on_page;
-  o.on_done = on_done;
   h.loop_thread = uv_thread_self();
   ck_assert_int_eq(ad_at_source_init(&h.src, &o), 0);
   if (h.stop_while_parsing) {
@@ -451,6 +490,7 @@ static void run(int check, size_t max_url) {
     uv_timer_start(&h.drain, on_drain_tick, 20, 20);
   }
   t0 = uv_hrtime();
+  h.host.source.started = 1;
   ck_assert_int_eq(ad_at_source_start(&h.src), 0);
   ck_assert_msg(ad_test_run_until(&h.loop, &h.done, 120000),
                 "the source did not finish");
@@ -584,7 +624,7 @@ START_TEST(test_index_all_exactly_once_within_limits) {
   ck_assert_int_eq(c.requests_bases, 3);
   ck_assert_int_eq(c.requests_schema, 12);
   ck_assert_int_eq(c.requests_records, 72);
-  ck_assert_uint_eq(h.stats.requests_airtable, 87);
+  ck_assert_uint_eq(h.stats.requests_source, 87);
   /* Every table prepared once, on the loop, with its columns by kind. */
   ck_assert_int_eq(h.prepared, 24);
   ck_assert_int_eq(h.generic_tables, 24);
@@ -669,7 +709,7 @@ START_TEST(test_429_pauses_the_base) {
   ck_assert_int_eq(c.injected_429, 1);
   ck_assert_int_eq(c.sent_429, 1);
   ck_assert_int_eq(c.refused_in_penalty, 0);
-  ck_assert_uint_eq(h.stats.http429_airtable, 1);
+  ck_assert_uint_eq(h.stats.http429_source, 1);
   ck_assert_uint_ge(h.stats.retries, 1);
   ck_assert_int_eq(h.units, total_records());
   ck_assert_int_eq(h.duplicates, 0);
@@ -870,7 +910,7 @@ START_TEST(test_rejected_key_is_fatal) {
   ck_assert_ptr_nonnull(strstr(h.stats.fatal_error,
                                "list of bases: HTTP 401 AUTHENTICATION_REQUIRED"));
   ck_assert_ptr_null(strstr(h.stats.fatal_error, "patWRONG"));
-  ck_assert_uint_eq(h.stats.requests_airtable, 1); /* no retry of a 401 */
+  ck_assert_uint_eq(h.stats.requests_source, 1); /* no retry of a 401 */
   finish_stats();
 }
 END_TEST
@@ -957,7 +997,7 @@ START_TEST(test_billing_429_is_fatal) {
   ck_assert_ptr_nonnull(h.stats.fatal_error);
   ck_assert_ptr_nonnull(strstr(h.stats.fatal_error,
                                "PUBLIC_API_BILLING_LIMIT_EXCEEDED"));
-  ck_assert_uint_eq(h.stats.requests_airtable, 1);
+  ck_assert_uint_eq(h.stats.requests_source, 1);
   finish_stats();
 }
 END_TEST
@@ -979,7 +1019,7 @@ START_TEST(test_token_429_pauses_every_base) {
   ck_assert_int_ge(c.sent_429, 2);
   ck_assert_int_eq(c.ignored_penalty, 0);
   ck_assert_int_ge(h.token_pauses, 1);
-  ck_assert_uint_eq(h.stats.http429_airtable, (uint64_t)c.sent_429);
+  ck_assert_uint_eq(h.stats.http429_source, (uint64_t)c.sent_429);
   ck_assert_int_eq(ad_stats_ok(&h.stats), 1);
   finish_stats();
 }

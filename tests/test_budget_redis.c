@@ -528,7 +528,7 @@ START_TEST(test_redis_restarted_mid_run) {
   ck_assert(wait_count(&a.log.lost, 1, 5000));
   ck_assert_int_eq(a.log.level[0], 1);
   ck_assert_msg(strstr(a.log.msg[0], "lost Redis at redis://127.0.0.1:") &&
-                    strstr(a.log.msg[0], "Airtable and Dust requests paused"),
+                    strstr(a.log.msg[0], "rate-limited requests paused"),
                 "status: %s", a.log.msg[0]);
   ck_assert_int_eq(inflight.done, 0);
   /* asked while it is away: try again later, or wait */

@@ -447,9 +447,9 @@ START_TEST(test_check_unreachable) {
   ck_assert_ptr_nonnull(strstr(h.out, "dust: reading the Dust data source's "
                                       "tables: connection refused"));
   /* Logged once, by the side that decided it stops the run. */
-  line = strstr(h.err, "[airtable] list of bases");
+  line = strstr(h.err, "[source:airtable] list of bases");
   ck_assert_ptr_nonnull(line);
-  ck_assert_ptr_null(strstr(line + 1, "[airtable] list of bases"));
+  ck_assert_ptr_null(strstr(line + 1, "[source:airtable] list of bases"));
 }
 END_TEST
 
@@ -597,6 +597,33 @@ START_TEST(test_embedding_example) {
 }
 END_TEST
 
+/* The plugins example: its own source and sink, registered by name, run
+ * by the engine with its accounting; and its sink behind the Airtable
+ * source. */
+START_TEST(test_plugins_example) {
+  const char *none[] = {NULL};
+  const char *args[] = {h.config, NULL};
+  char text[1024];
+
+  ck_assert_int_eq(run_bin(AD_PLUGINS_PATH, none, 0), 0);
+  ck_assert_ptr_nonnull(strstr(h.out, "count: gen/t1 \"Table 1\": 1000 "
+                                      "records\n"));
+  ck_assert_ptr_nonnull(strstr(h.out, "count: gen/t3 \"Table 3\": 1000 "
+                                      "records\n"));
+  ck_assert_ptr_nonnull(strstr(h.out, "done: 3000 records read, 3000 "
+                                      "written, 0 failed"));
+  start_fakes();
+  snprintf(text, sizeof(text),
+           "{\"source\":{\"type\":\"airtable\",\"api_key\":\"%s\","
+           "\"base_url\":\"%s\"},\"sink\":{\"type\":\"count\"}}",
+           h.ao.token, ad_fake_airtable_url(h.at));
+  write_file(h.config, text);
+  ck_assert_int_eq(run_bin(AD_PLUGINS_PATH, args, 0), 0);
+  ck_assert_ptr_nonnull(strstr(h.out, "done: 480 records read, 480 "
+                                      "written, 0 failed"));
+}
+END_TEST
+
 static Suite *cli_suite(void) {
   Suite *s = suite_create("cli");
   TCase *tc = tcase_create("binary");
@@ -617,6 +644,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, test_usage_errors);
   tcase_add_test(tc, test_insecure_http);
   tcase_add_test(tc, test_embedding_example);
+  tcase_add_test(tc, test_plugins_example);
   tcase_add_test(tc, test_demo_through_airdust_fakes);
   tcase_add_test(tc, test_no_fakes_beside_airdust);
   suite_add_tcase(s, tc);

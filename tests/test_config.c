@@ -4,7 +4,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "builtin.h"
+#include "buf.h"
 #include "config.h"
+#include "sink.h"
+#include "source.h"
 #include "error.h"
 #include "testutil.h"
 
@@ -12,6 +16,10 @@
 #define SINK_OK                                                             \
   "\"sink\":{\"api_key\":\"sk-SECRET456\",\"workspace_id\":\"w1\","         \
   "\"space_id\":\"s1\",\"data_source_id\":\"d1\"}"
+
+/* The plugins' sections, as their structs. */
+#define AT(c) ((const ad_at_config_t *)(c).source.conf)
+#define DS(c) ((const ad_dust_config_t *)(c).sink.conf)
 
 static const char *fake_env(const char *name, void *data) {
   const char *const *pairs = data;
@@ -23,8 +31,8 @@ static const char *fake_env(const char *name, void *data) {
 
 static int parse(ad_config_t *cfg, const char *json, const char **env,
                  char *err) {
-  return ad_config_parse(cfg, json, strlen(json), fake_env, (void *)env, err,
-                         256);
+  return ad_config_parse(cfg, json, strlen(json), ad_builtin_plugins(),
+                         fake_env, (void *)env, err, 256);
 }
 
 START_TEST(test_minimal_gets_defaults) {
@@ -33,15 +41,15 @@ START_TEST(test_minimal_gets_defaults) {
 
   ck_assert_int_eq(parse(&c, "{" SRC_OK "," SINK_OK "}", NULL, err), 0);
   ck_assert_str_eq(err, "");
-  ck_assert_str_eq(c.source.api_key, "patSECRET123");
-  ck_assert_str_eq(c.source.base_url, "https://api.airtable.com");
-  ck_assert_int_eq(c.source.index_all, 1);
-  ck_assert_ptr_null(c.source.view_id);
-  ck_assert_str_eq(c.sink.base_url, "https://dust.tt");
-  ck_assert_int_eq(c.sink.data_format, AD_FORMAT_TABLES);
-  ck_assert_str_eq(c.sink.table_id_prefix, "airtable_");
-  ck_assert_int_eq(c.sink.batch_size, 500);
-  ck_assert_int_eq(c.sink.truncate, 0);
+  ck_assert_str_eq(AT(c)->api_key, "patSECRET123");
+  ck_assert_str_eq(AT(c)->base_url, "https://api.airtable.com");
+  ck_assert_int_eq(AT(c)->index_all, 1);
+  ck_assert_ptr_null(AT(c)->view_id);
+  ck_assert_str_eq(DS(c)->base_url, "https://dust.tt");
+  ck_assert_int_eq(DS(c)->data_format, AD_FORMAT_TABLES);
+  ck_assert_str_eq(DS(c)->table_id_prefix, "airtable_");
+  ck_assert_int_eq(DS(c)->batch_size, 500);
+  ck_assert_int_eq(DS(c)->truncate, 0);
   ck_assert_double_eq(c.rate_limits.per_base_rps, 5);
   ck_assert_double_eq(c.rate_limits.per_token_rps, 50);
   ck_assert_double_eq(c.rate_limits.backoff_on_429_s, 30);
@@ -145,13 +153,13 @@ START_TEST(test_full_config) {
   char err[256];
 
   ck_assert_int_eq(parse(&c, json, NULL, err), 0);
-  ck_assert_int_eq(c.source.index_all, 0);
-  ck_assert_str_eq(c.source.table_name_or_id, "My Table");
-  ck_assert_str_eq(c.source.view_id, "viwV");
-  ck_assert_ptr_null(c.source.share_id);
-  ck_assert_int_eq(c.source.treat_all_non_attachment_fields_as_metadata, 1);
-  ck_assert_int_eq(c.sink.data_format, AD_FORMAT_DOCUMENTS);
-  ck_assert_int_eq(c.sink.truncate, 1);
+  ck_assert_int_eq(AT(c)->index_all, 0);
+  ck_assert_str_eq(AT(c)->table_name_or_id, "My Table");
+  ck_assert_str_eq(AT(c)->view_id, "viwV");
+  ck_assert_ptr_null(AT(c)->share_id);
+  ck_assert_int_eq(AT(c)->treat_all_non_attachment_fields_as_metadata, 1);
+  ck_assert_int_eq(DS(c)->data_format, AD_FORMAT_DOCUMENTS);
+  ck_assert_int_eq(DS(c)->truncate, 1);
   ck_assert_double_eq(c.rate_limits.per_base_rps, 4.5);
   ck_assert_double_eq(c.rate_limits.backoff_on_429_s, 0);
   ck_assert_int_eq(c.engine.queue_bytes, 1048576);
@@ -169,12 +177,12 @@ START_TEST(test_env_fallback) {
   char err[256];
 
   ck_assert_int_eq(parse(&c, json, env, err), 0);
-  ck_assert_str_eq(c.source.api_key, "patENV");
-  ck_assert_str_eq(c.sink.api_key, "sk-ENV");
+  ck_assert_str_eq(AT(c)->api_key, "patENV");
+  ck_assert_str_eq(DS(c)->api_key, "sk-ENV");
   ad_config_free(&c);
   /* A key in the file wins over the environment. */
   ck_assert_int_eq(parse(&c, "{" SRC_OK "," SINK_OK "}", env, err), 0);
-  ck_assert_str_eq(c.source.api_key, "patSECRET123");
+  ck_assert_str_eq(AT(c)->api_key, "patSECRET123");
   ad_config_free(&c);
 }
 END_TEST
@@ -200,7 +208,7 @@ static const bad_case_t bad_cases[] = {
     {"{\"source\":{\"api_key\":\"p\",\"colour\":1}," SINK_OK "}",
      "source.colour: unknown key"},
     {"{\"source\":{\"type\":\"notion\"}," SINK_OK "}",
-     "source.type: expected \"airtable\", got \"notion\""},
+     "source.type: expected \"airtable\" or \"jsonl\", got \"notion\""},
     {"{" SRC_OK ",\"sink\":{\"batch_size\":\"x\"}}",
      "sink.batch_size: expected a positive integer, got \"x\""},
     {"{" SRC_OK ",\"sink\":{\"batch_size\":0}}",
@@ -241,8 +249,8 @@ static const bad_case_t bad_cases[] = {
     {"{" SRC_OK "," SINK_OK ",\"engine\":{\"queue_rows\":[1]}}",
      "engine.queue_rows: expected a positive integer, got an array"},
     {"{" SRC_OK "," SINK_OK ",\"engine\":{\"queue_rows\":99}}",
-     "engine.queue_rows: expected at least 100 (one page of Airtable "
-     "records), got 99"},
+     "engine.queue_rows: expected at least 100 (a page of records), got "
+     "99"},
     {"{\"source\":{\"api_key\":42}," SINK_OK "}",
      "source.api_key: expected a string, got a number"},
     {"{\"source\":{}," SINK_OK "}",
@@ -321,7 +329,7 @@ START_TEST(test_allow_insecure_http) {
                          NULL, err),
                    0);
   ck_assert_int_eq(c.engine.allow_insecure_http, 1);
-  ck_assert_str_eq(c.source.base_url, "http://10.0.0.7:8080");
+  ck_assert_str_eq(AT(c)->base_url, "http://10.0.0.7:8080");
   ad_config_free(&c);
 }
 END_TEST
@@ -344,7 +352,7 @@ START_TEST(test_dust_key_or_token) {
              "\"w\",\"space_id\":\"s\",\"data_source_id\":\"d\"}}",
              keys[i]);
     ck_assert_msg(parse(&c, json, NULL, err) == 0, "%zu: %s", i, err);
-    ck_assert_str_eq(c.sink.api_key, keys[i]);
+    ck_assert_str_eq(DS(c)->api_key, keys[i]);
     ad_config_free(&c);
   }
 }
@@ -376,14 +384,51 @@ START_TEST(test_load_file) {
   ck_assert_int_ge(fd, 0);
   ck_assert_int_eq(write(fd, json, strlen(json)), (ssize_t)strlen(json));
   close(fd);
-  ck_assert_int_eq(ad_config_load(&c, path, NULL, NULL, err, sizeof(err)), 0);
-  ck_assert_str_eq(c.sink.workspace_id, "w1");
+  ck_assert_int_eq(ad_config_load(&c, path, ad_builtin_plugins(), NULL, NULL, err, sizeof(err)), 0);
+  ck_assert_str_eq(DS(c)->workspace_id, "w1");
   ad_config_free(&c);
   unlink(path);
-  ck_assert_int_eq(ad_config_load(&c, path, NULL, NULL, err, sizeof(err)),
+  ck_assert_int_eq(ad_config_load(&c, path, ad_builtin_plugins(), NULL, NULL, err, sizeof(err)),
                    AD_ECONFIG);
   ck_assert_msg(strstr(err, path) != NULL && strstr(err, "cannot open"),
                 "%s", err);
+  ad_config_free(&c);
+}
+END_TEST
+
+static int collect_secret(const char *secret, void *data) {
+  ad_buf_t *b = data;
+  return ad_buf_puts(b, secret) || ad_buf_puts(b, "|");
+}
+
+/* What logs must redact: both keys whole, and of a Redis URL only its
+ * password (its host and port say where airdust looked). */
+START_TEST(test_secrets_listed) {
+  ad_config_t c;
+  ad_buf_t b;
+  char err[256];
+  ck_assert_int_eq(
+      parse(&c,
+            "{" SRC_OK "," SINK_OK ",\"rate_limits\":{\"shared\":{\"type\":"
+            "\"redis\",\"url\":\"redis://u:pw%41@10.0.0.2:6379/0\"}},"
+            "\"engine\":{\"allow_insecure_http\":true}}",
+            NULL, err),
+      0);
+  ad_buf_init(&b, 0);
+  ck_assert_int_eq(ad_config_secrets(&c, collect_secret, &b), 0);
+  ck_assert_str_eq(b.data, "patSECRET123|sk-SECRET456|pw%41|");
+  ad_buf_free(&b);
+  ad_config_free(&c);
+  ck_assert_int_eq(
+      parse(&c,
+            "{" SRC_OK "," SINK_OK ",\"rate_limits\":{\"shared\":{\"type\":"
+            "\"redis\",\"url\":\"redis://10.0.0.2:6379\"}}}",
+            NULL, err),
+      0);
+  ad_buf_init(&b, 0);
+  ck_assert_int_eq(ad_config_secrets(&c, collect_secret, &b), 0);
+  ck_assert_str_eq(b.data, "patSECRET123|sk-SECRET456|");
+  ad_buf_free(&b);
   ad_config_free(&c);
 }
 END_TEST
@@ -392,6 +437,7 @@ static Suite *config_suite(void) {
   Suite *s = suite_create("config");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, test_minimal_gets_defaults);
+  tcase_add_test(tc, test_secrets_listed);
   tcase_add_test(tc, test_full_config);
   tcase_add_test(tc, test_state_dir);
   tcase_add_test(tc, test_shared_budget);

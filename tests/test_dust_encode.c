@@ -12,49 +12,13 @@
 
 #include <json-c/json.h>
 
+#include "builtin.h"
+#include "dust.h"
 #include "encoder.h"
 #include "error.h"
 #include "page.h"
 #include "testutil.h"
-
-/* ---- values ------------------------------------------------------------ */
-
-#define V_NULL                                                                 \
-  {                                                                            \
-    AD_KIND_NULL, 0, { 0 }                                                     \
-  }
-#define V_TEXT(str)                                                            \
-  {                                                                            \
-    AD_KIND_TEXT, sizeof(str) - 1, { .s = str }                                \
-  }
-#define V_INT(x)                                                               \
-  {                                                                            \
-    AD_KIND_INT, 0, { .i = (x) }                                               \
-  }
-#define V_FLOAT(lit)                                                           \
-  {                                                                            \
-    AD_KIND_FLOAT, sizeof(lit) - 1, { .s = lit }                               \
-  }
-#define V_BOOL(x)                                                              \
-  {                                                                            \
-    AD_KIND_BOOL, 0, { .b = (x) }                                              \
-  }
-#define V_DATE(x)                                                              \
-  {                                                                            \
-    AD_KIND_DATETIME, 1, { .ms = (x) }                                         \
-  }
-#define V_TIME(x)                                                              \
-  {                                                                            \
-    AD_KIND_DATETIME, 0, { .ms = (x) }                                         \
-  }
-#define V_LIST(a)                                                              \
-  {                                                                            \
-    AD_KIND_LIST, sizeof(a) / sizeof(a[0]), { .items = a }                     \
-  }
-#define V_JSON(str)                                                            \
-  {                                                                            \
-    AD_KIND_JSON, sizeof(str) - 1, { .s = str }                                \
-  }
+#include "values.h"
 
 static const ad_value_t l_ab[] = {V_TEXT("a"), V_TEXT("b")};
 static const ad_value_t l_recs[] = {V_TEXT("recA"), V_TEXT("recB")};
@@ -251,8 +215,8 @@ START_TEST(test_row_bytes) {
               "\"epoch\":1662336000000},\"score\":null}}");
   /* The semantic identifier, with and without the base. */
   CHECK_BYTES(title_of(t, &rec), "Ops > Tasks / Q1: Ship it");
-  free(t->base_name);
-  t->base_name = NULL;
+  free(t->group_name);
+  t->group_name = NULL;
   CHECK_BYTES(title_of(t, &rec), "Tasks / Q1: Ship it");
   ad_table_unref(t);
 }
@@ -666,6 +630,7 @@ typedef struct fixture {
   ad_timers_t timers;
   ad_queue_t queue;
   ad_stats_t stats;
+  ad_host_t host; /* the engine's side of the sink */
   ad_dust_sink_t sink;
 } fixture_t;
 
@@ -674,6 +639,7 @@ static void fixture_init(fixture_t *f, const char *format) {
   ad_http_opts_t ho;
   ad_queue_opts_t qo;
   ad_dust_sink_opts_t so;
+  ad_services_t *svc;
 
   memset(f, 0, sizeof(*f));
   ck_assert_int_eq(uv_loop_init(&f->loop), 0);
@@ -683,8 +649,9 @@ static void fixture_init(fixture_t *f, const char *format) {
            "\"w1\",\"space_id\":\"s1\",\"data_source_id\":\"d1\","
            "\"base_url\":\"http://127.0.0.1:%d\",\"data_format\":\"%s\"}}",
            ad_test_free_port(), format);
-  ck_assert_int_eq(
-      ad_config_parse(&f->cfg, json, strlen(json), NULL, NULL, err, 256), 0);
+  ck_assert_int_eq(ad_config_parse(&f->cfg, json, strlen(json),
+                                   ad_builtin_plugins(), NULL, NULL, err, 256),
+                   0);
   ad_http_opts_default(&ho);
   ck_assert_int_eq(ad_http_init(&f->http, &f->loop, &ho), 0);
   ck_assert_int_eq(ad_limiter_init(&f->limiter, &f->loop, NULL), 0);
@@ -693,13 +660,19 @@ static void fixture_init(fixture_t *f, const char *format) {
   qo.max_rows = 10000;
   ck_assert_int_eq(ad_queue_init(&f->queue, &qo), 0);
   ad_stats_init(&f->stats);
+  ad_host_init(&f->host, &f->loop, NULL, &f->queue, &f->stats, 0, NULL);
+  f->host.sink.plugin = &ad_dust_sink_plugin;
+  f->host.sink.ctx = &f->sink;
+  svc = &f->host.sink.services;
+  svc->config = &f->cfg;
+  svc->http = &f->http;
+  svc->limiter = &f->limiter;
+  svc->timers = &f->timers;
+  svc->stats = &f->stats;
   memset(&so, 0, sizeof(so));
-  so.config = &f->cfg;
-  so.http = &f->http;
-  so.limiter = &f->limiter;
-  so.timers = &f->timers;
-  so.queue = &f->queue;
-  so.stats = &f->stats;
+  so.host = &f->host.sink;
+  so.conf = f->cfg.sink.conf;
+  so.svc = svc;
   ck_assert_int_eq(ad_dust_sink_init(&f->sink, &so), 0);
 }
 
@@ -716,13 +689,12 @@ static void fixture_close(fixture_t *f) {
 /* Encodes rec into a new page of t through the sink's encoder. */
 static int encode_page(fixture_t *f, const ad_table_t *t,
                        const ad_record_t *rec, ad_page_t *page, char *err) {
-  ad_encoder_t e = ad_dust_encoder(&f->sink);
   ad_buf_t scratch;
   int rc;
 
   ad_buf_init(&scratch, 0);
   err[0] = '\0';
-  rc = e.encode(e.data, t, rec, page, &scratch, err, 256);
+  rc = ad_dust_encoder_encode(&f->sink, t, rec, page, &scratch, err, 256);
   ad_buf_free(&scratch);
   return rc;
 }
@@ -734,7 +706,6 @@ static const char tasks_row[] =
 
 START_TEST(test_encoder_tables) {
   fixture_t f;
-  ad_encoder_t e;
   ad_table_t *t, *u, *wide;
   ad_page_t *page;
   const ad_dust_layout_t *l;
@@ -744,17 +715,16 @@ START_TEST(test_encoder_tables) {
   char err[256];
 
   fixture_init(&f, "tables");
-  e = ad_dust_encoder(&f.sink);
-  ck_assert_ptr_eq(e.data, &f.sink);
+  ck_assert_uint_eq(ad_dust_encoder_wants(&f.sink), 0);
   t = table_of("airtable", "Ops", "Tasks / Q1", tasks_cols, 5);
   ck_assert_ptr_null(ad_dust_sink_layout(t));
-  ck_assert_int_eq(e.prepare(e.data, t, err, sizeof(err)), 0);
+  ck_assert_int_eq(ad_dust_encoder_prepare(&f.sink, t, err, sizeof(err)), 0);
   ck_assert_ptr_nonnull(t->sink_data); /* the sink's state of the table */
   l = ad_dust_sink_layout(t);
   ck_assert_ptr_nonnull(l);
   ck_assert_str_eq(l->keys[1], "name_2");
   ck_assert_uint_eq(l->primary, 0);
-  ck_assert_int_eq(e.prepare(e.data, t, err, sizeof(err)), 0); /* again */
+  ck_assert_int_eq(ad_dust_encoder_prepare(&f.sink, t, err, sizeof(err)), 0); /* again */
   ck_assert_ptr_eq(ad_dust_sink_layout(t), l);
 
   page = ad_page_new(t);
@@ -778,7 +748,7 @@ START_TEST(test_encoder_tables) {
 
   /* Too wide: refused, nothing kept or counted (the caller fails it). */
   wide = wide_table(513);
-  ck_assert_int_eq(e.prepare(e.data, wide, err, sizeof(err)), AD_EINVAL);
+  ck_assert_int_eq(ad_dust_encoder_prepare(&f.sink, wide, err, sizeof(err)), AD_EINVAL);
   ck_assert_str_eq(err, WIDE_513);
   ck_assert_ptr_null(wide->sink_data);
   ck_assert_ptr_null(ad_dust_sink_layout(wide));
@@ -799,7 +769,6 @@ END_TEST
 
 START_TEST(test_encoder_documents) {
   fixture_t f;
-  ad_encoder_t e;
   ad_table_t *t, *wide;
   ad_page_t *page;
   ad_value_t bad[] = {V_TEXT("x"), V_NULL, V_NULL, V_NULL, V_NULL};
@@ -807,9 +776,10 @@ START_TEST(test_encoder_documents) {
   char err[256];
 
   fixture_init(&f, "documents");
-  e = ad_dust_encoder(&f.sink);
+  ck_assert_uint_eq(ad_dust_encoder_wants(&f.sink),
+                    AD_ENCODE_URL | AD_ENCODE_CREATED);
   t = bugs("Tracker", 0);
-  ck_assert_int_eq(e.prepare(e.data, t, err, sizeof(err)), 0);
+  ck_assert_int_eq(ad_dust_encoder_prepare(&f.sink, t, err, sizeof(err)), 0);
   ck_assert_ptr_nonnull(ad_dust_sink_layout(t));
   ck_assert_ptr_null(ad_dust_sink_layout(t)->keys);
   page = ad_page_new(t);
@@ -828,7 +798,7 @@ START_TEST(test_encoder_documents) {
   ad_page_free(page);
 
   wide = wide_table(600); /* documents: no column limit */
-  ck_assert_int_eq(e.prepare(e.data, wide, err, sizeof(err)), 0);
+  ck_assert_int_eq(ad_dust_encoder_prepare(&f.sink, wide, err, sizeof(err)), 0);
   ad_table_unref(wide);
   ad_table_unref(t);
   fixture_close(&f);

@@ -185,7 +185,7 @@ static void run_case(const fault_t *const *set, int n, uint64_t seed,
               dc.requests_documents_post,
           dc.sent_429, dc.sent_5xx, dc.largest_request);
   ck_assert_int_eq(ac.ignored_penalty, 0);
-  ck_assert_uint_eq(h.st.http429_airtable, (uint64_t)ac.sent_429);
+  ck_assert_uint_eq(h.st.http429_source, (uint64_t)ac.sent_429);
   /* Only a resend after a timeout may store a record twice. */
   ck_assert_int_le(duplicates(&dc), dc.slow_answers * per_request);
 }

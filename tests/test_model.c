@@ -15,7 +15,7 @@ START_TEST(test_page_units) {
 
   ck_assert_ptr_nonnull(t);
   ck_assert_str_eq(t->description, "");
-  ck_assert_ptr_null(t->base_name);
+  ck_assert_ptr_null(t->group_name);
   p = ad_page_new(t);
   ad_table_unref(t); /* the page keeps the table alive */
   ck_assert_int_eq(ad_page_begin(p, "rec1", 4), 0);

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builtin.h"
 #include "config.h"
+#include "sink.h"
 #include "error.h"
 #include "state.h"
 #include "testutil.h"
@@ -22,7 +24,8 @@ static void setup(void) {
       "\"workspace_id\":\"w\",\"space_id\":\"s\",\"data_source_id\":\"d\"}}";
   char err[256];
   ck_assert_int_eq(
-      ad_config_parse(&cfg, text, strlen(text), NULL, NULL, err, sizeof(err)),
+      ad_config_parse(&cfg, text, strlen(text), ad_builtin_plugins(), NULL,
+                      NULL, err, sizeof(err)),
       0);
   snprintf(dir, sizeof(dir), "/tmp/ad_state_%d", (int)getpid());
   ck_assert_int_eq(mkdir(dir, 0700), 0);
@@ -38,8 +41,25 @@ static void teardown(void) {
   ad_config_free(&cfg);
 }
 
+/* Where the config's sink writes, as the sync binds a state to it. */
+static json_object *destination(void) {
+  char *text = cfg.sink_plugin->destination(cfg.sink.conf);
+  json_object *dest = json_tokener_parse(text);
+  free(text);
+  ck_assert_ptr_nonnull(dest);
+  return dest;
+}
+
+/* ad_state_open for the config's destination. */
+static int open_for(ad_state_t *st, const char *file, char *err, size_t len) {
+  json_object *dest = destination();
+  int rc = ad_state_open(st, file, dest, err, len);
+  json_object_put(dest);
+  return rc;
+}
+
 static int parse(ad_state_t *st, const char *text, char *err, size_t len) {
-  json_object *dest = ad_state_destination(&cfg);
+  json_object *dest = destination();
   int rc = ad_state_parse(st, text, strlen(text), dest, err, len);
   json_object_put(dest);
   return rc;
@@ -48,7 +68,7 @@ static int parse(ad_state_t *st, const char *text, char *err, size_t len) {
 START_TEST(test_empty_and_finished) {
   ad_state_t st;
   char err[512], text[1024];
-  json_object *dest = ad_state_destination(&cfg);
+  json_object *dest = destination();
 
   ck_assert_int_eq(parse(&st, "", err, sizeof(err)), 0);
   ck_assert_uint_eq(ad_state_count(&st), 0);
@@ -98,7 +118,7 @@ END_TEST
 START_TEST(test_bad_entry_named) {
   ad_state_t st;
   char err[512], text[1024];
-  json_object *dest = ad_state_destination(&cfg);
+  json_object *dest = destination();
   snprintf(text, sizeof(text),
            "{\"version\":1,\"destination\":%s,\"tables\":{\"appA\":{}}}",
            json_object_to_json_string(dest));
@@ -114,7 +134,7 @@ START_TEST(test_write_and_reopen) {
   ad_state_t st;
   char err[768], tmp[160];
 
-  ck_assert_int_eq(ad_state_open(&st, path, &cfg, err, sizeof(err)), 0);
+  ck_assert_int_eq(open_for(&st, path, err, sizeof(err)), 0);
   ck_assert_int_eq(access(path, F_OK), -1); /* nothing written yet */
   ck_assert_int_eq(ad_state_finish(&st, "appA", "tblA", 7, err, sizeof(err)),
                    0);
@@ -123,14 +143,14 @@ START_TEST(test_write_and_reopen) {
   ad_state_close(&st);
   snprintf(tmp, sizeof(tmp), "%s.tmp", path);
   ck_assert_int_eq(access(tmp, F_OK), -1);
-  ck_assert_int_eq(ad_state_open(&st, path, &cfg, err, sizeof(err)), 0);
+  ck_assert_int_eq(open_for(&st, path, err, sizeof(err)), 0);
   ck_assert_uint_eq(ad_state_count(&st), 2);
   ck_assert_int_eq(ad_state_finished(&st, "appA", "tblA"), 1);
   ck_assert_int_eq(ad_state_finished(&st, "appB", "tblC"), 1);
   ad_state_close(&st);
-  free(cfg.sink.data_source_id);
-  cfg.sink.data_source_id = strdup("other");
-  ck_assert_int_eq(ad_state_open(&st, path, &cfg, err, sizeof(err)),
+  free(((ad_dust_config_t *)cfg.sink.conf)->data_source_id);
+  ((ad_dust_config_t *)cfg.sink.conf)->data_source_id = strdup("other");
+  ck_assert_int_eq(open_for(&st, path, err, sizeof(err)),
                    AD_ECONFIG);
   ck_assert_ptr_nonnull(strstr(err, path));
   ck_assert_ptr_nonnull(strstr(err, "another destination"));
@@ -142,7 +162,7 @@ START_TEST(test_unwritable) {
   ad_state_t st;
   char err[768], bad[160];
   snprintf(bad, sizeof(bad), "%s/no/such/dir/state.json", dir);
-  ck_assert_int_eq(ad_state_open(&st, bad, &cfg, err, sizeof(err)), 0);
+  ck_assert_int_eq(open_for(&st, bad, err, sizeof(err)), 0);
   ck_assert_int_eq(ad_state_finish(&st, "appA", "tblA", 1, err, sizeof(err)),
                    AD_EIO);
   ck_assert_ptr_nonnull(strstr(err, bad));

@@ -26,9 +26,9 @@ START_TEST(test_design_shape) {
   st.tables = 40;
   st.records_read = 20000;
   st.rows_written = 20000;
-  st.requests_airtable = 211;
-  st.requests_dust = 120;
-  st.http429_dust = 2;
+  st.requests_source = 211;
+  st.requests_sink = 120;
+  st.http429_sink = 2;
   st.retries = 3;
   st.bytes_received = 1234;
   st.bytes_sent = 5678;

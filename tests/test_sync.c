@@ -89,7 +89,7 @@ START_TEST(test_exactly_once) {
   ad_fake_dust_counters(h.dust, &c);
   ck_assert_int_eq(c.duplicate_rows, 0);
   ck_assert_int_le(c.max_concurrent, datasets[_i].concurrency);
-  ck_assert_uint_eq(h.st.requests_dust,
+  ck_assert_uint_eq(h.st.requests_sink,
                     (uint64_t)(c.requests_tables_post + c.requests_rows_post +
                                c.requests_documents_post));
   if (strcmp(h.format, "tables") != 0)
@@ -181,7 +181,7 @@ START_TEST(test_dust_faults_retried) {
   ad_fake_dust_counters(h.dust, &c);
   ck_assert_int_gt(c.sent_5xx + c.dropped + c.sent_429, 0);
   ck_assert_uint_ge(h.st.retries, (uint64_t)(c.sent_5xx + c.sent_429));
-  ck_assert_uint_eq(h.st.http429_dust, (uint64_t)c.sent_429);
+  ck_assert_uint_eq(h.st.http429_sink, (uint64_t)c.sent_429);
   ck_assert_int_eq(ad_stats_ok(&h.st), 1);
 }
 END_TEST

@@ -62,10 +62,9 @@ static uint64_t ad_dust_on_penalty(ad_apicall_t *ac,
 int ad_dust_client_init(ad_dust_client_t *c, const ad_dust_client_opts_t *o) {
   ad_apicall_opts_t ao;
 
-  if (o->api_key == NULL || o->stats == NULL || o->max_retries < 0)
+  if (o->api_key == NULL || o->max_retries < 0)
     return AD_EINVAL;
   memset(c, 0, sizeof(*c));
-  c->log = o->log;
   c->key_kind = strncmp(o->api_key, "sk-", 3) == 0 ? "workspace API key (sk-…)"
                                                    : "OAuth access token";
   memset(&ao, 0, sizeof(ao));
@@ -85,11 +84,7 @@ int ad_dust_client_init(ad_dust_client_t *c, const ad_dust_client_opts_t *o) {
   ao.classify = ad_dust_classify;
   ao.on_penalty = ad_dust_on_penalty;
   ao.data = c;
-  ao.counts.requests = &o->stats->requests_dust;
-  ao.counts.retries = &o->stats->retries;
-  ao.counts.penalties = &o->stats->http429_dust;
-  ao.counts.bytes_sent = &o->stats->bytes_sent;
-  ao.counts.bytes_received = &o->stats->bytes_received;
+  ao.counts = o->counts;
   return ad_apicall_api_init(&c->api, &ao);
 }
 
@@ -116,10 +111,7 @@ static void ad_dust_call_end(ad_dust_call_t *call, int outcome, int fatal,
   r.fatal = fatal;
   r.error = error;
   r.status = status;
-  r.message = message;
-  if (outcome == AD_DUST_FAILED && call->client->log != NULL)
-    ad_log_write(call->client->log, fatal ? AD_LOG_ERROR : AD_LOG_WARN, "dust",
-                 "%s", message);
+  r.message = message; /* the sink reports it, through the engine */
   call->cb(call, &r, call->data);
 }
 

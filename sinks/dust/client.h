@@ -22,8 +22,9 @@
  *                               401 says which kind of key was refused
  *                               (a workspace key or an OAuth token)
  *   other 4xx                   failed, with the server's message
- * A failed call is logged (an error when fatal, else a warning). The
- * callback runs once per started call, never for a canceled one, and may
+ * A failed call is not logged here: the sink reports it to the engine,
+ * which logs and counts it once, under the plugin's name. The callback
+ * runs once per started call, never for a canceled one, and may
  * free the call's memory or start it again. */
 #ifndef AD_DUST_CLIENT_H
 #define AD_DUST_CLIENT_H
@@ -34,7 +35,6 @@
 #include "http.h"
 #include "limiter.h"
 #include "log.h"
-#include "stats.h"
 #include "timers.h"
 
 /* 429s a call may meet, per max_retries + 1. */
@@ -73,14 +73,13 @@ typedef struct ad_dust_client_opts {
   /* Shared with the caller, who keeps them alive. */
   ad_http_t *http;
   ad_timers_t *timers;
-  ad_stats_t *stats;
+  ad_apicall_counts_t counts; /* where its calls count; each may be NULL */
   ad_log_t *log; /* may be NULL */
 } ad_dust_client_opts_t;
 
 struct ad_dust_client {
   /* Private. */
   ad_apicall_api_t api;
-  ad_log_t *log;
   const char *key_kind; /* what a 401 refused, never the key itself */
 };
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "isotime.h"
 #include "jsonw.h"
 #include "page.h"
 #include "slug.h"
@@ -102,76 +103,6 @@ static size_t ad_dust_nbytes(const ad_value_t *v) {
   return v->u.s != NULL ? v->n : 0;
 }
 
-/* Days since 1970-01-01 to a proleptic Gregorian date. */
-static void ad_dust_civil(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-  int64_t era, yy;
-  unsigned doe, yoe, doy, mp;
-
-  z += 719468;
-  era = (z >= 0 ? z : z - 146096) / 146097;
-  doe = (unsigned)(z - era * 146097);
-  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  yy = (int64_t)yoe + era * 400;
-  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = yy + (*m <= 2);
-}
-
-/* Airtable's own spellings: 2022-09-05, 2022-09-05T07:00:00.000Z. */
-
-/* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS.mmmZ" for a year of four digits and
- * t milliseconds into the day; returns its length. */
-static size_t ad_dust_iso(char *p, unsigned y, unsigned m, unsigned d,
-                          unsigned t, int date_only) {
-  unsigned v[] = {y / 100, y % 100, m, d, t / 3600000, t / 60000 % 60,
-                  t / 1000 % 60};
-  /* before each pair of digits: none within the year, then - - T : : */
-  static const char sep[] = {0, 0, '-', '-', 'T', ':', ':'};
-  size_t n = 0, i, last = date_only ? 4 : 7;
-
-  for (i = 0; i < last; i++) {
-    if (sep[i] != '\0')
-      p[n++] = sep[i];
-    p[n++] = (char)('0' + v[i] / 10);
-    p[n++] = (char)('0' + v[i] % 10);
-  }
-  if (!date_only) {
-    p[n++] = '.';
-    p[n++] = (char)('0' + t % 1000 / 100);
-    p[n++] = (char)('0' + t % 100 / 10);
-    p[n++] = (char)('0' + t % 10);
-    p[n++] = 'Z';
-  }
-  return n;
-}
-
-static int ad_dust_datetime_text(int64_t ms, int date_only, ad_buf_t *out) {
-  char buf[32];
-  const int64_t day = INT64_C(86400000);
-  int64_t days = ms / day, rem = ms % day, y;
-  unsigned m, d, t;
-
-  if (rem < 0) {
-    rem += day;
-    days--;
-  }
-  ad_dust_civil(days, &y, &m, &d);
-  t = (unsigned)rem;
-  if (y < 0 || y > 9999) /* outside ISO 8601's four digits: rare */
-    return date_only
-               ? ad_buf_printf(out, "%04" PRId64 "-%02u-%02u", y, m, d)
-               : ad_buf_printf(out,
-                               "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%03uZ",
-                               y, m, d, t / 3600000, t / 60000 % 60,
-                               t / 1000 % 60, t % 1000);
-  /* Digits by hand: documents print a date per date cell, and printf was
-   * a tenth of a documents run's CPU. */
-  return ad_buf_append(out, buf, ad_dust_iso(buf, (unsigned)y, m, d, t,
-                                             date_only));
-}
-
 static int ad_dust_text_at(const ad_value_t *v, ad_buf_t *out, int depth) {
   size_t i, mark, sep_end;
   int rc = 0, wrote = 0;
@@ -188,7 +119,7 @@ static int ad_dust_text_at(const ad_value_t *v, ad_buf_t *out, int depth) {
     return v->u.b ? ad_buf_append(out, "true", 4)
                   : ad_buf_append(out, "false", 5);
   case AD_KIND_DATETIME:
-    return ad_dust_datetime_text(v->u.ms, v->n == 1, out);
+    return ad_iso_format(v->u.ms, v->n == 1, out);
   case AD_KIND_LIST:
     if (depth >= AD_DUST_MAX_DEPTH || v->u.items == NULL)
       return 0;
@@ -319,9 +250,9 @@ int ad_dust_title(const ad_table_t *t, const ad_dust_layout_t *l,
   size_t mark;
   int rc = 0;
 
-  if (t->base_name != NULL)
-    rc = ad_buf_puts(out, t->base_name);
-  if (rc == 0 && t->base_name != NULL)
+  if (t->group_name != NULL)
+    rc = ad_buf_puts(out, t->group_name);
+  if (rc == 0 && t->group_name != NULL)
     rc = ad_buf_puts(out, " > ");
   if (rc == 0)
     rc = ad_buf_puts(out, t->table_name);
@@ -421,7 +352,7 @@ static int ad_dust_tags(const ad_table_t *t, const ad_record_t *rec,
   /* "airtable_base_id", or "base_id" without an origin */
   if (rc == 0)
     rc = ad_dust_tag(origin, *origin ? "_base_id" : "base_id", NULL,
-                     t->base_id != NULL ? t->base_id : "", 0, out, scratch, &n);
+                     t->group_id != NULL ? t->group_id : "", 0, out, scratch, &n);
   if (rc == 0)
     rc = ad_dust_tag(origin, *origin ? "_table_id" : "table_id", NULL,
                      t->table_id != NULL ? t->table_id : "", 0, out, scratch,
@@ -479,9 +410,9 @@ int ad_dust_document(const ad_table_t *t, const ad_dust_layout_t *l,
 
 /* ---- the encoder --------------------------------------------------------- */
 
-static int ad_dust_enc_prepare(void *data, ad_table_t *table, char *err,
-                               size_t errlen) {
-  return ad_dust_sink_prepare(data, table, err, errlen);
+int ad_dust_encoder_prepare(void *sink, ad_table_t *table, char *err,
+                            size_t errlen) {
+  return ad_dust_sink_prepare(sink, table, err, errlen);
 }
 
 /* Why a record could not be written (AD_EINVAL: something in it is not a
@@ -503,9 +434,9 @@ static void ad_dust_enc_error(const ad_table_t *t, const ad_record_t *rec,
   snprintf(err, errlen, "the table's columns changed after it was prepared");
 }
 
-static int ad_dust_enc_encode(void *data, const ad_table_t *table,
-                              const ad_record_t *rec, ad_page_t *page,
-                              ad_buf_t *scratch, char *err, size_t errlen) {
+int ad_dust_encoder_encode(void *data, const ad_table_t *table,
+                           const ad_record_t *rec, ad_page_t *page,
+                           ad_buf_t *scratch, char *err, size_t errlen) {
   const ad_dust_sink_t *sink = data;
   const ad_dust_layout_t *layout = ad_dust_sink_layout(table);
   ad_dust_layout_t local;
@@ -519,8 +450,8 @@ static int ad_dust_enc_encode(void *data, const ad_table_t *table,
     /* Not prepared (a caller that skipped prepare): the layout is made
      * here, for this record alone, so nothing shared is written. */
     rc = ad_dust_layout_init(
-        &local, table, sink->o.config->sink.data_format == AD_FORMAT_DOCUMENTS,
-        err, errlen);
+        &local, table, sink->o.conf->data_format == AD_FORMAT_DOCUMENTS, err,
+        errlen);
     if (rc != 0) {
       ad_dust_layout_free(&local);
       return rc == AD_ENOMEM ? rc : AD_EPARSE;
@@ -546,15 +477,11 @@ static int ad_dust_enc_encode(void *data, const ad_table_t *table,
   return rc;
 }
 
-ad_encoder_t ad_dust_encoder(ad_dust_sink_t *sink) {
-  ad_encoder_t e;
-  e.prepare = ad_dust_enc_prepare;
-  e.encode = ad_dust_enc_encode;
-  e.data = sink;
-  /* A row is its id and cells; a document also links to the record and
-   * carries when it was made. */
-  e.wants = sink->o.config->sink.data_format == AD_FORMAT_DOCUMENTS
-                ? AD_ENCODE_URL | AD_ENCODE_CREATED
-                : 0;
-  return e;
+/* A row is its id and cells; a document also links to the record and
+ * carries when it was made. */
+unsigned ad_dust_encoder_wants(void *data) {
+  const ad_dust_sink_t *sink = data;
+  return sink->o.conf->data_format == AD_FORMAT_DOCUMENTS
+             ? AD_ENCODE_URL | AD_ENCODE_CREATED
+             : 0;
 }

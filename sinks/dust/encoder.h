@@ -6,9 +6,6 @@
  * the 512-column limit, datetime cells, integers past 2^53 as text, list
  * cells as text, document titles, texts and tags and their 512-unit cuts.
  *
- * (Named encoder.h, not encode.h: a quoted "encode.h" from this folder
- * would find this file before engine/encode.h.)
- *
  *   prepare  on the loop, once per table: checks the width, computes the
  *            table's layout (its column keys, its primary column) and
  *            makes the sink's state of the table (sink.c), which holds it;
@@ -24,7 +21,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "encode.h" /* engine/encode.h: ad_encoder_t */
+#include "page.h"
 #include "record.h"
 #include "sink.h"
 #include "table.h"
@@ -36,8 +33,14 @@
 /* Largest integer a JSON number survives Dust's JavaScript front with. */
 #define AD_DUST_MAX_SAFE_INT INT64_C(9007199254740991)
 
-/* The sink's encoder; data is sink, which must outlive every page. */
-ad_encoder_t ad_dust_encoder(ad_dust_sink_t *sink);
+/* The sink plugin's prepare, encode and wants (airdust_plugin.h); the
+ * first argument is the ad_dust_sink_t, which outlives every page. */
+int ad_dust_encoder_prepare(void *sink, ad_table_t *table, char *err,
+                            size_t errlen);
+int ad_dust_encoder_encode(void *sink, const ad_table_t *table,
+                           const ad_record_t *rec, ad_page_t *page,
+                           ad_buf_t *scratch, char *err, size_t errlen);
+unsigned ad_dust_encoder_wants(void *sink);
 
 /* What encoding a table needs, computed once from its columns. */
 typedef struct ad_dust_layout ad_dust_layout_t;

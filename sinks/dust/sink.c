@@ -38,7 +38,6 @@ typedef struct ad_ds_table {
   ad_ds_write_t *gate; /* the batch carrying truncate, until it ends */
   ad_ds_write_t *open; /* the batch being filled */
   ad_list_t held;      /* sealed, waiting for the table to be ready */
-  size_t failure;      /* its entry in stats->failures, or SIZE_MAX */
   char *error;         /* why it failed, once it has */
   /* For on_table_done: units taken and not yet acknowledged, those
    * acknowledged, whether the last page came, and whether any failed. */
@@ -62,55 +61,32 @@ static void ad_ds_fatal(ad_dust_sink_t *sink, const char *msg);
 static void ad_ds_table_fail(ad_ds_table_t *tbl, const char *msg);
 
 static int ad_ds_documents(const ad_dust_sink_t *sink) {
-  return sink->o.config->sink.data_format == AD_FORMAT_DOCUMENTS;
+  return sink->o.conf->data_format == AD_FORMAT_DOCUMENTS;
 }
 
 static void ad_ds_target(const ad_dust_sink_t *sink, ad_dust_target_t *t) {
-  t->base_url = sink->o.config->sink.base_url;
-  t->workspace_id = sink->o.config->sink.workspace_id;
-  t->space_id = sink->o.config->sink.space_id;
-  t->data_source_id = sink->o.config->sink.data_source_id;
+  t->base_url = sink->o.conf->base_url;
+  t->workspace_id = sink->o.conf->workspace_id;
+  t->space_id = sink->o.conf->space_id;
+  t->data_source_id = sink->o.conf->data_source_id;
 }
 
 /* ---- accounting ---------------------------------------------------------- */
 
-/* Counts n rows failed; a table's later failures join its entry. */
+/* n rows failed: the engine counts them (a table's failures for one
+ * reason join one entry). */
 static void ad_ds_fail_rows(ad_dust_sink_t *sink, ad_ds_table_t *tbl,
                             const char *record, const char *msg, uint64_t n) {
-  ad_stats_t *st = sink->o.stats;
-  size_t *entry = tbl != NULL && record == NULL ? &tbl->failure : NULL;
-  size_t before;
-
-  if (n == 0 && entry == NULL)
+  if (n == 0 && tbl == NULL)
     return;
   if (tbl != NULL)
     tbl->any_failed = 1;
-  st->records_failed += n;
-  if (tbl != NULL)
-    ad_stats_base_at(st, tbl->table->stats_base)->records_failed += n;
-  if (entry != NULL && *entry < st->nfailures &&
-      strcmp(st->failures[*entry].error, msg) == 0) {
-    st->failures[*entry].records += n;
-    return;
-  }
-  before = st->nfailures;
-  if (ad_stats_add_failure(st, tbl ? tbl->table->base_id : "",
-                           tbl ? tbl->table->table_id : "", record, msg,
-                           n) != 0) {
-    if (sink->o.log != NULL)
-      ad_log_error(sink->o.log, "dust", "out of memory recording: %s", msg);
-    return;
-  }
-  if (entry != NULL && st->nfailures > before)
-    *entry = before;
+  ad_sink_failed(sink->o.host, tbl != NULL ? tbl->table : NULL, record, msg,
+                 n);
 }
 
 static void ad_ds_table_failed(ad_ds_table_t *tbl) {
-  ad_stats_t *st = tbl->sink->o.stats;
-  if (!ad_table_mark_failed(tbl->table))
-    return;
-  st->tables_failed++;
-  ad_stats_base_at(st, tbl->table->stats_base)->tables_failed++;
+  ad_sink_table_failed(tbl->sink->o.host, tbl->table, NULL);
 }
 
 static ad_ds_write_t *ad_ds_write_new(ad_ds_table_t *tbl) {
@@ -161,15 +137,15 @@ static void ad_ds_table_check_done(ad_ds_table_t *tbl) {
       tbl->table->failed)
     return;
   tbl->done_reported = 1;
-  if (sink->o.on_table_done != NULL)
-    sink->o.on_table_done(sink, tbl->table, tbl->written, sink->o.data);
+  ad_sink_table_done(sink->o.host, tbl->table);
 }
 
 static int ad_ds_table_body(ad_ds_table_t *tbl) {
   ad_table_t *t = tbl->table;
   ad_buf_reset(&tbl->body);
-  return ad_dust_table_body(&tbl->body, tbl->dust_id, tbl->name, t->base_name,
-                            t->base_id, t->table_name, t->table_id,
+  return ad_dust_table_body(&tbl->body, tbl->dust_id, tbl->name,
+                            t->group_name, t->group_id, t->table_name,
+                            t->table_id,
                             t->description);
 }
 
@@ -201,22 +177,23 @@ static int ad_ds_table_names(ad_ds_table_t *tbl) {
   char label[192];
 
   ad_buf_init(&id, 0);
-  if (ad_dust_table_id(&id, sink->o.config->sink.table_id_prefix, t->base_id,
+  if (ad_dust_table_id(&id, sink->o.conf->table_id_prefix, t->group_id,
                        t->table_id) != 0) {
     ad_buf_free(&id);
     return AD_ENOMEM;
   }
   tbl->dust_id = ad_buf_steal(&id, NULL);
   snprintf(label, sizeof(label), "table \"%s\" (%s) of base %s%s%s",
-           t->table_name, t->table_id, t->base_name ? "\"" : "",
-           t->base_name ? t->base_name : t->base_id, t->base_name ? "\"" : "");
+           t->table_name, t->table_id, t->group_name ? "\"" : "",
+           t->group_name ? t->group_name : t->group_id,
+           t->group_name ? "\"" : "");
   snprintf(tbl->what_upsert, sizeof(tbl->what_upsert),
            "upserting Dust table %s for %s", tbl->dust_id, label);
   snprintf(tbl->what_rows, sizeof(tbl->what_rows), "writing %s of %s to Dust",
            ad_ds_documents(sink) ? "documents" : "rows", label);
   if (ad_ds_documents(sink))
     return 0;
-  tbl->name = ad_dust_table_name(&sink->names, t->base_name, t->table_name);
+  tbl->name = ad_dust_table_name(&sink->names, t->group_name, t->table_name);
   if (tbl->name == NULL || ad_ds_table_body(tbl) != 0)
     return AD_ENOMEM;
   return 0;
@@ -234,7 +211,6 @@ static ad_ds_table_t *ad_ds_table_get(ad_dust_sink_t *sink, ad_table_t *t) {
     return NULL;
   tbl->sink = sink;
   tbl->table = ad_table_ref(t);
-  tbl->failure = SIZE_MAX;
   ad_list_init(&tbl->held);
   ad_list_init(&tbl->upsert_node);
   ad_buf_init(&tbl->body, 0);
@@ -264,7 +240,7 @@ static void ad_ds_release(ad_ds_table_t *tbl) {
     return;
   while ((n = ad_list_head(&tbl->held)) != NULL) {
     w = ad_container_of(n, ad_ds_write_t, node);
-    if (sink->o.config->sink.truncate && !tbl->truncated &&
+    if (sink->o.conf->truncate && !tbl->truncated &&
         !ad_ds_documents(sink)) {
       if (tbl->gate != NULL)
         return;
@@ -329,8 +305,7 @@ static void ad_ds_on_upsert(ad_dust_call_t *call, const ad_dust_result_t *r,
   } else if (r->outcome == AD_DUST_NAME_TAKEN && !tbl->renamed &&
              (name = ad_dust_table_name_fallback(
                   tbl->name, tbl->table->table_id)) != NULL) {
-    if (sink->o.log != NULL)
-      ad_log_warn(sink->o.log, "dust",
+    ad_sink_log(sink->o.host, AD_LOG_WARN,
                   "%s: the name \"%s\" belongs to another Dust table; "
                   "using \"%s\"",
                   tbl->what_upsert, tbl->name, name);
@@ -441,12 +416,7 @@ static void ad_ds_on_write(ad_dust_call_t *call, const ad_dust_result_t *r,
   ad_list_remove(&w->node);
   switch (r->outcome) {
   case AD_DUST_DONE:
-    if (ad_ds_documents(sink))
-      sink->o.stats->documents_written += w->batch.n;
-    else
-      sink->o.stats->rows_written += w->batch.n;
-    ad_stats_base_at(sink->o.stats, tbl->table->stats_base)->written +=
-        w->batch.n;
+    ad_sink_written(sink->o.host, tbl->table, w->batch.n);
     tbl->pending -= w->batch.n;
     tbl->written += w->batch.n;
     if (tbl->gate == w) {
@@ -528,7 +498,7 @@ static int ad_ds_add_unit(ad_ds_table_t *tbl, const ad_page_t *page, size_t i) {
   ad_ds_write_t *w = tbl->open;
   int rc;
 
-  if (w != NULL && (w->batch.n >= (size_t)sink->o.config->sink.batch_size ||
+  if (w != NULL && (w->batch.n >= (size_t)sink->o.conf->batch_size ||
                     !ad_dust_batch_fits(&w->batch, len))) {
     ad_ds_seal(tbl);
     w = NULL;
@@ -568,9 +538,7 @@ static void ad_ds_take_page(ad_dust_sink_t *sink, ad_page_t *page) {
   if (tbl == NULL) {
     snprintf(msg, sizeof(msg), "out of memory taking a page of table %s",
              page->table->table_id);
-    sink->o.stats->records_failed += page->nunits;
-    ad_stats_add_failure(sink->o.stats, page->table->base_id,
-                         page->table->table_id, NULL, msg, page->nunits);
+    ad_sink_failed(sink->o.host, page->table, NULL, msg, page->nunits);
     ad_page_free(page);
     return;
   }
@@ -601,7 +569,8 @@ static void ad_ds_take_page(ad_dust_sink_t *sink, ad_page_t *page) {
 static int ad_ds_seal_partial(ad_dust_sink_t *sink) {
   ad_list_t *n;
   ad_ds_table_t *tbl;
-  long free_slots = sink->o.config->engine.sink_concurrency - sink->inflight;
+  long free_slots = sink->o.svc->config->engine.sink_concurrency -
+                    sink->inflight;
   int sealed = 0;
 
   for (n = sink->tables.next; n != &sink->tables && sealed < free_slots;
@@ -616,7 +585,7 @@ static int ad_ds_seal_partial(ad_dust_sink_t *sink) {
 }
 
 static void ad_ds_pump(ad_dust_sink_t *sink) {
-  long limit = sink->o.config->engine.sink_concurrency;
+  long limit = sink->o.svc->config->engine.sink_concurrency;
   ad_list_t *n;
 
   while (!sink->aborted && sink->inflight < limit) {
@@ -636,17 +605,16 @@ static void ad_ds_pump(ad_dust_sink_t *sink) {
 static void ad_ds_on_drained(ad_timers_entry_t *entry, void *data) {
   ad_dust_sink_t *sink = data;
   (void)entry;
-  if (sink->o.on_drained != NULL)
-    sink->o.on_drained(sink, sink->o.data);
+  ad_sink_drained(sink->o.host);
 }
 
 static void ad_ds_check_drained(ad_dust_sink_t *sink) {
   if (!sink->finishing || sink->drained || sink->inflight > 0 ||
       sink->held_rows > 0 || !ad_list_empty(&sink->upserts) ||
-      sink->o.queue->items > 0)
+      ad_sink_has_page(sink->o.host))
     return;
   sink->drained = 1;
-  if (ad_timers_after(sink->o.timers, &sink->drained_entry, 0, ad_ds_on_drained,
+  if (ad_timers_after(sink->o.svc->timers, &sink->drained_entry, 0, ad_ds_on_drained,
                       sink) != 0)
     ad_ds_on_drained(&sink->drained_entry, sink);
 }
@@ -654,25 +622,22 @@ static void ad_ds_check_drained(ad_dust_sink_t *sink) {
 /* Pages still queued once the sink has stopped: failed, with the reason
  * given to abort. */
 static void ad_ds_fail_queued(ad_dust_sink_t *sink) {
-  ad_queue_item_t *item;
   ad_page_t *page;
-  while ((item = ad_queue_pop(sink->o.queue)) != NULL) {
-    page = ad_container_of(item, ad_page_t, item);
-    ad_ds_fail_rows(sink, NULL, NULL, sink->abort_reason, page->nunits);
-    ad_stats_base_at(sink->o.stats, page->table->stats_base)->records_failed +=
-        page->nunits;
+  while ((page = ad_sink_pop(sink->o.host)) != NULL) {
+    ad_sink_failed(sink->o.host, page->table, NULL, sink->abort_reason,
+                   page->nunits);
     ad_page_free(page);
   }
 }
 
 void ad_dust_sink_kick(ad_dust_sink_t *sink) {
-  ad_queue_item_t *item;
+  ad_page_t *page;
 
   if (sink->aborted) {
     ad_ds_fail_queued(sink);
   } else {
-    while (ad_ds_room(sink) && (item = ad_queue_pop(sink->o.queue)) != NULL)
-      ad_ds_take_page(sink, ad_container_of(item, ad_page_t, item));
+    while (ad_ds_room(sink) && (page = ad_sink_pop(sink->o.host)) != NULL)
+      ad_ds_take_page(sink, page);
     ad_ds_pump(sink);
   }
   ad_ds_check_drained(sink);
@@ -685,33 +650,31 @@ void ad_dust_sink_finish(ad_dust_sink_t *sink) {
 
 /* ---- stopping ---------------------------------------------------------- */
 
-static uint64_t ad_ds_drop_list(ad_list_t *list, int cancel) {
+/* Fails every write of list with the abort's reason. */
+static void ad_ds_drop_list(ad_dust_sink_t *sink, ad_list_t *list,
+                            int cancel) {
   ad_list_t *n;
   ad_ds_write_t *w;
-  uint64_t rows = 0;
   while ((n = ad_list_head(list)) != NULL) {
     ad_list_remove(n);
     w = ad_container_of(n, ad_ds_write_t, node);
     if (cancel)
       ad_dust_call_cancel(&w->call);
-    rows += w->batch.n;
-    ad_stats_base_at(w->tbl->sink->o.stats, w->tbl->table->stats_base)
-        ->records_failed += w->batch.n;
+    ad_ds_fail_rows(sink, w->tbl, NULL, sink->abort_reason, w->batch.n);
     ad_ds_write_free(w);
   }
-  return rows;
 }
 
 void ad_dust_sink_abort(ad_dust_sink_t *sink, const char *reason) {
   ad_list_t *n;
   ad_ds_table_t *tbl;
-  uint64_t rows;
 
   if (sink->aborted)
     return;
   sink->aborted = 1;
   snprintf(sink->abort_reason, sizeof(sink->abort_reason), "%s", reason);
-  rows = ad_ds_drop_list(&sink->flying, 1) + ad_ds_drop_list(&sink->ready, 0);
+  ad_ds_drop_list(sink, &sink->flying, 1);
+  ad_ds_drop_list(sink, &sink->ready, 0);
   for (n = sink->tables.next; n != &sink->tables; n = n->next) {
     tbl = ad_container_of(n, ad_ds_table_t, node);
     ad_dust_call_cancel(&tbl->call);
@@ -720,22 +683,19 @@ void ad_dust_sink_abort(ad_dust_sink_t *sink, const char *reason) {
     if (tbl->open != NULL) /* not through seal: nothing may be released */
       ad_list_insert_tail(&tbl->held, &tbl->open->node);
     tbl->open = NULL;
-    rows += ad_ds_drop_list(&tbl->held, 0);
+    ad_ds_drop_list(sink, &tbl->held, 0);
     tbl->gate = NULL;
   }
   sink->inflight = 0;
-  ad_ds_fail_rows(sink, NULL, NULL, sink->abort_reason, rows);
   ad_ds_fail_queued(sink);
   ad_ds_check_drained(sink);
 }
 
 static void ad_ds_fatal(ad_dust_sink_t *sink, const char *msg) {
   char reason[sizeof(sink->abort_reason)];
-  ad_stats_set_fatal(sink->o.stats, msg);
   snprintf(reason, sizeof(reason), "not written: the run stopped (%s)", msg);
   ad_dust_sink_abort(sink, reason);
-  if (sink->o.on_fatal != NULL)
-    sink->o.on_fatal(sink, sink->o.data);
+  ad_sink_fatal(sink->o.host, msg);
 }
 
 /* ---- prepare (encoder.h) ---------------------------------------------- */
@@ -774,24 +734,23 @@ const ad_dust_layout_t *ad_dust_sink_layout(const ad_table_t *t) {
 static void ad_ds_on_check(ad_dust_call_t *call, const ad_dust_result_t *r,
                            void *data) {
   ad_dust_sink_t *sink = data;
-  const ad_config_t *cfg = sink->o.config;
+  const ad_dust_config_t *conf = sink->o.conf;
   (void)call;
   sink->inflight--;
   if (r->outcome == AD_DUST_DONE) {
     snprintf(sink->check_report, sizeof(sink->check_report),
              "data source %s in space %s of workspace %s is reachable and "
              "the key is accepted",
-             cfg->sink.data_source_id, cfg->sink.space_id,
-             cfg->sink.workspace_id);
+             conf->data_source_id, conf->space_id, conf->workspace_id);
   } else {
     snprintf(sink->check_report, sizeof(sink->check_report), "%s",
              r->message);
-    ad_stats_set_fatal(sink->o.stats, r->message);
+    ad_sink_fatal(sink->o.host, r->message);
   }
-  sink->check_cb(sink, sink->o.data);
+  ad_sink_checked(sink->o.host);
 }
 
-int ad_dust_sink_check(ad_dust_sink_t *sink, ad_dust_sink_cb cb) {
+int ad_dust_sink_check(ad_dust_sink_t *sink) {
   ad_dust_target_t t;
   int rc;
 
@@ -799,7 +758,6 @@ int ad_dust_sink_check(ad_dust_sink_t *sink, ad_dust_sink_cb cb) {
   ad_buf_reset(ad_dust_call_url(&sink->check_call));
   if ((rc = ad_dust_tables_url(ad_dust_call_url(&sink->check_call), &t)) != 0)
     return rc;
-  sink->check_cb = cb;
   rc = ad_dust_call_start(&sink->check_call, NULL, NULL, 0, ad_ds_on_check);
   if (rc == 0)
     sink->inflight++;
@@ -812,13 +770,14 @@ int ad_dust_sink_check(ad_dust_sink_t *sink, ad_dust_sink_cb cb) {
  * every process that writes documents there (budget.h): Dust's limit is
  * the workspace's, whatever the key or data source. */
 static int ad_ds_documents_key(ad_dust_sink_t *sink) {
-  const ad_config_t *cfg = sink->o.config;
-  const char *server[] = {"dust", cfg->sink.base_url, NULL};
-  const char *ws[] = {"dust workspace", cfg->sink.base_url,
-                      cfg->sink.workspace_id, NULL};
-  uint64_t window_us =
-      (sink->o.documents_window_ms ? sink->o.documents_window_ms : 60000) *
-      1000;
+  const ad_config_t *cfg = sink->o.svc->config;
+  const char *server[] = {"dust", sink->o.conf->base_url, NULL};
+  const char *ws[] = {"dust workspace", sink->o.conf->base_url,
+                      sink->o.conf->workspace_id, NULL};
+  uint64_t window_us = (sink->o.svc->documents_window_ms
+                            ? sink->o.svc->documents_window_ms
+                            : 60000) *
+                       1000;
   uint64_t margin = (uint64_t)cfg->rate_limits.safety_margin_ms * 1000;
   char h[17], w[17];
 
@@ -826,21 +785,23 @@ static int ad_ds_documents_key(ad_dust_sink_t *sink) {
   ad_digest_hex(ws, w, 16);
   snprintf(sink->documents_key_name, sizeof(sink->documents_key_name),
            "dust-%s/ws-%s", h, w);
-  return ad_limiter_key_init(sink->o.limiter, &sink->documents_key,
+  return ad_limiter_key_init(sink->o.svc->limiter, &sink->documents_key,
                              sink->documents_key_name,
                              cfg->rate_limits.dust_documents_per_minute,
                              window_us + margin, NULL);
 }
 
 int ad_dust_sink_init(ad_dust_sink_t *sink, const ad_dust_sink_opts_t *o) {
-  const ad_config_t *cfg = o->config;
+  const ad_config_t *cfg;
   ad_dust_client_opts_t co;
   uint64_t batch_rows;
   int rc;
 
-  if (cfg == NULL || o->http == NULL || o->limiter == NULL ||
-      o->timers == NULL || o->queue == NULL || o->stats == NULL)
+  if (o->host == NULL || o->conf == NULL || o->svc == NULL ||
+      o->svc->config == NULL || o->svc->http == NULL ||
+      o->svc->limiter == NULL || o->svc->timers == NULL)
     return AD_EINVAL;
+  cfg = o->svc->config;
   memset(sink, 0, sizeof(*sink));
   sink->o = *o;
   ad_list_init(&sink->tables);
@@ -848,7 +809,8 @@ int ad_dust_sink_init(ad_dust_sink_t *sink, const ad_dust_sink_opts_t *o) {
   ad_list_init(&sink->ready);
   ad_list_init(&sink->flying);
   ad_timers_entry_init(&sink->drained_entry);
-  batch_rows = ad_ds_documents(sink) ? 1 : (uint64_t)cfg->sink.batch_size;
+  ad_sink_set_documents(o->host, ad_ds_documents(sink));
+  batch_rows = ad_ds_documents(sink) ? 1 : (uint64_t)o->conf->batch_size;
   sink->max_rows =
       batch_rows * (uint64_t)cfg->engine.sink_concurrency + AD_DS_PAGE_ROWS;
   sink->max_bytes =
@@ -856,13 +818,13 @@ int ad_dust_sink_init(ad_dust_sink_t *sink, const ad_dust_sink_opts_t *o) {
   if (sink->max_bytes > (uint64_t)cfg->engine.queue_bytes)
     sink->max_bytes = (uint64_t)cfg->engine.queue_bytes;
   memset(&co, 0, sizeof(co));
-  co.api_key = cfg->sink.api_key;
+  co.api_key = o->conf->api_key;
   co.max_retries = (int)cfg->engine.max_retries;
-  co.backoff_base_ms = o->backoff_base_ms;
-  co.http = o->http;
-  co.timers = o->timers;
-  co.stats = o->stats;
-  co.log = o->log;
+  co.backoff_base_ms = o->svc->backoff_base_ms;
+  co.http = o->svc->http;
+  co.timers = o->svc->timers;
+  co.counts = o->svc->counts;
+  co.log = o->svc->log;
   if ((rc = ad_dust_client_init(&sink->client, &co)) != 0)
     return rc;
   ad_dust_call_init(&sink->check_call, &sink->client);

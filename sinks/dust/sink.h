@@ -23,39 +23,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "airdust_plugin.h"
 #include "client.h"
 #include "config.h"
-#include "http.h"
+#include "host.h"
 #include "limiter.h"
 #include "list.h"
-#include "log.h"
-#include "queue.h"
 #include "slug.h"
-#include "stats.h"
 #include "table.h"
 #include "timers.h"
 
+typedef enum { AD_FORMAT_TABLES = 0, AD_FORMAT_DOCUMENTS = 1 } ad_format_t;
+
+/* The sink's config keys (sinks/dust/plugin.c parses them). */
+typedef struct ad_dust_config {
+  char *api_key;
+  char *base_url;
+  char *workspace_id;
+  char *space_id;
+  char *data_source_id;
+  int data_format; /* ad_format_t */
+  char *table_id_prefix;
+  long batch_size;
+  int truncate;
+} ad_dust_config_t;
+
 typedef struct ad_dust_sink ad_dust_sink_t;
-typedef void (*ad_dust_sink_cb)(ad_dust_sink_t *sink, void *data);
 
 typedef struct ad_dust_sink_opts {
-  const ad_config_t *config; /* borrowed for the sink's life */
-  ad_http_t *http;
-  ad_limiter_t *limiter;
-  ad_timers_t *timers;
-  ad_queue_t *queue;
-  ad_stats_t *stats;
-  ad_log_t *log;                /* may be NULL */
-  uint64_t backoff_base_ms;     /* 0 = 1 000 */
-  uint64_t documents_window_ms; /* 0 = 60 000, the window of
-                                   dust_documents_per_minute */
-  ad_dust_sink_cb on_drained; /* finishing, and nothing left to write */
-  /* May be NULL: every record of table is acknowledged by Dust (its last
-   * page was taken, none failed); written of them. */
-  void (*on_table_done)(ad_dust_sink_t *sink, const ad_table_t *table,
-                        uint64_t written, void *data);
-  ad_dust_sink_cb on_fatal;   /* Dust refused the run: stats->fatal_error */
-  void *data;
+  ad_sink_t *host;               /* the engine's side: queue, accounting */
+  const ad_dust_config_t *conf;  /* borrowed for the sink's life */
+  /* The HTTP client, limiter, timers, log and the run's config (engine
+   * limits, dust_documents_per_minute). */
+  const ad_services_t *svc;
 } ad_dust_sink_opts_t;
 
 struct ad_dust_sink {
@@ -78,7 +78,6 @@ struct ad_dust_sink {
   ad_timers_entry_t drained_entry;
   char abort_reason[512];
   ad_dust_call_t check_call;
-  ad_dust_sink_cb check_cb;
   char check_report[640];
 };
 
@@ -88,20 +87,21 @@ int ad_dust_sink_init(ad_dust_sink_t *sink, const ad_dust_sink_opts_t *opts);
 /* Pages may be waiting in the queue: take what the bound allows. */
 void ad_dust_sink_kick(ad_dust_sink_t *sink);
 
-/* No page will be pushed any more: partial batches go out, and on_drained
- * follows once the queue is empty and everything is written or failed. */
+/* No page will be pushed any more: partial batches go out, and
+ * ad_sink_drained follows once the queue is empty and everything is
+ * written or failed. */
 void ad_dust_sink_finish(ad_dust_sink_t *sink);
 
 /* Stops at once: requests in flight are canceled, and every row held or
- * still queued is failed with reason (copied). on_drained follows once
- * finish has been called. */
+ * still queued is failed with reason (copied). ad_sink_drained follows
+ * once finish has been called. */
 void ad_dust_sink_abort(ad_dust_sink_t *sink, const char *reason);
 
 /* check mode: reads the data source's table list (a GET; nothing is
- * written) to prove the key, workspace, space and data source. cb runs
- * when done, with sink->check_report saying what was found; a refusal
- * also sets stats->fatal_error. Returns AD_E* (cb then never runs). */
-int ad_dust_sink_check(ad_dust_sink_t *sink, ad_dust_sink_cb cb);
+ * written) to prove the key, workspace, space and data source.
+ * ad_sink_checked follows, with sink->check_report saying what was
+ * found; a refusal is also fatal. Returns AD_E* (then nothing follows). */
+int ad_dust_sink_check(ad_dust_sink_t *sink);
 
 /* Frees everything; the sink must be drained or aborted. */
 void ad_dust_sink_close(ad_dust_sink_t *sink);

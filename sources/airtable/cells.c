@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "isotime.h"
 #include "jsonw.h"
 #include "table.h"
 
@@ -363,7 +364,7 @@ static int ad_at_date(json_object *v, ad_value_t *out) {
   int64_t ms;
   int date_only;
 
-  if (ad_at_parse_iso8601(json_object_get_string(v), &ms, &date_only) != 0) {
+  if (ad_iso_parse(json_object_get_string(v), &ms, &date_only) != 0) {
     *out = ad_value_text(json_object_get_string(v),
                          (size_t)json_object_get_string_len(v));
     return 0;
@@ -487,76 +488,3 @@ int ad_at_value(ad_at_read_t read, json_object *v, ad_at_arena_t *arena,
   }
 }
 
-/* ---- dates ------------------------------------------------------------- */
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t ad_days_from_civil(int64_t y, int m, int d) {
-  int64_t era, yoe, doy, doe;
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = y - era * 400;
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-/* The value of exactly n decimal digits at s, or -1. Stops at the first
- * non-digit, so it never reads past a string's end. */
-static int ad_digits(const char *s, int n) {
-  int i, v = 0;
-  for (i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  return v;
-}
-
-/* "hh:mm" at s into *h and *m; -1 when it is not that. */
-static int ad_hh_mm(const char *s, int *h, int *m) {
-  if ((*h = ad_digits(s, 2)) < 0 || s[2] != ':' || (*m = ad_digits(s + 3, 2)) < 0)
-    return -1;
-  return 0;
-}
-
-int ad_at_parse_iso8601(const char *s, int64_t *ms, int *date_only) {
-  int y, mo, d, h = 0, mi = 0, sec = 0, frac_ms = 0, digits = 0;
-  int oh = 0, om = 0, sign = 0, has_time = 0;
-  const char *p;
-
-  if ((y = ad_digits(s, 4)) < 0 || s[4] != '-' ||
-      (mo = ad_digits(s + 5, 2)) < 1 || mo > 12 || s[7] != '-' ||
-      (d = ad_digits(s + 8, 2)) < 1 || d > 31)
-    return -1;
-  p = s + 10;
-  if (*p == 'T' || *p == ' ') {
-    has_time = 1;
-    if (ad_hh_mm(p + 1, &h, &mi) != 0 || p[6] != ':' ||
-        (sec = ad_digits(p + 7, 2)) < 0 || h > 23 || mi > 59 || sec > 60)
-      return -1;
-    p += 9;
-    if (*p == '.')
-      for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-        if (digits < 3)
-          frac_ms = frac_ms * 10 + (*p - '0');
-    for (; digits > 0 && digits < 3; digits++)
-      frac_ms *= 10;
-    if (*p == 'Z') {
-      p++;
-    } else if (*p == '+' || *p == '-') {
-      sign = *p == '-' ? -1 : 1;
-      if (ad_hh_mm(p + 1, &oh, &om) != 0)
-        return -1;
-      p += 6;
-    }
-  }
-  if (*p != '\0')
-    return -1;
-  *ms = ((ad_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) -
-         sign * (oh * 3600 + om * 60)) *
-            1000 +
-        frac_ms;
-  if (date_only != NULL)
-    *date_only = !has_time;
-  return 0;
-}

@@ -73,10 +73,4 @@ int ad_at_text(json_object *value, ad_buf_t *out);
  * ({"error":"#ERROR!"}, {"specialValue":"NaN"}). */
 int ad_at_is_error_value(json_object *value);
 
-/* Parses an ISO 8601 date or date-time (UTC "Z" or +hh:mm offset) into
- * Unix epoch milliseconds; *date_only (may be NULL) is set to 1 when s is
- * a date without a time of day. Returns 0, or -1 if s is not such a
- * date. */
-int ad_at_parse_iso8601(const char *s, int64_t *ms, int *date_only);
-
 #endif

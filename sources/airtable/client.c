@@ -20,7 +20,7 @@ static uint64_t ad_at_on_penalty(ad_apicall_t *call,
 int ad_at_client_init(ad_at_client_t *c, const ad_at_client_opts_t *o) {
   ad_apicall_opts_t ao;
 
-  if (o->stats == NULL || o->token_key == NULL)
+  if (o->token_key == NULL)
     return AD_EINVAL;
   memset(c, 0, sizeof(*c));
   c->opts = *o;
@@ -40,11 +40,7 @@ int ad_at_client_init(ad_at_client_t *c, const ad_at_client_opts_t *o) {
   ao.error_parse = ad_at_error_parse;
   ao.on_penalty = ad_at_on_penalty;
   ao.data = c;
-  ao.counts.requests = &o->stats->requests_airtable;
-  ao.counts.retries = &o->stats->retries;
-  ao.counts.penalties = &o->stats->http429_airtable;
-  ao.counts.bytes_sent = &o->stats->bytes_sent;
-  ao.counts.bytes_received = &o->stats->bytes_received;
+  ao.counts = o->counts;
   c->opts.api_key = NULL; /* only the API's header keeps it */
   return ad_apicall_api_init(&c->api, &ao);
 }

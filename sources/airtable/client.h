@@ -34,7 +34,6 @@
 #include "log.h"
 #include "margin.h"
 #include "timers.h"
-#include "stats.h"
 
 typedef struct ad_at_client ad_at_client_t;
 
@@ -59,7 +58,7 @@ typedef struct ad_at_client_opts {
   /* Shared with the caller, who keeps them alive. */
   ad_http_t *http;
   ad_timers_t *timers;
-  ad_stats_t *stats;
+  ad_apicall_counts_t counts; /* where its calls count; each may be NULL */
   ad_log_t *log; /* may be NULL */
   ad_limiter_key_t *token_key;
   ad_margin_t *margin; /* may be NULL: the margin never widens */

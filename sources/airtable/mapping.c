@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "error.h"
+#include "isotime.h"
 #include "table.h"
 
 static char *ad_dup(const char *s) { return strdup(s != NULL ? s : ""); }
@@ -206,7 +207,7 @@ int ad_at_record(ad_at_conv_t *conv, const ad_at_table_t *table,
   if (wants & AD_ENCODE_CREATED) {
     created = ad_at_json_string(record, "createdTime");
     if (created == NULL ||
-        ad_at_parse_iso8601(created, &out->created_ms, NULL) != 0)
+        ad_iso_parse(created, &out->created_ms, NULL) != 0)
       out->created_ms = 0;
   }
   out->url = (wants & AD_ENCODE_URL) ? conv->url.data : NULL;

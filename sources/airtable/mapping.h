@@ -11,7 +11,7 @@
 
 #include "buf.h"
 #include "cells.h"
-#include "encode.h"
+#include "airdust_plugin.h"
 #include "record.h"
 
 typedef struct ad_at_field {

@@ -37,7 +37,6 @@ typedef struct ad_at_job {
   char what[96];
   ad_at_schema_t schema;
   int readers_left;
-  int stats_slot; /* in stats->per_base */
 } ad_at_job_t;
 
 typedef struct ad_at_reader {
@@ -69,15 +68,13 @@ typedef struct ad_at_reader {
    * free for the network and for rate-limit grants that are due. While
    * `parsing`, the worker owns the page, the tally and the restart state
    * above, and the loop touches none of them. */
-  uv_work_t work;
-  ad_list_t parse_node; /* in src->to_parse while it waits its turn */
+  ad_workq_job_t job; /* in src->parse_q */
   int parsing;
   /* glibc gives each pool thread its own malloc arena, and the freed parse
    * trees there, wedged between page buffers that wait in the queue, were
    * never handed back: 20 MB more RSS at 1 M records. Every
    * AD_AT_TRIM_EVERY pages the worker gives free memory back (malloc_trim
    * after each page cost 20 % more CPU). */
-  int trim;
   int finish_after; /* the source stopped during the parse */
   char *body;       /* the answer being parsed (owned) */
   size_t body_len;
@@ -96,15 +93,21 @@ typedef struct ad_at_reader {
 static void ad_at_reader_next(ad_at_reader_t *r);
 static int ad_at_restart(ad_at_reader_t *r, int resend);
 static void ad_at_fatal(ad_at_source_t *src, const char *msg);
-static void ad_at_parse_next(ad_at_source_t *src);
 
 /* ---- completion -------------------------------------------------------- */
 
 static void ad_at_on_done(ad_timers_entry_t *e, void *data) {
   ad_at_source_t *src = data;
+  ad_stats_t *stats = src->o.svc->stats;
   (void)e;
-  if (src->o.on_done != NULL)
-    src->o.on_done(src, src->o.data);
+  /* The margin was tested if our pace kept a key at its limit. */
+  if (src->o.margin != NULL && !src->o.svc->check)
+    ad_margin_finish(src->o.margin, src->client.api.at_limit > 0);
+  if (src->o.margin != NULL && stats != NULL) {
+    stats->safety_margin_ms = (double)src->o.margin->current_us / 1000.0;
+    stats->margin_widened = (uint64_t)src->o.margin->widened;
+  }
+  ad_source_done(src->o.host);
 }
 
 /* One discovery step or reader finished. on_done runs from the loop, never
@@ -113,21 +116,8 @@ static void ad_at_step_done(ad_at_source_t *src) {
   if (--src->pending > 0 || src->finished)
     return;
   src->finished = 1;
-  if (ad_timers_after(src->o.timers, &src->done_entry, 0, ad_at_on_done, src))
+  if (ad_timers_after(src->o.svc->timers, &src->done_entry, 0, ad_at_on_done, src))
     ad_at_on_done(&src->done_entry, src);
-}
-
-/* Records (and logs, once) a failure that the run survives. */
-static void ad_at_failure(ad_at_source_t *src, const char *base,
-                          const char *table, const char *record,
-                          const char *msg, uint64_t records) {
-  if (src->o.log != NULL)
-    ad_log_warn(src->o.log, "airtable", "%s%s%s", msg, record ? ": record " : "",
-                record ? record : "");
-  if (ad_stats_add_failure(src->o.stats, base ? base : "", table ? table : "",
-                           record, msg, records) != 0 &&
-      src->o.log != NULL)
-    ad_log_error(src->o.log, "airtable", "out of memory recording: %s", msg);
 }
 
 /* ---- readers ----------------------------------------------------------- */
@@ -136,7 +126,7 @@ static void ad_at_release(ad_at_reader_t *r) {
   if (!r->reserved)
     return;
   r->reserved = 0;
-  ad_queue_release(r->src->o.queue, AD_AT_PAGE_SIZE, r->reserved_bytes);
+  ad_source_release(r->src->o.host, AD_AT_PAGE_SIZE, r->reserved_bytes);
 }
 
 static void ad_at_base_reader_gone(ad_at_job_t *b) {
@@ -144,7 +134,9 @@ static void ad_at_base_reader_gone(ad_at_job_t *b) {
     ad_at_schema_free(&b->schema);
 }
 
-static void ad_at_reader_finish(ad_at_reader_t *r) {
+/* The reader ends: the table fully read, stopped (error NULL), or failed
+ * with error. */
+static void ad_at_reader_finish(ad_at_reader_t *r, const char *error) {
   ad_at_source_t *src = r->src;
   if (r->parsing) { /* the worker has it: finish once the page is back */
     r->finish_after = 1;
@@ -160,20 +152,15 @@ static void ad_at_reader_finish(ad_at_reader_t *r) {
   ad_at_call_free(&r->call);
   ad_buf_free(&r->post);
   ad_buf_free(&r->tally.failures);
+  ad_source_table_end(src->o.host, r->table, error);
   ad_table_unref(r->table);
   free(r->offset);
   free(r);
-  src->tables_done++;
   ad_at_step_done(src);
 }
 
 static void ad_at_reader_fail(ad_at_reader_t *r, const char *msg) {
-  if (ad_table_mark_failed(r->table)) {
-    r->src->o.stats->tables_failed++;
-    ad_stats_base_at(r->src->o.stats, r->base->stats_slot)->tables_failed++;
-  }
-  ad_at_failure(r->src, r->base->id, r->map->id, NULL, msg, 0);
-  ad_at_reader_finish(r);
+  ad_at_reader_finish(r, msg);
 }
 
 /* Counts a record read, and failed (id may be "", msg says why) when it
@@ -184,34 +171,18 @@ static int ad_at_count_record(ad_at_reader_t *r, const char *id,
   if (msg == NULL)
     return 0;
   r->tally.failed++;
-  if (ad_buf_append(&r->tally.failures, id, strlen(id) + 1) != 0 ||
-      ad_buf_append(&r->tally.failures, msg, strlen(msg) + 1) != 0)
-    return AD_ENOMEM;
-  return 0;
+  return ad_failures_add(&r->tally.failures, id, msg);
 }
 
-/* What the worker counted, into the stats and the log. */
+/* The records the worker could not turn, to the engine (they count read
+ * and failed; the page's units count read when it is pushed). */
 static void ad_at_apply_tally(ad_at_reader_t *r) {
-  ad_stats_t *stats = r->src->o.stats;
-  ad_stats_base_t *b = ad_stats_base_at(stats, r->base->stats_slot);
-  const char *p = r->tally.failures.data, *end = p + r->tally.failures.len;
-  const char *id, *msg;
-
-  stats->records_read += r->tally.read;
-  stats->records_failed += r->tally.failed;
-  b->records_read += r->tally.read;
-  b->records_failed += r->tally.failed;
-  while (p != NULL && p < end) {
-    id = p;
-    msg = id + strlen(id) + 1;
-    p = msg + strlen(msg) + 1;
-    ad_at_failure(r->src, r->base->id, r->map->id, id[0] ? id : NULL, msg, 1);
-  }
-  if (r->tally.utf8_replaced > 0 && r->src->o.log != NULL)
-    ad_log_warn(r->src->o.log, "airtable",
-                "%s: the page held %zu byte sequences that are not UTF-8; "
-                "each became U+FFFD",
-                r->what, r->tally.utf8_replaced);
+  ad_source_failed_pending(r->src->o.host, r->table, &r->tally.failures);
+  if (r->tally.utf8_replaced > 0)
+    ad_source_log(r->src->o.host, AD_LOG_WARN,
+                  "%s: the page held %zu byte sequences that are not UTF-8; "
+                  "each became U+FFFD",
+                  r->what, r->tally.utf8_replaced);
 }
 
 #define AD_AT_HASH_INIT 14695981039346656037ULL
@@ -242,6 +213,7 @@ typedef struct ad_at_work {
   ad_at_conv_t conv;
   ad_at_link_t link;
   ad_buf_t scratch;
+  unsigned wants; /* what the sink reads of a record (AD_ENCODE_*) */
 } ad_at_work_t;
 
 /* Adds one record unless a restarted read already delivered it: made
@@ -249,9 +221,8 @@ typedef struct ad_at_work {
  * cannot be read or encoded is counted failed, the page goes on. */
 static int ad_at_add_record(ad_at_reader_t *r, json_object *rec,
                             ad_page_t *page, ad_at_work_t *w) {
-  const ad_encoder_t *enc = r->src->o.encoder;
+  const ad_source_t *host = r->src->o.host;
   const char *id = ad_at_json_string(rec, "id");
-  size_t mark = page->data.len, nunits = page->nunits;
   ad_record_t nrec;
   char err[256];
   int rc;
@@ -264,17 +235,12 @@ static int ad_at_add_record(ad_at_reader_t *r, json_object *rec,
   r->delivered++;
   r->delivered_hash = ad_at_hash_id(r->delivered_hash, id);
   err[0] = '\0';
-  rc = ad_at_record(&w->conv, r->map, &w->link, enc->wants, rec, &nrec, err,
+  rc = ad_at_record(&w->conv, r->map, &w->link, w->wants, rec, &nrec, err,
                     sizeof(err));
   if (rc == 0)
-    rc = enc->encode(enc->data, r->table, &nrec, page, &w->scratch, err,
-                     sizeof(err));
+    rc = ad_source_encode(host, page, &nrec, &w->scratch, err, sizeof(err));
   if (rc == 0)
     return ad_at_count_record(r, id, NULL);
-  if (page->nunits == nunits && page->data.len > mark) { /* a unit begun */
-    page->data.len = mark;
-    page->data.data[mark] = '\0';
-  }
   if (rc == AD_ENOMEM)
     return rc;
   return ad_at_count_record(
@@ -283,16 +249,17 @@ static int ad_at_add_record(ad_at_reader_t *r, json_object *rec,
 
 static int ad_at_build_page(ad_at_reader_t *r, const ad_at_page_t *ap,
                             ad_page_t *page) {
-  const ad_config_t *cfg = r->src->o.config;
+  const ad_at_config_t *conf = r->src->o.conf;
   size_t i, n = json_object_array_length(ap->records);
   ad_at_work_t w;
   int rc = 0;
 
   ad_at_conv_init(&w.conv);
   ad_buf_init(&w.scratch, 0);
+  w.wants = ad_source_wants(r->src->o.host);
   w.link.base_id = r->base->id;
-  w.link.view_id = cfg->source.index_all ? NULL : cfg->source.view_id;
-  w.link.share_id = cfg->source.index_all ? NULL : cfg->source.share_id;
+  w.link.view_id = conf->index_all ? NULL : conf->view_id;
+  w.link.share_id = conf->index_all ? NULL : conf->share_id;
   for (i = 0; i < n && rc == 0 && !r->changed; i++)
     rc = ad_at_add_record(r, json_object_array_get_idx(ap->records, i), page,
                           &w);
@@ -302,25 +269,20 @@ static int ad_at_build_page(ad_at_reader_t *r, const ad_at_page_t *ap,
 }
 
 static void ad_at_push(ad_at_reader_t *r, ad_page_t *page, int last) {
-  ad_at_source_t *src = r->src;
-  page->first = r->pages == 0;
-  page->last = last;
   if (page->nunits > 0) /* learn the table's row size for reservations */
     r->row_bytes = (r->row_bytes + page->data.len / page->nunits) / 2 + 1;
   r->reserved = 0;
-  ad_queue_push(src->o.queue, &page->item, AD_AT_PAGE_SIZE,
-                r->reserved_bytes);
   r->pages++;
-  if (src->o.on_page != NULL)
-    src->o.on_page(src, src->o.data);
+  ad_source_push(r->src->o.host, page, AD_AT_PAGE_SIZE, r->reserved_bytes,
+                 last);
 }
 
 /* On the thread pool: parse the answer, make its records neutral and have
  * the sink's encoder write them into the page. Touches only the reader's
  * parse state, the page and immutable data (the table's mapping and
  * columns, what the encoder prepared, the config). */
-static void ad_at_parse_work(uv_work_t *work) {
-  ad_at_reader_t *r = work->data;
+static void ad_at_parse_work(ad_workq_job_t *job) {
+  ad_at_reader_t *r = ad_container_of(job, ad_at_reader_t, job);
   ad_at_page_t ap;
 
   r->tally.rc = ad_at_page_parse(r->body, r->body_len, &ap, r->tally.err,
@@ -338,7 +300,7 @@ static void ad_at_parse_work(uv_work_t *work) {
     r->tally.rc = AD_ENOMEM;
   ad_at_page_free(&ap);
 #ifdef __GLIBC__
-  if (r->trim)
+  if (job->seq % AD_AT_TRIM_EVERY == 0)
     malloc_trim(0);
 #endif
 }
@@ -346,18 +308,15 @@ static void ad_at_parse_work(uv_work_t *work) {
 /* Back on the loop: count, then push the page and read on (or restart,
  * or retry a malformed answer). A page parsed while the source stopped is
  * still pushed: its records were read, and go out with the rest. */
-static void ad_at_parse_done(uv_work_t *work, int status) {
-  ad_at_reader_t *r = work->data;
+static void ad_at_parse_done(ad_workq_job_t *job) {
+  ad_at_reader_t *r = ad_container_of(job, ad_at_reader_t, job);
   ad_at_source_t *src = r->src;
   ad_page_t *page = r->page;
   int stop = r->finish_after;
 
-  (void)status; /* the work is never canceled */
   r->parsing = 0;
-  src->parsing--;
   r->finish_after = 0;
   r->page = NULL;
-  ad_at_parse_next(src); /* before the push: the sink's sends take a while */
   ad_at_apply_tally(r);
   if (r->tally.rc != 0 || r->tally.restart)
     ad_page_free(page);
@@ -365,13 +324,13 @@ static void ad_at_parse_done(uv_work_t *work, int status) {
     ad_at_call_malformed(&r->call, r->tally.err);
   } else if (r->tally.rc != 0) {
     if (stop)
-      ad_at_reader_finish(r);
+      ad_at_reader_finish(r, NULL);
     if (r->tally.rc != AD_EPARSE)
       ad_at_fatal(src, "out of memory while mapping records");
   } else if (r->tally.restart) {
     ad_at_release(r); /* nothing of the page was delivered */
     if (stop)
-      ad_at_reader_finish(r);
+      ad_at_reader_finish(r, NULL);
     else if (ad_at_restart(r, 1) != 0)
       ad_at_reader_fail(r, "the table kept changing while it was read "
                            "again after its offsets expired");
@@ -381,29 +340,9 @@ static void ad_at_parse_done(uv_work_t *work, int status) {
     r->tally.next = NULL;
     ad_at_push(r, page, r->offset == NULL);
     if (r->offset == NULL || stop)
-      ad_at_reader_finish(r);
+      ad_at_reader_finish(r, NULL);
     else
       ad_at_reader_next(r);
-  }
-}
-
-/* Hands waiting pages to the thread pool, max_parsing at a time. */
-static void ad_at_parse_next(ad_at_source_t *src) {
-  ad_list_t *node;
-  ad_at_reader_t *r;
-
-  while (src->parsing < src->max_parsing &&
-         (node = ad_list_head(&src->to_parse)) != NULL) {
-    r = ad_container_of(node, ad_at_reader_t, parse_node);
-    ad_list_remove(node);
-    r->work.data = r;
-    r->trim = ++src->parsed % AD_AT_TRIM_EVERY == 0;
-    src->parsing++;
-    if (uv_queue_work(src->o.http->loop, &r->work, ad_at_parse_work,
-                      ad_at_parse_done) != 0) { /* not with a live loop */
-      ad_at_parse_work(&r->work);
-      ad_at_parse_done(&r->work, 0);
-    }
   }
 }
 
@@ -417,7 +356,7 @@ static int ad_at_check_page(ad_at_reader_t *r, const char *body, size_t len,
            "table \"%s\" (%s) of base %s is readable: %zu fields",
            r->map->name, r->map->id, r->base->id, r->map->nfields);
   ad_at_page_free(&ap);
-  ad_at_reader_finish(r);
+  ad_at_reader_finish(r, NULL);
   return 0;
 }
 
@@ -426,7 +365,7 @@ static int ad_at_on_page(ad_at_call_t *call, const char *body, size_t len,
   ad_at_reader_t *r = data;
   ad_at_source_t *src = r->src;
 
-  if (src->o.check)
+  if (src->o.svc->check)
     return ad_at_check_page(r, body, len, err, errlen);
   r->page = ad_page_new(r->table);
   r->body = ad_at_call_take_body(call, &r->body_len); /* no copy */
@@ -444,8 +383,7 @@ static int ad_at_on_page(ad_at_call_t *call, const char *body, size_t len,
   r->tally.utf8_replaced = 0;
   ad_buf_reset(&r->tally.failures);
   r->parsing = 1;
-  ad_list_insert_tail(&src->to_parse, &r->parse_node);
-  ad_at_parse_next(src);
+  ad_workq_push(&src->parse_q, &r->job, ad_at_parse_work, ad_at_parse_done);
   return 0;
 }
 
@@ -464,14 +402,14 @@ static int ad_at_restart(ad_at_reader_t *r, int resend) {
   if (r->restarts >= max)
     return -1;
   r->restarts++;
-  if (src->o.log != NULL && resend)
-    ad_log_warn(src->o.log, "airtable",
+  if (resend)
+    ad_source_log(src->o.host, AD_LOG_WARN,
                 "%s: the table changed while it was read again; reading it "
                 "once more and sending every record (restart %d of %d; the "
                 "%" PRIu64 " records sent before are counted twice, the "
                 "sink keeps one copy)", r->what, r->restarts, max, r->delivered);
-  else if (src->o.log != NULL)
-    ad_log_warn(src->o.log, "airtable",
+  else
+    ad_source_log(src->o.host, AD_LOG_WARN,
                 "%s: the offset expired; reading the table again from its "
                 "first page (restart %d of %d, the %" PRIu64 " records "
                 "already delivered are skipped)", r->what, r->restarts, max,
@@ -510,7 +448,7 @@ static void ad_at_on_page_fail(ad_at_call_t *call, const ad_at_failure_t *f,
  * full (on_low follows). */
 static int ad_at_reserve(ad_at_reader_t *r) {
   r->reserved_bytes = r->row_bytes * AD_AT_PAGE_SIZE;
-  if (ad_queue_reserve(r->src->o.queue, AD_AT_PAGE_SIZE, r->reserved_bytes))
+  if (ad_source_reserve(r->src->o.host, AD_AT_PAGE_SIZE, r->reserved_bytes))
     return AD_EAGAIN;
   r->reserved = 1;
   return 0;
@@ -518,7 +456,6 @@ static int ad_at_reserve(ad_at_reader_t *r) {
 
 static void ad_at_reader_next(ad_at_reader_t *r) {
   ad_at_source_t *src = r->src;
-  const ad_config_t *cfg = src->o.config;
   size_t max_url = src->o.max_url ? src->o.max_url : AD_AT_MAX_URL;
   int rc;
 
@@ -531,8 +468,9 @@ static void ad_at_reader_next(ad_at_reader_t *r) {
   ad_buf_reset(ad_at_call_url(&r->call));
   ad_buf_reset(&r->post);
   rc = ad_at_list_request(ad_at_call_url(&r->call), &r->post,
-                          cfg->source.base_url, r->base->id, r->map->id,
-                          src->o.check ? 1 : AD_AT_PAGE_SIZE, r->offset, NULL,
+                          src->o.conf->base_url, r->base->id, r->map->id,
+                          src->o.svc->check ? 1 : AD_AT_PAGE_SIZE, r->offset,
+                          NULL,
                           0, max_url);
   if (rc == 0)
     rc = ad_at_call_start(&r->call, &r->base->key,
@@ -547,11 +485,11 @@ static void ad_at_reader_next(ad_at_reader_t *r) {
 
 /* The table's columns, from its schema in field order. */
 static int ad_at_columns(ad_table_t *table, const ad_at_table_t *map,
-                         const ad_config_t *cfg) {
+                         const ad_at_config_t *conf) {
   size_t i;
   int rc = 0;
 
-  if (cfg->source.treat_all_non_attachment_fields_as_metadata)
+  if (conf->treat_all_non_attachment_fields_as_metadata)
     table->flags |= AD_TABLE_FIELDS_AS_TAGS;
   for (i = 0; i < map->nfields && rc == 0; i++)
     rc = ad_table_add_column(table, map->fields[i].id, map->fields[i].name,
@@ -559,51 +497,32 @@ static int ad_at_columns(ad_table_t *table, const ad_at_table_t *map,
   return rc;
 }
 
-/* The sink prepares the table before any of it is read, or refuses it (a
- * table it cannot hold): then the table fails alone, up front, with the
- * sink's reason. Returns 1 when it did, AD_ENOMEM when out of memory. */
-static int ad_at_prepare(ad_at_reader_t *r) {
-  const ad_encoder_t *enc = r->src->o.encoder;
-  char err[256], msg[300];
-  int rc;
-
-  err[0] = '\0';
-  rc = enc->prepare(enc->data, r->table, err, sizeof(err));
-  if (rc == 0)
-    return 0;
-  if (rc == AD_ENOMEM) {
-    snprintf(msg, sizeof(msg), "%s: out of memory preparing the table",
-             r->what);
-    ad_at_reader_fail(r, msg);
-    return AD_ENOMEM;
-  }
-  ad_at_reader_fail(r, err[0] != '\0' ? err : ad_strerror(rc));
-  return 1;
-}
-
+/* Announces the table to the engine (the sink prepares it, or refuses
+ * it: then it fails alone, up front) and starts its reader. */
 static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   ad_at_source_t *src = b->src;
   ad_at_reader_t *r;
+  ad_table_t *table;
   int rc;
 
-  if (src->o.skip_table != NULL &&
-      src->o.skip_table(b->id, map->id, src->o.data)) {
-    src->o.stats->tables_skipped++;
-    if (src->o.log != NULL)
-      ad_log_info(src->o.log, "airtable",
-                  "%s/%s (\"%s\"): finished in an earlier run; skipped",
-                  b->id, map->id, map->name);
-    return 0;
-  }
-  if ((r = calloc(1, sizeof(*r))) == NULL)
-    return AD_ENOMEM;
-  r->table = ad_table_new("airtable", b->id, b->name, map->id, map->name,
-                          map->description);
-  if (r->table == NULL || ad_at_columns(r->table, map, src->o.config) != 0) {
-    ad_table_unref(r->table);
-    free(r);
+  table = ad_table_new("airtable", b->id, b->name, map->id, map->name,
+                       map->description);
+  if (table == NULL || ad_at_columns(table, map, src->o.conf) != 0) {
+    ad_table_unref(table);
     return AD_ENOMEM;
   }
+  rc = ad_source_table(src->o.host, table);
+  if (rc != 0) { /* skipped, or refused by the sink (counted) */
+    ad_table_unref(table);
+    return rc == AD_ENOMEM ? rc : 0;
+  }
+  if ((r = calloc(1, sizeof(*r))) == NULL) {
+    ad_source_table_end(src->o.host, table, "out of memory starting its "
+                                            "reader");
+    ad_table_unref(table);
+    return AD_ENOMEM;
+  }
+  r->table = table;
   r->src = src;
   r->base = b;
   r->map = map;
@@ -620,12 +539,6 @@ static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
   ad_list_insert_tail(&src->readers, &r->node);
   b->readers_left++;
   src->pending++;
-  src->tables_total++;
-  src->o.stats->tables++;
-  r->table->stats_base = b->stats_slot;
-  ad_stats_base_at(src->o.stats, b->stats_slot)->tables++;
-  if ((rc = ad_at_prepare(r)) != 0)
-    return rc == AD_ENOMEM ? rc : 0;
   ad_at_reader_next(r);
   return 0;
 }
@@ -634,23 +547,23 @@ static int ad_at_reader_add(ad_at_job_t *b, const ad_at_table_t *map) {
 
 static int ad_at_start_tables(ad_at_job_t *b) {
   ad_at_source_t *src = b->src;
-  const ad_config_t *cfg = src->o.config;
+  const ad_at_config_t *conf = src->o.conf;
   const ad_at_table_t *t;
   char msg[512];
   size_t i;
   int rc = 0;
 
   b->readers_left++; /* hold the schema while readers start */
-  if (cfg->source.index_all) {
+  if (conf->index_all) {
     for (i = 0; i < b->schema.ntables && rc == 0 && !src->stopping; i++)
       rc = ad_at_reader_add(b, &b->schema.tables[i]);
-  } else if ((t = ad_at_schema_find(&b->schema, cfg->source.table_name_or_id))) {
+  } else if ((t = ad_at_schema_find(&b->schema, conf->table_name_or_id))) {
     rc = ad_at_reader_add(b, t);
   } else {
     snprintf(msg, sizeof(msg),
              "source.table_name_or_id: base %s has no table named or with id "
              "\"%s\" (it has %zu tables)",
-             b->id, cfg->source.table_name_or_id, b->schema.ntables);
+             b->id, conf->table_name_or_id, b->schema.ntables);
     ad_at_fatal(src, msg);
   }
   ad_at_base_reader_gone(b);
@@ -666,9 +579,8 @@ static int ad_at_on_schema(ad_at_call_t *call, const char *body, size_t len,
   ad_at_schema_free(&b->schema);
   if (ad_at_schema_parse(body, len, &b->schema, err, errlen) != 0)
     return AD_EPARSE;
-  if (src->o.log != NULL)
-    ad_log_info(src->o.log, "airtable", "base %s%s%s%s: %zu tables", b->id,
-                b->name ? " \"" : "", b->name ? b->name : "",
+  ad_source_log(src->o.host, AD_LOG_INFO, "base %s%s%s%s: %zu tables",
+                b->id, b->name ? " \"" : "", b->name ? b->name : "",
                 b->name ? "\"" : "", b->schema.ntables);
   if (ad_at_start_tables(b) != 0)
     ad_at_fatal(src, "out of memory while starting table readers");
@@ -682,13 +594,10 @@ static void ad_at_on_schema_fail(ad_at_call_t *call, const ad_at_failure_t *f,
   ad_at_source_t *src = b->src;
   (void)call;
 
-  if (f->fatal || !src->o.config->source.index_all) {
+  if (f->fatal || !src->o.conf->index_all)
     ad_at_fatal(src, f->message); /* one-table mode: nothing else to read */
-  } else {
-    src->o.stats->tables_failed++; /* the base's tables, as one */
-    ad_stats_base_at(src->o.stats, b->stats_slot)->tables_failed++;
-    ad_at_failure(src, b->id, NULL, NULL, f->message, 0);
-  }
+  else /* the base's tables, as one */
+    ad_source_error(src->o.host, b->id, f->message);
   ad_at_step_done(src);
 }
 
@@ -697,7 +606,7 @@ static uint64_t ad_at_window_us(const ad_at_source_t *src) {
   uint64_t margin =
       src->o.margin != NULL
           ? src->o.margin->current_us
-          : (uint64_t)src->o.config->rate_limits.safety_margin_ms * 1000;
+          : (uint64_t)src->o.svc->config->rate_limits.safety_margin_ms * 1000;
   return 1000000 + margin;
 }
 
@@ -706,7 +615,7 @@ static uint64_t ad_at_window_us(const ad_at_source_t *src) {
 static int ad_at_key_init(ad_at_source_t *src, ad_limiter_key_t *key,
                           const char *name, double rps,
                           ad_limiter_key_t *parent) {
-  return ad_limiter_key_init(src->o.limiter, key, name, rps,
+  return ad_limiter_key_init(src->o.svc->limiter, key, name, rps,
                              ad_at_window_us(src), parent);
 }
 
@@ -725,7 +634,7 @@ static void ad_at_on_margin(ad_at_client_t *c, void *data) {
 
 static int ad_at_base_add(ad_at_source_t *src, const char *id,
                           const char *name) {
-  const ad_config_t *cfg = src->o.config;
+  const ad_config_t *cfg = src->o.svc->config;
   ad_at_job_t *b = calloc(1, sizeof(*b));
   int rc;
 
@@ -747,13 +656,13 @@ static int ad_at_base_add(ad_at_source_t *src, const char *id,
     return rc;
   }
   ad_list_insert_tail(&src->bases, &b->node);
-  src->o.stats->bases++;
-  b->stats_slot = ad_stats_base(src->o.stats, id, name); /* -1: not kept */
+  src->nbases++;
+  ad_source_group(src->o.host, id, name);
   ad_at_call_init(&b->call, &src->client);
   b->call.data = b;
   b->call.what = b->what;
   snprintf(b->what, sizeof(b->what), "schema of base %s", id);
-  rc = ad_at_schema_url(ad_at_call_url(&b->call), cfg->source.base_url, id);
+  rc = ad_at_schema_url(ad_at_call_url(&b->call), src->o.conf->base_url, id);
   if (rc == 0)
     rc = ad_at_call_start(&b->call, &b->key, NULL, 0, ad_at_on_schema,
                           ad_at_on_schema_fail);
@@ -778,7 +687,7 @@ static int ad_at_on_bases(ad_at_call_t *call, const char *body, size_t len,
     return rc;
   last = offset == NULL;
   nparsed = n;
-  if (src->o.check) {
+  if (src->o.svc->check) {
     snprintf(src->summary, sizeof(src->summary), "%zu base%s visible%s", n,
              n == 1 ? "" : "s", offset != NULL ? " on the first page" : "");
     if (n == 0)
@@ -796,7 +705,7 @@ static int ad_at_on_bases(ad_at_call_t *call, const char *body, size_t len,
   free(offset);
   if (rc != 0)
     ad_at_fatal(src, "out of memory during discovery");
-  else if (last && src->o.stats->bases == 0 && !src->o.check)
+  else if (last && src->nbases == 0 && !src->o.svc->check)
     ad_at_fatal(src, "the API key sees no base: add bases to the token's "
                      "access (scopes schema.bases:read, data.records:read)");
   ad_at_step_done(src);
@@ -816,7 +725,7 @@ static int ad_at_list_bases(ad_at_source_t *src, const char *offset) {
   int rc;
 
   ad_buf_reset(url);
-  rc = ad_at_bases_url(url, src->o.config->source.base_url, offset);
+  rc = ad_at_bases_url(url, src->o.conf->base_url, offset);
   if (rc == 0)
     rc = ad_at_call_start(&src->bases_call, &src->token_key, NULL, 0,
                           ad_at_on_bases, ad_at_on_bases_fail);
@@ -828,12 +737,10 @@ static int ad_at_list_bases(ad_at_source_t *src, const char *offset) {
 /* ---- the source -------------------------------------------------------- */
 
 static void ad_at_fatal(ad_at_source_t *src, const char *msg) {
-  ad_stats_set_fatal(src->o.stats, msg);
   if (src->summary[0] == '\0') /* check mode reports what stopped it */
     snprintf(src->summary, sizeof(src->summary), "%.*s",
              (int)sizeof(src->summary) - 1, msg); /* cut, never overrun */
-  if (src->o.log != NULL)
-    ad_log_error(src->o.log, "airtable", "%s", msg);
+  ad_source_fatal(src->o.host, msg);
   ad_at_source_stop(src);
 }
 
@@ -841,10 +748,10 @@ static void ad_at_fatal(ad_at_source_t *src, const char *msg) {
  * is Airtable's for every caller of the base whatever their token, so
  * its name leaves the token out. */
 static void ad_at_key_names(ad_at_source_t *src) {
-  const ad_config_t *cfg = src->o.config;
-  const char *server[] = {"airtable", cfg->source.base_url, NULL};
-  const char *token[] = {"airtable token", cfg->source.base_url,
-                         cfg->source.api_key, NULL};
+  const ad_at_config_t *conf = src->o.conf;
+  const char *server[] = {"airtable", conf->base_url, NULL};
+  const char *token[] = {"airtable token", conf->base_url, conf->api_key,
+                         NULL};
   char h[17], t[17];
 
   ad_digest_hex(server, h, 16);
@@ -856,35 +763,33 @@ static void ad_at_key_names(ad_at_source_t *src) {
 
 int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *o) {
   ad_at_client_opts_t co;
-  const ad_config_t *cfg = o->config;
-  int rc;
+  const ad_services_t *svc = o->svc;
+  int rc, max_parsing;
 
-  if (cfg == NULL || o->http == NULL || o->limiter == NULL ||
-      o->timers == NULL || o->queue == NULL || o->stats == NULL ||
-      o->encoder == NULL || o->encoder->prepare == NULL ||
-      o->encoder->encode == NULL ||
-      o->queue->opts.max_rows < AD_AT_PAGE_SIZE)
+  if (o->host == NULL || o->conf == NULL || svc == NULL ||
+      svc->config == NULL || svc->http == NULL || svc->limiter == NULL ||
+      svc->timers == NULL)
     return AD_EINVAL;
   memset(src, 0, sizeof(*src));
   src->o = *o;
   ad_list_init(&src->bases);
   ad_list_init(&src->readers);
   ad_list_init(&src->waiters);
-  ad_list_init(&src->to_parse);
-  src->max_parsing = (int)uv_available_parallelism();
-  if (src->max_parsing > AD_AT_MAX_PARSING)
-    src->max_parsing = AD_AT_MAX_PARSING;
+  max_parsing = (int)uv_available_parallelism();
+  ad_workq_init(&src->parse_q, svc->http->loop,
+                max_parsing < AD_AT_MAX_PARSING ? max_parsing
+                                                : AD_AT_MAX_PARSING);
   ad_timers_entry_init(&src->done_entry);
   memset(&co, 0, sizeof(co));
-  co.api_key = cfg->source.api_key;
-  co.backoff_on_429_s = cfg->rate_limits.backoff_on_429_s;
-  co.max_retries = (int)cfg->engine.max_retries;
-  co.backoff_base_ms = o->backoff_base_ms;
+  co.api_key = o->conf->api_key;
+  co.backoff_on_429_s = svc->config->rate_limits.backoff_on_429_s;
+  co.max_retries = (int)svc->config->engine.max_retries;
+  co.backoff_base_ms = svc->backoff_base_ms;
   co.seed = uv_hrtime();
-  co.http = o->http;
-  co.timers = o->timers;
-  co.stats = o->stats;
-  co.log = o->log;
+  co.http = svc->http;
+  co.timers = svc->timers;
+  co.counts = svc->counts;
+  co.log = svc->log;
   co.token_key = &src->token_key;
   co.margin = o->margin;
   co.on_margin = ad_at_on_margin;
@@ -893,7 +798,7 @@ int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *o) {
     return rc;
   ad_at_key_names(src);
   rc = ad_at_key_init(src, &src->token_key, src->token_name,
-                      cfg->rate_limits.per_token_rps, NULL);
+                      svc->config->rate_limits.per_token_rps, NULL);
   if (rc != 0) {
     ad_at_client_close(&src->client);
     return rc;
@@ -905,16 +810,15 @@ int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *o) {
 }
 
 int ad_at_source_start(ad_at_source_t *src) {
-  const ad_config_t *cfg = src->o.config;
+  const ad_at_config_t *conf = src->o.conf;
   int rc;
 
   if (src->started)
     return AD_EINVAL;
   src->started = 1;
   src->pending = 1; /* held until discovery is under way */
-  rc = cfg->source.index_all
-           ? ad_at_list_bases(src, NULL)
-           : ad_at_base_add(src, cfg->source.base_id, NULL);
+  rc = conf->index_all ? ad_at_list_bases(src, NULL)
+                       : ad_at_base_add(src, conf->base_id, NULL);
   if (rc != 0) {
     src->started = 0;
     src->pending = 0;
@@ -957,7 +861,7 @@ void ad_at_source_stop(ad_at_source_t *src) {
     }
   }
   while ((node = ad_list_head(&src->readers)) != NULL)
-    ad_at_reader_finish(ad_container_of(node, ad_at_reader_t, node));
+    ad_at_reader_finish(ad_container_of(node, ad_at_reader_t, node), NULL);
   ad_at_step_done(src);
 }
 
@@ -967,7 +871,7 @@ void ad_at_source_close(ad_at_source_t *src) {
 
   ad_timers_cancel(&src->done_entry);
   while ((node = ad_list_head(&src->readers)) != NULL) /* never started */
-    ad_at_reader_finish(ad_container_of(node, ad_at_reader_t, node));
+    ad_at_reader_finish(ad_container_of(node, ad_at_reader_t, node), NULL);
   while ((node = ad_list_head(&src->bases)) != NULL) {
     b = ad_container_of(node, ad_at_job_t, node);
     ad_list_remove(node);

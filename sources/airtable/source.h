@@ -13,11 +13,11 @@
  * de-duplicated per table, so a restart after an expired offset (422
  * LIST_RECORDS_ITERATOR_NOT_AVAILABLE) delivers no record twice.
  *
- * Failures are accounted in the stats: a table that fails (403, 404, other
- * 4xx, retries spent, refused by the encoder) is reported and the others
- * go on; a record the encoder cannot write is counted failed; a fatal error
- * (401, exhausted billing quota, a missing table in one-table mode) sets
- * stats->fatal_error and stops the source.
+ * Failures go to the engine (include/airdust_plugin.h), which counts
+ * them: a table that fails (403, 404, other 4xx, retries spent, refused
+ * by the sink) is reported and the others go on; a record the encoder
+ * cannot write is counted failed; a fatal error (401, exhausted billing
+ * quota, a missing table in one-table mode) stops the run.
  *
  * Rate limits: every request takes from its base's key and the token's
  * (per_base_rps, per_token_rps), each window widened by the server's
@@ -30,53 +30,43 @@
 
 #include <uv.h>
 
+#include "airdust_plugin.h"
 #include "client.h"
 #include "config.h"
-#include "encode.h"
-#include "http.h"
-#include "limiter.h"
+#include "host.h"
 #include "list.h"
-#include "log.h"
 #include "margin.h"
-#include "queue.h"
 #include "timers.h"
-#include "stats.h"
+#include "workq.h"
+
+/* The source's config keys (sources/airtable/plugin.c parses them). */
+typedef struct ad_at_config {
+  char *api_key;
+  char *base_url;
+  int index_all;
+  char *base_id;
+  char *table_name_or_id;
+  char *view_id;  /* NULL when unset */
+  char *share_id; /* NULL when unset */
+  int treat_all_non_attachment_fields_as_metadata;
+} ad_at_config_t;
 
 typedef struct ad_at_source ad_at_source_t;
-typedef void (*ad_at_source_cb)(ad_at_source_t *src, void *data);
 
 typedef struct ad_at_source_opts {
-  const ad_config_t *config; /* borrowed for the source's life */
-  ad_http_t *http;
-  ad_limiter_t *limiter;
-  ad_timers_t *timers;
-  ad_queue_t *queue;
-  ad_stats_t *stats;
-  /* The sink's (borrowed, outlives the source): prepare runs on the loop
-   * for each table before it is read, encode on the thread pool for each
-   * record. Required. */
-  const ad_encoder_t *encoder;
-  ad_log_t *log;         /* may be NULL */
+  ad_source_t *host;          /* the engine's side: queue, accounting */
+  const ad_at_config_t *conf; /* borrowed for the source's life */
+  /* The HTTP client, limiter, timers, log and the run's config. */
+  const ad_services_t *svc;
   /* The Airtable server's safety margin (margin.h), borrowed; NULL: the
    * configured one, never widened. */
   ad_margin_t *margin;
-  int check;             /* read nothing: see ad_at_source_check_result */
   size_t max_url;        /* 0 = AD_AT_MAX_URL; longer goes as POST */
   int max_restarts;      /* per table after expired offsets; 0 = 3 */
-  uint64_t backoff_base_ms; /* 0 = 500 */
-  /* May be NULL. Returns 1 for a table not to read at all (finished in an
-   * earlier run: `sync --state`); it counts in stats->tables_skipped. */
-  int (*skip_table)(const char *base_id, const char *table_id, void *data);
-  ad_at_source_cb on_page; /* a page was pushed into the queue */
-  ad_at_source_cb on_done; /* every reader is done; runs from the loop */
-  void *data;
 } ad_at_source_opts_t;
 
 struct ad_at_source {
-  /* Progress, readable at any time. */
-  uint64_t tables_total, tables_done;
-  /* Private. */
-  ad_at_source_opts_t o;
+    ad_at_source_opts_t o;
   ad_at_client_t client;
   ad_limiter_key_t token_key;
   /* Rate-limit key names, shared by every process that uses the same
@@ -85,27 +75,28 @@ struct ad_at_source {
   char group[32], token_name[64];
   ad_at_call_t bases_call;
   ad_list_t bases, readers, waiters;
-  ad_list_t to_parse; /* readers whose page waits for a parse worker */
-  int parsing;        /* pages on the thread pool */
-  int max_parsing;    /* at once: one per core, up to a few */
-  uint64_t parsed;    /* pages handed to it so far */
+  /* Pages to parse and encode on the thread pool: one per core at once,
+   * up to a few. */
+  ad_workq_t parse_q;
+  uint64_t nbases;    /* found */
   int pending; /* discovery steps and readers not yet finished */
   int started, stopping, finished;
   ad_timers_entry_t done_entry;
   char summary[256];
 };
 
-/* Returns AD_EINVAL (a missing member or encoder, a queue smaller than
- * one page) or AD_ENOMEM. */
+/* Returns AD_EINVAL (a missing member, a queue smaller than one page) or
+ * AD_ENOMEM. */
 int ad_at_source_init(ad_at_source_t *src, const ad_at_source_opts_t *opts);
 
-/* Starts discovery; on_done follows, always from a later loop turn. */
+/* Starts discovery; ad_source_done follows, always from a later loop
+ * turn. */
 int ad_at_source_start(ad_at_source_t *src);
 
 /* The queue has room again (its on_low): waiting readers go on. */
 void ad_at_source_resume(ad_at_source_t *src);
 
-/* Cancels everything in flight; on_done follows. */
+/* Cancels everything in flight; ad_source_done follows. */
 void ad_at_source_stop(ad_at_source_t *src);
 
 /* Frees the source; it must be done (or never started). */

@@ -4,6 +4,9 @@
  * accepted, or refused with a message. */
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "builtin.h"
 #include "config.h"
 #include "error.h"
 #include "fuzz.h"
@@ -17,12 +20,16 @@ static json_object *fuzz_destination(void) {
   static json_object *dest;
   ad_config_t cfg;
   char err[256];
+  char *dtext;
 
   if (dest != NULL)
     return dest;
-  AD_FUZZ_CHECK(ad_config_parse(&cfg, text, sizeof(text) - 1, NULL, NULL, err,
+  AD_FUZZ_CHECK(ad_config_parse(&cfg, text, sizeof(text) - 1,
+                                ad_builtin_plugins(), NULL, NULL, err,
                                 sizeof(err)) == 0);
-  dest = ad_state_destination(&cfg);
+  dtext = cfg.sink_plugin->destination(cfg.sink.conf);
+  dest = dtext != NULL ? json_tokener_parse(dtext) : NULL;
+  free(dtext);
   ad_config_free(&cfg);
   AD_FUZZ_CHECK(dest != NULL);
   return dest;
@@ -44,8 +51,8 @@ static void fuzz_state(const char *text, size_t size) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ad_config_t cfg;
   char err[512];
-  int rc = ad_config_parse(&cfg, (const char *)data, size, NULL, NULL, err,
-                           sizeof(err));
+  int rc = ad_config_parse(&cfg, (const char *)data, size,
+                           ad_builtin_plugins(), NULL, NULL, err, sizeof(err));
 
   AD_FUZZ_CHECK(rc == 0 || rc == AD_ECONFIG);
   AD_FUZZ_CHECK(rc == 0 || (strlen(err) > 0 && strlen(err) < sizeof(err)));

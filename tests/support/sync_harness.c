@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "budget.h"
+#include "builtin.h"
+#include "sink.h"
 #include "testutil.h"
 
 void ad_th_setup(ad_th_t *th) {
@@ -75,7 +77,8 @@ static void ad_th_configure(ad_th_t *th) {
            th->dust_key, ad_fake_dust_url(th->dust), th->format,
            th->sink_extra, th->backoff_on_429_s, th->rate_extra,
            th->max_retries, th->state_dir, th->engine_extra);
-  ck_assert_msg(ad_config_parse(&th->cfg, text, strlen(text), NULL, NULL, err,
+  ck_assert_msg(ad_config_parse(&th->cfg, text, strlen(text),
+                                ad_builtin_plugins(), NULL, NULL, err,
                                 sizeof(err)) == 0,
                 "config: %s", err);
 }
@@ -102,6 +105,11 @@ static ad_log_t *ad_th_log(ad_th_t *th) {
   return &th->log;
 }
 
+/* The Dust sink the run wrote through. */
+static const ad_dust_sink_t *ad_th_dust(const ad_th_t *th) {
+  return th->p.host.sink.ctx;
+}
+
 static void ad_th_keep_stats(ad_th_t *th) {
   char *json = ad_stats_to_json(&th->p.stats, NULL);
   ck_assert_ptr_nonnull(json);
@@ -111,8 +119,8 @@ static void ad_th_keep_stats(ad_th_t *th) {
   th->st = th->p.stats;
   th->st.failures = NULL;
   th->st.fatal_error = NULL;
-  th->sink_peak = th->p.sink.peak_held_rows;
-  th->sink_max = th->p.sink.max_rows;
+  th->sink_peak = ad_th_dust(th)->peak_held_rows;
+  th->sink_max = ad_th_dust(th)->max_rows;
 }
 
 void ad_th_run(ad_th_t *th) {

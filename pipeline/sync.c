@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "airdust.h"
+#include "builtin.h"
 #include "config.h"
 #include "log.h"
 #include "pipeline.h"
@@ -12,6 +15,7 @@
 
 struct ad_sync {
   uv_loop_t *loop;
+  ad_plugins_t plugins; /* the program's, then the built-in ones */
   ad_config_t cfg;
   ad_log_t log;
   ad_pipeline_t p;
@@ -59,7 +63,12 @@ static void ad_sync_on_pipeline_done(ad_pipeline_t *p, void *data) {
     s->on_done(s, s->done_data);
 }
 
-/* The log, with both keys registered as secrets before anything is said. */
+static int ad_sync_add_secret(const char *secret, void *data) {
+  return ad_log_add_secret(data, secret);
+}
+
+/* The log, with every secret of the config registered before anything is
+ * said. */
 static int ad_sync_log_init(ad_sync_t *s) {
   const ad_sync_options_t *o = &s->o;
   ad_log_init(&s->log, o->log_file ? o->log_file : stderr, o->log_level,
@@ -68,10 +77,9 @@ static int ad_sync_log_init(ad_sync_t *s) {
     s->log.fn = ad_sync_log_fn;
     s->log.fn_data = s;
   }
-  if (ad_log_add_secret(&s->log, s->cfg.source.api_key) != 0 ||
-      ad_log_add_secret(&s->log, s->cfg.sink.api_key) != 0)
-    return AD_ENOMEM;
-  return 0;
+  return ad_config_secrets(&s->cfg, ad_sync_add_secret, &s->log) != 0
+             ? AD_ENOMEM
+             : 0;
 }
 
 static int ad_sync_make(ad_sync_t **out, uv_loop_t *loop,
@@ -104,6 +112,28 @@ static int ad_sync_make(ad_sync_t **out, uv_loop_t *loop,
   return rc;
 }
 
+/* The resume state, bound to where the sink writes (its destination, or
+ * its type when it has none to say). */
+static int ad_sync_state(ad_sync_t *s, const char *path, char *err,
+                         size_t errlen) {
+  const ad_sink_plugin_t *sink = s->cfg.sink_plugin;
+  char *text = sink->destination ? sink->destination(s->cfg.sink.conf) : NULL;
+  json_object *dest = text != NULL ? json_tokener_parse(text) : NULL;
+  int rc;
+
+  if (dest == NULL && sink->destination == NULL &&
+      (dest = json_object_new_object()) != NULL)
+    json_object_object_add(dest, "sink", json_object_new_string(sink->name));
+  free(text);
+  if (dest == NULL) {
+    snprintf(err, errlen, "state file %s: out of memory", path);
+    return AD_ENOMEM;
+  }
+  rc = ad_state_open(&s->state, path, dest, err, errlen);
+  json_object_put(dest);
+  return rc;
+}
+
 /* Parses the config (from path when it is set, else from text), then
  * builds the sync around it. */
 static int ad_sync_new_from(ad_sync_t **out, uv_loop_t *loop,
@@ -118,12 +148,17 @@ static int ad_sync_new_from(ad_sync_t **out, uv_loop_t *loop,
     return AD_EINVAL;
   if ((s = calloc(1, sizeof(*s))) == NULL)
     return AD_ENOMEM;
-  rc = path != NULL
-           ? ad_config_load(&s->cfg, path, ad_sync_getenv, NULL, err, errlen)
-           : ad_config_parse(&s->cfg, text, len, ad_sync_getenv, NULL, err,
-                             errlen);
+  rc = ad_plugins_merge(&s->plugins, opts ? opts->sources : NULL,
+                        opts ? opts->sinks : NULL);
+  if (rc == 0)
+    rc = path != NULL ? ad_config_load(&s->cfg, path, &s->plugins,
+                                       ad_sync_getenv, NULL, err, errlen)
+                      : ad_config_parse(&s->cfg, text, len, &s->plugins,
+                                        ad_sync_getenv, NULL, err, errlen);
+  else
+    snprintf(err, errlen, "out of memory");
   if (rc == 0 && opts != NULL && opts->state_path != NULL && !opts->check)
-    rc = ad_state_open(&s->state, opts->state_path, &s->cfg, err, errlen);
+    rc = ad_sync_state(s, opts->state_path, err, errlen);
   if (rc == 0)
     rc = ad_sync_make(out, loop, opts, s);
   if (rc == 0)
@@ -132,6 +167,7 @@ static int ad_sync_new_from(ad_sync_t **out, uv_loop_t *loop,
     ad_log_close(&s->log);
     ad_state_close(&s->state);
     ad_config_free(&s->cfg);
+    ad_plugins_free(&s->plugins);
     free(s);
   } else {
     if (rc == AD_ECONFIG && s->p.error[0] != '\0')
@@ -158,13 +194,13 @@ int ad_sync_new_file(ad_sync_t **out, uv_loop_t *loop, const char *path,
 /* The config allowed plain http to a remote host: say so before any key is
  * sent that way. */
 static void ad_sync_warn_insecure(ad_sync_t *s) {
-  const char *plain[2];
+  char plain[4][96];
   size_t i, n = ad_config_plain_remote(&s->cfg, plain);
   for (i = 0; i < n; i++)
     ad_log_warn(&s->log, "sync",
-                "%s.base_url is plain http:// to a host that is not "
-                "loopback (engine.allow_insecure_http): the API key and "
-                "the data travel unencrypted", plain[i]);
+                "%s is plain http:// to a host that is not loopback "
+                "(engine.allow_insecure_http): the API key and the data "
+                "travel unencrypted", plain[i]);
 }
 
 int ad_sync_start(ad_sync_t *s, ad_sync_cb on_done, void *data) {
@@ -216,19 +252,21 @@ void ad_sync_progress(const ad_sync_t *s, ad_sync_progress_t *out) {
                        ? (double)(uv_hrtime() - s->p.started_ns) / 1e9
                        : 0;
   out->bases = st->bases;
-  out->tables_total = s->p.source.tables_total;
-  out->tables_done = s->p.source.tables_done;
+  out->tables_total = s->p.host.source.tables_total;
+  out->tables_done = s->p.host.source.tables_done;
   out->tables_failed = st->tables_failed;
   out->tables_skipped = st->tables_skipped;
   out->records_read = st->records_read;
   out->rows_written = st->rows_written;
   out->documents_written = st->documents_written;
   out->records_failed = st->records_failed;
-  out->requests_airtable = st->requests_airtable;
-  out->requests_dust = st->requests_dust;
+  out->source_type = st->source_type;
+  out->sink_type = st->sink_type;
+  out->requests_source = st->requests_source;
+  out->requests_sink = st->requests_sink;
   out->retries = st->retries;
-  out->http429_airtable = st->http429_airtable;
-  out->http429_dust = st->http429_dust;
+  out->http429_source = st->http429_source;
+  out->http429_sink = st->http429_sink;
   out->rate_limit_wait_us = s->p.limiter.waited_us;
   out->queue_rows = s->p.queue.rows;
 }
@@ -253,6 +291,7 @@ static void ad_sync_free(ad_sync_t *s) {
   ad_log_close(&s->log);
   ad_state_close(&s->state);
   ad_config_free(&s->cfg);
+  ad_plugins_free(&s->plugins);
   free(s);
 }
 

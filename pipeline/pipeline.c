@@ -8,33 +8,24 @@
 #include "mkdirs.h"
 
 static void ad_pl_finish(ad_pipeline_t *p) {
-  /* The margin was tested if our pace kept a key at its limit. */
-  if (!p->o.check)
-    ad_margin_finish(&p->margin_airtable, p->source.client.api.at_limit > 0);
-  p->stats.safety_margin_ms =
-      (double)p->margin_airtable.current_us / 1000.0;
-  p->stats.margin_widened = (uint64_t)p->margin_airtable.widened;
-  p->stats.rate_limit_sharing = p->sharing;
+  char why[256];
+
   p->done = 1;
+  p->stats.rate_limit_sharing = p->sharing;
   p->stats.elapsed_s = (double)(uv_hrtime() - p->started_ns) / 1e9;
   p->stats.peak_queue_rows = p->queue.peak_rows;
   p->stats.rate_limit_wait_us = p->limiter.waited_us;
   p->stats.rate_limit_late_us = p->limiter.late_us;
+  /* The accounting is the engine's: if it does not add up, a plugin lost
+   * records, and the run must not say it went well. */
+  if (!ad_host_balance(&p->host, why, sizeof(why))) {
+    if (p->o.log != NULL)
+      ad_log_error(p->o.log, "engine", "records unaccounted for: %s", why);
+    ad_stats_set_fatal(&p->stats, "records unaccounted for (a bug: please "
+                                  "report it with the log)");
+  }
   if (p->o.on_done != NULL)
     p->o.on_done(p, p->o.data);
-}
-
-static void ad_pl_on_page(ad_at_source_t *src, void *data) {
-  ad_pipeline_t *p = data;
-  (void)src;
-  ad_dust_sink_kick(&p->sink);
-}
-
-static void ad_pl_on_low(ad_queue_t *queue, void *data) {
-  ad_pipeline_t *p = data;
-  (void)queue;
-  if (!p->source_done)
-    ad_at_source_resume(&p->source);
 }
 
 /* check mode: done once both sides have answered. */
@@ -43,61 +34,61 @@ static void ad_pl_check_step(ad_pipeline_t *p) {
     ad_pl_finish(p);
 }
 
-static void ad_pl_on_sink_checked(ad_dust_sink_t *sink, void *data) {
-  (void)sink;
-  ad_pl_check_step(data);
+static void ad_pl_on_low(ad_queue_t *queue, void *data) {
+  ad_pipeline_t *p = data;
+  ad_source_t *src = &p->host.source;
+  (void)queue;
+  if (src->started && !src->done && src->plugin->resume != NULL)
+    src->plugin->resume(src->ctx);
 }
 
-static void ad_pl_on_source_done(ad_at_source_t *src, void *data) {
+static void ad_pl_on_source_done(void *data) {
   ad_pipeline_t *p = data;
+  ad_sink_t *sink = &p->host.sink;
   char reason[600];
-  (void)src;
-  p->source_done = 1;
+
   if (p->o.check) {
     ad_pl_check_step(p);
     return;
   }
-  if (p->stats.fatal_error != NULL) { /* Airtable refused the run */
+  if (p->stats.fatal_error != NULL) { /* the source refused the run */
     snprintf(reason, sizeof(reason), "not written: the run stopped (%s)",
              p->stats.fatal_error);
-    ad_dust_sink_abort(&p->sink, reason);
+    sink->plugin->abort(sink->ctx, reason);
   }
-  ad_dust_sink_finish(&p->sink);
+  sink->plugin->finish(sink->ctx);
 }
 
-static void ad_pl_on_sink_fatal(ad_dust_sink_t *sink, void *data) {
+static void ad_pl_on_sink_fatal(void *data) {
   ad_pipeline_t *p = data;
-  (void)sink;
-  ad_at_source_stop(&p->source);
+  ad_source_t *src = &p->host.source;
+  if (!p->o.check && src->started && !src->done)
+    src->plugin->stop(src->ctx);
 }
 
-static void ad_pl_on_drained(ad_dust_sink_t *sink, void *data) {
+static void ad_pl_on_drained(void *data) { ad_pl_finish(data); }
+
+static void ad_pl_on_checked(void *data) { ad_pl_check_step(data); }
+
+static int ad_pl_skip_table(const ad_table_t *t, void *data) {
   ad_pipeline_t *p = data;
-  (void)sink;
-  ad_pl_finish(p);
+  return p->o.state != NULL &&
+         ad_state_finished(p->o.state, t->group_id, t->table_id);
 }
 
-static int ad_pl_skip_table(const char *base_id, const char *table_id,
-                            void *data) {
-  ad_pipeline_t *p = data;
-  return p->o.state != NULL && ad_state_finished(p->o.state, base_id, table_id);
-}
-
-/* A table is wholly in Dust: remember it, so a rerun can skip it. A state
+/* A table is wholly written: remember it, so a rerun can skip it. A state
  * file that cannot be written costs the resume, not the sync. */
-static void ad_pl_on_table_done(ad_dust_sink_t *sink, const ad_table_t *t,
-                                uint64_t written, void *data) {
+static void ad_pl_on_table_done(const ad_table_t *t, void *data) {
   ad_pipeline_t *p = data;
   char err[512];
-  (void)sink;
   if (p->o.state == NULL)
     return;
-  if (ad_state_finish(p->o.state, t->base_id, t->table_id, written, err,
+  if (ad_state_finish(p->o.state, t->group_id, t->table_id, t->written, err,
                       sizeof(err)) != 0 &&
       p->o.log != NULL)
     ad_log_error(p->o.log, "state",
                  "%s; table %s/%s will be synced again by a rerun", err,
-                 t->base_id, t->table_id);
+                 t->group_id, t->table_id);
 }
 
 static int ad_pl_http(ad_pipeline_t *p, ad_http_t *http) {
@@ -196,10 +187,10 @@ static int ad_pl_budget(ad_pipeline_t *p) {
  * timers. Each one made is counted, so close knows what to wait for. */
 static int ad_pl_handles(ad_pipeline_t *p) {
   int rc;
-  if ((rc = ad_pl_http(p, &p->http_airtable)) != 0)
+  if ((rc = ad_pl_http(p, &p->http_source)) != 0)
     return rc;
   p->open_handles++;
-  if ((rc = ad_pl_http(p, &p->http_dust)) != 0)
+  if ((rc = ad_pl_http(p, &p->http_sink)) != 0)
     return rc;
   p->open_handles++;
   rc = ad_pl_budget(p);
@@ -215,12 +206,45 @@ static int ad_pl_handles(ad_pipeline_t *p) {
   return 0;
 }
 
+/* What the plugins of this tree share (engine/host.h), one side's. */
+static void ad_pl_services(ad_pipeline_t *p, ad_services_t *svc,
+                           ad_http_t *http, uint64_t *requests,
+                           uint64_t *penalties) {
+  memset(svc, 0, sizeof(*svc));
+  svc->config = p->o.config;
+  svc->http = http;
+  svc->limiter = &p->limiter;
+  svc->timers = &p->timers;
+  svc->log = p->o.log;
+  svc->stats = &p->stats;
+  svc->counts.requests = requests;
+  svc->counts.penalties = penalties;
+  svc->counts.retries = &p->stats.retries;
+  svc->counts.bytes_sent = &p->stats.bytes_sent;
+  svc->counts.bytes_received = &p->stats.bytes_received;
+  svc->check = p->o.check;
+  svc->backoff_base_ms = p->o.backoff_base_ms;
+  svc->documents_window_ms = p->o.documents_window_ms;
+}
+
+/* A plugin's refusal at init, as the error the sync reports. */
+static int ad_pl_refused(ad_pipeline_t *p, const char *side, const char *name,
+                         int rc, const char *err) {
+  if (rc == AD_ECONFIG || err[0] != '\0')
+    snprintf(p->error, sizeof(p->error), "%s (%s): %s", side, name,
+             err[0] != '\0' ? err : ad_strerror(rc));
+  return rc == AD_ENOMEM || rc == AD_EINVAL ? rc : AD_ECONFIG;
+}
+
+/* The queue, then the sink (its prepare and encode must exist before the
+ * source announces anything), then the source. */
 static int ad_pl_parts(ad_pipeline_t *p) {
   const ad_config_t *cfg = p->o.config;
-  char path[4096] = "";
+  ad_source_t *src = &p->host.source;
+  ad_sink_t *sink = &p->host.sink;
+  ad_host_cbs_t cbs;
   ad_queue_opts_t qo;
-  ad_at_source_opts_t so;
-  ad_dust_sink_opts_t ko;
+  char err[512];
   int rc;
 
   memset(&qo, 0, sizeof(qo));
@@ -230,60 +254,38 @@ static int ad_pl_parts(ad_pipeline_t *p) {
   qo.data = p;
   if ((rc = ad_queue_init(&p->queue, &qo)) != 0)
     return rc;
-  if (cfg->engine.state_dir != NULL)
-    snprintf(path, sizeof(path), "%s/margins.json", cfg->engine.state_dir);
-  rc = ad_margin_init(&p->margin_airtable,
-                      cfg->engine.state_dir != NULL ? path : NULL,
-                      cfg->source.base_url,
-                      (uint64_t)cfg->rate_limits.safety_margin_ms * 1000,
-                      (uint64_t)cfg->rate_limits.max_safety_margin_ms * 1000);
-  if (rc != 0)
-    return rc;
-  if (p->margin_airtable.current_us >
-          (uint64_t)cfg->rate_limits.safety_margin_ms * 1000 &&
-      p->o.log != NULL)
-    ad_log_info(p->o.log, "ratelimit",
-                "Airtable safety margin %.0f ms, learned from earlier 429s "
-                "(%s)",
-                (double)p->margin_airtable.current_us / 1000.0, path);
-  memset(&ko, 0, sizeof(ko));
-  ko.config = cfg;
-  ko.http = &p->http_dust;
-  ko.limiter = &p->limiter;
-  ko.timers = &p->timers;
-  ko.queue = &p->queue;
-  ko.stats = &p->stats;
-  ko.log = p->o.log;
-  ko.backoff_base_ms = p->o.backoff_base_ms;
-  ko.documents_window_ms = p->o.documents_window_ms;
-  ko.on_drained = ad_pl_on_drained;
-  ko.on_table_done = ad_pl_on_table_done;
-  ko.on_fatal = ad_pl_on_sink_fatal;
-  ko.data = p;
-  if ((rc = ad_dust_sink_init(&p->sink, &ko)) != 0)
-    return rc;
-  /* The source's workers write the sink's format as they parse. */
-  p->encoder = ad_dust_encoder(&p->sink);
-  memset(&so, 0, sizeof(so));
-  so.config = cfg;
-  so.margin = &p->margin_airtable;
-  so.encoder = &p->encoder;
-  so.http = &p->http_airtable;
-  so.limiter = &p->limiter;
-  so.timers = &p->timers;
-  so.queue = &p->queue;
-  so.stats = &p->stats;
-  so.log = p->o.log;
-  so.check = p->o.check;
-  so.backoff_base_ms = p->o.backoff_base_ms;
-  so.skip_table = ad_pl_skip_table;
-  so.on_page = ad_pl_on_page;
-  so.on_done = ad_pl_on_source_done;
-  so.data = p;
-  if ((rc = ad_at_source_init(&p->source, &so)) != 0) {
-    ad_dust_sink_close(&p->sink);
-    return rc;
-  }
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.skip = ad_pl_skip_table;
+  cbs.table_done = ad_pl_on_table_done;
+  cbs.source_done = ad_pl_on_source_done;
+  cbs.sink_drained = ad_pl_on_drained;
+  cbs.sink_checked = ad_pl_on_checked;
+  cbs.sink_fatal = ad_pl_on_sink_fatal;
+  cbs.data = p;
+  ad_host_init(&p->host, p->loop, p->o.log, &p->queue, &p->stats,
+               p->o.check, &cbs);
+  p->stats.source_type = cfg->source_plugin->name;
+  p->stats.sink_type = cfg->sink_plugin->name;
+
+  sink->plugin = cfg->sink_plugin;
+  snprintf(sink->name, sizeof(sink->name), "sink:%s", sink->plugin->name);
+  ad_pl_services(p, &sink->services, &p->http_sink, &p->stats.requests_sink,
+                 &p->stats.http429_sink);
+  err[0] = '\0';
+  if ((rc = sink->plugin->init(sink, cfg->sink.conf, &sink->ctx, err,
+                               sizeof(err))) != 0)
+    return ad_pl_refused(p, "sink", sink->plugin->name, rc, err);
+  p->sink_made = 1;
+
+  src->plugin = cfg->source_plugin;
+  snprintf(src->name, sizeof(src->name), "source:%s", src->plugin->name);
+  ad_pl_services(p, &src->services, &p->http_source,
+                 &p->stats.requests_source, &p->stats.http429_source);
+  err[0] = '\0';
+  if ((rc = src->plugin->init(src, cfg->source.conf, &src->ctx, err,
+                              sizeof(err))) != 0)
+    return ad_pl_refused(p, "source", src->plugin->name, rc, err);
+  p->source_made = 1;
   return 0;
 }
 
@@ -312,7 +314,7 @@ static void ad_pl_budget_closed(ad_budget_t *budget) {
  * ad_pl_handles' order). */
 static void ad_pl_close_handles(ad_pipeline_t *p) {
   int made = p->open_handles;
-  p->http_airtable.data = p->http_dust.data = p;
+  p->http_source.data = p->http_sink.data = p;
   p->limiter.data = p->timers.data = p->budget.data = p;
   if (made >= 5)
     ad_timers_close(&p->timers, ad_pl_timers_closed);
@@ -321,9 +323,9 @@ static void ad_pl_close_handles(ad_pipeline_t *p) {
   if (made >= 3) /* after the limiter, which withdraws its questions */
     ad_budget_close(&p->budget, ad_pl_budget_closed);
   if (made >= 2)
-    ad_http_close(&p->http_dust, ad_pl_http_closed);
+    ad_http_close(&p->http_sink, ad_pl_http_closed);
   if (made >= 1)
-    ad_http_close(&p->http_airtable, ad_pl_http_closed);
+    ad_http_close(&p->http_source, ad_pl_http_closed);
 }
 
 int ad_pipeline_init(ad_pipeline_t *p, uv_loop_t *loop,
@@ -331,54 +333,83 @@ int ad_pipeline_init(ad_pipeline_t *p, uv_loop_t *loop,
   int rc;
   memset(p, 0, sizeof(*p));
   ad_stats_init(&p->stats);
-  if (loop == NULL || opts == NULL || opts->config == NULL)
+  if (loop == NULL || opts == NULL || opts->config == NULL ||
+      opts->config->source_plugin == NULL || opts->config->sink_plugin == NULL)
     return AD_EINVAL;
   p->loop = loop;
   p->o = *opts;
   rc = ad_pl_handles(p);
   if (rc == 0)
     rc = ad_pl_parts(p);
-  if (rc == 0)
-    p->inited = 1;
   return rc;
 }
 
-int ad_pipeline_start(ad_pipeline_t *p) {
+/* Check mode: both sides prove what they can, and the run is done when
+ * both have answered. A side that cannot even start its check is fatal
+ * and counts as answered. */
+static int ad_pl_start_check(ad_pipeline_t *p) {
+  ad_source_t *src = &p->host.source;
+  ad_sink_t *sink = &p->host.sink;
   int rc;
-  p->started_ns = uv_hrtime();
-  if (!p->o.check)
-    return ad_at_source_start(&p->source);
+
   p->check_pending = 2;
-  if ((rc = ad_dust_sink_check(&p->sink, ad_pl_on_sink_checked)) != 0)
+  if (sink->plugin->check == NULL) {
+    ad_pl_check_step(p);
+  } else if ((rc = sink->plugin->check(sink->ctx)) != 0) {
     return rc;
-  if ((rc = ad_at_source_start(&p->source)) != 0) { /* the probe is out */
+  }
+  src->started = 1;
+  if ((rc = src->plugin->start(src->ctx)) != 0) { /* the probe is out */
+    src->done = 1;
     ad_stats_set_fatal(&p->stats, ad_strerror(rc));
     ad_pl_check_step(p);
   }
   return 0;
 }
 
+int ad_pipeline_start(ad_pipeline_t *p) {
+  ad_source_t *src = &p->host.source;
+  int rc;
+  p->started_ns = uv_hrtime();
+  if (p->o.check)
+    return ad_pl_start_check(p);
+  src->started = 1;
+  if ((rc = src->plugin->start(src->ctx)) != 0)
+    src->started = 0;
+  return rc;
+}
+
 void ad_pipeline_stop(ad_pipeline_t *p) {
-  if (!p->source_done)
-    ad_at_source_stop(&p->source);
+  ad_source_t *src = &p->host.source;
+  if (src->started && !src->done)
+    src->plugin->stop(src->ctx);
 }
 
 void ad_pipeline_abort(ad_pipeline_t *p, const char *reason) {
+  ad_sink_t *sink = &p->host.sink;
   ad_pipeline_stop(p);
-  ad_dust_sink_abort(&p->sink, reason);
+  sink->plugin->abort(sink->ctx, reason);
 }
 
 void ad_pipeline_check_report(const ad_pipeline_t *p, char *out, size_t len) {
-  snprintf(out, len, "airtable: %s\ndust: %s",
-           ad_at_source_check_result(&p->source), p->sink.check_report);
+  const ad_source_t *src = &p->host.source;
+  const ad_sink_t *sink = &p->host.sink;
+  const char *a = src->plugin->check_report != NULL
+                      ? src->plugin->check_report(src->ctx)
+                      : "ready";
+  const char *b = sink->plugin->check_report != NULL
+                      ? sink->plugin->check_report(sink->ctx)
+                      : "ready";
+  snprintf(out, len, "%s: %s\n%s: %s", src->plugin->name, a,
+           sink->plugin->name, b);
 }
 
 void ad_pipeline_close(ad_pipeline_t *p, ad_pipeline_cb cb, void *data) {
-  if (p->inited) {
-    ad_dust_sink_close(&p->sink);
-    ad_at_source_close(&p->source);
-  }
-  ad_margin_free(&p->margin_airtable);
+  if (p->sink_made) /* first: it may still fail pages the source made */
+    p->host.sink.plugin->close(p->host.sink.ctx);
+  if (p->source_made)
+    p->host.source.plugin->close(p->host.source.ctx);
+  p->sink_made = p->source_made = 0;
   ad_stats_free(&p->stats);
   p->close_cb = cb;
   p->close_data = data;

@@ -1,14 +1,15 @@
-/* ad_pipeline: one sync on a caller's libuv loop — the Airtable source,
- * the bounded queue and the Dust sink wired together, with the HTTP
- * clients, rate limiter and timers they share.
+/* ad_pipeline: one sync on a caller's libuv loop — a source plugin, the
+ * bounded queue and a sink plugin (include/airdust_plugin.h) wired
+ * together through the engine's host (engine/host.h), with the HTTP
+ * clients, rate limiter, budget and timers they share.
  *
  * Pages flow source -> queue -> sink; the queue's low watermark resumes
- * the readers; when the source is done the sink writes out its partial
- * batches; the run is done when the source is done, the queue is empty
- * and nothing is held or in flight. A fatal error on either side (stats
- * .fatal_error) stops the other, and every record read is accounted as
- * written or failed. Each API has its own HTTP client, so a slow Dust
- * never takes connections from the Airtable readers. */
+ * the source; when the source is done the sink writes out what it holds;
+ * the run is done when the sink has drained. A fatal error on either side
+ * (stats.fatal_error) stops the other, and the host's accounting must
+ * balance at the end: every record read written or failed. Each side has
+ * its own HTTP client, so a slow sink never takes connections from the
+ * source's readers. */
 #ifndef AD_PIPELINE_H
 #define AD_PIPELINE_H
 
@@ -18,15 +19,11 @@
 
 #include "budget.h"
 #include "config.h"
-#include "encode.h"
-#include "encoder.h"
+#include "host.h"
 #include "http.h"
 #include "limiter.h"
 #include "log.h"
-#include "margin.h"
 #include "queue.h"
-#include "sink.h"
-#include "source.h"
 #include "state.h"
 #include "stats.h"
 #include "timers.h"
@@ -35,7 +32,8 @@ typedef struct ad_pipeline ad_pipeline_t;
 typedef void (*ad_pipeline_cb)(ad_pipeline_t *p, void *data);
 
 typedef struct ad_pipeline_opts {
-  const ad_config_t *config;    /* borrowed for the pipeline's life */
+  const ad_config_t *config;    /* borrowed for the pipeline's life; it
+                                   names the plugins */
   ad_log_t *log;                /* may be NULL */
   int check;                    /* prove both sides' scope; write nothing */
   uint64_t backoff_base_ms;     /* first retry delay ceiling; 0 = defaults */
@@ -49,21 +47,18 @@ typedef struct ad_pipeline_opts {
 
 struct ad_pipeline {
   ad_stats_t stats; /* live counters; final once on_done runs */
+  ad_host_t host;   /* host.source / host.sink: the plugin instances */
   /* Private. */
   uv_loop_t *loop;
   ad_pipeline_opts_t o;
-  ad_http_t http_airtable, http_dust;
+  ad_http_t http_source, http_sink;
   ad_budget_t budget; /* where the rate limits' state lives */
   const char *sharing; /* "file", "redis" or "none" (config or fallback) */
-  ad_margin_t margin_airtable;
   ad_limiter_t limiter;
   ad_timers_t timers;
   ad_queue_t queue;
-  ad_at_source_t source;
-  ad_dust_sink_t sink;
-  ad_encoder_t encoder; /* the sink's, run by the source's workers */
   uint64_t started_ns;
-  int inited, source_done, done;
+  int source_made, sink_made, done;
   int check_pending;
   int open_handles;
   ad_pipeline_cb close_cb;
@@ -72,9 +67,9 @@ struct ad_pipeline {
 };
 
 /* Returns AD_EINVAL, AD_ENOMEM, or AD_ECONFIG with p->error naming what
- * cannot be used (a Redis URL, a budget file the config names). Succeed
- * or fail, p must be closed with ad_pipeline_close (its libuv handles may
- * already be open). */
+ * cannot be used (a Redis URL, a budget file the config names, what a
+ * plugin refused). Succeed or fail, p must be closed with
+ * ad_pipeline_close (its libuv handles may already be open). */
 int ad_pipeline_init(ad_pipeline_t *p, uv_loop_t *loop,
                      const ad_pipeline_opts_t *opts);
 
@@ -88,7 +83,8 @@ void ad_pipeline_stop(ad_pipeline_t *p);
  * and not yet written is failed with reason (copied). on_done follows. */
 void ad_pipeline_abort(ad_pipeline_t *p, const char *reason);
 
-/* In check mode, after on_done: what each side found, one line each. */
+/* In check mode, after on_done: what each side found, one line each,
+ * named by plugin ("airtable: 3 bases visible"). */
 void ad_pipeline_check_report(const ad_pipeline_t *p, char *out, size_t len);
 
 /* Frees everything; cb (may be NULL) runs once the loop's handles are
