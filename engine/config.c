@@ -586,88 +586,83 @@ static int ad_cfg_sections_check(json_object *root, char *err, size_t errlen) {
   return 0;
 }
 
-/* The names of the plugins of one side, for a message: "a", "b" or "c". */
-static void ad_cfg_plugin_names(const char *const *names, size_t n,
-                                char *out, size_t len) {
-  size_t i, w = 0;
-  out[0] = '\0';
-  for (i = 0; i < n && w + 1 < len; i++)
-    w += (size_t)snprintf(out + w, len - w, "%s\"%s\"",
-                          i == 0 ? "" : i + 1 == n ? " or " : ", ",
-                          names[i]);
-}
+/* What a section needs to know of a plugin of its side. */
+typedef struct ad_cfg_choice {
+  const char *name;
+  const ad_config_key_t *keys;
+  size_t size;
+} ad_cfg_choice_t;
 
-/* A source or sink section: its type picks the plugin (the first of
- * names, the built-in default, when it has none), whose keys fill a
+/* A source or sink section: its type picks the plugin (the first of the
+ * choices, the built-in default, when it has none), whose keys fill a
  * struct of the plugin's. */
 static int ad_cfg_plugin(ad_config_plugin_t *sec, const char *section,
-                         json_object *obj, const char *const *names,
-                         const ad_config_key_t *const *keys,
-                         const size_t *sizes, size_t n, size_t *which,
-                         ad_getenv_fn getenv, void *env_data, char *err,
-                         size_t errlen) {
+                         json_object *obj, const ad_cfg_choice_t *c,
+                         size_t n, size_t *which, ad_getenv_fn getenv,
+                         void *env_data, char *err, size_t errlen) {
   json_object *t;
   const char *type;
   char list[256];
-  size_t i;
+  size_t i, w = 0;
 
   if (n == 0)
     return ad_cfg_fail(err, errlen, "%s: no %s plugin is available",
                        section, section);
-  type = names[0];
+  type = c[0].name;
   if (json_object_object_get_ex(obj, "type", &t)) {
     if (!json_object_is_type(t, json_type_string))
       return ad_cfg_fail(err, errlen, "%s.type: expected a string", section);
     type = json_object_get_string(t);
   }
-  for (i = 0; i < n && strcmp(names[i], type) != 0; i++)
+  for (i = 0; i < n && strcmp(c[i].name, type) != 0; i++)
     ;
   if (i == n) {
-    ad_cfg_plugin_names(names, n, list, sizeof(list));
+    list[0] = '\0';
+    for (i = 0; i < n && w + 1 < sizeof(list); i++)
+      w += (size_t)snprintf(list + w, sizeof(list) - w, "%s\"%s\"",
+                            i == 0 ? "" : i + 1 == n ? " or " : ", ",
+                            c[i].name);
     return ad_cfg_fail(err, errlen, "%s.type: expected %s, got \"%.40s\"",
                        section, list, type);
   }
   *which = i;
-  sec->type = names[i];
-  sec->keys = keys[i];
-  if ((sec->conf = calloc(1, sizes[i] > 0 ? sizes[i] : 1)) == NULL)
+  sec->type = c[i].name;
+  sec->keys = c[i].keys;
+  if ((sec->conf = calloc(1, c[i].size > 0 ? c[i].size : 1)) == NULL)
     return ad_cfg_fail(err, errlen, "out of memory");
-  return ad_config_keys_parse(keys[i], sec->conf, section, obj, getenv,
+  return ad_config_keys_parse(c[i].keys, sec->conf, section, obj, getenv,
                               env_data, err, errlen);
 }
-
-#define AD_CFG_MAX_PLUGINS 32
 
 static int ad_cfg_plugins(ad_config_t *cfg, json_object *root,
                           const ad_plugins_t *pl, ad_getenv_fn getenv,
                           void *env_data, char *err, size_t errlen) {
-  const char *names[AD_CFG_MAX_PLUGINS];
-  const ad_config_key_t *keys[AD_CFG_MAX_PLUGINS];
-  size_t sizes[AD_CFG_MAX_PLUGINS], i, n, which = 0;
-  json_object *obj;
+  size_t n = pl->nsources > pl->nsinks ? pl->nsources : pl->nsinks, i;
+  ad_cfg_choice_t *c = calloc(n > 0 ? n : 1, sizeof(*c));
+  size_t which = 0;
+  json_object *obj = NULL;
   char why[512];
   int rc;
 
-  n = pl->nsources < AD_CFG_MAX_PLUGINS ? pl->nsources : AD_CFG_MAX_PLUGINS;
-  for (i = 0; i < n; i++) {
-    names[i] = pl->sources[i]->name;
-    keys[i] = pl->sources[i]->keys;
-    sizes[i] = pl->sources[i]->config_size;
-  }
+  if (c == NULL)
+    return ad_cfg_fail(err, errlen, "out of memory");
+  for (i = 0; i < pl->nsources; i++)
+    c[i] = (ad_cfg_choice_t){pl->sources[i]->name, pl->sources[i]->keys,
+                             pl->sources[i]->config_size};
   json_object_object_get_ex(root, "source", &obj);
-  if ((rc = ad_cfg_plugin(&cfg->source, "source", obj, names, keys, sizes, n,
-                          &which, getenv, env_data, err, errlen)) != 0)
-    return rc;
-  cfg->source_plugin = pl->sources[which];
-  n = pl->nsinks < AD_CFG_MAX_PLUGINS ? pl->nsinks : AD_CFG_MAX_PLUGINS;
-  for (i = 0; i < n; i++) {
-    names[i] = pl->sinks[i]->name;
-    keys[i] = pl->sinks[i]->keys;
-    sizes[i] = pl->sinks[i]->config_size;
+  rc = ad_cfg_plugin(&cfg->source, "source", obj, c, pl->nsources, &which,
+                     getenv, env_data, err, errlen);
+  if (rc == 0) {
+    cfg->source_plugin = pl->sources[which];
+    for (i = 0; i < pl->nsinks; i++)
+      c[i] = (ad_cfg_choice_t){pl->sinks[i]->name, pl->sinks[i]->keys,
+                               pl->sinks[i]->config_size};
+    json_object_object_get_ex(root, "sink", &obj);
+    rc = ad_cfg_plugin(&cfg->sink, "sink", obj, c, pl->nsinks, &which,
+                       getenv, env_data, err, errlen);
   }
-  json_object_object_get_ex(root, "sink", &obj);
-  if ((rc = ad_cfg_plugin(&cfg->sink, "sink", obj, names, keys, sizes, n,
-                          &which, getenv, env_data, err, errlen)) != 0)
+  free(c);
+  if (rc != 0)
     return rc;
   cfg->sink_plugin = pl->sinks[which];
   why[0] = '\0';

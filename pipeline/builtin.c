@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
 #include "airtable.h"
 #include "dust.h"
+#include "error.h"
 #include "jsonl_sink.h"
 #include "jsonl_source.h"
 
