@@ -315,7 +315,8 @@ START_TEST(test_bad_lines_are_counted) {
   char grp[128], path[192], cfg[2048], jl[256], jl2[256];
   json_object *failures, *f;
   size_t i;
-  int seen_line3 = 0, seen_line5 = 0, seen_part = 0, seen_noschema = 0;
+  int seen_line3 = 0, seen_line5 = 0, seen_part = 0, seen_noschema = 0,
+      seen_cut = 0;
   run_t r;
 
   ck_assert_int_eq(mkdir(out, 0700), 0);
@@ -336,6 +337,10 @@ START_TEST(test_bad_lines_are_counted) {
   write_text(path, "{\"id\":\"r1\",\"fields\":{}}\n");
   snprintf(path, sizeof(path), "%s/tblC.jsonl", grp);
   write_text(path, "{\"id\":\"r1\",\"fields\":{}}\n");
+  snprintf(path, sizeof(path), "%s/tblD.schema.json.part", grp);
+  write_text(path, SCHEMA("tblD"));
+  snprintf(path, sizeof(path), "%s/tblD.jsonl.part", grp);
+  write_text(path, "{\"id\":\"r1\",\"fields\":{}}\n");
 
   jsonl_section(jl, sizeof(jl), "source", out);
   jsonl_section(jl2, sizeof(jl2), "sink", out2);
@@ -345,7 +350,8 @@ START_TEST(test_bad_lines_are_counted) {
   ck_assert_uint_eq(r.p.records_read, 5);   /* 5 lines that are not blank */
   ck_assert_uint_eq(r.p.rows_written, 3);
   ck_assert_uint_eq(r.p.records_failed, 2);
-  ck_assert_uint_eq(r.p.tables_failed, 2);  /* tblB (.part), tblC (no schema) */
+  /* tblB (its .part), tblC (no schema), tblD (its first export cut) */
+  ck_assert_uint_eq(r.p.tables_failed, 3);
   failures = json_object_object_get(r.stats, "failures");
   for (i = 0; i < json_object_array_length(failures); i++) {
     const char *e;
@@ -356,8 +362,11 @@ START_TEST(test_bad_lines_are_counted) {
                   NULL;
     seen_part |= strstr(e, "did not finish") != NULL;
     seen_noschema |= strstr(e, "tblC.jsonl: no schema file") != NULL;
+    seen_cut |= strstr(e, "tblD.jsonl.part: the export of this table did "
+                          "not finish") != NULL;
   }
-  ck_assert(seen_line3 && seen_line5 && seen_part && seen_noschema);
+  ck_assert(seen_line3 && seen_line5 && seen_part && seen_noschema &&
+            seen_cut);
   run_free(&r);
 }
 END_TEST

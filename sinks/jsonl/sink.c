@@ -1,9 +1,9 @@
 /* The jsonl sink. Each table's pages are written in order by one job at
  * a time on libuv's thread pool (tables in parallel, up to
- * engine.sink_concurrency pages held at once), into TABLE.jsonl.part,
- * which is flushed to disk and renamed to TABLE.jsonl after the table's
- * last page: only then is the table done, so an interrupted export
- * leaves the previous file of a table whole. */
+ * engine.sink_concurrency pages held at once), into TABLE.jsonl.part
+ * beside TABLE.schema.json.part; after the table's last page both are
+ * flushed to disk and renamed: only then is the table done, so an
+ * interrupted export leaves the previous files of a table whole. */
 #include "jsonl_sink.h"
 
 #include <errno.h>
@@ -37,7 +37,7 @@ typedef struct ad_jl_table {
   ad_list_t node; /* sink->tables */
   ad_jl_sink_t *sink;
   ad_table_t *table; /* one reference */
-  char *dir, *data, *part, *schema;
+  char *dir, *data, *part, *schema, *schema_part;
   int fd;            /* the .part file, -1 until the first page */
   ad_list_t pages;   /* taken, waiting for the table's writer */
   int busy;          /* a job is writing */
@@ -121,10 +121,12 @@ static int ad_jl_write_all(int fd, const char *p, size_t len) {
   return 0;
 }
 
-/* The schema, written whole (tmp then rename), and the .part file. */
+/* The schema as SCHEMA.part and the data file as TABLE.jsonl.part; both
+ * take their names at the table's end (ad_jl_seal), so a table's schema
+ * never changes under its data while the export runs. */
 static int ad_jl_open(ad_jl_job_t *job) {
   ad_jl_table_t *tbl = job->tbl;
-  char tmp[4200], why[512];
+  char why[512];
   ad_buf_t text;
   int fd, rc;
 
@@ -139,18 +141,15 @@ static int ad_jl_open(ad_jl_job_t *job) {
              ad_strerror(rc));
     return rc;
   }
-  snprintf(tmp, sizeof(tmp), "%s.tmp", tbl->schema);
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd = open(tbl->schema_part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+            0644);
   rc = fd < 0 || ad_jl_write_all(fd, text.data, text.len) != 0 ||
        fsync(fd) != 0;
   ad_buf_free(&text);
   if (fd >= 0 && close(fd) != 0)
     rc = 1;
-  if (rc || rename(tmp, tbl->schema) != 0) {
-    ad_jl_errno(job, "cannot write", tbl->schema);
-    unlink(tmp);
-    return AD_EIO;
-  }
+  if (rc)
+    return ad_jl_errno(job, "cannot write", tbl->schema_part);
   tbl->fd = open(tbl->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (tbl->fd < 0)
     return ad_jl_errno(job, "cannot create", tbl->part);
@@ -191,17 +190,29 @@ static int ad_jl_write_page(ad_jl_job_t *job) {
   return 0;
 }
 
-/* The table's end: on disk, then under its final name. */
+/* The table's end: the data on disk, then both files under their final
+ * names (the schema first, back to back with the data), then the folder
+ * on disk so the names are too: only then may a resumed run skip it. */
 static int ad_jl_seal(ad_jl_job_t *job) {
   ad_jl_table_t *tbl = job->tbl;
-  int rc = fsync(tbl->fd);
+  int rc = fsync(tbl->fd), dir;
   if (close(tbl->fd) != 0)
     rc = -1;
   tbl->fd = -1;
   if (rc != 0)
     return ad_jl_errno(job, "cannot write", tbl->part);
+  if (rename(tbl->schema_part, tbl->schema) != 0)
+    return ad_jl_errno(job, "cannot rename to", tbl->schema);
   if (rename(tbl->part, tbl->data) != 0)
     return ad_jl_errno(job, "cannot rename to", tbl->data);
+  if ((dir = open(tbl->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+      fsync(dir) != 0) {
+    rc = ad_jl_errno(job, "cannot write", tbl->dir);
+    if (dir >= 0)
+      close(dir);
+    return rc;
+  }
+  close(dir);
   return 0;
 }
 
@@ -305,6 +316,14 @@ static void ad_jl_pump(ad_jl_table_t *tbl) {
   }
 }
 
+static void ad_jl_paths_free(ad_jl_table_t *tbl) {
+  free(tbl->dir);
+  free(tbl->data);
+  free(tbl->part);
+  free(tbl->schema);
+  free(tbl->schema_part);
+}
+
 static ad_jl_table_t *ad_jl_table_new(ad_jl_sink_t *sink, ad_table_t *t) {
   const char *root = sink->conf->path;
   ad_jl_table_t *tbl = calloc(1, sizeof(*tbl));
@@ -320,12 +339,11 @@ static ad_jl_table_t *ad_jl_table_new(ad_jl_sink_t *sink, ad_table_t *t) {
                          AD_JSONL_PART_SUFFIX);
   tbl->schema = ad_jl_path(root, t->group_id, t->table_id,
                            AD_JSONL_SCHEMA_SUFFIX);
+  tbl->schema_part = ad_jl_path(root, t->group_id, t->table_id,
+                                AD_JSONL_SCHEMA_SUFFIX ".part");
   if (tbl->dir == NULL || tbl->data == NULL || tbl->part == NULL ||
-      tbl->schema == NULL) {
-    free(tbl->dir);
-    free(tbl->data);
-    free(tbl->part);
-    free(tbl->schema);
+      tbl->schema == NULL || tbl->schema_part == NULL) {
+    ad_jl_paths_free(tbl);
     free(tbl);
     return NULL;
   }
@@ -345,10 +363,7 @@ static void ad_jl_table_free(ad_jl_table_t *tbl) {
     close(tbl->fd);
   tbl->table->sink_data = NULL;
   ad_table_unref(tbl->table);
-  free(tbl->dir);
-  free(tbl->data);
-  free(tbl->part);
-  free(tbl->schema);
+  ad_jl_paths_free(tbl);
   free(tbl);
 }
 

@@ -450,6 +450,19 @@ static int ad_jr_scan_group(ad_jr_source_t *src, const char *group) {
                  dir, name, schema);
         rc = ad_jr_add(src, NULL, NULL, group, why);
       }
+    } else if (rc == 0 && ad_jr_ends_with(name, AD_JSONL_PART_SUFFIX)) {
+      /* A table whose first export did not finish: no final files at
+       * all (with its schema, the schema's turn above says so). */
+      base = strlen(name) - strlen(AD_JSONL_PART_SUFFIX);
+      snprintf(schema, sizeof(schema), "%s/%.*s%s", dir, (int)base, name,
+               AD_JSONL_SCHEMA_SUFFIX);
+      snprintf(data, sizeof(data), "%s/%.*s%s", dir, (int)base, name,
+               AD_JSONL_DATA_SUFFIX);
+      if (stat(schema, &st) != 0 && stat(data, &st) != 0) {
+        snprintf(why, sizeof(why), "%s/%s: the export of this table did "
+                                   "not finish; not read", dir, name);
+        rc = ad_jr_add(src, NULL, NULL, group, why);
+      }
     }
     free(names[i]);
   }
