@@ -307,7 +307,9 @@ void ad_source_table_end(ad_source_t *src, ad_table_t *table,
 void ad_source_error(ad_source_t *src, const char *group,
                      const char *error);
 
-/* The run cannot go on (a refused key): the sync stops with error. */
+/* The run cannot go on (a refused key): the sync stops with error
+ * (copied; the first one wins), and the engine calls the plugin's stop,
+ * which must bear being called from inside the plugin's own call. */
 void ad_source_fatal(ad_source_t *src, const char *error);
 
 /* Every table ended and nothing is in flight; once, from the loop. */
@@ -392,7 +394,9 @@ void ad_sink_table_failed(ad_sink_t *sink, ad_table_t *table,
  * nothing of it failed): a resumed run may skip it. */
 void ad_sink_table_done(ad_sink_t *sink, ad_table_t *table);
 
-/* The destination refused the run: the sync stops with error. */
+/* The destination refused the run: the sync stops with error (copied;
+ * the first one wins) and the source is stopped; the sink fails what it
+ * holds itself (its abort). */
 void ad_sink_fatal(ad_sink_t *sink, const char *error);
 
 /* finish was called and everything ended written or failed. */
