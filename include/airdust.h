@@ -117,8 +117,8 @@ typedef struct ad_sync_options {
   void *progress_data;
   /* A program's own plugins (include/airdust_plugin.h), NULL-terminated
    * arrays, either may be NULL: `source.type` and `sink.type` find them
-   * by name before the built-in ones, and one named like a built-in
-   * replaces it. Borrowed for the sync's life. */
+   * by name as they find the built-in ones, and one named like a
+   * built-in replaces it. Borrowed for the sync's life. */
   const struct ad_source_plugin *const *sources;
   const struct ad_sink_plugin *const *sinks;
 } ad_sync_options_t;

@@ -236,7 +236,13 @@ typedef struct ad_source_plugin {
   /* Reads (in check mode: proves access and reads nothing); ends with
    * ad_source_done, from a later loop turn. */
   int (*start)(void *ctx);
-  /* ad_source_reserve refused room, and the queue has room again. */
+  /* May be NULL. The queue reached its high watermark: stop reading
+   * until resume (a source that reads before it reserves, say from a
+   * stream, pauses the stream here; one that reserves first is already
+   * held by ad_source_reserve). */
+  void (*pause)(void *ctx);
+  /* The queue fell back to its low watermark after a pause or a refused
+   * ad_source_reserve: read again. */
   void (*resume)(void *ctx);
   /* No more reading: cancel what is in flight; ad_source_done follows. */
   void (*stop)(void *ctx);

@@ -34,6 +34,14 @@ static void ad_pl_check_step(ad_pipeline_t *p) {
     ad_pl_finish(p);
 }
 
+static void ad_pl_on_high(ad_queue_t *queue, void *data) {
+  ad_pipeline_t *p = data;
+  ad_source_t *src = &p->host.source;
+  (void)queue;
+  if (src->started && !src->done && src->plugin->pause != NULL)
+    src->plugin->pause(src->ctx);
+}
+
 static void ad_pl_on_low(ad_queue_t *queue, void *data) {
   ad_pipeline_t *p = data;
   ad_source_t *src = &p->host.source;
@@ -250,6 +258,7 @@ static int ad_pl_parts(ad_pipeline_t *p) {
   memset(&qo, 0, sizeof(qo));
   qo.max_rows = (size_t)cfg->engine.queue_rows;
   qo.max_bytes = (size_t)cfg->engine.queue_bytes;
+  qo.on_high = ad_pl_on_high;
   qo.on_low = ad_pl_on_low;
   qo.data = p;
   if ((rc = ad_queue_init(&p->queue, &qo)) != 0)
