@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -418,6 +419,44 @@ START_TEST(test_check_reports_both_sides) {
 }
 END_TEST
 
+/* Hundreds of tables read and written side by side under a limit of 64
+ * open files: a table's file is open only while a page of it is read or
+ * written. */
+START_TEST(test_many_tables_few_descriptors) {
+  struct rlimit lim = {64, 64};
+  char grp[128], path[192], cfg[2048], jl[256], jl2[256], line[96];
+  char schema[512];
+  FILE *f;
+  run_t r;
+  int t, i;
+
+  ck_assert_int_eq(mkdir(out, 0700), 0);
+  snprintf(grp, sizeof(grp), "%s/grp", out);
+  ck_assert_int_eq(mkdir(grp, 0700), 0);
+  for (t = 0; t < 300; t++) {
+    snprintf(path, sizeof(path), "%s/t%03d.schema.json", grp, t);
+    snprintf(schema, sizeof(schema), SCHEMA("t%03d"), t);
+    write_text(path, schema);
+    snprintf(path, sizeof(path), "%s/t%03d.jsonl", grp, t);
+    ck_assert_ptr_nonnull(f = fopen(path, "wb"));
+    for (i = 0; i < 150; i++) {
+      snprintf(line, sizeof(line),
+               "{\"id\":\"r%d\",\"fields\":{\"f1\":\"v%d\"}}\n", i, i);
+      fputs(line, f);
+    }
+    fclose(f);
+  }
+  ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+  jsonl_section(jl, sizeof(jl), "source", out);
+  jsonl_section(jl2, sizeof(jl2), "sink", out2);
+  config(cfg, sizeof(cfg), jl, jl2);
+  run_sync(cfg, 0, &r);
+  assert_clean(&r, 300 * 150);
+  ck_assert_uint_eq(r.p.tables_total, 300);
+  run_free(&r);
+}
+END_TEST
+
 /* A folder with no export in it is a mistake in the config. */
 START_TEST(test_empty_folder_is_fatal) {
   char cfg[2048], jl[256], jl2[256];
@@ -446,6 +485,7 @@ static Suite *jsonl_suite(void) {
   tcase_add_test(tc, test_unwritable_folder);
   tcase_add_test(tc, test_check_reports_both_sides);
   tcase_add_test(tc, test_empty_folder_is_fatal);
+  tcase_add_test(tc, test_many_tables_few_descriptors);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -38,7 +38,7 @@ typedef struct ad_jl_table {
   ad_jl_sink_t *sink;
   ad_table_t *table; /* one reference */
   char *dir, *data, *part, *schema, *schema_part;
-  int fd;            /* the .part file, -1 until the first page */
+  int created;       /* its .part files exist (the first job made them) */
   ad_list_t pages;   /* taken, waiting for the table's writer */
   int busy;          /* a job is writing */
   int failed;
@@ -48,6 +48,7 @@ typedef struct ad_jl_job {
   uv_work_t work;
   ad_jl_table_t *tbl;
   ad_page_t *page;
+  int fd; /* the .part file, open while the job writes */
   int rc;
   char err[600];
 } ad_jl_job_t;
@@ -124,7 +125,7 @@ static int ad_jl_write_all(int fd, const char *p, size_t len) {
 /* The schema as SCHEMA.part and the data file as TABLE.jsonl.part; both
  * take their names at the table's end (ad_jl_seal), so a table's schema
  * never changes under its data while the export runs. */
-static int ad_jl_open(ad_jl_job_t *job) {
+static int ad_jl_create(ad_jl_job_t *job) {
   ad_jl_table_t *tbl = job->tbl;
   char why[512];
   ad_buf_t text;
@@ -150,9 +151,10 @@ static int ad_jl_open(ad_jl_job_t *job) {
     rc = 1;
   if (rc)
     return ad_jl_errno(job, "cannot write", tbl->schema_part);
-  tbl->fd = open(tbl->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (tbl->fd < 0)
+  fd = open(tbl->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || close(fd) != 0)
     return ad_jl_errno(job, "cannot create", tbl->part);
+  tbl->created = 1;
   return 0;
 }
 
@@ -173,7 +175,7 @@ static int ad_jl_write_page(ad_jl_job_t *job) {
     }
     k = 0;
     while (k < n) { /* partial writes: on from where it stopped */
-      w = writev(job->tbl->fd, iov + k, (int)(n - k));
+      w = writev(job->fd, iov + k, (int)(n - k));
       if (w < 0 && errno == EINTR)
         continue;
       if (w < 0)
@@ -190,17 +192,13 @@ static int ad_jl_write_page(ad_jl_job_t *job) {
   return 0;
 }
 
-/* The table's end: the data on disk, then both files under their final
- * names (the schema first, back to back with the data), then the folder
- * on disk so the names are too: only then may a resumed run skip it. */
+/* The table's end (the data already on disk): both files under their
+ * final names (the schema first, back to back with the data), then the
+ * folder on disk so the names are too: only then may a resumed run skip
+ * it. */
 static int ad_jl_seal(ad_jl_job_t *job) {
   ad_jl_table_t *tbl = job->tbl;
-  int rc = fsync(tbl->fd), dir;
-  if (close(tbl->fd) != 0)
-    rc = -1;
-  tbl->fd = -1;
-  if (rc != 0)
-    return ad_jl_errno(job, "cannot write", tbl->part);
+  int rc, dir;
   if (rename(tbl->schema_part, tbl->schema) != 0)
     return ad_jl_errno(job, "cannot rename to", tbl->schema);
   if (rename(tbl->part, tbl->data) != 0)
@@ -216,13 +214,29 @@ static int ad_jl_seal(ad_jl_job_t *job) {
   return 0;
 }
 
+/* One page: the files made at the table's first page, the page appended,
+ * and at its last page flushed and named. The file is open only while a
+ * job writes it, so an export of thousands of tables written side by
+ * side holds a few descriptors, not one per table. */
 static void ad_jl_work(uv_work_t *work) {
   ad_jl_job_t *job = work->data;
+  ad_jl_table_t *tbl = job->tbl;
+  int rc;
+
   job->rc = 0;
-  if (job->tbl->fd < 0)
-    job->rc = ad_jl_open(job);
-  if (job->rc == 0)
-    job->rc = ad_jl_write_page(job);
+  if (!tbl->created && (job->rc = ad_jl_create(job)) != 0)
+    return;
+  job->fd = open(tbl->part, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (job->fd < 0) {
+    job->rc = ad_jl_errno(job, "cannot open", tbl->part);
+    return;
+  }
+  job->rc = ad_jl_write_page(job);
+  if (job->rc == 0 && job->page->last && fsync(job->fd) != 0)
+    job->rc = ad_jl_errno(job, "cannot write", tbl->part);
+  rc = close(job->fd);
+  if (job->rc == 0 && rc != 0)
+    job->rc = ad_jl_errno(job, "cannot write", tbl->part);
   if (job->rc == 0 && job->page->last)
     job->rc = ad_jl_seal(job);
 }
@@ -330,7 +344,6 @@ static ad_jl_table_t *ad_jl_table_new(ad_jl_sink_t *sink, ad_table_t *t) {
   if (tbl == NULL)
     return NULL;
   tbl->sink = sink;
-  tbl->fd = -1;
   ad_list_init(&tbl->pages);
   tbl->dir = ad_jl_path(root, t->group_id, NULL, NULL);
   tbl->data = ad_jl_path(root, t->group_id, t->table_id,
@@ -359,8 +372,7 @@ static void ad_jl_table_free(ad_jl_table_t *tbl) {
     ad_list_remove(n);
     ad_page_free(ad_container_of(n, ad_page_t, item.node));
   }
-  if (tbl->fd >= 0) /* the table never ended: its .part stays */
-    close(tbl->fd);
+  /* A table that never ended keeps its .part files. */
   tbl->table->sink_data = NULL;
   ad_table_unref(tbl->table);
   ad_jl_paths_free(tbl);

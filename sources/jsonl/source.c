@@ -52,7 +52,8 @@ typedef struct ad_jr_reader {
   ad_table_t *table; /* one reference */
   char *path;
   /* The worker's while the job is waiting or running: */
-  int fd;
+  int fd;            /* open only while a job reads */
+  off_t file_off;    /* bytes read so far (the buffer's end) */
   ad_buf_t buf;      /* read and not yet cut into lines */
   size_t pos;        /* where the next line starts in buf */
   uint64_t line;     /* lines read so far */
@@ -129,8 +130,6 @@ static void ad_jr_finish(ad_jr_reader_t *r, const char *error) {
   if (ad_list_linked(&r->wait_node))
     ad_list_remove(&r->wait_node);
   ad_list_remove(&r->node);
-  if (r->fd >= 0)
-    close(r->fd);
   if (r->tok != NULL)
     json_tokener_free(r->tok);
   ad_jsonl_decoder_free(&r->dec);
@@ -216,6 +215,7 @@ static int ad_jr_fill(ad_jr_reader_t *r) {
   }
   r->buf.len += (size_t)n;
   r->buf.data[r->buf.len] = '\0';
+  r->file_off += n;
   r->eof = n == 0;
   return 0;
 }
@@ -226,10 +226,17 @@ static void ad_jr_work(ad_workq_job_t *job) {
   char *nl, *s;
   size_t len;
 
-  if (r->fd < 0 && (r->fd = open(r->path, O_RDONLY | O_CLOEXEC)) < 0) {
-    snprintf(r->tally.err, sizeof(r->tally.err), "cannot open %s: %s",
+  /* Open only while reading, from where the last page stopped: an
+   * export of thousands of tables read side by side holds a few
+   * descriptors, not one per table. */
+  if ((r->fd = open(r->path, O_RDONLY | O_CLOEXEC)) < 0 ||
+      lseek(r->fd, r->file_off, SEEK_SET) != r->file_off) {
+    snprintf(r->tally.err, sizeof(r->tally.err), "cannot read %s: %s",
              r->path, strerror(errno));
     r->tally.rc = AD_EIO;
+    if (r->fd >= 0)
+      close(r->fd);
+    r->fd = -1;
     return;
   }
   while (rc == 0 && lines < AD_JR_PAGE) {
@@ -271,6 +278,8 @@ static void ad_jr_work(ad_workq_job_t *job) {
       snprintf(r->tally.err, sizeof(r->tally.err), "%s: %s", r->path,
                ad_strerror(rc));
   }
+  close(r->fd);
+  r->fd = -1;
 }
 
 /* ---- on the loop -------------------------------------------------------- */
