@@ -342,9 +342,15 @@ static int ad_cfg_keys_check(const ad_config_key_t *keys, void *base,
       continue;
     slot = (char **)((char *)base + k->offset);
     if (k->env != NULL && (*slot == NULL || **slot == '\0') &&
-        getenv != NULL && (e = getenv(k->env, env_data)) != NULL && *e)
+        getenv != NULL && (e = getenv(k->env, env_data)) != NULL && *e) {
+      if (k->type == AD_KEY_URL && strncmp(e, "http://", 7) != 0 &&
+          strncmp(e, "https://", 8) != 0)
+        return ad_cfg_fail(err, errlen, "%s.%s: expected an http:// or "
+                                        "https:// URL in %s",
+                           section, k->name, k->env);
       if (ad_cfg_set_string(slot, e) != 0)
         return ad_cfg_fail(err, errlen, "out of memory");
+    }
     if ((k->flags & AD_KEY_REQUIRED) && (*slot == NULL || **slot == '\0')) {
       if (k->env != NULL)
         return ad_cfg_fail(err, errlen,

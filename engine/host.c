@@ -234,9 +234,12 @@ void ad_source_error(ad_source_t *src, const char *group,
 }
 
 void ad_source_fatal(ad_source_t *src, const char *error) {
-  ad_stats_set_fatal(src->host->stats, error);
+  ad_host_t *host = src->host;
+  ad_stats_set_fatal(host->stats, error);
   ad_source_log(src, AD_LOG_ERROR, "%s", error);
-  if (src->started && !src->done)
+  if (host->cbs.source_fatal != NULL)
+    host->cbs.source_fatal(host->cbs.data);
+  else if (src->started && !src->done)
     src->plugin->stop(src->ctx);
 }
 
@@ -304,7 +307,8 @@ void ad_sink_table_failed(ad_sink_t *sink, ad_table_t *t,
 
 void ad_sink_table_done(ad_sink_t *sink, ad_table_t *t) {
   ad_host_t *host = sink->host;
-  if (host->cbs.table_done != NULL && !t->failed)
+  /* Only a table with nothing failed may be skipped by a resumed run. */
+  if (host->cbs.table_done != NULL && !t->failed && t->failed_records == 0)
     host->cbs.table_done(t, host->cbs.data);
 }
 

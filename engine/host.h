@@ -5,8 +5,8 @@
  * records read, records are counted written or failed as the sink (or the
  * source, for what it could not turn into records) reports them, each
  * table keeps its own three counts, and a table that fails on both sides
- * counts once. At the end ad_host_balance says whether every record read
- * ended written or failed.
+ * counts once. At the end ad_host_balance says whether the totals add
+ * up.
  *
  * The layer above (pipeline/) makes one host per run, binds a source and
  * a sink instance to it and hears of the run's turns through its
@@ -79,6 +79,9 @@ typedef struct ad_host_cbs {
   void (*sink_drained)(void *data);
   void (*sink_checked)(void *data);
   void (*sink_fatal)(void *data);
+  /* The source reported a fatal error: stop it (from a loop turn of its
+   * own). NULL: the host stops it at once. */
+  void (*source_fatal)(void *data);
   void *data;
 } ad_host_cbs_t;
 
@@ -112,8 +115,8 @@ int ad_failures_add(ad_buf_t *pending, const char *id, const char *reason);
 void ad_source_failed_pending(ad_source_t *src, ad_table_t *table,
                               ad_buf_t *pending);
 
-/* 1 when every record read ended written or failed, in every table and
- * in the totals; else 0, with what does not add up in why. */
+/* 1 when every record read ended written or failed (the run's totals);
+ * else 0, with what does not add up in why. */
 int ad_host_balance(const ad_host_t *host, char *why, size_t len);
 
 #endif

@@ -16,9 +16,11 @@
  * section's other keys are parsed by the plugin's key table.
  *
  * Threads: every function here runs on the loop's thread, but for
- * ad_source_encode, the page functions and the encoder's encode, which a
- * source may run on libuv's thread pool. A function that returns an error
- * never invokes a callback. */
+ * ad_source_encode, the encoder's encode and the functions that write a
+ * unit into a page (ad_page_begin, _append, _commit, _abort), which a
+ * source may run on libuv's thread pool on a page it made on the loop.
+ * ad_page_new and ad_page_free count references to the table: loop
+ * only. A function that returns an error never invokes a callback. */
 #ifndef AIRDUST_PLUGIN_H
 #define AIRDUST_PLUGIN_H
 
@@ -207,7 +209,8 @@ typedef struct ad_config_key {
   ad_key_type_t type;
   size_t offset;
   const char *def;     /* as JSON text: "500", "true", "\"tables\""...;
-                          NULL: "" for strings, 0 for numbers */
+                          NULL: "" for AD_KEY_STRING, NULL for the other
+                          strings, 0 for numbers */
   const char *choices; /* AD_KEY_ENUM: "tables|documents" */
   unsigned flags;      /* AD_KEY_* */
   const char *env;     /* fallback environment variable, or NULL */
@@ -314,8 +317,9 @@ void ad_source_error(ad_source_t *src, const char *group,
                      const char *error);
 
 /* The run cannot go on (a refused key): the sync stops with error
- * (copied; the first one wins), and the engine calls the plugin's stop,
- * which must bear being called from inside the plugin's own call. */
+ * (copied; the first one wins), and the engine calls the plugin's stop
+ * from a loop turn of its own (a plugin that must stop at once stops
+ * itself too: stop is called only while it has not reported done). */
 void ad_source_fatal(ad_source_t *src, const char *error);
 
 /* Every table ended and nothing is in flight; once, from the loop. */

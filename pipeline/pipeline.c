@@ -34,12 +34,46 @@ static void ad_pl_check_step(ad_pipeline_t *p) {
     ad_pl_finish(p);
 }
 
-static void ad_pl_on_high(ad_queue_t *queue, void *data) {
+/* Runs cb on the next loop turn (at once when the timers are closing). */
+static void ad_pl_defer(ad_pipeline_t *p, ad_timers_entry_t *e,
+                        ad_timers_cb cb) {
+  if (ad_timers_after(&p->timers, e, 0, cb, p) != 0)
+    cb(e, p);
+}
+
+static void ad_pl_pause_now(ad_timers_entry_t *e, void *data) {
   ad_pipeline_t *p = data;
   ad_source_t *src = &p->host.source;
-  (void)queue;
-  if (src->started && !src->done && src->plugin->pause != NULL)
+  (void)e;
+  if (src->started && !src->done && p->queue.high &&
+      src->plugin->pause != NULL)
     src->plugin->pause(src->ctx);
+}
+
+/* The queue is full. A refused reservation fires this from inside
+ * ad_source_reserve, which must not call the plugin back: its pause
+ * comes on the next turn (if the queue is still full then). */
+static void ad_pl_on_high(ad_queue_t *queue, void *data) {
+  ad_pipeline_t *p = data;
+  (void)queue;
+  if (p->host.source.plugin->pause != NULL)
+    ad_pl_defer(p, &p->pause_entry, ad_pl_pause_now);
+}
+
+static void ad_pl_stop_now(ad_timers_entry_t *e, void *data) {
+  ad_pipeline_t *p = data;
+  ad_source_t *src = &p->host.source;
+  (void)e;
+  if (src->started && !src->done)
+    src->plugin->stop(src->ctx);
+}
+
+/* Stops the source from a loop turn of its own: asked from inside one of
+ * its calls (a sink's fatal error during a push, a log callback that
+ * stops the sync), stopping at once would free what that call still
+ * uses. */
+static void ad_pl_stop_source(ad_pipeline_t *p) {
+  ad_pl_defer(p, &p->stop_entry, ad_pl_stop_now);
 }
 
 static void ad_pl_on_low(ad_queue_t *queue, void *data) {
@@ -69,10 +103,11 @@ static void ad_pl_on_source_done(void *data) {
 
 static void ad_pl_on_sink_fatal(void *data) {
   ad_pipeline_t *p = data;
-  ad_source_t *src = &p->host.source;
-  if (!p->o.check && src->started && !src->done)
-    src->plugin->stop(src->ctx);
+  if (!p->o.check)
+    ad_pl_stop_source(p);
 }
+
+static void ad_pl_on_source_fatal(void *data) { ad_pl_stop_source(data); }
 
 static void ad_pl_on_drained(void *data) { ad_pl_finish(data); }
 
@@ -270,6 +305,7 @@ static int ad_pl_parts(ad_pipeline_t *p) {
   cbs.sink_drained = ad_pl_on_drained;
   cbs.sink_checked = ad_pl_on_checked;
   cbs.sink_fatal = ad_pl_on_sink_fatal;
+  cbs.source_fatal = ad_pl_on_source_fatal;
   cbs.data = p;
   ad_host_init(&p->host, p->loop, p->o.log, &p->queue, &p->stats,
                p->o.check, &cbs);
@@ -347,31 +383,45 @@ int ad_pipeline_init(ad_pipeline_t *p, uv_loop_t *loop,
     return AD_EINVAL;
   p->loop = loop;
   p->o = *opts;
+  ad_timers_entry_init(&p->stop_entry);
+  ad_timers_entry_init(&p->pause_entry);
+  ad_timers_entry_init(&p->check_entry);
   rc = ad_pl_handles(p);
   if (rc == 0)
     rc = ad_pl_parts(p);
   return rc;
 }
 
+static void ad_pl_check_later(ad_timers_entry_t *e, void *data) {
+  ad_pipeline_t *p = data;
+  (void)e;
+  ad_pl_check_step(p);
+}
+
 /* Check mode: both sides prove what they can, and the run is done when
- * both have answered. A side that cannot even start its check is fatal
- * and counts as answered. */
+ * both have answered. A side with no check, or that cannot even start
+ * its check (then fatal), counts as answered on the next loop turn, so
+ * on_done never runs inside ad_pipeline_start. */
 static int ad_pl_start_check(ad_pipeline_t *p) {
   ad_source_t *src = &p->host.source;
   ad_sink_t *sink = &p->host.sink;
-  int rc;
+  int rc, answered = 0;
 
   p->check_pending = 2;
-  if (sink->plugin->check == NULL) {
-    ad_pl_check_step(p);
-  } else if ((rc = sink->plugin->check(sink->ctx)) != 0) {
+  if (sink->plugin->check == NULL)
+    answered++;
+  else if ((rc = sink->plugin->check(sink->ctx)) != 0)
     return rc;
-  }
   src->started = 1;
   if ((rc = src->plugin->start(src->ctx)) != 0) { /* the probe is out */
     src->done = 1;
     ad_stats_set_fatal(&p->stats, ad_strerror(rc));
-    ad_pl_check_step(p);
+    answered++;
+  }
+  if (answered > 0) { /* one step now (never the last), one deferred */
+    if (answered == 2)
+      p->check_pending--;
+    ad_pl_defer(p, &p->check_entry, ad_pl_check_later);
   }
   return 0;
 }
@@ -388,11 +438,7 @@ int ad_pipeline_start(ad_pipeline_t *p) {
   return rc;
 }
 
-void ad_pipeline_stop(ad_pipeline_t *p) {
-  ad_source_t *src = &p->host.source;
-  if (src->started && !src->done)
-    src->plugin->stop(src->ctx);
-}
+void ad_pipeline_stop(ad_pipeline_t *p) { ad_pl_stop_source(p); }
 
 void ad_pipeline_abort(ad_pipeline_t *p, const char *reason) {
   ad_sink_t *sink = &p->host.sink;
@@ -414,6 +460,9 @@ void ad_pipeline_check_report(const ad_pipeline_t *p, char *out, size_t len) {
 }
 
 void ad_pipeline_close(ad_pipeline_t *p, ad_pipeline_cb cb, void *data) {
+  ad_timers_cancel(&p->stop_entry);
+  ad_timers_cancel(&p->pause_entry);
+  ad_timers_cancel(&p->check_entry);
   if (p->sink_made) /* first: it may still fail pages the source made */
     p->host.sink.plugin->close(p->host.sink.ctx);
   if (p->source_made)

@@ -58,6 +58,9 @@ struct ad_pipeline {
   ad_timers_t timers;
   ad_queue_t queue;
   uint64_t started_ns;
+  /* What the pipeline asks of a plugin from a loop turn of its own, not
+   * from inside one of the plugins' calls (docs/plugins.md). */
+  ad_timers_entry_t stop_entry, pause_entry, check_entry;
   int source_made, sink_made, done;
   int check_pending;
   int open_handles;

@@ -125,6 +125,12 @@ static const struct {
      "\"group\":{\"id\":\"g\",\"name\":null},\"table\":{\"id\":\"t\","
      "\"name\":\"T\",\"description\":\"\"},\"columns\":[{\"id\":\"\"}]}",
      "columns[0]: expected"},
+    {"{\"format\":\"airdust-jsonl\",\"version\":1,\"origin\":\"x\","
+     "\"group\":{\"id\":\"g\",\"name\":null},\"table\":{\"id\":\"t\","
+     "\"name\":\"T\",\"description\":\"\"},\"columns\":[{\"id\":\"f\","
+     "\"name\":\"F\",\"kind\":\"list\"},{\"id\":\"f\",\"name\":\"G\","
+     "\"kind\":\"list\"}]}",
+     "columns[1]: the id \"f\" is taken by columns[0]"},
 };
 
 START_TEST(test_bad_schema) {

@@ -1,5 +1,6 @@
 #include "jsonl.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +115,7 @@ static int ad_jsonl_flag(json_object *o, const char *key) {
 
 static int ad_jsonl_columns(ad_table_t *t, json_object *cols, char *err,
                             size_t errlen) {
-  size_t i, n = json_object_array_length(cols);
+  size_t i, j, n = json_object_array_length(cols);
   const char *id, *name, *kind;
   json_object *c;
   int ok, k, rc;
@@ -130,6 +131,12 @@ static int ad_jsonl_columns(ad_table_t *t, json_object *cols, char *err,
                             "\"kind\"} strings", i);
       return AD_EPARSE;
     }
+    for (j = 0; j < t->ncolumns; j++)
+      if (strcmp(t->columns[j].id, id) == 0) {
+        snprintf(err, errlen, "columns[%zu]: the id \"%.64s\" is taken by "
+                              "columns[%zu]", i, id, j);
+        return AD_EPARSE;
+      }
     if ((k = ad_kind_parse(kind, strlen(kind))) < 0) {
       snprintf(err, errlen, "columns[%zu] (\"%.64s\"): unknown kind \"%.32s\"",
                i, name, kind);
@@ -404,6 +411,7 @@ static int ad_jsonl_field(ad_jsonl_decoder_t *d, json_object *v,
                                                         caller */
   for (i = 0; i < n; i++) {
     json_object *item = json_object_array_get_idx(v, i);
+    assert(d->nitems < d->cap_items); /* reserved for the record's lists */
     if (json_object_is_type(item, json_type_array) ||
         ad_jsonl_scalar(item, &d->items[d->nitems++]) != 0)
       return -1;

@@ -313,12 +313,13 @@ static void ad_jl_pump(ad_jl_table_t *tbl) {
 
   if (tbl->busy || (n = ad_list_head(&tbl->pages)) == NULL)
     return;
-  ad_list_remove(n);
   if ((job = calloc(1, sizeof(*job))) == NULL) {
-    ad_jl_fail_page(sink, ad_container_of(n, ad_page_t, item.node),
-                    "out of memory writing the page");
+    /* A page missing from the file would leave a gap in the table: the
+     * table fails, with every page it holds. */
+    ad_jl_table_fail(tbl, "out of memory writing the table");
     return;
   }
+  ad_list_remove(n);
   job->tbl = tbl;
   job->page = ad_container_of(n, ad_page_t, item.node);
   job->work.data = job;
@@ -479,20 +480,36 @@ static void ad_jl_abort(void *ctx, const char *reason) {
   ad_jl_check_drained(sink);
 }
 
-/* check: the folder can be made and written to. */
+/* check writes nothing: the folder is writable, or the nearest folder
+ * that exists above it is, so the export could make it. */
 static void ad_jl_check_work(uv_work_t *work) {
   ad_jl_sink_t *sink = work->data;
-  char why[512];
-  sink->check_rc = ad_mkdirs(sink->conf->path, why, sizeof(why));
-  if (sink->check_rc != 0) {
-    snprintf(sink->check_report, sizeof(sink->check_report), "%s", why);
-  } else if (access(sink->conf->path, W_OK | X_OK) != 0) {
+  const char *path = sink->conf->path;
+  char at[4096];
+  struct stat st;
+  char *slash;
+
+  snprintf(at, sizeof(at), "%s", path);
+  while (stat(at, &st) != 0 && (slash = strrchr(at, '/')) != NULL &&
+         slash != at)
+    *slash = '\0';
+  if (stat(at, &st) != 0) /* a relative path with no part made yet */
+    snprintf(at, sizeof(at), ".");
+  sink->check_rc = 0;
+  if (stat(at, &st) != 0 || !S_ISDIR(st.st_mode)) {
     sink->check_rc = AD_EIO;
     snprintf(sink->check_report, sizeof(sink->check_report),
-             "cannot write in %s: %s", sink->conf->path, strerror(errno));
+             "cannot make folder %.300s: %.300s is not a folder", path, at);
+  } else if (access(at, W_OK | X_OK) != 0) {
+    sink->check_rc = AD_EIO;
+    snprintf(sink->check_report, sizeof(sink->check_report),
+             "cannot write in %.300s: %s", at, strerror(errno));
+  } else if (strcmp(at, path) == 0) {
+    snprintf(sink->check_report, sizeof(sink->check_report),
+             "folder %.300s is writable", path);
   } else {
     snprintf(sink->check_report, sizeof(sink->check_report),
-             "folder %s is writable", sink->conf->path);
+             "folder %.300s can be made (in %.300s)", path, at);
   }
 }
 

@@ -54,6 +54,8 @@ typedef struct ad_jr_reader {
   /* The worker's while the job is waiting or running: */
   int fd;            /* open only while a job reads */
   off_t file_off;    /* bytes read so far (the buffer's end) */
+  dev_t dev;         /* the file first opened: reopened, it must be the */
+  ino_t ino;         /* same one, not as long as what was read of it */
   ad_buf_t buf;      /* read and not yet cut into lines */
   size_t pos;        /* where the next line starts in buf */
   uint64_t line;     /* lines read so far */
@@ -222,6 +224,7 @@ static int ad_jr_fill(ad_jr_reader_t *r) {
 
 static void ad_jr_work(ad_workq_job_t *job) {
   ad_jr_reader_t *r = ad_container_of(job, ad_jr_reader_t, job);
+  struct stat st;
   int lines = 0, rc = 0;
   char *nl, *s;
   size_t len;
@@ -230,12 +233,26 @@ static void ad_jr_work(ad_workq_job_t *job) {
    * export of thousands of tables read side by side holds a few
    * descriptors, not one per table. */
   if ((r->fd = open(r->path, O_RDONLY | O_CLOEXEC)) < 0 ||
+      fstat(r->fd, &st) != 0 ||
       lseek(r->fd, r->file_off, SEEK_SET) != r->file_off) {
     snprintf(r->tally.err, sizeof(r->tally.err), "cannot read %s: %s",
              r->path, strerror(errno));
     r->tally.rc = AD_EIO;
     if (r->fd >= 0)
       close(r->fd);
+    r->fd = -1;
+    return;
+  }
+  if (r->file_off == 0) {
+    r->dev = st.st_dev;
+    r->ino = st.st_ino;
+  } else if (st.st_dev != r->dev || st.st_ino != r->ino ||
+             st.st_size < r->file_off) {
+    snprintf(r->tally.err, sizeof(r->tally.err),
+             "%s was replaced or cut while it was read; the table is not "
+             "read further", r->path);
+    r->tally.rc = AD_EIO;
+    close(r->fd);
     r->fd = -1;
     return;
   }
@@ -293,7 +310,10 @@ static void ad_jr_done(ad_workq_job_t *job) {
   r->finish_after = 0;
   r->page = NULL;
   ad_source_failed_pending(src->host, r->table, &r->tally.failures);
-  if (r->tally.rc != 0) {
+  if (r->tally.rc != 0) { /* what the page holds was read: failed too */
+    if (page->nunits > 0)
+      ad_source_failed(src->host, r->table, NULL, r->tally.err,
+                       page->nunits);
     ad_page_free(page);
     ad_jr_finish(r, r->tally.err);
     return;
@@ -366,17 +386,28 @@ static int ad_jr_add(ad_jr_source_t *src, ad_table_t *t, const char *data,
   ad_jr_found_t *f, *grown;
   if (src->nfound == src->capfound) {
     size_t cap = src->capfound ? src->capfound * 2 : 16;
-    if ((grown = realloc(src->found, cap * sizeof(*grown))) == NULL)
+    if ((grown = realloc(src->found, cap * sizeof(*grown))) == NULL) {
+      ad_table_unref(t);
       return AD_ENOMEM;
+    }
     src->found = grown;
     src->capfound = cap;
   }
-  f = &src->found[src->nfound++];
+  f = &src->found[src->nfound];
   memset(f, 0, sizeof(*f));
-  f->table = t;
   f->data = data ? strdup(data) : NULL;
   f->group = strdup(group);
   f->error = error ? strdup(error) : NULL;
+  if ((data != NULL && f->data == NULL) || f->group == NULL ||
+      (error != NULL && f->error == NULL)) {
+    free(f->data);
+    free(f->group);
+    free(f->error);
+    ad_table_unref(t);
+    return AD_ENOMEM;
+  }
+  f->table = t;
+  src->nfound++;
   return 0;
 }
 
