@@ -206,6 +206,39 @@ START_TEST(test_record_roundtrip) {
 }
 END_TEST
 
+/* Datetimes past ISO 8601's four digits of year go as their number, and
+ * come back as they went. */
+START_TEST(test_far_dates_roundtrip) {
+  ad_value_t v[] = {V_TEXT("n"), V_NULL, V_NULL, V_NULL,
+                    V_TIME(INT64_C(253402300800000)), /* year 10000 */
+                    V_DATE(INT64_C(-62167219200000) - 86400000), /* -0001 */
+                    V_NULL, V_NULL, V_NULL};
+  ad_record_t rec = {"rec1", 0, NULL, v}, back;
+  ad_table_t *t = every_kind_table("Ops");
+  ad_jsonl_decoder_t d;
+  json_object *line;
+  ad_buf_t b;
+  char err[256];
+
+  ad_buf_init(&b, 0);
+  ad_jsonl_decoder_init(&d);
+  ck_assert_int_eq(ad_jsonl_record_write(&b, t, &rec, err, sizeof(err)), 0);
+  ck_assert_ptr_nonnull(strstr(b.data, "\"fldT\":{\"datetime_ms\":253402300800000}"));
+  ck_assert_ptr_nonnull(strstr(b.data, "\"fldD\":{\"date_ms\":-62167305600000}"));
+  line = json_tokener_parse(b.data);
+  ck_assert_int_eq(ad_jsonl_record_read(&d, t, line, &back, err, sizeof(err)),
+                   0);
+  ck_assert_int_eq(back.values[4].u.ms, v[4].u.ms);
+  ck_assert_uint_eq(back.values[4].n, 0);
+  ck_assert_int_eq(back.values[5].u.ms, v[5].u.ms);
+  ck_assert_uint_eq(back.values[5].n, 1);
+  json_object_put(line);
+  ad_jsonl_decoder_free(&d);
+  ad_buf_free(&b);
+  ad_table_unref(t);
+}
+END_TEST
+
 /* A list in a list is no neutral value: refused, nothing written. */
 START_TEST(test_write_refuses_nested_list) {
   static const ad_value_t inner[] = {V_TEXT("x")};
@@ -275,6 +308,7 @@ static Suite *jsonl_format_suite(void) {
   tcase_add_loop_test(tc, test_bad_schema, 0,
                       (int)(sizeof(bad_schemas) / sizeof(bad_schemas[0])));
   tcase_add_test(tc, test_record_roundtrip);
+  tcase_add_test(tc, test_far_dates_roundtrip);
   tcase_add_test(tc, test_write_refuses_nested_list);
   tcase_add_loop_test(tc, test_bad_line, 0,
                       (int)(sizeof(bad_lines) / sizeof(bad_lines[0])));

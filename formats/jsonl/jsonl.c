@@ -10,6 +10,11 @@
 #include "jsonw.h"
 #include "table.h"
 
+/* The datetimes ISO 8601 writes with four digits of year:
+ * 0000-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z. */
+#define AD_JSONL_MIN_MS INT64_C(-62167219200000)
+#define AD_JSONL_MAX_MS INT64_C(253402300799999)
+
 /* ---- file names ---------------------------------------------------------- */
 
 int ad_jsonl_file_name(ad_buf_t *out, const char *id) {
@@ -240,6 +245,14 @@ static int ad_jsonl_value(ad_buf_t *out, const ad_value_t *v, int in_list) {
     return v->u.b ? ad_buf_append(out, "true", 4)
                   : ad_buf_append(out, "false", 5);
   case AD_KIND_DATETIME:
+    if (v->u.ms < AD_JSONL_MIN_MS || v->u.ms > AD_JSONL_MAX_MS) {
+      /* ISO 8601 has four digits of year; past them, the number */
+      if ((rc = ad_buf_puts(out, v->n ? "{\"date_ms\":" : "{\"datetime_ms\":")))
+        return rc;
+      if ((rc = ad_jsonw_int(out, v->u.ms)) != 0)
+        return rc;
+      return ad_buf_append(out, "}", 1);
+    }
     if ((rc = ad_buf_puts(out, v->n ? "{\"date\":\"" : "{\"datetime\":\"")))
       return rc;
     if ((rc = ad_iso_format(v->u.ms, v->n != 0, out)) != 0)
@@ -350,6 +363,18 @@ static int ad_jsonl_tagged(json_object *o, ad_value_t *out) {
     out->kind = AD_KIND_JSON;
     out->u.s = json_object_get_string(v);
     out->n = (uint32_t)json_object_get_string_len(v);
+    return 0;
+  }
+  if (json_object_object_get_ex(o, "datetime_ms", &v) ||
+      json_object_object_get_ex(o, "date_ms", &v)) {
+    if (!json_object_is_type(v, json_type_int))
+      return -1;
+    ms = json_object_get_int64(v);
+    if (ms >= AD_JSONL_MIN_MS && ms <= AD_JSONL_MAX_MS)
+      return -1; /* those are written as text */
+    out->kind = AD_KIND_DATETIME;
+    out->n = json_object_object_get_ex(o, "date_ms", NULL);
+    out->u.ms = ms;
     return 0;
   }
   if (json_object_object_get_ex(o, "datetime", &v) ||

@@ -13,6 +13,8 @@
  *   text "…"     int 42     float 4.20 (its digits)     bool true
  *   list [ … ]   datetime {"datetime":"2026-01-02T03:04:05.000Z"}
  *   date {"date":"2026-01-02"}     json {"json":"<its JSON text>"}
+ * (a datetime outside the years 0000-9999 as {"datetime_ms":N} or
+ * {"date_ms":N}: ISO 8601 has four digits of year)
  * so a table read back is the table that was written, value for value. */
 #ifndef AD_JSONL_H
 #define AD_JSONL_H
