@@ -54,8 +54,10 @@ typedef struct ad_jr_reader {
   /* The worker's while the job is waiting or running: */
   int fd;            /* open only while a job reads */
   off_t file_off;    /* bytes read so far (the buffer's end) */
-  dev_t dev;         /* the file first opened: reopened, it must be the */
-  ino_t ino;         /* same one, not as long as what was read of it */
+  /* The file first opened: each reopen must find the same file (device
+   * and inode), at least as long as what was read of it. */
+  dev_t dev;
+  ino_t ino;
   ad_buf_t buf;      /* read and not yet cut into lines */
   size_t pos;        /* where the next line starts in buf */
   uint64_t line;     /* lines read so far */
