@@ -17,11 +17,13 @@
 static const char ad_cli_usage[] =
     "usage: airdust <command> [options]\n"
     "\n"
-    "Moves Airtable bases into a Dust data source.\n"
+    "Moves Airtable bases into a Dust data source, or either end to and\n"
+    "from a folder of jsonl files (source.type / sink.type: airtable or\n"
+    "jsonl, dust or jsonl).\n"
     "\n"
     "commands:\n"
     "  sync           sync what the config names (every base, or one table)\n"
-    "  check          validate the config, both keys and the scope; write "
+    "  check          validate the config and prove both ends; write "
     "nothing\n"
     "  demo           sync demo bases between in-process fakes of both APIs\n"
     "  fake-airtable  run the fake Airtable server\n"
@@ -33,7 +35,7 @@ static const char ad_cli_usage[] =
     "\n"
     "Exit codes: 0 everything delivered, 1 fatal error, 2 usage error,\n"
     "3 partial (some tables or records failed), 130 interrupted.\n"
-    "Docs: docs/getting-started.md, docs/config.md.\n";
+    "Docs: docs/getting-started.md, docs/config.md, docs/jsonl.md.\n";
 
 /* True for the commands airdust-fakes runs. */
 static int ad_cli_is_fake_cmd(const char *name) {

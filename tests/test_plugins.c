@@ -45,6 +45,12 @@ static void gen_tick(uv_timer_t *t) {
   char id[32], err[128];
   long i;
 
+  if (ad_source_is_check(g->src)) { /* nothing to prove, nothing read */
+    uv_timer_stop(&g->timer);
+    g->done = 1;
+    ad_source_done(g->src);
+    return;
+  }
   if (g->made == g->conf->records) {
     uv_timer_stop(&g->timer);
     ad_source_table_end(g->src, g->table, NULL);
@@ -85,6 +91,10 @@ static int gen_init(ad_source_t *src, const void *config, void **ctx,
 
 static int gen_start(void *ctx) {
   gen_t *g = ctx;
+  if (ad_source_is_check(g->src)) {
+    uv_timer_start(&g->timer, gen_tick, 1, 1);
+    return 0;
+  }
   g->table = ad_table_new("test", "grp", "Group", "tbl", "Table", "");
   ck_assert_int_eq(ad_table_add_column(g->table, "n", "N", AD_KIND_INT, 0),
                    0);
@@ -142,11 +152,14 @@ static const ad_source_plugin_t gen_source = {
 /* ---- a sink that takes a page every few ms --------------------------------- */
 
 typedef struct slow_config {
-  int lose; /* pop pages and report nothing: a broken sink */
+  int lose;  /* pop pages and report nothing: a broken sink */
+  int fatal; /* refuse the run at the first page it is offered */
 } slow_config_t;
 
 static const ad_config_key_t slow_keys[] = {
     {"lose", AD_KEY_BOOL, offsetof(slow_config_t, lose), "false", NULL, 0,
+     NULL, NULL, NULL},
+    {"fatal", AD_KEY_BOOL, offsetof(slow_config_t, fatal), "false", NULL, 0,
      NULL, NULL, NULL},
     {NULL}};
 
@@ -154,7 +167,7 @@ typedef struct slow {
   ad_sink_t *sink;
   const slow_config_t *conf;
   uv_timer_t timer;
-  int finishing, drained;
+  int finishing, drained, refused;
 } slow_t;
 
 static void slow_drain(slow_t *k) {
@@ -217,7 +230,15 @@ static int slow_encode(void *ctx, const ad_table_t *t, const ad_record_t *rec,
   return 0;
 }
 
-static void slow_take(void *ctx) { (void)ctx; /* the timer takes */ }
+/* The timer takes; a fatal sink refuses the run from inside the push that
+ * offered its first page, the hardest moment for the source. */
+static void slow_take(void *ctx) {
+  slow_t *k = ctx;
+  if (k->conf->fatal && !k->refused) {
+    k->refused = 1;
+    ad_sink_fatal(k->sink, "the destination refused the run");
+  }
+}
 
 static void slow_finish(void *ctx) {
   slow_t *k = ctx;
@@ -233,6 +254,8 @@ static void slow_abort(void *ctx, const char *reason) {
                    ad_page_count(page));
     ad_page_free(page);
   }
+  uv_timer_stop(&k->timer); /* takes nothing more */
+  slow_drain(k);
 }
 
 static void slow_closed(uv_handle_t *h) { free(h->data); }
@@ -365,12 +388,68 @@ START_TEST(test_config_errors_name_the_plugins) {
 }
 END_TEST
 
+/* A sink that refuses the run while the source is pushing: the run is
+ * fatal with the sink's reason, the source is stopped (from a loop turn
+ * of its own, so the push it was in finishes), and every record read is
+ * failed, none lost. */
+START_TEST(test_sink_fatal_during_a_push) {
+  static const char config[] =
+      "{\"source\":{\"type\":\"gen\",\"records\":5000},"
+      "\"sink\":{\"type\":\"slow\",\"fatal\":true},"
+      "\"rate_limits\":{\"shared\":{\"type\":\"none\"}}}";
+  char err[256];
+  run_t r;
+
+  ck_assert_int_eq(run_sync(config, &r, err, sizeof(err)), 0);
+  ck_assert_int_eq(r.result, AD_SYNC_FATAL);
+  ck_assert_str_eq(r.error, "the destination refused the run");
+  ck_assert_uint_gt(r.p.records_read, 0);
+  ck_assert_uint_lt(r.p.records_read, 5000); /* stopped early */
+  ck_assert_uint_eq(r.p.rows_written + r.p.records_failed, r.p.records_read);
+}
+END_TEST
+
+/* Check mode with plugins that have nothing to prove: it ends, OK, on a
+ * later loop turn (never inside ad_sync_start), and reads nothing. */
+START_TEST(test_check_without_checks) {
+  static const char config[] =
+      "{\"source\":{\"type\":\"gen\"},\"sink\":{\"type\":\"slow\"},"
+      "\"rate_limits\":{\"shared\":{\"type\":\"none\"}}}";
+  ad_sync_options_t o;
+  uv_loop_t loop;
+  ad_sync_t *s;
+  char err[256];
+  int done = 0, closed = 0;
+
+  memset(&o, 0, sizeof(o));
+  o.log_level = 1;
+  o.check = 1;
+  o.sources = sources;
+  o.sinks = sinks;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(ad_sync_new(&s, &loop, config, strlen(config), &o, err,
+                               sizeof(err)),
+                   0);
+  ck_assert_int_eq(ad_sync_start(s, on_done, &done), 0);
+  ck_assert_int_eq(done, 0); /* not from inside start */
+  ck_assert(ad_test_run_until(&loop, &done, 10000));
+  ck_assert_msg(ad_sync_result(s) == AD_SYNC_OK, "%s",
+                ad_sync_error(s) ? ad_sync_error(s) : "");
+  ck_assert_str_eq(ad_sync_check_report(s), "gen: ready\nslow: ready");
+  ad_sync_close(s, on_closed, &closed);
+  ck_assert(ad_test_run_until(&loop, &closed, 10000));
+  ck_assert_int_eq(ad_test_loop_close(&loop), 0);
+}
+END_TEST
+
 static Suite *plugins_suite(void) {
   Suite *s = suite_create("plugins");
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_backpressure_pauses_and_resumes);
   tcase_add_test(tc, test_lost_records_are_fatal);
+  tcase_add_test(tc, test_sink_fatal_during_a_push);
+  tcase_add_test(tc, test_check_without_checks);
   tcase_add_test(tc, test_config_errors_name_the_plugins);
   suite_add_tcase(s, tc);
   return s;
