@@ -7,7 +7,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEBIAN_PACKAGES = build-essential cmake pkg-config libuv1-dev \
   libcurl4-openssl-dev libjson-c-dev check libsubunit-dev libmicrohttpd-dev \
-  libhiredis-dev libssl-dev redis-server
+  libhiredis-dev libssl-dev libsqlite3-dev libxxhash-dev redis-server
 
 .PHONY: demo test bench fuzz deps build-release build-test clean
 
