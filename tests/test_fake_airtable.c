@@ -698,6 +698,752 @@ START_TEST(test_main_stamp_flags) {
 }
 END_TEST
 
+/* ---- mutations ----------------------------------------------------------
+ * What a base becomes between two syncs, as the API then answers it. */
+
+/* GET path: its answer must be 200 and JSON; the caller puts it. */
+static json_object *get_json(const char *path) {
+  reply_t r = call("GET", path, NULL, NULL);
+  json_object *o;
+  ck_assert_msg(r.error == 0 && r.status == 200, "GET %s: %ld %s", path,
+                r.status, r.body ? r.body : "");
+  o = json_tokener_parse(r.body);
+  ck_assert_ptr_nonnull(o);
+  free(r.body);
+  return o;
+}
+
+/* Every record of table (b, t) in listing order, read 100 a page by GET
+ * (fields by name, or by id): an array the caller puts. No id twice;
+ * *pages gets the page count. */
+static json_object *list_records(int b, int t, int by_id, int *pages) {
+  json_object *all = json_object_new_array(), *seen = json_object_new_object();
+  json_object *page, *recs, *off, *id;
+  char path[1024], query[512], *esc = NULL;
+  size_t i;
+
+  *pages = 0;
+  do {
+    snprintf(query, sizeof(query), "?pageSize=100%s%s%s",
+             by_id ? "&returnFieldsByFieldId=1" : "", esc ? "&offset=" : "",
+             esc ? esc : "");
+    curl_free(esc);
+    esc = NULL;
+    snprintf(path, sizeof(path), "%s", records_path(b, t, query));
+    page = get_json(path);
+    (*pages)++;
+    ck_assert(json_object_object_get_ex(page, "records", &recs));
+    ck_assert_uint_le(json_object_array_length(recs), 100);
+    for (i = 0; i < json_object_array_length(recs); i++) {
+      json_object *rec = json_object_array_get_idx(recs, i);
+      ck_assert(json_object_object_get_ex(rec, "id", &id));
+      ck_assert_msg(!json_object_object_get_ex(seen, json_object_get_string(id),
+                                               NULL),
+                    "%s listed twice", json_object_get_string(id));
+      json_object_object_add(seen, json_object_get_string(id), NULL);
+      json_object_array_add(all, json_object_get(rec));
+    }
+    if (json_object_object_get_ex(page, "offset", &off))
+      esc = curl_escape(json_object_get_string(off), 0);
+    json_object_put(page);
+  } while (esc != NULL);
+  json_object_put(seen);
+  return all;
+}
+
+static const char *rec_id(json_object *records, size_t i) {
+  json_object *id;
+  ck_assert(json_object_object_get_ex(json_object_array_get_idx(records, i),
+                                      "id", &id));
+  return json_object_get_string(id);
+}
+
+static json_object *rec_fields(json_object *records, size_t i) {
+  json_object *f;
+  ck_assert(json_object_object_get_ex(json_object_array_get_idx(records, i),
+                                      "fields", &f));
+  return f;
+}
+
+static const char *json_text(json_object *o) {
+  return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+}
+
+/* Base b's schema entry for table id tbl (NULL when not listed), from a
+ * GET …/tables answer. */
+static json_object *schema_table(json_object *schema, const char *tbl) {
+  json_object *tables, *id;
+  size_t i;
+  ck_assert(json_object_object_get_ex(schema, "tables", &tables));
+  for (i = 0; i < json_object_array_length(tables); i++) {
+    json_object *t = json_object_array_get_idx(tables, i);
+    ck_assert(json_object_object_get_ex(t, "id", &id));
+    if (strcmp(json_object_get_string(id), tbl) == 0)
+      return t;
+  }
+  return NULL;
+}
+
+static json_object *get_schema(int b) {
+  char path[256];
+  snprintf(path, sizeof(path), "/v0/meta/bases/%s/tables",
+           ad_fake_airtable_base_id(fake, b));
+  return get_json(path);
+}
+
+/* Field f of table tbl in schema: its id, name, type (and options). */
+static json_object *schema_field(json_object *schema, const char *tbl, int f) {
+  json_object *t = schema_table(schema, tbl), *fields;
+  ck_assert_ptr_nonnull(t);
+  ck_assert(json_object_object_get_ex(t, "fields", &fields));
+  ck_assert_int_lt(f, (int)json_object_array_length(fields));
+  return json_object_array_get_idx(fields, (size_t)f);
+}
+
+static const char *member(json_object *o, const char *key) {
+  json_object *v;
+  return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v)
+                                               : NULL;
+}
+
+static void start_unlimited(void) {
+  opts.per_base_rps = 0;
+  opts.per_token_rps = 0;
+  start();
+}
+
+/* A deleted record leaves the listing, even midway through a read, and
+ * moves no other one: the offset handed out before still continues
+ * where it was. */
+START_TEST(test_mut_delete_record) {
+  static const int gone[] = {0, 5, 99, 100, 150, 249};
+  json_object *page, *recs, *off, *all;
+  char path[1024], id[18], *esc;
+  int i, pages, seen = 0, slot;
+  size_t k;
+
+  start_unlimited();
+  page = get_json(records_path(0, 0, "?pageSize=100"));
+  ck_assert(json_object_object_get_ex(page, "records", &recs));
+  seen += (int)json_object_array_length(recs);
+  ck_assert(json_object_object_get_ex(page, "offset", &off));
+  esc = curl_escape(json_object_get_string(off), 0);
+  json_object_put(page);
+  for (i = 0; i < 6; i++)
+    ck_assert_int_eq(ad_fake_airtable_delete_record(fake, 0, 0, gone[i]), 0);
+  ck_assert_int_eq(ad_fake_airtable_delete_record(fake, 0, 0, 5), -1);
+  ck_assert_int_eq(ad_fake_airtable_delete_record(fake, 0, 0, 250), -1);
+  ck_assert_int_eq(ad_fake_airtable_delete_record(fake, 0, 0, -1), -1);
+  ck_assert_int_eq(ad_fake_airtable_nrecords(fake, 0, 0), 244);
+  ck_assert_int_eq(ad_fake_airtable_record_slots(fake, 0, 0), 250);
+  ck_assert_int_eq(ad_fake_airtable_nrecords(fake, 0, 1), 250);
+  /* The rest of the read: slots 100-249 less the three deleted there. */
+  do {
+    snprintf(path, sizeof(path), "%s", records_path(0, 0, "?offset="));
+    strncat(path, esc, sizeof(path) - strlen(path) - 1);
+    curl_free(esc);
+    esc = NULL;
+    page = get_json(path);
+    ck_assert(json_object_object_get_ex(page, "records", &recs));
+    if (seen == 100) { /* the second page starts after the deleted slot 100 */
+      ad_fake_airtable_record_id(fake, 0, 0, 101, id);
+      ck_assert_str_eq(rec_id(recs, 0), id);
+      ck_assert_uint_eq(json_object_array_length(recs), 100);
+    }
+    seen += (int)json_object_array_length(recs);
+    if (json_object_object_get_ex(page, "offset", &off))
+      esc = curl_escape(json_object_get_string(off), 0);
+    json_object_put(page);
+  } while (esc != NULL);
+  ck_assert_int_eq(seen, 247);
+  /* A new read: 244 records over 3 pages, in slot order, none deleted. */
+  all = list_records(0, 0, 0, &pages);
+  ck_assert_uint_eq(json_object_array_length(all), 244);
+  ck_assert_int_eq(pages, 3);
+  for (slot = 0, k = 0; slot < 250; slot++) {
+    int live = ad_fake_airtable_record_id(fake, 0, 0, slot, id);
+    ck_assert_int_ge(live, 0);
+    if (live)
+      ck_assert_str_eq(rec_id(all, k++), id);
+  }
+  ck_assert_uint_eq(k, 244);
+  ck_assert_int_eq(ad_fake_airtable_record_id(fake, 0, 0, 5, id), 0);
+  ck_assert_int_eq(ad_fake_airtable_record_id(fake, 0, 0, 250, id), -1);
+  json_object_put(all);
+  /* Every record of a table deleted: one empty page, no offset. */
+  for (slot = 0; slot < 250; slot++)
+    ck_assert_int_eq(ad_fake_airtable_delete_record(fake, 0, 1, slot), 0);
+  all = list_records(0, 1, 0, &pages);
+  ck_assert_uint_eq(json_object_array_length(all), 0);
+  ck_assert_int_eq(pages, 1);
+  ck_assert_int_eq(ad_fake_airtable_nrecords(fake, 0, 1), 0);
+  json_object_put(all);
+}
+END_TEST
+
+/* An edited record keeps its id and createdTime; its text shows the
+ * revision; no other record changes. */
+START_TEST(test_mut_edit_record) {
+  json_object *before, *after, *again, *name;
+  int pages;
+  size_t i;
+
+  start_unlimited();
+  before = list_records(0, 0, 0, &pages);
+  ck_assert_int_eq(ad_fake_airtable_edit_record(fake, 0, 0, 3), 0);
+  ck_assert_int_eq(ad_fake_airtable_edit_record(fake, 0, 0, 180), 0);
+  ck_assert_int_eq(ad_fake_airtable_edit_record(fake, 0, 0, 250), -1);
+  ck_assert_int_eq(ad_fake_airtable_nrecords(fake, 0, 0), 250);
+  after = list_records(0, 0, 0, &pages);
+  ck_assert_uint_eq(json_object_array_length(after), 250);
+  for (i = 0; i < 250; i++) {
+    json_object *a = json_object_array_get_idx(before, i);
+    json_object *b = json_object_array_get_idx(after, i);
+    ck_assert_str_eq(rec_id(before, i), rec_id(after, i));
+    ck_assert_str_eq(member(a, "createdTime"), member(b, "createdTime"));
+    if (i == 3 || i == 180)
+      ck_assert_str_ne(json_text(rec_fields(before, i)),
+                       json_text(rec_fields(after, i)));
+    else
+      ck_assert_str_eq(json_text(rec_fields(before, i)),
+                       json_text(rec_fields(after, i)));
+  }
+  ck_assert(json_object_object_get_ex(rec_fields(after, 3), "Name", &name));
+  ck_assert_ptr_nonnull(strstr(json_object_get_string(name), "(edit 1)"));
+  /* Edited again: another revision, other values again. */
+  ck_assert_int_eq(ad_fake_airtable_edit_record(fake, 0, 0, 3), 0);
+  again = list_records(0, 0, 0, &pages);
+  ck_assert_str_eq(rec_id(again, 3), rec_id(before, 3));
+  ck_assert(json_object_object_get_ex(rec_fields(again, 3), "Name", &name));
+  ck_assert_ptr_nonnull(strstr(json_object_get_string(name), "(edit 2)"));
+  ck_assert_str_ne(json_text(rec_fields(after, 3)),
+                   json_text(rec_fields(again, 3)));
+  /* A deleted record cannot be edited. */
+  ck_assert_int_eq(ad_fake_airtable_delete_record(fake, 0, 0, 7), 0);
+  ck_assert_int_eq(ad_fake_airtable_edit_record(fake, 0, 0, 7), -1);
+  json_object_put(before);
+  json_object_put(after);
+  json_object_put(again);
+}
+END_TEST
+
+/* Added records come last with ids never seen in the table; inserted
+ * ones still come first; neither moves the others. */
+START_TEST(test_mut_add_records) {
+  json_object *before, *after, *ids = json_object_new_object();
+  int pages;
+  size_t i;
+
+  start_unlimited();
+  before = list_records(0, 0, 0, &pages);
+  for (i = 0; i < 250; i++)
+    json_object_object_add(ids, rec_id(before, i), NULL);
+  ck_assert_int_eq(ad_fake_airtable_add_records(fake, 0, 0, 30), 0);
+  ck_assert_int_eq(ad_fake_airtable_add_records(fake, 0, 0, -1), -1);
+  ck_assert_int_eq(ad_fake_airtable_nrecords(fake, 0, 0), 280);
+  after = list_records(0, 0, 0, &pages);
+  ck_assert_int_eq(pages, 3);
+  ck_assert_uint_eq(json_object_array_length(after), 280);
+  for (i = 0; i < 250; i++)
+    ck_assert_str_eq(rec_id(before, i), rec_id(after, i));
+  for (i = 250; i < 280; i++) {
+    ck_assert(!json_object_object_get_ex(ids, rec_id(after, i), NULL));
+    json_object_object_add(ids, rec_id(after, i), NULL);
+  }
+  json_object_put(after);
+  /* Inserted first (the reader race), then more added: 5 + 280 + 10. */
+  ad_fake_airtable_insert_records(fake, 0, 0, 5);
+  ck_assert_int_eq(ad_fake_airtable_add_records(fake, 0, 0, 10), 0);
+  ck_assert_int_eq(ad_fake_airtable_nrecords(fake, 0, 0), 295);
+  after = list_records(0, 0, 0, &pages); /* no id twice */
+  ck_assert_uint_eq(json_object_array_length(after), 295);
+  for (i = 0; i < 5; i++)
+    ck_assert(!json_object_object_get_ex(ids, rec_id(after, i), NULL));
+  for (i = 0; i < 250; i++)
+    ck_assert_str_eq(rec_id(before, i), rec_id(after, 5 + i));
+  for (i = 285; i < 295; i++)
+    ck_assert(!json_object_object_get_ex(ids, rec_id(after, i), NULL));
+  json_object_put(before);
+  json_object_put(after);
+  json_object_put(ids);
+}
+END_TEST
+
+/* A new field: a new id, a name, the generic options of its type, values
+ * in the records (old and new); the other values do not change. */
+START_TEST(test_mut_add_field) {
+  json_object *schema, *fo, *before, *after, *v, *precision, *options;
+  ad_at_schema_t parsed;
+  char err[256], fid[18], path[256];
+  const char *tbl;
+  int f, pages, g, valued = 0;
+  size_t i;
+  reply_t r;
+
+  start_unlimited();
+  tbl = ad_fake_airtable_table_id(fake, 0, 0);
+  before = list_records(0, 0, 0, &pages);
+  f = ad_fake_airtable_add_field(fake, 0, 0, "number");
+  ck_assert_int_eq(f, 35);
+  ck_assert_int_eq(ad_fake_airtable_nfields(fake, 0, 0), 36);
+  ck_assert_int_eq(ad_fake_airtable_add_field(fake, 0, 0, ""), -1);
+  snprintf(fid, sizeof(fid), "%s", ad_fake_airtable_field_id(fake, 0, 0, f));
+  schema = get_schema(0);
+  fo = schema_field(schema, tbl, f);
+  ck_assert_str_eq(member(fo, "id"), fid);
+  ck_assert_str_eq(member(fo, "name"), "Added 1");
+  ck_assert_str_eq(member(fo, "type"), "number");
+  ck_assert(json_object_object_get_ex(fo, "options", &options));
+  ck_assert(json_object_object_get_ex(options, "precision", &precision));
+  for (g = 0; g < f; g++)
+    ck_assert_str_ne(member(schema_field(schema, tbl, g), "id"), fid);
+  /* The other table of the base is as it was. */
+  ck_assert_int_eq(ad_fake_airtable_nfields(fake, 0, 1), 35);
+  json_object_put(schema);
+  /* The source's parser takes it. */
+  snprintf(path, sizeof(path), "/v0/meta/bases/%s/tables",
+           ad_fake_airtable_base_id(fake, 0));
+  r = call("GET", path, NULL, NULL);
+  ck_assert_int_eq(ad_at_schema_parse(r.body, r.len, &parsed, err, sizeof(err)),
+                   0);
+  free(r.body);
+  ck_assert_uint_eq(parsed.tables[0].nfields, 36);
+  ck_assert_int_eq(parsed.tables[0].fields[35].kind, AD_KIND_FLOAT);
+  ad_at_schema_free(&parsed);
+  /* Added records get values too. */
+  ck_assert_int_eq(ad_fake_airtable_add_records(fake, 0, 0, 20), 0);
+  after = list_records(0, 0, 0, &pages);
+  ck_assert_uint_eq(json_object_array_length(after), 270);
+  for (i = 0; i < 270; i++) {
+    json_object *fields = rec_fields(after, i);
+    if (json_object_object_get_ex(fields, "Added 1", &v)) {
+      ck_assert(json_object_is_type(v, json_type_int));
+      valued++;
+      json_object_object_del(fields, "Added 1");
+    }
+    if (i < 250)
+      ck_assert_str_eq(json_text(rec_fields(before, i)), json_text(fields));
+  }
+  ck_assert_int_gt(valued, 200); /* a cell in 8 is left empty */
+  json_object_put(after);
+  /* By id: the field's id is the key. */
+  after = list_records(0, 0, 1, &pages);
+  for (i = 0, valued = 0; i < 270; i++)
+    valued += json_object_object_get_ex(rec_fields(after, i), fid, NULL);
+  ck_assert_int_gt(valued, 200);
+  json_object_put(after);
+  json_object_put(before);
+}
+END_TEST
+
+/* A renamed field keeps its id and values; records are keyed by its new
+ * name; the old name is unknown to fields[]. */
+START_TEST(test_mut_rename_field) {
+  json_object *schema, *fo, *before, *after, *v, *w;
+  char fid[18];
+  const char *tbl;
+  int pages;
+  size_t i;
+  reply_t r;
+
+  start_unlimited();
+  tbl = ad_fake_airtable_table_id(fake, 0, 0);
+  snprintf(fid, sizeof(fid), "%s", ad_fake_airtable_field_id(fake, 0, 0, 3));
+  ck_assert_str_eq(ad_fake_airtable_field_name(fake, 0, 0, 3), "Notes");
+  before = list_records(0, 0, 0, &pages);
+  ck_assert_int_eq(ad_fake_airtable_rename_field(fake, 0, 0, 3, "Remarks ✎"), 0);
+  ck_assert_int_eq(ad_fake_airtable_rename_field(fake, 0, 0, 3, "Name"), -1);
+  ck_assert_int_eq(ad_fake_airtable_rename_field(fake, 0, 0, 99, "X"), -1);
+  ck_assert_int_eq(ad_fake_airtable_rename_field(fake, 0, 0, 3, "Remarks ✎"), 0);
+  ck_assert_int_eq(ad_fake_airtable_rename_field(fake, 0, 0, 0, "Title"), 0);
+  schema = get_schema(0);
+  fo = schema_field(schema, tbl, 3);
+  ck_assert_str_eq(member(fo, "id"), fid);
+  ck_assert_str_eq(member(fo, "name"), "Remarks ✎");
+  ck_assert_str_eq(member(fo, "type"), "multilineText");
+  ck_assert_str_eq(member(schema_field(schema, tbl, 0), "name"), "Title");
+  ck_assert_str_eq(member(schema_table(schema, tbl), "primaryFieldId"),
+                   ad_fake_airtable_field_id(fake, 0, 0, 0));
+  json_object_put(schema);
+  after = list_records(0, 0, 0, &pages);
+  ck_assert_uint_eq(json_object_array_length(after), 250);
+  for (i = 0; i < 250; i++) {
+    json_object *old = rec_fields(before, i), *now = rec_fields(after, i);
+    ck_assert(!json_object_object_get_ex(now, "Notes", NULL));
+    ck_assert_int_eq(json_object_object_get_ex(old, "Notes", &v),
+                     json_object_object_get_ex(now, "Remarks ✎", &w));
+    if (v != NULL && w != NULL)
+      ck_assert_str_eq(json_object_get_string(v), json_object_get_string(w));
+    ck_assert(json_object_object_get_ex(old, "Name", &v));
+    ck_assert(json_object_object_get_ex(now, "Title", &w));
+    ck_assert_str_eq(json_object_get_string(v), json_object_get_string(w));
+  }
+  json_object_put(before);
+  json_object_put(after);
+  expect_error(call("GET", records_path(0, 0, "?fields%5B%5D=Notes"), NULL,
+                    NULL), 422, "UNKNOWN_FIELD_NAME");
+  r = call("GET", records_path(0, 0, "?pageSize=2&fields%5B%5D=Title"), NULL,
+           NULL);
+  ck_assert_int_eq(r.status, 200);
+  ck_assert_ptr_nonnull(strstr(r.body, "\"Title\""));
+  free(r.body);
+}
+END_TEST
+
+/* A retyped field keeps its id and name; its values follow the new type
+ * and the other fields' values stay. */
+START_TEST(test_mut_retype_field) {
+  json_object *schema, *fo, *before, *after, *v;
+  char fid[18];
+  const char *tbl;
+  int pages, strings = 0, numbers = 0;
+  size_t i;
+
+  start_unlimited();
+  tbl = ad_fake_airtable_table_id(fake, 0, 0);
+  ck_assert_str_eq(ad_fake_airtable_field_name(fake, 0, 0, 8), "Amount");
+  ck_assert_str_eq(ad_fake_airtable_field_type(fake, 0, 0, 8), "number");
+  snprintf(fid, sizeof(fid), "%s", ad_fake_airtable_field_id(fake, 0, 0, 8));
+  before = list_records(0, 0, 0, &pages);
+  ck_assert_int_eq(ad_fake_airtable_retype_field(fake, 0, 0, 8,
+                                                 "singleLineText"), 0);
+  ck_assert_int_eq(ad_fake_airtable_retype_field(fake, 0, 0, 8, ""), -1);
+  ck_assert_int_eq(ad_fake_airtable_retype_field(fake, 0, 0, 77, "number"), -1);
+  schema = get_schema(0);
+  fo = schema_field(schema, tbl, 8);
+  ck_assert_str_eq(member(fo, "id"), fid);
+  ck_assert_str_eq(member(fo, "name"), "Amount");
+  ck_assert_str_eq(member(fo, "type"), "singleLineText");
+  ck_assert(!json_object_object_get_ex(fo, "options", NULL));
+  json_object_put(schema);
+  after = list_records(0, 0, 0, &pages);
+  for (i = 0; i < 250; i++) {
+    json_object *old = rec_fields(before, i), *now = rec_fields(after, i);
+    if (json_object_object_get_ex(now, "Amount", &v)) {
+      ck_assert(json_object_is_type(v, json_type_string));
+      strings++;
+    }
+    json_object_object_del(old, "Amount");
+    json_object_object_del(now, "Amount");
+    ck_assert_str_eq(json_text(old), json_text(now));
+  }
+  ck_assert_int_gt(strings, 200);
+  json_object_put(after);
+  /* And back: numbers again, with the number's options. */
+  ck_assert_int_eq(ad_fake_airtable_retype_field(fake, 0, 0, 8, "currency"), 0);
+  ck_assert_str_eq(ad_fake_airtable_field_type(fake, 0, 0, 8), "currency");
+  schema = get_schema(0);
+  fo = schema_field(schema, tbl, 8);
+  ck_assert_str_eq(member(fo, "type"), "currency");
+  ck_assert(json_object_object_get_ex(fo, "options", NULL));
+  json_object_put(schema);
+  after = list_records(0, 0, 0, &pages);
+  for (i = 0; i < 250; i++)
+    if (json_object_object_get_ex(rec_fields(after, i), "Amount", &v)) {
+      ck_assert(json_object_is_type(v, json_type_double));
+      numbers++;
+    }
+  ck_assert_int_gt(numbers, 200);
+  json_object_put(after);
+  json_object_put(before);
+}
+END_TEST
+
+/* A dropped table leaves the schema; its records routes answer as for a
+ * table that never was (airtable-api.md 2.2: 403). */
+START_TEST(test_mut_drop_table) {
+  json_object *schema, *tables, *all;
+  char path[512], *esc;
+  int pages;
+
+  start_unlimited();
+  ck_assert_int_eq(ad_fake_airtable_drop_table(fake, 0, 1), 0);
+  ck_assert_int_eq(ad_fake_airtable_drop_table(fake, 0, 1), -1);
+  ck_assert_int_eq(ad_fake_airtable_table_dropped(fake, 0, 1), 1);
+  ck_assert_int_eq(ad_fake_airtable_table_dropped(fake, 0, 0), 0);
+  ck_assert_int_eq(ad_fake_airtable_ntables(fake, 0), 2);
+  ck_assert_int_eq(ad_fake_airtable_nrecords(fake, 0, 1), 0);
+  schema = get_schema(0);
+  ck_assert(json_object_object_get_ex(schema, "tables", &tables));
+  ck_assert_uint_eq(json_object_array_length(tables), 1);
+  ck_assert_ptr_null(schema_table(schema, ad_fake_airtable_table_id(fake, 0, 1)));
+  ck_assert_ptr_nonnull(schema_table(schema,
+                                     ad_fake_airtable_table_id(fake, 0, 0)));
+  json_object_put(schema);
+  expect_error(call("GET", records_path(0, 1, ""), NULL, NULL), 403,
+               "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND");
+  expect_error(call("POST", records_path(0, 1, "/listRecords"), "{}", NULL),
+               403, "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND");
+  esc = curl_escape(ad_fake_airtable_table_name(fake, 0, 1), 0);
+  snprintf(path, sizeof(path), "/v0/%s/%s", ad_fake_airtable_base_id(fake, 0),
+           esc);
+  curl_free(esc);
+  expect_error(call("GET", path, NULL, NULL), 403,
+               "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND");
+  ck_assert_int_eq(ad_fake_airtable_add_records(fake, 0, 1, 1), -1);
+  ck_assert_int_eq(ad_fake_airtable_delete_record(fake, 0, 1, 1), -1);
+  all = list_records(0, 0, 0, &pages);
+  ck_assert_uint_eq(json_object_array_length(all), 250);
+  json_object_put(all);
+}
+END_TEST
+
+/* A dropped base leaves the bases listing (its pages and offsets too);
+ * its routes answer as for a base that never was. */
+START_TEST(test_mut_drop_base) {
+  json_object *page, *bases, *off;
+  char path[512], *esc;
+  int pages = 0, n = 0, b;
+  size_t i;
+
+  opts.bases = 5;
+  opts.bases_page_size = 2;
+  start_unlimited();
+  ck_assert_int_eq(ad_fake_airtable_drop_base(fake, 1), 0);
+  ck_assert_int_eq(ad_fake_airtable_drop_base(fake, 2), 0);
+  ck_assert_int_eq(ad_fake_airtable_drop_base(fake, 2), -1);
+  ck_assert_int_eq(ad_fake_airtable_drop_base(fake, 5), -1);
+  ck_assert_int_eq(ad_fake_airtable_nbases(fake), 5);
+  ck_assert_int_eq(ad_fake_airtable_base_dropped(fake, 1), 1);
+  ck_assert_int_eq(ad_fake_airtable_table_dropped(fake, 1, 0), 1);
+  ck_assert_int_eq(ad_fake_airtable_nrecords(fake, 1, 0), 0);
+  snprintf(path, sizeof(path), "/v0/meta/bases");
+  do {
+    page = get_json(path);
+    pages++;
+    ck_assert(json_object_object_get_ex(page, "bases", &bases));
+    ck_assert_uint_ge(json_object_array_length(bases), 1);
+    for (i = 0; i < json_object_array_length(bases); i++) {
+      const char *id = member(json_object_array_get_idx(bases, i), "id");
+      ck_assert_str_ne(id, ad_fake_airtable_base_id(fake, 1));
+      ck_assert_str_ne(id, ad_fake_airtable_base_id(fake, 2));
+      n++;
+    }
+    off = NULL;
+    if (json_object_object_get_ex(page, "offset", &off)) {
+      esc = curl_escape(json_object_get_string(off), 0);
+      snprintf(path, sizeof(path), "/v0/meta/bases?offset=%s", esc);
+      curl_free(esc);
+    }
+    json_object_put(page);
+  } while (off != NULL);
+  ck_assert_int_eq(n, 3);
+  ck_assert_int_eq(pages, 2);
+  for (b = 1; b <= 2; b++) {
+    snprintf(path, sizeof(path), "/v0/meta/bases/%s/tables",
+             ad_fake_airtable_base_id(fake, b));
+    expect_error(call("GET", path, NULL, NULL), 403,
+                 "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND");
+    expect_error(call("GET", records_path(b, 0, ""), NULL, NULL), 403,
+                 "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND");
+  }
+  ck_assert_int_eq(ad_fake_airtable_add_field(fake, 1, 0, "number"), -1);
+  page = get_schema(3);
+  json_object_put(page);
+}
+END_TEST
+
+/* A table whose read fails midway: `pages` pages, then 500 for good. */
+START_TEST(test_mut_fail_table_after) {
+  json_object *page, *off, *all;
+  char path[1024], *esc;
+  int i, pages;
+  reply_t r;
+
+  start_unlimited();
+  ck_assert_int_eq(ad_fake_airtable_fail_table_after(fake, 0, 0, 2), 0);
+  ck_assert_int_eq(ad_fake_airtable_fail_table_after(fake, 0, 9, 2), -1);
+  /* A refused request is not a page. */
+  expect_error(call("GET", records_path(0, 0, "?pageSize=0"), NULL, NULL), 422,
+               "INVALID_REQUEST_UNKNOWN");
+  page = get_json(records_path(0, 0, "?pageSize=100"));
+  ck_assert(json_object_object_get_ex(page, "offset", &off));
+  esc = curl_escape(json_object_get_string(off), 0);
+  json_object_put(page);
+  snprintf(path, sizeof(path), "%s", records_path(0, 0, "?offset="));
+  strncat(path, esc, sizeof(path) - strlen(path) - 1);
+  curl_free(esc);
+  page = get_json(path);
+  ck_assert(json_object_object_get_ex(page, "offset", &off));
+  esc = curl_escape(json_object_get_string(off), 0);
+  json_object_put(page);
+  snprintf(path, sizeof(path), "%s", records_path(0, 0, "?offset="));
+  strncat(path, esc, sizeof(path) - strlen(path) - 1);
+  curl_free(esc);
+  for (i = 0; i < 3; i++) /* the third page, retried: 500 each time */
+    expect_error(call("GET", path, NULL, NULL), 500, "SERVER_ERROR");
+  expect_error(call("GET", records_path(0, 0, ""), NULL, NULL), 500,
+               "SERVER_ERROR");
+  expect_error(call("POST", records_path(0, 0, "/listRecords"), "{}", NULL),
+               500, "SERVER_ERROR");
+  /* The schema and the other tables answer. */
+  json_object_put(get_schema(0));
+  all = list_records(0, 1, 0, &pages);
+  ck_assert_uint_eq(json_object_array_length(all), 250);
+  json_object_put(all);
+  /* Turned off, then at once. */
+  ck_assert_int_eq(ad_fake_airtable_fail_table_after(fake, 0, 0, -1), 0);
+  r = call("GET", path, NULL, NULL);
+  ck_assert_int_eq(r.status, 200);
+  free(r.body);
+  ck_assert_int_eq(ad_fake_airtable_fail_table_after(fake, 0, 1, 0), 0);
+  expect_error(call("GET", records_path(0, 1, ""), NULL, NULL), 500,
+               "SERVER_ERROR");
+}
+END_TEST
+
+/* The demo dataset stays as it is: every mutation is refused. */
+START_TEST(test_mut_demo_refused) {
+  ad_fake_mutation_t m;
+  json_object *all;
+  int pages;
+
+  opts.demo = 1;
+  start_unlimited();
+  ck_assert_int_eq(ad_fake_airtable_delete_record(fake, 0, 0, 0), -1);
+  ck_assert_int_eq(ad_fake_airtable_edit_record(fake, 0, 0, 0), -1);
+  ck_assert_int_eq(ad_fake_airtable_add_records(fake, 0, 0, 1), -1);
+  ck_assert_int_eq(ad_fake_airtable_add_field(fake, 0, 0, "number"), -1);
+  ck_assert_int_eq(ad_fake_airtable_rename_field(fake, 0, 0, 0, "X"), -1);
+  ck_assert_int_eq(ad_fake_airtable_retype_field(fake, 0, 0, 1, "number"), -1);
+  ck_assert_int_eq(ad_fake_airtable_drop_table(fake, 0, 0), -1);
+  ck_assert_int_eq(ad_fake_airtable_drop_base(fake, 0), -1);
+  ck_assert_int_eq(ad_fake_airtable_mutate(fake, 1, AD_FAKE_MUT_ALL, 0.5, &m),
+                   -1);
+  ck_assert_int_eq(m.deleted + m.edited + m.added, 0);
+  ck_assert_ptr_nonnull(strstr(m.summary, "refused"));
+  ck_assert_int_eq(ad_fake_airtable_nrecords(fake, 0, 0), 120);
+  all = list_records(0, 0, 0, &pages);
+  ck_assert_uint_eq(json_object_array_length(all), 120);
+  json_object_put(all);
+}
+END_TEST
+
+/* Every answer a full sync reads from the fake, as one JSON text per
+ * route, in order: the bases, then per live base its schema and each of
+ * its tables' records. */
+static void dataset_answers(json_object *out) {
+  json_object *schema, *records;
+  int b, t, pages;
+  char key[64];
+
+  json_object_object_add(out, "bases", get_json("/v0/meta/bases"));
+  for (b = 0; b < ad_fake_airtable_nbases(fake); b++) {
+    if (ad_fake_airtable_base_dropped(fake, b))
+      continue;
+    schema = get_schema(b);
+    snprintf(key, sizeof(key), "schema %d", b);
+    json_object_object_add(out, key, schema);
+    for (t = 0; t < ad_fake_airtable_ntables(fake, b); t++) {
+      if (ad_fake_airtable_table_dropped(fake, b, t)) {
+        expect_error(call("GET", records_path(b, t, ""), NULL, NULL), 403,
+                     "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND");
+        continue;
+      }
+      records = list_records(b, t, 0, &pages);
+      ck_assert_int_eq((int)json_object_array_length(records),
+                       ad_fake_airtable_nrecords(fake, b, t));
+      snprintf(key, sizeof(key), "records %d %d", b, t);
+      json_object_object_add(out, key, records);
+    }
+  }
+}
+
+/* Random mutations: every kind asked for happens, within the limits, and
+ * the same seed and calls on a fresh fake give the same answers. */
+START_TEST(test_mutate_deterministic) {
+  ad_fake_airtable_t *first;
+  ad_fake_mutation_t m1, m2, m3;
+  json_object *a = json_object_new_object(), *b = json_object_new_object();
+  json_object *c = json_object_new_object(), *unmutated = json_object_new_object();
+  int base, t, live, total_live = 0;
+
+  opts.seed = 7;
+  opts.bases = 3;
+  opts.tables_per_base = 3;
+  opts.records_per_table = 150;
+  start_unlimited();
+  dataset_answers(unmutated);
+  ck_assert_int_eq(ad_fake_airtable_mutate(fake, 99, AD_FAKE_MUT_ALL, 0.1, &m1),
+                   0);
+  fprintf(stderr, "mutate: %s\n", m1.summary);
+  /* 9 tables of 150: 15 deleted, then 14 edited, 14 added in each. */
+  ck_assert_int_eq(m1.deleted, 9 * 15);
+  ck_assert_int_eq(m1.edited, 9 * 14);
+  ck_assert_int_eq(m1.added, 9 * 14);
+  ck_assert_int_eq(m1.fields_added, 1);
+  ck_assert_int_ge(m1.fields_renamed, 30);
+  ck_assert_int_ge(m1.fields_retyped, 30);
+  ck_assert_int_eq(m1.tables_dropped, 1);
+  ck_assert_ptr_nonnull(strstr(m1.summary, "tables: 1 dropped"));
+  for (base = 0; base < 3; base++) {
+    for (live = 0, t = 0; t < 3; t++) {
+      live += !ad_fake_airtable_table_dropped(fake, base, t);
+      if (!ad_fake_airtable_table_dropped(fake, base, t))
+        total_live += ad_fake_airtable_nrecords(fake, base, t);
+    }
+    ck_assert_int_ge(live, 1);
+  }
+  ck_assert_int_eq(total_live, 8 * (150 - 15 + 14));
+  dataset_answers(a);
+  ck_assert_str_ne(json_text(a), json_text(unmutated));
+  first = fake;
+  /* A fresh fake, the same calls: the same answers. */
+  start_unlimited();
+  ck_assert_int_eq(ad_fake_airtable_mutate(fake, 99, AD_FAKE_MUT_ALL, 0.1, &m2),
+                   0);
+  ck_assert_str_eq(m1.summary, m2.summary);
+  dataset_answers(b);
+  ck_assert_str_eq(json_text(a), json_text(b));
+  /* Another mutation seed: other answers. */
+  ad_fake_airtable_stop(fake);
+  start_unlimited();
+  ck_assert_int_eq(ad_fake_airtable_mutate(fake, 100, AD_FAKE_MUT_ALL, 0.1, &m3),
+                   0);
+  dataset_answers(c);
+  ck_assert_str_ne(json_text(a), json_text(c));
+  /* Refused: a share out of [0, 1]; nothing is asked: nothing changes. */
+  ck_assert_int_eq(ad_fake_airtable_mutate(fake, 1, AD_FAKE_MUT_ALL, 1.5, &m3),
+                   -1);
+  ck_assert_int_eq(ad_fake_airtable_mutate(fake, 1, 0, 0.5, &m3), 0);
+  ck_assert_int_eq(m3.deleted + m3.edited + m3.added + m3.fields_added +
+                       m3.tables_dropped, 0);
+  ad_fake_airtable_stop(first);
+  json_object_put(a);
+  json_object_put(b);
+  json_object_put(c);
+  json_object_put(unmutated);
+}
+END_TEST
+
+/* Tables never lose their last table to DROP_TABLE, whatever the share. */
+START_TEST(test_mutate_keeps_a_table) {
+  ad_fake_mutation_t m;
+  int b, t, live;
+
+  opts.bases = 4;
+  opts.tables_per_base = 2;
+  opts.records_per_table = 3;
+  start_unlimited();
+  ck_assert_int_eq(ad_fake_airtable_mutate(fake, 5, AD_FAKE_MUT_DROP_TABLE, 1.0,
+                                           &m), 0);
+  ck_assert_int_eq(m.tables_dropped, 4);
+  ck_assert_int_eq(ad_fake_airtable_mutate(fake, 6, AD_FAKE_MUT_DROP_TABLE, 1.0,
+                                           &m), 0);
+  ck_assert_int_eq(m.tables_dropped, 0);
+  for (b = 0; b < 4; b++) {
+    for (live = 0, t = 0; t < 2; t++)
+      live += !ad_fake_airtable_table_dropped(fake, b, t);
+    ck_assert_int_eq(live, 1);
+  }
+  /* share 1 of records: every one deleted, then as many added. */
+  ck_assert_int_eq(ad_fake_airtable_mutate(fake, 7, AD_FAKE_MUT_DELETE |
+                                           AD_FAKE_MUT_ADD, 1.0, &m), 0);
+  ck_assert_int_eq(m.deleted, 4 * 3);
+  ck_assert_int_eq(m.added, 4 * 1); /* at least one, into empty tables */
+}
+END_TEST
+
 static Suite *fake_suite(void) {
   Suite *s = suite_create("fake_airtable");
   TCase *tc = tcase_create("core");
@@ -720,6 +1466,18 @@ static Suite *fake_suite(void) {
   tcase_add_test(tc, test_stamp_worker_spaced);
   tcase_add_test(tc, test_latency_jitter);
   tcase_add_test(tc, test_main_stamp_flags);
+  tcase_add_test(tc, test_mut_delete_record);
+  tcase_add_test(tc, test_mut_edit_record);
+  tcase_add_test(tc, test_mut_add_records);
+  tcase_add_test(tc, test_mut_add_field);
+  tcase_add_test(tc, test_mut_rename_field);
+  tcase_add_test(tc, test_mut_retype_field);
+  tcase_add_test(tc, test_mut_drop_table);
+  tcase_add_test(tc, test_mut_drop_base);
+  tcase_add_test(tc, test_mut_fail_table_after);
+  tcase_add_test(tc, test_mut_demo_refused);
+  tcase_add_test(tc, test_mutate_deterministic);
+  tcase_add_test(tc, test_mutate_keeps_a_table);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -13,6 +13,13 @@
  * A demo dataset (opts.demo) serves two realistic bases, "Bug Tracking
  * System" and "Employee Bio Database", with four tables each.
  *
+ * A generated dataset can change between two runs of a sync, as a base
+ * does in a week of edits (ad_fake_airtable_delete_record … _mutate,
+ * below): deterministic, so that a fresh fake given the same seed and the
+ * same mutations serves the same pages, and small (a bitmap of deleted
+ * records, a map of edited ones, runs of added ones, a table's own field
+ * list once its schema changed; nothing at all for a table left alone).
+ *
  * Routes: GET /v0/meta/bases, GET /v0/meta/bases/{base}/tables,
  * GET /v0/{base}/{table}, POST /v0/{base}/{table}/listRecords, and
  * GET /_fake/counters (JSON, no auth). */
@@ -122,7 +129,13 @@ json_object *ad_fake_airtable_counters_json(ad_fake_airtable_t *fake);
 char *ad_fake_airtable_page_json(const ad_fake_airtable_t *fake, int b, int t,
                                  int first, size_t *len);
 
-/* Dataset facts, for tests: ids are "app…"/"tbl…" strings of 17 chars. */
+/* Dataset facts, for tests: ids are "app…"/"tbl…" strings of 17 chars.
+ * Bases and tables keep their index for good: nbases and ntables count
+ * the dropped ones too (…_dropped says which), and nrecords is the
+ * records a listing of the table serves now: deleted ones left out,
+ * added and inserted ones in, 0 for a dropped table or a table of a
+ * dropped base. So summing nrecords over every (b, t) gives the records
+ * a full sync reads. */
 int ad_fake_airtable_nbases(const ad_fake_airtable_t *fake);
 const char *ad_fake_airtable_base_id(const ad_fake_airtable_t *fake, int b);
 int ad_fake_airtable_ntables(const ad_fake_airtable_t *fake, int b);
@@ -132,6 +145,29 @@ const char *ad_fake_airtable_table_name(const ad_fake_airtable_t *fake, int b,
                                         int t);
 int ad_fake_airtable_nrecords(const ad_fake_airtable_t *fake, int b, int t);
 const char *ad_fake_airtable_base_name(const ad_fake_airtable_t *fake, int b);
+/* 1 when base b was dropped; for a table, when it or its base was. */
+int ad_fake_airtable_base_dropped(const ad_fake_airtable_t *fake, int b);
+int ad_fake_airtable_table_dropped(const ad_fake_airtable_t *fake, int b,
+                                   int t);
+/* A table's record slots: every record it ever had, deleted ones
+ * included, in listing order (inserted records first, added ones last).
+ * A record's slot is the r of the mutations below; deleting a record
+ * moves no other. record_id writes the id of the record in slot r into
+ * id and returns 1, or 0 when that record was deleted, -1 when there is
+ * no such slot. */
+int ad_fake_airtable_record_slots(const ad_fake_airtable_t *fake, int b, int t);
+int ad_fake_airtable_record_id(const ad_fake_airtable_t *fake, int b, int t,
+                               int r, char id[18]);
+/* The fields the schema lists for table (b, t), in order (field 0 is the
+ * primary field): id, name and type as GET …/tables answers them. The
+ * strings stay valid until the fake stops, through renames and retypes. */
+int ad_fake_airtable_nfields(const ad_fake_airtable_t *fake, int b, int t);
+const char *ad_fake_airtable_field_id(const ad_fake_airtable_t *fake, int b,
+                                      int t, int f);
+const char *ad_fake_airtable_field_name(const ad_fake_airtable_t *fake, int b,
+                                        int t, int f);
+const char *ad_fake_airtable_field_type(const ad_fake_airtable_t *fake, int b,
+                                        int t, int f);
 
 /* Faults at run time, for tests. The next `count` requests to base b get
  * 429 and start its penalty, as an over-limit request would. */
@@ -150,5 +186,113 @@ void ad_fake_airtable_insert_records(ad_fake_airtable_t *fake, int b, int t,
  * LIST_RECORDS_ITERATOR_NOT_AVAILABLE. */
 void ad_fake_airtable_expire_offsets(ad_fake_airtable_t *fake, int b, int t,
                                      int count);
+/* A table whose read fails midway: after `pages` more record pages of
+ * table (b, t) answered 200 (from now; 0: at once), every records
+ * request to it answers 500 (SERVER_ERROR, "Unexpected server error"),
+ * for good, so a client that retries 5xx keeps failing. pages < 0 turns
+ * it off. Works on the demo dataset too. 0, or -1 for no such table. */
+int ad_fake_airtable_fail_table_after(ad_fake_airtable_t *fake, int b, int t,
+                                      int pages);
+
+/* ---- mutations ----------------------------------------------------------
+ * What changes in a base between two syncs. Thread-safe: each waits for
+ * the requests being served and applies between two of them (a page is
+ * always served from one state). Each returns 0 (add_field: the new
+ * field's index) or -1 when refused: the demo dataset (which stays as it
+ * is), an index out of range, a dropped base or table, a deleted record,
+ * a name already taken, out of memory. Deterministic: the same seed and
+ * the same calls give the same data.
+ *
+ * Dropped tables and bases answer as those that never existed do, which
+ * airtable-api.md 2.2 gives as 403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND
+ * ("either no permission or the base/table/field id does not exist"), by
+ * id and by name, on the schema route (base) and the records routes. */
+
+/* The record in slot r is deleted: listings skip it, no other record's
+ * slot or page boundary moves, offsets already handed out stay valid. */
+int ad_fake_airtable_delete_record(ad_fake_airtable_t *fake, int b, int t,
+                                   int r);
+/* The record in slot r is edited (again): same id and createdTime, every
+ * cell drawn anew from its revision, and every text cell (the generated
+ * primary field is one) shows it, "alpha 12 (edit 1)", so at least one
+ * visible value always differs. */
+int ad_fake_airtable_edit_record(ad_fake_airtable_t *fake, int b, int t,
+                                 int r);
+/* count new records are appended after every other one, with ids never
+ * used in the table (ad_fake_airtable_insert_records puts them first). */
+int ad_fake_airtable_add_records(ad_fake_airtable_t *fake, int b, int t,
+                                 int count);
+/* A new last field of type `type` (an Airtable type name, e.g. "number",
+ * "singleLineText"; the fake generates the types of fa_generic_fields in
+ * fake_airtable_data.c, and a name it does not know gets plain words, as
+ * a type new to the client would), with a new fld id, the name "Added N"
+ * (unused in the table), the options the generic field of that type has,
+ * and values in every record, old and new. Returns its index. */
+int ad_fake_airtable_add_field(ad_fake_airtable_t *fake, int b, int t,
+                               const char *type);
+/* Field f keeps its id, type and values under new_name (records are keyed
+ * by name unless returnFieldsByFieldId: they follow). Refused when
+ * another field of the table has that name; the same name is a no-op. */
+int ad_fake_airtable_rename_field(ad_fake_airtable_t *fake, int b, int t,
+                                  int f, const char *new_name);
+/* Field f keeps its id and name and becomes of type `type` (as for
+ * add_field), with that type's options, and new values drawn for it per
+ * the new type; the other fields' values do not change. The same type is
+ * a no-op. */
+int ad_fake_airtable_retype_field(ad_fake_airtable_t *fake, int b, int t,
+                                  int f, const char *type);
+/* Table (b, t) leaves its base's schema; its records routes answer 403
+ * INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND. (Airtable keeps at least one
+ * table in a base; this does not check: _mutate does.) */
+int ad_fake_airtable_drop_table(ad_fake_airtable_t *fake, int b, int t);
+/* Base b leaves GET /v0/meta/bases (its pages and offsets skip it); its
+ * schema and records routes answer 403 INVALID_PERMISSIONS_OR_MODEL_NOT_
+ * FOUND, before any rate limit, as for an id that never existed. */
+int ad_fake_airtable_drop_base(ad_fake_airtable_t *fake, int b);
+
+/* Kinds of random mutation, for ad_fake_airtable_mutate. */
+#define AD_FAKE_MUT_DELETE (1u << 0)
+#define AD_FAKE_MUT_EDIT (1u << 1)
+#define AD_FAKE_MUT_ADD (1u << 2)
+#define AD_FAKE_MUT_ADD_FIELD (1u << 3)
+#define AD_FAKE_MUT_RENAME_FIELD (1u << 4)
+#define AD_FAKE_MUT_RETYPE_FIELD (1u << 5)
+#define AD_FAKE_MUT_DROP_TABLE (1u << 6)
+#define AD_FAKE_MUT_RECORDS \
+  (AD_FAKE_MUT_DELETE | AD_FAKE_MUT_EDIT | AD_FAKE_MUT_ADD)
+#define AD_FAKE_MUT_SCHEMA                                                   \
+  (AD_FAKE_MUT_ADD_FIELD | AD_FAKE_MUT_RENAME_FIELD | AD_FAKE_MUT_RETYPE_FIELD | \
+   AD_FAKE_MUT_DROP_TABLE)
+#define AD_FAKE_MUT_ALL (AD_FAKE_MUT_RECORDS | AD_FAKE_MUT_SCHEMA)
+
+/* What ad_fake_airtable_mutate changed. */
+typedef struct ad_fake_mutation {
+  long deleted, edited, added; /* records */
+  int fields_added, fields_renamed, fields_retyped, tables_dropped;
+  /* "deleted 25, edited 25, added 25 records; fields: 2 added, 7 renamed,
+   * 6 retyped; tables: 1 dropped", for a test's log. */
+  char summary[160];
+} ad_fake_mutation_t;
+
+/* Random mutations drawn from seed over every table still there (each
+ * kind from its own draws, so adding a kind leaves the others' choices
+ * alone), in this order:
+ * - ADD_FIELD: share of the tables (at least one) get one field each, of
+ *   a type drawn from those the fake generates;
+ * - RENAME_FIELD: share of all their fields (at least one) get a new name
+ *   ("Renamed N");
+ * - RETYPE_FIELD: share of the fields that are not primary (at least one)
+ *   get another type;
+ * - DELETE, then EDIT: in each table, share of its records (rounded, at
+ *   least one when share > 0) among those not deleted;
+ * - ADD: in each table, share of its records (at least one) appended;
+ * - DROP_TABLE: share of the tables (at least one) dropped, never the
+ *   last one of a base (none when every base has just one).
+ * share is in [0, 1]. Fills out (may be NULL) with the counts and their
+ * summary; returns 0, or -1 on the demo dataset or a bad share (nothing
+ * changed) or out of memory (out says what was done). */
+int ad_fake_airtable_mutate(ad_fake_airtable_t *fake, uint64_t seed,
+                            unsigned kinds, double share,
+                            ad_fake_mutation_t *out);
 
 #endif

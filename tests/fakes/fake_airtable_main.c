@@ -32,8 +32,42 @@ static void usage(FILE *out, const char *prog) {
           "  --retry-after N      503 answers carry Retry-After: N\n"
           "  --billing-exhausted  every call gets the monthly-quota 429\n"
           "  --demo               serve the demo bases (\"Bug Tracking System\",\n"
-          "                       \"Employee Bio Database\") instead\n",
+          "                       \"Employee Bio Database\") instead\n"
+          "  --mutate N           serve the dataset as random mutations drawn from\n"
+          "                       seed N left it (a base a week later; said on stderr)\n"
+          "  --mutate-kinds LIST  which: delete,edit,add,add-field,rename-field,\n"
+          "                       retype-field,drop-table (default: all)\n"
+          "  --mutate-share F     share of records, fields, tables changed (0.1)\n",
           prog);
+}
+
+/* "delete,edit,…" as AD_FAKE_MUT_ bits; 0 for a name it does not know. */
+static unsigned mutation_kinds(const char *list) {
+  static const struct {
+    const char *name;
+    unsigned bit;
+  } names[] = {{"delete", AD_FAKE_MUT_DELETE},
+               {"edit", AD_FAKE_MUT_EDIT},
+               {"add", AD_FAKE_MUT_ADD},
+               {"add-field", AD_FAKE_MUT_ADD_FIELD},
+               {"rename-field", AD_FAKE_MUT_RENAME_FIELD},
+               {"retype-field", AD_FAKE_MUT_RETYPE_FIELD},
+               {"drop-table", AD_FAKE_MUT_DROP_TABLE},
+               {"all", AD_FAKE_MUT_ALL}};
+  unsigned kinds = 0;
+  size_t i, len;
+
+  while (*list != '\0') {
+    len = strcspn(list, ",");
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+      if (strlen(names[i].name) == len && strncmp(names[i].name, list, len) == 0)
+        break;
+    if (i == sizeof(names) / sizeof(names[0]))
+      return 0;
+    kinds |= names[i].bit;
+    list += len + (list[len] == ',');
+  }
+  return kinds;
 }
 
 int ad_fake_airtable_main(int argc, char **argv) {
@@ -50,13 +84,19 @@ int ad_fake_airtable_main(int argc, char **argv) {
       {"stamp", 1, 0, 'S'},         {"service-us", 1, 0, 'u'},
       {"service-jitter-us", 1, 0, 'j'}, {"connect-us", 1, 0, 'c'},
       {"latency-jitter-ms", 1, 0, 'J'},
+      {"mutate", 1, 0, 'M'},        {"mutate-kinds", 1, 0, 'K'},
+      {"mutate-share", 1, 0, 'F'},
       {"help", 0, 0, 'h'},
       {0, 0, 0, 0}};
   ad_fake_airtable_opts_t o;
+  ad_fake_mutation_t changed;
   json_object *counters;
   ad_fake_airtable_t *fa;
   sigset_t stop;
-  int ch;
+  int ch, mutate = 0;
+  uint64_t mutate_seed = 0;
+  unsigned kinds = AD_FAKE_MUT_ALL;
+  double share = 0.1;
 
   ad_fake_airtable_opts_default(&o);
   optind = 0; /* the CLI may have scanned its own options */
@@ -95,6 +135,18 @@ int ad_fake_airtable_main(int argc, char **argv) {
     case 'j': o.service_jitter_us = atoi(optarg); break;
     case 'c': o.connect_us = atoi(optarg); break;
     case 'J': o.latency_jitter_ms = atoi(optarg); break;
+    case 'M':
+      mutate = 1;
+      mutate_seed = strtoull(optarg, NULL, 10);
+      break;
+    case 'K':
+      if ((kinds = mutation_kinds(optarg)) == 0) {
+        fprintf(stderr, "%s: --mutate-kinds: unknown kind in \"%s\"\n",
+                argv[0], optarg);
+        return 2;
+      }
+      break;
+    case 'F': share = atof(optarg); break;
     case 'h': usage(stdout, argv[0]); return 0;
     default: usage(stderr, argv[0]); return 2;
     }
@@ -104,6 +156,15 @@ int ad_fake_airtable_main(int argc, char **argv) {
   if (fa == NULL) {
     fprintf(stderr, "fake-airtable: cannot start\n");
     return 1;
+  }
+  if (mutate) {
+    if (ad_fake_airtable_mutate(fa, mutate_seed, kinds, share, &changed) != 0) {
+      fprintf(stderr, "fake-airtable: cannot mutate this dataset (the demo "
+                      "stays as it is; share is 0..1)\n");
+      ad_fake_airtable_stop(fa);
+      return 2;
+    }
+    fprintf(stderr, "fake-airtable: mutated: %s\n", changed.summary);
   }
   printf("%s\n", ad_fake_airtable_url(fa));
   fflush(stdout);
