@@ -1,6 +1,7 @@
 #include "fake_dust.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
@@ -22,10 +23,21 @@
 typedef struct fd_table {
   char *table_id;
   char *name, *title, *description;
+  int64_t timestamp;     /* ms, as upserted (core: now when absent) */
+  json_object *tags;     /* as upserted, [] when absent */
   json_object *rows;    /* row_id -> value */
   json_object *schema;  /* column -> "int" | "float" | "text" | "bool" | "datetime" */
   json_object *received; /* row ids ever received, for duplicates */
+  /* The cached schema may name a column no stored row holds any more (a
+   * row was rewritten or deleted): Dust core marks it stale and recomputes
+   * it from all stored rows on the next read, so a column can narrow back
+   * or disappear. Never set with discard_values (no values to recompute
+   * from). */
+  int stale;
 } fd_table_t;
+
+/* How much of a table an answer carries (Dust's routes differ). */
+enum { FD_TJ_UPSERT, FD_TJ_GET, FD_TJ_ROWS };
 
 struct ad_fake_dust {
   ad_fake_dust_opts_t o;
@@ -35,7 +47,8 @@ struct ad_fake_dust {
   pthread_mutex_t mu;
   fd_table_t *tables;
   size_t ntables, cap;
-  json_object *documents; /* id -> document */
+  json_object *documents; /* id -> document, as posted */
+  json_object *listed;    /* id -> the document as GET documents lists it */
   json_object *rejected;  /* table ids whose rows are refused */
   ad_fake_window_t docs;     /* admitted upserts, for the per-minute limit */
   ad_fake_window_t requests; /* arrivals, for max_rps */
@@ -110,15 +123,25 @@ static void fd_table_free(fd_table_t *t) {
   free(t->name);
   free(t->title);
   free(t->description);
+  json_object_put(t->tags);
   json_object_put(t->rows);
   json_object_put(t->schema);
   json_object_put(t->received);
 }
 
-/* The table tid, made if new, with these strings. Lock held. */
+/* Wall-clock ms: what core stamps when a timestamp is absent. */
+static int64_t fd_wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The table tid, made if new, with these strings; tags is taken (NULL:
+ * []). Lock held. */
 static fd_table_t *fd_table_put(ad_fake_dust_t *fd, const char *tid,
                                 const char *name, const char *title,
-                                const char *desc) {
+                                const char *desc, int64_t timestamp,
+                                json_object *tags) {
   fd_table_t *t = fd_find(fd, tid);
   if (t == NULL) {
     if (fd->ntables == fd->cap) {
@@ -139,104 +162,13 @@ static fd_table_t *fd_table_put(ad_fake_dust_t *fd, const char *tid,
   free(t->name);
   free(t->title);
   free(t->description);
+  json_object_put(t->tags);
   t->name = strdup(name);
   t->title = strdup(title);
   t->description = strdup(desc);
+  t->timestamp = timestamp;
+  t->tags = tags != NULL ? tags : json_object_new_array();
   return t;
-}
-
-static json_object *fd_schema_json(const fd_table_t *t) {
-  json_object *arr = json_object_new_array();
-  if (json_object_object_length(t->schema) == 0) {
-    json_object_put(arr);
-    return NULL;
-  }
-  json_object_object_foreach(t->schema, col, type) {
-    json_object *c = json_object_new_object();
-    json_object_object_add(c, "name", json_object_new_string(col));
-    json_object_object_add(c, "value_type", json_object_get(type));
-    json_object_object_add(c, "possible_values", NULL);
-    json_object_array_add(arr, c);
-  }
-  return arr;
-}
-
-static json_object *fd_table_json(const fd_table_t *t) {
-  json_object *o = json_object_new_object();
-  json_object_object_add(o, "name", json_object_new_string(t->name));
-  json_object_object_add(o, "table_id", json_object_new_string(t->table_id));
-  json_object_object_add(o, "description",
-                         json_object_new_string(t->description));
-  json_object_object_add(o, "title", json_object_new_string(t->title));
-  json_object_object_add(o, "schema", fd_schema_json(t));
-  json_object_object_add(o, "mime_type",
-                         json_object_new_string("application/vnd.dust.table"));
-  json_object_object_add(o, "parents", json_object_new_array());
-  return o;
-}
-
-static const char *fd_string(json_object *o, const char *key, int *present) {
-  json_object *v;
-  *present = json_object_object_get_ex(o, key, &v) && v != NULL;
-  return *present && json_object_is_type(v, json_type_string)
-             ? json_object_get_string(v)
-             : NULL;
-}
-
-/* Whether a member is set to something truthy (JavaScript's sense). */
-static int fd_truthy(json_object *o, const char *key) {
-  json_object *v;
-  if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-    return 0;
-  if (json_object_is_type(v, json_type_string))
-    return json_object_get_string_len(v) > 0;
-  if (json_object_is_type(v, json_type_boolean))
-    return json_object_get_boolean(v);
-  return 1;
-}
-
-static enum MHD_Result fd_upsert_table(ad_fake_dust_t *fd,
-                                       struct MHD_Connection *conn,
-                                       json_object *body) {
-  int has_name, has_desc, has_title, p;
-  const char *name = fd_string(body, "name", &has_name);
-  const char *desc = fd_string(body, "description", &has_desc);
-  const char *title = fd_string(body, "title", &has_title);
-  const char *tid = fd_string(body, "table_id", &p);
-  char gen[32];
-  fd_table_t *t;
-  size_t i;
-  json_object *out;
-
-  if (name == NULL || desc == NULL || title == NULL)
-    return fd_error(fd, conn, 400, "invalid_request_error",
-                    "Invalid request body: name, description and title must "
-                    "be strings");
-  if (fd_truthy(body, "mime_type"))
-    return fd_error(fd, conn, 400, "invalid_request_error",
-                    "Invalid request body: mimeType must not be provided");
-  if (fd_truthy(body, "parents") || fd_truthy(body, "parent_id"))
-    return fd_error(fd, conn, 400, "invalid_request_error",
-                    "Invalid request body: custom hierarchy not supported");
-  pthread_mutex_lock(&fd->mu);
-  if (tid == NULL || *tid == '\0') {
-    snprintf(gen, sizeof(gen), "tbl%016llx",
-             (unsigned long long)ad_rand_next(&fd->rng));
-    tid = gen;
-  }
-  for (i = 0; i < fd->ntables; i++)
-    if (strcmp(fd->tables[i].name, name) == 0 &&
-        strcmp(fd->tables[i].table_id, tid) != 0) {
-      pthread_mutex_unlock(&fd->mu);
-      return fd_error(fd, conn, 500, "internal_server_error",
-                      "Failed to upsert table (table names must be unique).");
-    }
-  /* The stored title: trimmed, else the name. */
-  t = fd_table_put(fd, tid, name, *title ? title : name, desc);
-  out = json_object_new_object();
-  json_object_object_add(out, "table", fd_table_json(t));
-  pthread_mutex_unlock(&fd->mu);
-  return fd_json(conn, 200, out);
 }
 
 /* Dust core's type of a cell, or NULL when zod refuses it (400); "bad"
@@ -284,6 +216,209 @@ static const char *fd_merge(const char *a, const char *b) {
   return "text";
 }
 
+/* Merges one row's cells into schema as core does (nulls skipped, new
+ * columns appended, int + float -> float, any other mix -> text). A
+ * widening to text is counted in *conflicts unless it is NULL. */
+static void fd_schema_add(json_object *schema, json_object *value,
+                          long *conflicts) {
+  json_object *old;
+  const char *type, *merged;
+  json_object_object_foreach(value, key, cell) {
+    type = fd_cell_type(cell);
+    if (type == NULL || strcmp(type, "null") == 0)
+      continue;
+    if (!json_object_object_get_ex(schema, key, &old)) {
+      json_object_object_add(schema, key, json_object_new_string(type));
+      continue;
+    }
+    merged = fd_merge(json_object_get_string(old), type);
+    if (strcmp(merged, json_object_get_string(old)) != 0) {
+      if (conflicts != NULL && strcmp(merged, "text") == 0)
+        (*conflicts)++;
+      json_object_object_add(schema, key, json_object_new_string(merged));
+    }
+  }
+}
+
+/* A stale schema recomputed from every stored row, as core does on the
+ * next read: the merge of all rows is what the cache would be had no row
+ * ever been rewritten or deleted (the merge is a join, so order does not
+ * matter). Lock held. */
+static void fd_table_refresh(fd_table_t *t) {
+  json_object *fresh;
+  if (!t->stale)
+    return;
+  fresh = json_object_new_object();
+  json_object_object_foreach(t->rows, id, value) {
+    (void)id;
+    if (value != NULL)
+      fd_schema_add(fresh, value, NULL);
+  }
+  json_object_put(t->schema);
+  t->schema = fresh;
+  t->stale = 0;
+}
+
+static json_object *fd_schema_json(const fd_table_t *t) {
+  json_object *arr = json_object_new_array();
+  if (json_object_object_length(t->schema) == 0) {
+    json_object_put(arr);
+    return NULL;
+  }
+  json_object_object_foreach(t->schema, col, type) {
+    json_object *c = json_object_new_object();
+    json_object_object_add(c, "name", json_object_new_string(col));
+    /* New strings, not references: the answer is freed after the lock
+     * is let go, and json-c's reference counts need not be atomic. */
+    json_object_object_add(c, "value_type",
+                           json_object_new_string(json_object_get_string(type)));
+    json_object_object_add(c, "possible_values", NULL);
+    json_object_array_add(arr, c);
+  }
+  return arr;
+}
+
+/* The table as one of Dust's routes answers it (what): the rows POST
+ * gives {name, table_id, description, schema}; the tables POST adds
+ * timestamp, tags, parents, mime_type, title; GET adds parent_id. Lock
+ * held (a stale schema is recomputed first). */
+static json_object *fd_table_json(fd_table_t *t, int what) {
+  json_object *o = json_object_new_object();
+  fd_table_refresh(t);
+  json_object_object_add(o, "name", json_object_new_string(t->name));
+  json_object_object_add(o, "table_id", json_object_new_string(t->table_id));
+  json_object_object_add(o, "description",
+                         json_object_new_string(t->description));
+  json_object_object_add(o, "schema", fd_schema_json(t));
+  if (what == FD_TJ_ROWS)
+    return o;
+  json_object_object_add(o, "timestamp", json_object_new_int64(t->timestamp));
+  {
+    json_object *tags = NULL;
+    json_object_deep_copy(t->tags, &tags, NULL);
+    json_object_object_add(o, "tags", tags);
+  }
+  json_object_object_add(o, "title", json_object_new_string(t->title));
+  json_object_object_add(o, "mime_type",
+                         json_object_new_string("application/vnd.dust.table"));
+  {
+    json_object *parents = json_object_new_array();
+    json_object_array_add(parents, json_object_new_string(t->table_id));
+    json_object_object_add(o, "parents", parents);
+  }
+  if (what == FD_TJ_GET)
+    json_object_object_add(o, "parent_id", NULL);
+  return o;
+}
+
+static const char *fd_string(json_object *o, const char *key, int *present) {
+  json_object *v;
+  *present = json_object_object_get_ex(o, key, &v) && v != NULL;
+  return *present && json_object_is_type(v, json_type_string)
+             ? json_object_get_string(v)
+             : NULL;
+}
+
+/* Whether a member is set to something truthy (JavaScript's sense). */
+static int fd_truthy(json_object *o, const char *key) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+    return 0;
+  if (json_object_is_type(v, json_type_string))
+    return json_object_get_string_len(v) > 0;
+  if (json_object_is_type(v, json_type_boolean))
+    return json_object_get_boolean(v);
+  return 1;
+}
+
+/* zod's string[] | null for tags and number | null for timestamp (both
+ * tables and documents): NULL when they pass, else why not. */
+static const char *fd_check_tags_timestamp(json_object *body) {
+  json_object *v;
+  size_t i;
+  if (json_object_object_get_ex(body, "tags", &v) && v != NULL) {
+    if (!json_object_is_type(v, json_type_array))
+      return "Invalid request body: tags must be an array of strings";
+    for (i = 0; i < json_object_array_length(v); i++)
+      if (!json_object_is_type(json_object_array_get_idx(v, i),
+                               json_type_string))
+        return "Invalid request body: tags must be an array of strings";
+  }
+  if (json_object_object_get_ex(body, "timestamp", &v) && v != NULL &&
+      !json_object_is_type(v, json_type_int) &&
+      !json_object_is_type(v, json_type_double))
+    return "Invalid request body: timestamp must be a number";
+  return NULL;
+}
+
+/* The stored timestamp: the front floors it (cleanTimestamp), core stamps
+ * now when it is absent or null. */
+static int64_t fd_timestamp(json_object *body) {
+  json_object *v;
+  if (!json_object_object_get_ex(body, "timestamp", &v) || v == NULL)
+    return fd_wall_ms();
+  if (json_object_is_type(v, json_type_int))
+    return json_object_get_int64(v);
+  return (int64_t)floor(json_object_get_double(v));
+}
+
+/* The tags as sent (a copy), or NULL when there are none. */
+static json_object *fd_tags_copy(json_object *body) {
+  json_object *v, *copy = NULL;
+  if (!json_object_object_get_ex(body, "tags", &v) || v == NULL)
+    return NULL;
+  json_object_deep_copy(v, &copy, NULL);
+  return copy;
+}
+
+static enum MHD_Result fd_upsert_table(ad_fake_dust_t *fd,
+                                       struct MHD_Connection *conn,
+                                       json_object *body) {
+  int has_name, has_desc, has_title, p;
+  const char *name = fd_string(body, "name", &has_name);
+  const char *desc = fd_string(body, "description", &has_desc);
+  const char *title = fd_string(body, "title", &has_title);
+  const char *tid = fd_string(body, "table_id", &p);
+  const char *why;
+  char gen[32];
+  fd_table_t *t;
+  size_t i;
+  json_object *out;
+
+  if (name == NULL || desc == NULL || title == NULL)
+    return fd_error(fd, conn, 400, "invalid_request_error",
+                    "Invalid request body: name, description and title must "
+                    "be strings");
+  if (fd_truthy(body, "mime_type"))
+    return fd_error(fd, conn, 400, "invalid_request_error",
+                    "Invalid request body: mimeType must not be provided");
+  if (fd_truthy(body, "parents") || fd_truthy(body, "parent_id"))
+    return fd_error(fd, conn, 400, "invalid_request_error",
+                    "Invalid request body: custom hierarchy not supported");
+  if ((why = fd_check_tags_timestamp(body)) != NULL)
+    return fd_error(fd, conn, 400, "invalid_request_error", why);
+  pthread_mutex_lock(&fd->mu);
+  if (tid == NULL || *tid == '\0') {
+    snprintf(gen, sizeof(gen), "tbl%016llx",
+             (unsigned long long)ad_rand_next(&fd->rng));
+    tid = gen;
+  }
+  for (i = 0; i < fd->ntables; i++)
+    if (strcmp(fd->tables[i].name, name) == 0 &&
+        strcmp(fd->tables[i].table_id, tid) != 0) {
+      pthread_mutex_unlock(&fd->mu);
+      return fd_error(fd, conn, 500, "internal_server_error",
+                      "Failed to upsert table (table names must be unique).");
+    }
+  /* The stored title: trimmed, else the name. */
+  t = fd_table_put(fd, tid, name, *title ? title : name, desc,
+                   fd_timestamp(body), fd_tags_copy(body));
+  out = json_object_new_object();
+  json_object_object_add(out, "table", fd_table_json(t, FD_TJ_UPSERT));
+  pthread_mutex_unlock(&fd->mu);
+  return fd_json(conn, 200, out);
+}
+
 /* Checks every row as zod and core would: 0 ok, else the status. */
 static int fd_check_rows(ad_fake_dust_t *fd, json_object *rows,
                          const char **why) {
@@ -326,19 +461,36 @@ static int fd_check_rows(ad_fake_dust_t *fd, json_object *rows,
   return 0;
 }
 
+/* Stores one valid row and merges it into the cached schema; a row that
+ * replaces one makes the cache stale, since the replaced values may have
+ * been all that held a column or widened its type. Lock held. */
+static void fd_put_row(ad_fake_dust_t *fd, fd_table_t *t, const char *id,
+                       json_object *value, long *conflicts) {
+  json_object *copy = NULL;
+  if (json_object_object_get_ex(t->rows, id, NULL) && !fd->o.discard_values)
+    t->stale = 1;
+  /* A copy: the request's body is put after the lock is let go, and a
+   * DELETE may put the stored value meanwhile (see fd_schema_json). */
+  if (!fd->o.discard_values)
+    json_object_deep_copy(value, &copy, NULL);
+  json_object_object_add(t->rows, id, copy);
+  fd_schema_add(t->schema, value, conflicts);
+}
+
 /* Stores valid rows and merges the schema. Lock held. */
 static void fd_store_rows(ad_fake_dust_t *fd, fd_table_t *t, json_object *rows,
                           int truncate) {
   size_t i, n = json_object_array_length(rows);
-  json_object *row, *value, *old;
-  const char *id, *type, *merged;
+  json_object *row, *value;
+  const char *id;
 
-  if (truncate) {
+  if (truncate) { /* the schema is this batch's alone, not stale */
     fd->c.truncates++;
     json_object_put(t->rows);
     json_object_put(t->schema);
     t->rows = json_object_new_object();
     t->schema = json_object_new_object();
+    t->stale = 0;
   }
   for (i = 0; i < n; i++) {
     row = json_object_array_get_idx(rows, i);
@@ -351,24 +503,7 @@ static void fd_store_rows(ad_fake_dust_t *fd, fd_table_t *t, json_object *rows,
       json_object_object_add(t->received, id, NULL);
     if (!json_object_object_get_ex(t->rows, id, NULL))
       fd->c.rows_stored++;
-    json_object_object_add(t->rows, id, fd->o.discard_values
-                                            ? NULL
-                                            : json_object_get(value));
-    json_object_object_foreach(value, key, cell) {
-      type = fd_cell_type(cell);
-      if (strcmp(type, "null") == 0)
-        continue;
-      if (!json_object_object_get_ex(t->schema, key, &old)) {
-        json_object_object_add(t->schema, key, json_object_new_string(type));
-        continue;
-      }
-      merged = fd_merge(json_object_get_string(old), type);
-      if (strcmp(merged, json_object_get_string(old)) != 0) {
-        if (strcmp(merged, "text") == 0)
-          fd->c.type_conflicts++;
-        json_object_object_add(t->schema, key, json_object_new_string(merged));
-      }
-    }
+    fd_put_row(fd, t, id, value, &fd->c.type_conflicts);
   }
 }
 
@@ -409,7 +544,7 @@ static enum MHD_Result fd_upsert_rows(ad_fake_dust_t *fd,
   }
   fd_store_rows(fd, t, rows, tr != NULL && json_object_get_boolean(tr));
   out = json_object_new_object();
-  json_object_object_add(out, "table", fd_table_json(t));
+  json_object_object_add(out, "table", fd_table_json(t, FD_TJ_ROWS));
   pthread_mutex_unlock(&fd->mu);
   return fd_json(conn, 200, out);
 }
@@ -425,40 +560,39 @@ static enum MHD_Result fd_rows_500(ad_fake_dust_t *fd,
                   "Failed to upsert database rows.");
 }
 
-static long fd_query_long(struct MHD_Connection *conn, const char *key,
-                          long def) {
+/* A limit or offset query value: def when absent, else a non-negative
+ * integer in decimal digits only. 0 when it is one, -1 when not: the Hono
+ * routes coerce it with zod (int, nonnegative: 400), the Next ones pass
+ * what parseInt made of it to core, whose usize parse refuses NaN and
+ * negatives; both refuse what this refuses, and no client should send
+ * "10abc" or "" and count on either reading. */
+static int fd_query_count(struct MHD_Connection *conn, const char *key,
+                          long def, long *out) {
   const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
-  return v != NULL ? strtol(v, NULL, 10) : def;
-}
-
-/* A page of an id -> value map: [{idkey: id, valkey: value}…]. */
-static json_object *fd_page_of(json_object *map, long offset, long limit,
-                               const char *idkey, const char *valkey) {
-  json_object *arr = json_object_new_array();
-  long i = 0;
-  json_object_object_foreach(map, id, value) {
-    if (i >= offset && i < offset + limit) {
-      json_object *o = json_object_new_object();
-      json_object_object_add(o, idkey, json_object_new_string(id));
-      if (valkey != NULL) {
-        json_object_object_add(o, valkey, json_object_get(value));
-      } else {
-        json_object_object_foreach(value, k, v)
-          json_object_object_add(o, k, json_object_get(v));
-      }
-      json_object_array_add(arr, o);
-    }
-    i++;
+  size_t n;
+  if (v == NULL) {
+    *out = def;
+    return 0;
   }
-  return arr;
+  n = strlen(v);
+  if (n == 0 || n > 15 || strspn(v, "0123456789") != n)
+    return -1;
+  *out = strtol(v, NULL, 10);
+  return 0;
 }
 
+static enum MHD_Result fd_bad_page(ad_fake_dust_t *fd,
+                                   struct MHD_Connection *conn) {
+  return fd_error(fd, conn, 400, "invalid_request_error",
+                  "Invalid request query: limit and offset must be "
+                  "non-negative integers");
+}
+
+/* GET tables (no pagination on the public route) and GET tables/{tId}. */
 static enum MHD_Result fd_get_tables(ad_fake_dust_t *fd,
                                      struct MHD_Connection *conn,
-                                     const char *tid, int rows) {
+                                     const char *tid) {
   json_object *out = json_object_new_object(), *arr;
-  long offset = fd_query_long(conn, "offset", 0);
-  long limit = fd_query_long(conn, "limit", 10);
   fd_table_t *t;
   size_t i;
 
@@ -466,23 +600,127 @@ static enum MHD_Result fd_get_tables(ad_fake_dust_t *fd,
   if (tid == NULL) {
     arr = json_object_new_array();
     for (i = 0; i < fd->ntables; i++)
-      json_object_array_add(arr, fd_table_json(&fd->tables[i]));
+      json_object_array_add(arr, fd_table_json(&fd->tables[i], FD_TJ_GET));
     json_object_object_add(out, "tables", arr);
   } else if ((t = fd_find(fd, tid)) == NULL) {
     pthread_mutex_unlock(&fd->mu);
     json_object_put(out);
-    return fd_error(fd, conn, 404, "table_not_found", "Table not found.");
-  } else if (rows) {
-    json_object_object_add(out, "rows",
-                           fd_page_of(t->rows, offset, limit, "row_id", "value"));
-    json_object_object_add(out, "offset", json_object_new_int64(offset));
-    json_object_object_add(out, "limit", json_object_new_int64(limit));
-    json_object_object_add(out, "total",
-                           json_object_new_int(json_object_object_length(t->rows)));
+    return fd_error(fd, conn, 404, "table_not_found", "Failed to get table.");
   } else {
-    json_object_object_add(out, "table", fd_table_json(t));
+    json_object_object_add(out, "table", fd_table_json(t, FD_TJ_GET));
   }
   pthread_mutex_unlock(&fd->mu);
+  return fd_json(conn, 200, out);
+}
+
+/* GET tables/{tId}/rows?limit=&offset=: limit defaults to 10, no maximum
+ * (the front and core cap neither); {rows:[{row_id, value}], offset,
+ * limit, total}, total counting every row of the table. An unknown table
+ * is core's 404, which the rows route turns into a 500. */
+static enum MHD_Result fd_get_rows(ad_fake_dust_t *fd,
+                                   struct MHD_Connection *conn,
+                                   const char *tid) {
+  json_object *out, *arr;
+  long offset, limit, i = 0;
+  fd_table_t *t;
+
+  if (fd_query_count(conn, "limit", 10, &limit) != 0 ||
+      fd_query_count(conn, "offset", 0, &offset) != 0)
+    return fd_bad_page(fd, conn);
+  pthread_mutex_lock(&fd->mu);
+  if ((t = fd_find(fd, tid)) == NULL) {
+    pthread_mutex_unlock(&fd->mu);
+    return fd_error(fd, conn, 500, "internal_server_error",
+                    "Failed to list database rows.");
+  }
+  arr = json_object_new_array();
+  json_object_object_foreach(t->rows, id, value) {
+    if (i >= offset && i - offset < limit) {
+      json_object *o = json_object_new_object(), *copy = NULL;
+      json_object_object_add(o, "row_id", json_object_new_string(id));
+      json_object_deep_copy(value, &copy, NULL); /* see fd_schema_json */
+      json_object_object_add(o, "value", copy);
+      json_object_array_add(arr, o);
+    }
+    i++;
+  }
+  out = json_object_new_object();
+  json_object_object_add(out, "rows", arr);
+  json_object_object_add(out, "offset", json_object_new_int64(offset));
+  json_object_object_add(out, "limit", json_object_new_int64(limit));
+  json_object_object_add(out, "total",
+                         json_object_new_int64(json_object_object_length(t->rows)));
+  pthread_mutex_unlock(&fd->mu);
+  return fd_json(conn, 200, out);
+}
+
+/* 200 with an empty body and no Content-Type, as Next's res.end() sends. */
+static enum MHD_Result fd_empty(struct MHD_Connection *conn) {
+  struct MHD_Response *res =
+      MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+  enum MHD_Result r;
+  if (res == NULL)
+    return MHD_NO;
+  r = MHD_queue_response(conn, 200, res);
+  MHD_destroy_response(res);
+  return r;
+}
+
+/* Forgets a table and its rows. Lock held. */
+static void fd_table_remove(ad_fake_dust_t *fd, fd_table_t *t) {
+  fd_table_free(t);
+  *t = fd->tables[--fd->ntables];
+}
+
+/* DELETE tables/{tId}: the table and its rows go; 200, empty body. Core
+ * answers success for a table it does not have, so the front's 404 branch
+ * is never taken: an unknown id is a 200 too (counted). */
+static enum MHD_Result fd_delete_table(ad_fake_dust_t *fd,
+                                       struct MHD_Connection *conn,
+                                       const char *tid) {
+  fd_table_t *t;
+  pthread_mutex_lock(&fd->mu);
+  if ((t = fd_find(fd, tid)) != NULL) {
+    fd_table_remove(fd, t);
+    fd->c.tables_deleted++;
+  } else {
+    fd->c.delete_not_found++;
+  }
+  pthread_mutex_unlock(&fd->mu);
+  return fd_empty(conn);
+}
+
+/* DELETE tables/{tId}/rows/{rId}: {"success":true}; an unknown table is
+ * 404 table_not_found, an unknown row a success (core's DELETE ... WHERE
+ * matches nothing, counted). The schema goes stale: a column only that
+ * row held disappears on the next read. */
+static enum MHD_Result fd_delete_row(ad_fake_dust_t *fd,
+                                     struct MHD_Connection *conn,
+                                     const char *tid, const char *rid) {
+  json_object *out;
+  fd_table_t *t;
+  pthread_mutex_lock(&fd->mu);
+  if ((t = fd_find(fd, tid)) == NULL) {
+    pthread_mutex_unlock(&fd->mu);
+    return fd_error(fd, conn, 404, "table_not_found",
+                    "The table you requested was not found.");
+  }
+  if (json_object_object_get_ex(t->rows, rid, NULL)) {
+    json_object_object_del(t->rows, rid);
+    fd->c.rows_deleted++;
+    if (!fd->o.discard_values)
+      t->stale = 1;
+    else if (json_object_object_length(t->rows) == 0) {
+      /* Without values only an empty table's schema is known for sure. */
+      json_object_put(t->schema);
+      t->schema = json_object_new_object();
+    }
+  } else {
+    fd->c.delete_not_found++;
+  }
+  pthread_mutex_unlock(&fd->mu);
+  out = json_object_new_object();
+  json_object_object_add(out, "success", json_object_new_boolean(1));
   return fd_json(conn, 200, out);
 }
 
@@ -511,7 +749,6 @@ static int fd_valid_url(const char *s) {
 
 static const char *fd_check_document(json_object *body) {
   json_object *v;
-  size_t i;
   int p;
   const char *s;
 
@@ -529,21 +766,132 @@ static const char *fd_check_document(json_object *body) {
   s = fd_string(body, "source_url", &p);
   if (p && (s == NULL || !fd_valid_url(s)))
     return "Invalid request body: source_url must be a valid URL";
-  if (json_object_object_get_ex(body, "tags", &v) && v != NULL) {
-    if (!json_object_is_type(v, json_type_array))
-      return "Invalid request body: tags must be an array of strings";
-    for (i = 0; i < json_object_array_length(v); i++)
-      if (!json_object_is_type(json_object_array_get_idx(v, i),
-                               json_type_string))
-        return "Invalid request body: tags must be an array of strings";
-  }
-  if (json_object_object_get_ex(body, "timestamp", &v) && v != NULL &&
-      !json_object_is_type(v, json_type_int) &&
-      !json_object_is_type(v, json_type_double))
-    return "Invalid request body: timestamp must be a number";
+  if ((s = fd_check_tags_timestamp(body)) != NULL)
+    return s;
   if (fd_truthy(body, "parents") || fd_truthy(body, "parent_id"))
     return "Invalid request body: custom hierarchy not supported";
   return NULL;
+}
+
+/* Bytes of a section's full text: prefix, content, then its sections. */
+static size_t fd_section_size(json_object *sec, int depth) {
+  json_object *v;
+  size_t n = 0, i;
+  if (sec == NULL || !json_object_is_type(sec, json_type_object) || depth > 64)
+    return 0;
+  if (json_object_object_get_ex(sec, "prefix", &v) &&
+      json_object_is_type(v, json_type_string))
+    n += (size_t)json_object_get_string_len(v);
+  if (json_object_object_get_ex(sec, "content", &v) &&
+      json_object_is_type(v, json_type_string))
+    n += (size_t)json_object_get_string_len(v);
+  if (json_object_object_get_ex(sec, "sections", &v) &&
+      json_object_is_type(v, json_type_array))
+    for (i = 0; i < json_object_array_length(v); i++)
+      n += fd_section_size(json_object_array_get_idx(v, i), depth + 1);
+  return n;
+}
+
+/* JavaScript's trim, for ASCII whitespace. */
+static char *fd_trimmed(const char *s) {
+  size_t n;
+  while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+    s++;
+  n = strlen(s);
+  while (n > 0 && (s[n - 1] == ' ' || (s[n - 1] >= '\t' && s[n - 1] <= '\r')))
+    n--;
+  return strndup(s, n);
+}
+
+/* The document as Dust stores and lists it, from a valid upsert body (no
+ * text: core's list leaves it out). The front's title is the trimmed
+ * title, else the value of the first "title:" tag, else the document id
+ * (the Hono route; Next's says "Untitled Document"); a "title:<title>" tag
+ * is added when none has a value, but only reaches core when the body had
+ * a tags array: without one core stores no tags at all. */
+static json_object *fd_doc_listed(ad_fake_dust_t *fd, const char *id,
+                                  json_object *body) {
+  json_object *o = json_object_new_object(), *tags = json_object_new_array();
+  json_object *v, *parents = json_object_new_array();
+  const char *t, *in_tags = NULL;
+  char *title = NULL, *tagged = NULL, hash[17];
+  uint64_t h = 1469598103934665603ull;
+  const char *p;
+  size_t i, size;
+  int present;
+
+  if (json_object_object_get_ex(body, "tags", &v) &&
+      json_object_is_type(v, json_type_array)) {
+    for (i = 0; i < json_object_array_length(v); i++) {
+      t = json_object_get_string(json_object_array_get_idx(v, i));
+      if (in_tags == NULL && strncmp(t, "title:", 6) == 0)
+        in_tags = t + 6;
+      json_object_array_add(tags, json_object_new_string(t));
+    }
+  }
+  if ((t = fd_string(body, "title", &present)) != NULL)
+    title = fd_trimmed(t);
+  if (in_tags != NULL)
+    tagged = fd_trimmed(in_tags);
+  if (title == NULL || *title == '\0') {
+    free(title);
+    title = strdup(tagged != NULL && *tagged ? tagged : id);
+  }
+  if ((tagged == NULL || *tagged == '\0') &&
+      json_object_object_get_ex(body, "tags", &v) &&
+      json_object_is_type(v, json_type_array)) {
+    char *tag = malloc(strlen(title) + 7);
+    sprintf(tag, "title:%s", title);
+    json_object_array_add(tags, json_object_new_string(tag));
+    free(tag);
+  }
+  free(tagged);
+  if (json_object_object_get_ex(body, "text", &v) &&
+      json_object_is_type(v, json_type_string))
+    size = (size_t)json_object_get_string_len(v);
+  else
+    size = fd_section_size(json_object_object_get(body, "section"), 0);
+  /* A content hash, as core's hash covers text and metadata. */
+  for (p = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN); *p; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)h);
+  json_object_array_add(parents, json_object_new_string(id));
+  json_object_object_add(o, "data_source_id", json_object_new_string(fd->dsid));
+  json_object_object_add(o, "data_source_internal_id",
+                         json_object_new_string(fd->dsid));
+  json_object_object_add(o, "created", json_object_new_int64(fd_wall_ms()));
+  json_object_object_add(o, "document_id", json_object_new_string(id));
+  json_object_object_add(o, "timestamp", json_object_new_int64(fd_timestamp(body)));
+  json_object_object_add(o, "title", json_object_new_string(title));
+  t = fd_string(body, "mime_type", &present);
+  json_object_object_add(o, "mime_type",
+                         json_object_new_string(t ? t : "application/octet-stream"));
+  json_object_object_add(o, "provider_visibility", NULL);
+  json_object_object_add(o, "tags", tags);
+  json_object_object_add(o, "parent_id", NULL);
+  json_object_object_add(o, "parents", parents);
+  t = fd_string(body, "source_url", &present);
+  json_object_object_add(o, "source_url", t ? json_object_new_string(t) : NULL);
+  json_object_object_add(o, "hash", json_object_new_string(hash));
+  json_object_object_add(o, "text_size", json_object_new_int64((int64_t)size));
+  json_object_object_add(o, "chunk_count", json_object_new_int(size > 0));
+  json_object_object_add(o, "chunks", json_object_new_array());
+  json_object_object_add(o, "token_count", NULL);
+  free(title);
+  return o;
+}
+
+/* Stores a valid document (the body as posted, its listed form). Returns
+ * the listed form, borrowed. Lock held. */
+static json_object *fd_store_document(ad_fake_dust_t *fd, const char *id,
+                                      json_object *body) {
+  json_object *listed = fd_doc_listed(fd, id, body), *copy = NULL;
+  if (!fd->o.discard_values) /* a copy, as fd_put_row's */
+    json_object_deep_copy(body, &copy, NULL);
+  json_object_object_add(fd->documents, id, copy);
+  json_object_object_add(fd->listed, id, listed);
+  fd->c.documents_stored = json_object_object_length(fd->documents);
+  return listed;
 }
 
 /* The per-minute document limit, a sliding window. Lock held. */
@@ -562,7 +910,7 @@ static enum MHD_Result fd_upsert_document(ad_fake_dust_t *fd,
                                           const char *id, json_object *body,
                                           uint64_t arrival) {
   const char *why = fd_check_document(body);
-  json_object *out, *doc;
+  json_object *out, *doc = NULL, *listed;
   int admitted;
 
   if (why != NULL)
@@ -571,10 +919,26 @@ static enum MHD_Result fd_upsert_document(ad_fake_dust_t *fd,
   admitted = fd_doc_admit(fd, arrival);
   if (admitted) {
     fd->c.documents_received++;
-    json_object_object_add(fd->documents, id, fd->o.discard_values
-                                                  ? NULL
-                                                  : json_object_get(body));
-    fd->c.documents_stored = json_object_object_length(fd->documents);
+    listed = fd_store_document(fd, id, body);
+    /* light_document_output: {hash, text_size, chunk_count, token_count,
+     * created}; else the whole document. */
+    if (fd_truthy(body, "light_document_output")) {
+      static const char *const light[] = {"hash", "text_size", "chunk_count",
+                                          "created", NULL};
+      size_t i;
+      doc = json_object_new_object();
+      for (i = 0; light[i] != NULL; i++) { /* copies: see fd_schema_json */
+        json_object *copy = NULL;
+        json_object_deep_copy(json_object_object_get(listed, light[i]), &copy,
+                              NULL);
+        json_object_object_add(doc, light[i], copy);
+      }
+      json_object_object_add(doc, "token_count",
+                             json_object_new_int64(json_object_get_int64(
+                                 json_object_object_get(listed, "text_size")) / 4));
+    } else {
+      json_object_deep_copy(listed, &doc, NULL);
+    }
   }
   pthread_mutex_unlock(&fd->mu);
   if (!admitted)
@@ -582,29 +946,102 @@ static enum MHD_Result fd_upsert_document(ad_fake_dust_t *fd,
                     "You have reached the maximum number of 120 upserts per "
                     "minute.");
   out = json_object_new_object();
-  doc = json_object_new_object();
-  json_object_object_add(doc, "document_id", json_object_new_string(id));
-  json_object_object_add(doc, "text_size",
-                         json_object_new_int64((int64_t)strlen(json_object_get_string(
-                             json_object_object_get(body, "text")))));
   json_object_object_add(out, "document", doc);
   json_object_object_add(out, "data_source", json_object_new_object());
   return fd_json(conn, 200, out);
 }
 
+/* DELETE documents/{documentId}: {"document":{"document_id"}}, also for a
+ * document Dust does not have (core returns early, counted). Not limited:
+ * the 120 per minute are taken by upserts only. */
+static enum MHD_Result fd_delete_document(ad_fake_dust_t *fd,
+                                          struct MHD_Connection *conn,
+                                          const char *id) {
+  json_object *out = json_object_new_object(), *doc = json_object_new_object();
+  pthread_mutex_lock(&fd->mu);
+  if (json_object_object_get_ex(fd->listed, id, NULL)) {
+    json_object_object_del(fd->documents, id);
+    json_object_object_del(fd->listed, id);
+    fd->c.documents_deleted++;
+    fd->c.documents_stored = json_object_object_length(fd->documents);
+  } else {
+    fd->c.delete_not_found++;
+  }
+  pthread_mutex_unlock(&fd->mu);
+  json_object_object_add(doc, "document_id", json_object_new_string(id));
+  json_object_object_add(out, "document", doc);
+  return fd_json(conn, 200, out);
+}
+
+/* Collects the document_ids query values (the parameter repeated). */
+static enum MHD_Result fd_collect_ids(void *cls, enum MHD_ValueKind kind,
+                                      const char *key, const char *value) {
+  (void)kind;
+  if (strcmp(key, "document_ids") == 0)
+    json_object_object_add(cls, value != NULL ? value : "", NULL);
+  return MHD_YES;
+}
+
+typedef struct fd_listed {
+  json_object *doc;
+  int64_t timestamp;
+  size_t seq;
+} fd_listed_t;
+
+/* Core lists by timestamp, newest first. */
+static int fd_listed_cmp(const void *a, const void *b) {
+  const fd_listed_t *x = a, *y = b;
+  if (x->timestamp != y->timestamp)
+    return x->timestamp > y->timestamp ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* GET documents?limit=&offset=&document_ids=: limit defaults to 10, no
+ * maximum; {documents, total} only (the front drops core's limit and
+ * offset), newest timestamp first, each document without its text. total
+ * is the data source's document count, whatever document_ids selects (core
+ * takes it from the search index's stats). */
 static enum MHD_Result fd_get_documents(ad_fake_dust_t *fd,
                                         struct MHD_Connection *conn) {
-  json_object *out = json_object_new_object();
-  long offset = fd_query_long(conn, "offset", 0);
-  long limit = fd_query_long(conn, "limit", 10);
+  json_object *out, *arr, *ids = json_object_new_object();
+  long offset, limit, i;
+  fd_listed_t *all;
+  size_t n = 0;
+  int filter;
 
+  if (fd_query_count(conn, "limit", 10, &limit) != 0 ||
+      fd_query_count(conn, "offset", 0, &offset) != 0) {
+    json_object_put(ids);
+    return fd_bad_page(fd, conn);
+  }
+  MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, fd_collect_ids, ids);
+  filter = json_object_object_length(ids) > 0;
   pthread_mutex_lock(&fd->mu);
-  json_object_object_add(out, "documents",
-                         fd_page_of(fd->documents, offset, limit,
-                                    "document_id", NULL));
+  all = calloc((size_t)json_object_object_length(fd->listed) + 1, sizeof(*all));
+  if (all == NULL)
+    abort();
+  json_object_object_foreach(fd->listed, id, doc) {
+    if (filter && !json_object_object_get_ex(ids, id, NULL))
+      continue;
+    all[n].doc = doc;
+    all[n].timestamp = json_object_get_int64(json_object_object_get(doc, "timestamp"));
+    all[n].seq = n;
+    n++;
+  }
+  qsort(all, n, sizeof(*all), fd_listed_cmp);
+  arr = json_object_new_array();
+  for (i = offset; i < (long)n && i - offset < limit; i++) {
+    json_object *copy = NULL;
+    json_object_deep_copy(all[i].doc, &copy, NULL); /* see fd_schema_json */
+    json_object_array_add(arr, copy);
+  }
+  out = json_object_new_object();
+  json_object_object_add(out, "documents", arr);
   json_object_object_add(out, "total",
-                         json_object_new_int(json_object_object_length(fd->documents)));
+                         json_object_new_int64(json_object_object_length(fd->listed)));
   pthread_mutex_unlock(&fd->mu);
+  free(all);
+  json_object_put(ids);
   return fd_json(conn, 200, out);
 }
 
@@ -677,14 +1114,24 @@ static enum MHD_Result fd_non_json(struct MHD_Connection *conn) {
   return fd_send(conn, 200, "text/html", page);
 }
 
+enum { FD_GET, FD_POST, FD_DELETE, FD_OTHER };
+
+static enum MHD_Result fd_405(ad_fake_dust_t *fd, struct MHD_Connection *conn) {
+  return fd_error(fd, conn, 405, "method_not_supported_error",
+                  "The method passed is not supported.");
+}
+
+/* Every method goes through the faults and the rate limit first, as every
+ * request reaches the same gateway; a route Dust has answers any other
+ * method 405, a path it does not have 404. */
 static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
-                                fd_request_t *rq, int post) {
+                                fd_request_t *rq, int method) {
   char seg[12][256];
   int n = ad_fake_split_path(rq->raw_uri, seg, 12), fault;
   const char *auth;
   json_object *body = NULL;
   enum MHD_Result r;
-  int docs;
+  int docs, rows;
   uint64_t arrival = rq->arrival; /* limits count arrivals, as Dust does */
 
   pthread_mutex_lock(&fd->mu);
@@ -725,21 +1172,42 @@ static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
     pthread_mutex_unlock(&fd->mu);
     return fd_send(conn, 413, "text/plain", "Body exceeded 1mb limit");
   }
+  rows = !docs && n >= 11 && strcmp(seg[10], "rows") == 0;
   pthread_mutex_lock(&fd->mu);
-  if (docs)
-    post ? fd->c.requests_documents_post++ : fd->c.requests_documents_get++;
-  else if (n >= 11)
-    post ? fd->c.requests_rows_post++ : fd->c.requests_rows_get++;
-  else
-    post ? fd->c.requests_tables_post++ : fd->c.requests_tables_get++;
+  if (method == FD_GET)
+    docs ? fd->c.requests_documents_get++
+         : rows ? fd->c.requests_rows_get++ : fd->c.requests_tables_get++;
+  else if (method == FD_POST)
+    docs ? fd->c.requests_documents_post++
+         : rows ? fd->c.requests_rows_post++ : fd->c.requests_tables_post++;
+  else if (method == FD_DELETE)
+    docs ? fd->c.requests_documents_delete++
+         : rows ? fd->c.requests_rows_delete++ : fd->c.requests_tables_delete++;
   pthread_mutex_unlock(&fd->mu);
-  if (!post) {
+  if (method == FD_GET) {
     if (docs && n == 9)
       return fd_get_documents(fd, conn);
-    if (!docs && n <= 11 && (n < 11 || strcmp(seg[10], "rows") == 0))
-      return fd_get_tables(fd, conn, n >= 10 ? seg[9] : NULL, n == 11);
+    if (!docs && n <= 10)
+      return fd_get_tables(fd, conn, n == 10 ? seg[9] : NULL);
+    if (rows && n == 11)
+      return fd_get_rows(fd, conn, seg[9]);
+    /* GET documents/{id} and rows/{rId} exist but are not modeled. */
     return fd_error(fd, conn, 404, "not_found", "Not found.");
   }
+  if (method == FD_DELETE) {
+    if (docs && n == 10)
+      return fd_delete_document(fd, conn, seg[9]);
+    if (!docs && n == 10)
+      return fd_delete_table(fd, conn, seg[9]);
+    if (rows && n == 12)
+      return fd_delete_row(fd, conn, seg[9], seg[11]);
+    if (n <= 11)
+      return fd_405(fd, conn);
+    return fd_error(fd, conn, 404, "not_found", "Not found.");
+  }
+  if (method != FD_POST)
+    return n <= 12 ? fd_405(fd, conn)
+                   : fd_error(fd, conn, 404, "not_found", "Not found.");
   body = json_tokener_parse(rq->body ? rq->body : "");
   if (body == NULL || !json_object_is_type(body, json_type_object)) {
     json_object_put(body);
@@ -750,14 +1218,12 @@ static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
     r = fd_upsert_document(fd, conn, seg[9], body, arrival);
   else if (!docs && n == 9)
     r = fd_upsert_table(fd, conn, body);
-  else if (!docs && n == 11 && strcmp(seg[10], "rows") == 0 &&
-           fault == FD_ROWS_500)
+  else if (rows && n == 11 && fault == FD_ROWS_500)
     r = fd_rows_500(fd, conn);
-  else if (!docs && n == 11 && strcmp(seg[10], "rows") == 0)
+  else if (rows && n == 11)
     r = fd_upsert_rows(fd, conn, seg[9], body);
   else
-    r = fd_error(fd, conn, 405, "method_not_supported_error",
-                 "The method passed is not supported.");
+    r = fd_405(fd, conn);
   json_object_put(body);
   return r;
 }
@@ -828,10 +1294,11 @@ static enum MHD_Result fd_handler(void *cls, struct MHD_Connection *conn,
     return fd_counters_answer(fd, conn);
   if (strncmp(rq->raw_uri, "/_fake/dump", 11) == 0)
     return fd_json(conn, 200, ad_fake_dust_dump(fd));
-  if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
-    return fd_error(fd, conn, 405, "method_not_supported_error",
-                    "The method passed is not supported.");
-  r = fd_route(fd, conn, rq, strcmp(method, "POST") == 0);
+  r = fd_route(fd, conn, rq,
+               !strcmp(method, "GET")      ? FD_GET
+               : !strcmp(method, "POST")   ? FD_POST
+               : !strcmp(method, "DELETE") ? FD_DELETE
+                                           : FD_OTHER);
   ad_fake_hold(rq->arrival, rq->latency_ms);
   return r;
 }
@@ -889,6 +1356,7 @@ ad_fake_dust_t *ad_fake_dust_start(const ad_fake_dust_opts_t *o) {
   ad_fake_window_init(&fd->docs, (uint64_t)fd->o.documents_window_ms);
   ad_fake_window_init(&fd->requests, 1000);
   fd->documents = json_object_new_object();
+  fd->listed = json_object_new_object();
   fd->rejected = json_object_new_object();
   if (regcomp(&fd->slug, "^[a-z0-9_]+$", REG_EXTENDED | REG_NOSUB) != 0) {
     free(fd);
@@ -914,6 +1382,7 @@ void ad_fake_dust_stop(ad_fake_dust_t *fd) {
   }
   free(fd->tables);
   json_object_put(fd->documents);
+  json_object_put(fd->listed);
   json_object_put(fd->rejected);
   regfree(&fd->slug);
   ad_fake_window_free(&fd->docs);
@@ -942,11 +1411,18 @@ json_object *ad_fake_dust_counters_json(ad_fake_dust_t *fd) {
   FD_COUNTER(requests_rows_get);
   FD_COUNTER(requests_documents_post);
   FD_COUNTER(requests_documents_get);
+  FD_COUNTER(requests_tables_delete);
+  FD_COUNTER(requests_rows_delete);
+  FD_COUNTER(requests_documents_delete);
   FD_COUNTER(rows_received);
   FD_COUNTER(rows_stored);
   FD_COUNTER(duplicate_rows);
   FD_COUNTER(documents_received);
   FD_COUNTER(documents_stored);
+  FD_COUNTER(tables_deleted);
+  FD_COUNTER(rows_deleted);
+  FD_COUNTER(documents_deleted);
+  FD_COUNTER(delete_not_found);
   FD_COUNTER(validation_failures);
   FD_COUNTER(type_conflicts);
   FD_COUNTER(truncates);
@@ -968,7 +1444,10 @@ json_object *ad_fake_dust_dump(ad_fake_dust_t *fd) {
 
   pthread_mutex_lock(&fd->mu);
   for (i = 0; i < fd->ntables; i++) {
-    json_object *t = fd_table_json(&fd->tables[i]);
+    json_object *t = fd_table_json(&fd->tables[i], FD_TJ_GET);
+    /* Without the timestamp, which is the clock's when none was sent:
+     * two fakes given the same writes dump the same. */
+    json_object_object_del(t, "timestamp");
     json_object *rows = NULL;
     json_object_deep_copy(fd->tables[i].rows, &rows, NULL);
     json_object_object_add(t, "rows", rows);
@@ -993,7 +1472,7 @@ void ad_fake_dust_reject_table(ad_fake_dust_t *fd, const char *table_id) {
 void ad_fake_dust_add_table(ad_fake_dust_t *fd, const char *table_id,
                             const char *name) {
   pthread_mutex_lock(&fd->mu);
-  fd_table_put(fd, table_id, name, name, "");
+  fd_table_put(fd, table_id, name, name, "", fd_wall_ms(), NULL);
   pthread_mutex_unlock(&fd->mu);
 }
 
@@ -1003,8 +1482,7 @@ long ad_fake_dust_drop_table(ad_fake_dust_t *fd, const char *table_id) {
   pthread_mutex_lock(&fd->mu);
   if ((t = fd_find(fd, table_id)) != NULL) {
     rows = (long)json_object_object_length(t->rows);
-    fd_table_free(t);
-    *t = fd->tables[--fd->ntables];
+    fd_table_remove(fd, t);
   }
   pthread_mutex_unlock(&fd->mu);
   return rows;
@@ -1014,4 +1492,48 @@ void ad_fake_dust_set_latency(ad_fake_dust_t *fd, int latency_ms) {
   pthread_mutex_lock(&fd->mu);
   fd->o.latency_ms = latency_ms;
   pthread_mutex_unlock(&fd->mu);
+}
+
+/* Another writer's document: stored as its upsert through the API would
+ * store it (title and tags rules, listed form), without touching the
+ * request counters or the per-minute limit. */
+void ad_fake_dust_put_document(ad_fake_dust_t *fd, const char *document_id,
+                               const char *title, ...) {
+  json_object *body = json_object_new_object(), *tags = json_object_new_array();
+  const char *tag;
+  va_list ap;
+
+  va_start(ap, title);
+  while ((tag = va_arg(ap, const char *)) != NULL)
+    json_object_array_add(tags, json_object_new_string(tag));
+  va_end(ap);
+  json_object_object_add(body, "title", json_object_new_string(title));
+  json_object_object_add(body, "text", json_object_new_string(title));
+  json_object_object_add(body, "tags", tags);
+  pthread_mutex_lock(&fd->mu);
+  fd_store_document(fd, document_id, body);
+  pthread_mutex_unlock(&fd->mu);
+  json_object_put(body);
+}
+
+int ad_fake_dust_put_row(ad_fake_dust_t *fd, const char *table_id,
+                         const char *row_id, json_object *value) {
+  json_object *rows = json_object_new_array(), *row = json_object_new_object();
+  const char *why;
+  fd_table_t *t;
+  int rc = -1;
+
+  /* Checked as the rows route would check it. */
+  json_object_object_add(row, "row_id", json_object_new_string(row_id));
+  json_object_object_add(row, "value", json_object_get(value));
+  json_object_array_add(rows, row);
+  pthread_mutex_lock(&fd->mu);
+  if ((t = fd_find(fd, table_id)) != NULL &&
+      fd_check_rows(fd, rows, &why) == 0) {
+    fd_put_row(fd, t, row_id, value, NULL);
+    rc = 0;
+  }
+  pthread_mutex_unlock(&fd->mu);
+  json_object_put(rows);
+  return rc;
 }

@@ -9,8 +9,16 @@
  * -> text), counting conflicts.
  *
  * Routes under /api/v1/w/{wId}/spaces/{spaceId}/data_sources/{dsId}/:
- * POST tables, GET tables, GET tables/{tId}, POST tables/{tId}/rows,
- * GET tables/{tId}/rows, POST documents/{documentId}, GET documents.
+ * POST tables, GET tables, GET tables/{tId}, DELETE tables/{tId},
+ * POST tables/{tId}/rows, GET tables/{tId}/rows?limit=&offset=,
+ * DELETE tables/{tId}/rows/{rId}, POST documents/{documentId},
+ * DELETE documents/{documentId}, GET documents?limit=&offset=&document_ids=.
+ * Any other method on these is 405. What each answers, and where in Dust's
+ * code that was read, is in docs/testing.md ("The fake Dust's delete and
+ * list routes"). The schema a table reports is recomputed from the rows
+ * it holds once a row was rewritten or deleted, as core does with a stale
+ * schema (with discard_values it is only merged, and emptied with the
+ * last row). Faults and max_rps apply to every method.
  * Plus GET /_fake/counters and GET /_fake/dump (JSON, no auth). */
 #ifndef AD_FAKE_DUST_H
 #define AD_FAKE_DUST_H
@@ -46,11 +54,22 @@ typedef struct ad_fake_dust_opts {
 } ad_fake_dust_opts_t;
 
 typedef struct ad_fake_dust_counters {
-  long requests_tables_post, requests_tables_get;
-  long requests_rows_post, requests_rows_get;
-  long requests_documents_post, requests_documents_get;
-  long rows_received, rows_stored, duplicate_rows;
-  long documents_received, documents_stored;
+  long requests_tables_post, requests_tables_get, requests_tables_delete;
+  long requests_rows_post, requests_rows_get, requests_rows_delete;
+  long requests_documents_post, requests_documents_get,
+      requests_documents_delete;
+  long rows_received;
+  long rows_stored;         /* new row ids stored (a deleted row stored
+                               again counts again) */
+  long duplicate_rows;
+  long documents_received;
+  long documents_stored;    /* documents held now */
+  long tables_deleted, rows_deleted, documents_deleted; /* by DELETE, of
+                               something held (a table's rows are not
+                               counted in rows_deleted) */
+  long delete_not_found;    /* DELETEs of a table, row or document not
+                               held (answered as Dust does: 200, except a
+                               row of an unknown table, 404) */
   long validation_failures; /* 400 and 413 answers */
   long type_conflicts;      /* a column's type widened to text */
   long truncates;           /* rows requests that replaced a table */
@@ -75,8 +94,9 @@ void ad_fake_dust_counters(ad_fake_dust_t *fake, ad_fake_dust_counters_t *out);
 json_object *ad_fake_dust_counters_json(ad_fake_dust_t *fake);
 
 /* Everything stored, as GET /_fake/dump returns it: {"tables":[{table_id,
- * name, title, description, schema, rows:{row_id:value}}], "documents":
- * {id:document}}. The caller puts the reference. */
+ * name, title, description, schema, tags, parents, ..., rows:{row_id:
+ * value}}], "documents": {id: document as posted}}; no timestamps (the
+ * clock's when none was sent). The caller puts the reference. */
 json_object *ad_fake_dust_dump(ad_fake_dust_t *fake);
 
 /* From now on, rows for table_id are refused with 400 (a permanent
@@ -91,6 +111,21 @@ long ad_fake_dust_drop_table(ad_fake_dust_t *fake, const char *table_id);
 /* Stores an empty table as another writer would have made it. */
 void ad_fake_dust_add_table(ad_fake_dust_t *fake, const char *table_id,
                             const char *name);
+
+/* Stores a document as another writer's upsert would have: title, text
+ * (the title again), then its tags, NULL-terminated (Dust adds a
+ * "title:<title>" tag when none is given). Counts no request and takes
+ * nothing from the per-minute limit. */
+void ad_fake_dust_put_document(ad_fake_dust_t *fake, const char *document_id,
+                               const char *title, ...)
+    __attribute__((sentinel));
+
+/* Stores a row into an existing table as another writer would (the
+ * value, a JSON object, checked as the rows route checks it; the caller
+ * keeps its reference). Counts nothing. 0, or -1 for an unknown table or
+ * a value Dust would refuse. */
+int ad_fake_dust_put_row(ad_fake_dust_t *fake, const char *table_id,
+                         const char *row_id, json_object *value);
 
 /* Sets the added latency at run time (a slow sink). */
 void ad_fake_dust_set_latency(ad_fake_dust_t *fake, int latency_ms);
