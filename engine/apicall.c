@@ -287,7 +287,9 @@ static int ad_apicall_send(ad_apicall_t *call) {
   ad_http_request_t rq;
 
   memset(&rq, 0, sizeof(rq));
-  rq.method = call->body != NULL ? "POST" : "GET";
+  rq.method = call->method != NULL ? call->method
+               : call->body != NULL ? "POST"
+                                    : "GET";
   rq.url = call->url.data;
   rq.headers = api->headers;
   rq.body = call->body;

@@ -167,6 +167,9 @@ struct ad_apicall {
   void *data;       /* the owner's, for on_ok and on_fail */
   const char *what; /* names the call in messages; borrowed */
   ad_buf_t url;     /* filled by the owner before each start */
+  /* "DELETE", or NULL: a POST when there is a body, else a GET; static,
+   * set by the owner before a start. */
+  const char *method;
   /* Readable, by hooks and callbacks. */
   ad_apicall_api_t *api;
   int state;                /* ad_apicall_state_t */

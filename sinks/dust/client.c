@@ -31,7 +31,10 @@ static void ad_dust_classify(ad_apicall_t *ac, const ad_http_response_t *res,
 
   if (res->error != 0)
     return;
-  if (res->status == 401) {
+  if (res->status == 404 && ac->method != NULL && v->cls != AD_APICALL_FATAL) {
+    v->cls = AD_APICALL_FAIL; /* the table's, the row's or the document's */
+    v->outcome = AD_DUST_GONE;
+  } else if (res->status == 401) {
     snprintf(ac->msg, sizeof(ac->msg), "%s: the Dust %s was refused (HTTP "
              "401%s%s%s%s)", ac->what, c->key_kind, ac->type[0] ? " " : "",
              ac->type, ac->detail[0] ? ": " : "", ac->detail);
@@ -107,6 +110,7 @@ void ad_dust_call_free(ad_dust_call_t *call) { ad_apicall_free(&call->call); }
 static void ad_dust_call_end(ad_dust_call_t *call, int outcome, int fatal,
                              int error, long status, const char *message) {
   ad_dust_result_t r;
+  memset(&r, 0, sizeof(r));
   r.outcome = outcome;
   r.fatal = fatal;
   r.error = error;
@@ -134,11 +138,20 @@ static int ad_dust_json_object(const char *body, size_t len) {
 static int ad_dust_on_ok(ad_apicall_t *ac, const char *body, size_t len,
                          char *err, size_t errlen, void *data) {
   ad_dust_call_t *call = data;
-  if (!ad_dust_json_object(body, len)) {
+  ad_dust_result_t r;
+  /* Dust's table DELETE answers an empty body; anything else must be an
+   * object. */
+  if (!(ac->method != NULL && len == 0) && !ad_dust_json_object(body, len)) {
     snprintf(err, errlen, "not a JSON object");
     return AD_EPARSE;
   }
-  ad_dust_call_end(call, AD_DUST_DONE, 0, 0, ac->status, ac->msg);
+  memset(&r, 0, sizeof(r));
+  r.outcome = AD_DUST_DONE;
+  r.status = ac->status;
+  r.message = ac->msg;
+  r.body = body;
+  r.body_len = len;
+  call->cb(call, &r, call->data);
   return 0;
 }
 
@@ -155,7 +168,18 @@ int ad_dust_call_start(ad_dust_call_t *call, ad_limiter_key_t *key,
     return AD_EINVAL;
   call->cb = cb;
   call->call.what = call->what;
+  call->call.method = NULL;
   return ad_apicall_start(&call->call, key, body, body_len, ad_dust_on_ok,
+                          ad_dust_on_fail);
+}
+
+int ad_dust_call_delete(ad_dust_call_t *call, ad_dust_call_cb cb) {
+  if (cb == NULL)
+    return AD_EINVAL;
+  call->cb = cb;
+  call->call.what = call->what;
+  call->call.method = "DELETE";
+  return ad_apicall_start(&call->call, NULL, NULL, 0, ad_dust_on_ok,
                           ad_dust_on_fail);
 }
 

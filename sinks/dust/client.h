@@ -21,6 +21,7 @@
  *   data source not found       fatal: nothing more can be written; a
  *                               401 says which kind of key was refused
  *                               (a workspace key or an OAuth token)
+ *   404 to a DELETE             AD_DUST_GONE (what it deletes is gone)
  *   other 4xx                   failed, with the server's message
  * A failed call is not logged here: the sink reports it to the engine,
  * which logs and counts it once, under the plugin's name. The callback
@@ -48,7 +49,9 @@ typedef enum {
   AD_DUST_TOO_BIG,     /* 413: the body is over Dust's limit */
   AD_DUST_NAME_TAKEN,  /* a table upsert's name belongs to another table */
   AD_DUST_SERVER_500,  /* a 500 the caller asked to see (escalate_500) */
-  AD_DUST_FAILED       /* not retried, or retries spent */
+  AD_DUST_FAILED,      /* not retried, or retries spent */
+  AD_DUST_GONE         /* a DELETE's 404 for the thing itself (its table,
+                          row or document): it is already gone */
 } ad_dust_outcome_t;
 
 typedef struct ad_dust_result {
@@ -57,6 +60,10 @@ typedef struct ad_dust_result {
   int error;           /* AD_E* for a transport failure, else 0 */
   long status;         /* last HTTP status, 0 if none */
   const char *message; /* one line naming the call and what went wrong */
+  /* AD_DUST_DONE: the answer (NUL-terminated; empty for a DELETE that
+   * answered nothing), borrowed for the callback. */
+  const char *body;
+  size_t body_len;
 } ad_dust_result_t;
 
 typedef void (*ad_dust_call_cb)(ad_dust_call_t *call,
@@ -114,6 +121,11 @@ static inline ad_buf_t *ad_dust_call_url(ad_dust_call_t *call) {
  * the callback then never runs. */
 int ad_dust_call_start(ad_dust_call_t *call, ad_limiter_key_t *key,
                        const char *body, size_t body_len, ad_dust_call_cb cb);
+
+/* DELETEs the call's URL. A 2xx with an empty body or a JSON object is
+ * done; a 404 that is not about the workspace, space or data source ends
+ * it as AD_DUST_GONE. Returns as ad_dust_call_start. */
+int ad_dust_call_delete(ad_dust_call_t *call, ad_dust_call_cb cb);
 
 /* Stops a call wherever it is, without a callback. */
 void ad_dust_call_cancel(ad_dust_call_t *call);

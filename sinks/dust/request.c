@@ -43,6 +43,26 @@ int ad_dust_rows_url(ad_buf_t *url, const ad_dust_target_t *t,
   return rc;
 }
 
+int ad_dust_table_url(ad_buf_t *url, const ad_dust_target_t *t,
+                      const char *table_id) {
+  int rc = ad_dust_tables_url(url, t);
+  if (rc == 0)
+    rc = ad_buf_puts(url, "/");
+  if (rc == 0)
+    rc = ad_buf_escape(url, table_id);
+  return rc;
+}
+
+int ad_dust_row_url(ad_buf_t *url, const ad_dust_target_t *t,
+                    const char *table_id, const char *row_id) {
+  int rc = ad_dust_rows_url(url, t, table_id);
+  if (rc == 0)
+    rc = ad_buf_puts(url, "/");
+  if (rc == 0)
+    rc = ad_buf_escape(url, row_id);
+  return rc;
+}
+
 int ad_dust_document_url(ad_buf_t *url, const ad_dust_target_t *t,
                          const char *document_id) {
   int rc = ad_dust_tables_url(url, t);

@@ -24,6 +24,12 @@ int ad_dust_tables_url(ad_buf_t *url, const ad_dust_target_t *t);
 /* …/tables/{table_id}/rows */
 int ad_dust_rows_url(ad_buf_t *url, const ad_dust_target_t *t,
                      const char *table_id);
+/* …/tables/{table_id}: a table's own URL (its DELETE) */
+int ad_dust_table_url(ad_buf_t *url, const ad_dust_target_t *t,
+                      const char *table_id);
+/* …/tables/{table_id}/rows/{row_id}: one row (its DELETE) */
+int ad_dust_row_url(ad_buf_t *url, const ad_dust_target_t *t,
+                    const char *table_id, const char *row_id);
 /* …/documents/{document_id} */
 int ad_dust_document_url(ad_buf_t *url, const ad_dust_target_t *t,
                          const char *document_id);
