@@ -27,11 +27,24 @@ static const ad_cli_cmd_t ad_cli_cmds[] = {
              "writes what was read (10 s at most); a\nsecond stops at "
              "once.\n"
              "\n"
+             "Run again, it mirrors: only new and changed records are "
+             "sent, and what is gone\nat the source is deleted from Dust "
+             "(docs/mirror.md). An interrupted run is\nresumed by the "
+             "next one.\n"
+             "\n"
              "  --config FILE         the JSON config (required)\n"
-             "  --state FILE          resume: remember finished tables in "
-             "FILE, and skip the\n"
-             "                        tables it already holds (made if "
-             "missing)\n"},
+             "  --state FILE          the sync's memory (SQLite; made if "
+             "missing); default: one\n"
+             "                        per source and destination in "
+             "engine.state_dir\n"
+             "                        ($XDG_STATE_HOME/airdust or "
+             "~/.local/state/airdust)\n"
+             "  --no-state            no memory: write every record, "
+             "delete nothing\n"
+             "  --allow-mass-delete   delete even when more than "
+             "engine.max_delete_share (50%)\n"
+             "                        of a table's records, or of the "
+             "tables, is gone\n"},
     {"check", "usage: airdust check --config FILE [options]\n"
               "\n"
               "Validates the config, both API keys and the scope (bases "
@@ -90,7 +103,7 @@ static int ad_cli_count(const char *s, int *out) {
   return 0;
 }
 
-enum { O_CONFIG = 1, O_STATE, O_STATS, O_PROGRESS, O_LOGFMT, O_LOGLVL, O_FORMAT,
+enum { O_CONFIG = 1, O_STATE, O_NO_STATE, O_MASS_DELETE, O_STATS, O_PROGRESS, O_LOGFMT, O_LOGLVL, O_FORMAT,
        O_BASES, O_TABLES, O_RECORDS, O_HELP };
 
 /* One option of cmd; returns 0 or an exit code. */
@@ -104,9 +117,20 @@ static int ad_cli_option(const ad_cli_cmd_t *cmd, int ch, const char *arg,
     o->config_path = arg;
     return 0;
   case O_STATE:
+  case O_NO_STATE:
+  case O_MASS_DELETE:
     if (strcmp(cmd->name, "sync") != 0)
-      return ad_cli_usage_error("--state is a sync option");
-    o->state_path = arg;
+      return ad_cli_usage_error("--state, --no-state and --allow-mass-delete "
+                                "are sync options");
+    if (ch == O_MASS_DELETE)
+      o->allow_mass_delete = 1;
+    else if ((ch == O_STATE && o->no_state) ||
+             (ch == O_NO_STATE && o->state_path != NULL))
+      return ad_cli_usage_error("--state and --no-state go one at a time");
+    else if (ch == O_STATE)
+      o->state_path = arg;
+    else
+      o->no_state = 1;
     return 0;
   case O_STATS:
     o->stats_path = arg;
@@ -159,7 +183,8 @@ int ad_cli_parse(const char *name, int argc, char **argv, ad_cli_opts_t *o,
                  ad_cli_demo_t *d) {
   static const struct option longopts[] = {
       {"config", 1, 0, O_CONFIG},     {"stats-json", 1, 0, O_STATS},
-      {"state", 1, 0, O_STATE},
+      {"state", 1, 0, O_STATE},       {"no-state", 0, 0, O_NO_STATE},
+      {"allow-mass-delete", 0, 0, O_MASS_DELETE},
       {"progress", 1, 0, O_PROGRESS}, {"log-format", 1, 0, O_LOGFMT},
       {"log-level", 1, 0, O_LOGLVL},  {"format", 1, 0, O_FORMAT},
       {"bases", 1, 0, O_BASES},       {"tables", 1, 0, O_TABLES},

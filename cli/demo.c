@@ -82,6 +82,7 @@ static int ad_demo_sync(const ad_cli_demo_t *d, ad_cli_opts_t *run,
            AD_DEMO_DOCUMENTS_PER_MINUTE);
   run->config_text = config;
   run->config_path = NULL;
+  run->no_state = 1; /* fresh fakes each time: nothing to remember */
   printf("airdust demo: fake Airtable at %s (%s), fake Dust at %s\n",
          ad_fake_airtable_url(at),
          d->bases ? "a generated dataset"

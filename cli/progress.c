@@ -16,6 +16,10 @@ static uint64_t ad_cli_written(const ad_sync_progress_t *s) {
   return s->rows_written + s->documents_written;
 }
 
+static uint64_t ad_cli_deleted(const ad_sync_progress_t *s) {
+  return s->rows_deleted + s->documents_deleted;
+}
+
 void ad_cli_progress_draw(ad_cli_progress_t *p, const ad_sync_progress_t *s) {
   double dt = s->elapsed_s - p->last_s;
   if (!p->enabled)
@@ -28,12 +32,17 @@ void ad_cli_progress_draw(ad_cli_progress_t *p, const ad_sync_progress_t *s) {
   }
   fprintf(p->out,
           "\r[%6.1fs] tables %llu/%llu | records %llu | written %llu "
-          "(%.0f/s) | rate-limit wait %.1fs | retries %llu | failed %llu"
-          "\033[K",
+          "(%.0f/s)",
           s->elapsed_s, (unsigned long long)s->tables_done,
           (unsigned long long)s->tables_total,
           (unsigned long long)s->records_read,
-          (unsigned long long)ad_cli_written(s), p->rate,
+          (unsigned long long)ad_cli_written(s), p->rate);
+  if (s->records_unchanged > 0 || ad_cli_deleted(s) > 0) /* a rerun */
+    fprintf(p->out, " | unchanged %llu | deleted %llu",
+            (unsigned long long)s->records_unchanged,
+            (unsigned long long)ad_cli_deleted(s));
+  fprintf(p->out,
+          " | rate-limit wait %.1fs | retries %llu | failed %llu\033[K",
           (double)s->rate_limit_wait_us / 1e6,
           (unsigned long long)s->retries,
           (unsigned long long)s->records_failed);
@@ -134,6 +143,15 @@ void ad_cli_summary(FILE *out, const ad_sync_progress_t *s,
           (unsigned long long)s->http429_source, ad_cli_side(s->source_type),
           (unsigned long long)s->http429_sink, ad_cli_side(s->sink_type),
           (unsigned long long)s->retries);
+  if (s->records_unchanged > 0 || ad_cli_deleted(s) > 0 ||
+      s->tables_deleted > 0)
+    fprintf(out,
+            "mirror: %llu records unchanged (not sent), %llu rows and %llu "
+            "documents deleted, %llu tables deleted\n",
+            (unsigned long long)s->records_unchanged,
+            (unsigned long long)s->rows_deleted,
+            (unsigned long long)s->documents_deleted,
+            (unsigned long long)s->tables_deleted);
   if (stats != NULL) {
     ad_cli_bases(out, json_object_object_get(stats, "per_base"));
     ad_cli_failures(out, json_object_object_get(stats, "failures"));

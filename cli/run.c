@@ -88,6 +88,8 @@ static int ad_cli_new(ad_cli_run_t *r, const ad_cli_opts_t *o) {
   memset(&so, 0, sizeof(so));
   so.check = o->check;
   so.state_path = o->state_path;
+  so.state_default = o->state_path == NULL && !o->no_state;
+  so.allow_mass_delete = o->allow_mass_delete;
   so.log_level = o->log_level;
   so.log_json = o->log_json;
   so.log_cb = ad_cli_on_log;

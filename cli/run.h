@@ -10,7 +10,9 @@ typedef struct ad_cli_opts {
   const char *config_path; /* or config_text */
   const char *config_text;
   const char *stats_path;  /* --stats-json, NULL: none */
-  const char *state_path;  /* sync --state, NULL: none */
+  const char *state_path;  /* sync --state, NULL: the default file */
+  int no_state;            /* sync --no-state */
+  int allow_mass_delete;   /* sync --allow-mass-delete */
   int progress;            /* -1 auto (stderr is a terminal), 0 off, 1 on */
   int log_json;
   int log_level;

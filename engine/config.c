@@ -78,6 +78,10 @@ static const ad_config_key_t ad_cfg_engine_keys[] = {
      NULL},
     {"state_dir", AD_KEY_OPTSTRING, AD_OFF(engine.state_dir), NULL, NULL, 0,
      NULL, "what airdust remembers between runs", NULL},
+    {"max_delete_share", AD_KEY_POSNUM, AD_OFF(engine.max_delete_share),
+     "0.5", NULL, 0, NULL,
+     "a run deletes at most this share of a table's records, or of the "
+     "tables, unless --allow-mass-delete (1: no guard)", NULL},
     {NULL}};
 
 #define AD_CFG_MAX_INT 1000000000L

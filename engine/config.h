@@ -73,6 +73,8 @@ typedef struct ad_config {
      * margins): the config's value, else $XDG_STATE_HOME/airdust, else
      * $HOME/.local/state/airdust; NULL when none of them is set. */
     char *state_dir;
+    /* The mass-delete guard of a recurring sync (pipeline/mirror.h). */
+    double max_delete_share;
   } engine;
 } ad_config_t;
 

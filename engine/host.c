@@ -98,6 +98,9 @@ void ad_source_log(ad_source_t *src, int level, const char *fmt, ...) {
 }
 
 int ad_source_group(ad_source_t *src, const char *id, const char *name) {
+  ad_host_t *host = src->host;
+  if (host->cbs.group != NULL)
+    host->cbs.group(id, host->cbs.data);
   src->host->stats->bases++;
   return ad_stats_base(src->host->stats, id, name);
 }
@@ -122,8 +125,11 @@ int ad_source_table(ad_source_t *src, ad_table_t *t) {
   ad_stats_base_at(host->stats, t->stats_group)->tables++;
   err[0] = '\0';
   rc = sink->plugin->prepare(sink->ctx, t, err, sizeof(err));
-  if (rc == 0)
+  if (rc == 0) {
+    if (host->cbs.table_begin != NULL)
+      host->cbs.table_begin(t, host->cbs.data);
     return 0;
+  }
   if (rc == AD_ENOMEM)
     snprintf(err, sizeof(err), "%s/%s: out of memory preparing the table",
              t->group_id, t->table_id);
@@ -169,14 +175,21 @@ void ad_source_push(ad_source_t *src, ad_page_t *page, size_t rows,
                     size_t bytes, int last) {
   ad_host_t *host = src->host;
   ad_table_t *t = page->table;
-  uint64_t n = page->nunits;
+  ad_stats_base_t *g = ad_stats_base_at(host->stats, t->stats_group);
+  uint64_t n = page->nunits, same;
 
   assert(rows >= page->nunits);
   page->first = t->pages++ == 0;
   page->last = last;
   t->read += n;
   host->stats->records_read += n;
-  ad_stats_base_at(host->stats, t->stats_group)->records_read += n;
+  g->records_read += n;
+  if (host->cbs.filter != NULL &&
+      (same = host->cbs.filter(page, host->cbs.data)) > 0) {
+    t->unchanged += same;
+    host->stats->records_unchanged += same;
+    g->unchanged += same;
+  }
   ad_queue_push(host->queue, &page->item, rows, bytes);
   host->sink.plugin->take(host->sink.ctx);
 }
@@ -187,6 +200,7 @@ void ad_source_failed(ad_source_t *src, ad_table_t *t, const char *record,
   ad_stats_base_t *g = ad_stats_base_at(host->stats, t->stats_group);
   t->read += count;
   t->failed_records += count;
+  t->read_failed += count;
   host->stats->records_read += count;
   host->stats->records_failed += count;
   g->records_read += count;
@@ -217,9 +231,13 @@ void ad_source_failed_pending(ad_source_t *src, ad_table_t *t,
 }
 
 void ad_source_table_end(ad_source_t *src, ad_table_t *t, const char *error) {
+  ad_host_t *host = src->host;
   src->tables_done++;
-  if (error == NULL)
+  if (error == NULL) {
+    if (host->cbs.table_read != NULL)
+      host->cbs.table_read(t, host->cbs.data);
     return;
+  }
   ad_host_table_failed(src->host, t);
   ad_host_fail(src->host, src->name, t, NULL, NULL, error, 0);
 }
@@ -241,6 +259,12 @@ void ad_source_fatal(ad_source_t *src, const char *error) {
     host->cbs.source_fatal(host->cbs.data);
   else if (src->started && !src->done)
     src->plugin->stop(src->ctx);
+}
+
+void ad_source_complete(ad_source_t *src, const char *group) {
+  ad_host_t *host = src->host;
+  if (host->cbs.complete != NULL)
+    host->cbs.complete(group, host->cbs.data);
 }
 
 void ad_source_done(ad_source_t *src) {
@@ -285,6 +309,58 @@ void ad_sink_written(ad_sink_t *sink, ad_table_t *t, uint64_t count) {
   else
     st->rows_written += count;
   ad_stats_base_at(st, t->stats_group)->written += count;
+}
+
+void ad_sink_written_id(ad_sink_t *sink, ad_table_t *t, const char *id) {
+  ad_host_t *host = sink->host;
+  ad_sink_written(sink, t, 1);
+  if (host->cbs.written_id != NULL)
+    host->cbs.written_id(t, id, host->cbs.data);
+}
+
+void ad_sink_set_rewrites(ad_sink_t *sink, int rewrites) {
+  sink->rewrites = rewrites != 0;
+}
+
+int ad_sink_table_same(ad_sink_t *sink, ad_table_t *t, const void *desc,
+                       size_t len) {
+  ad_host_t *host = sink->host;
+  return host->cbs.table_same != NULL &&
+         host->cbs.table_same(t, desc, len, host->cbs.data);
+}
+
+void ad_sink_described(ad_sink_t *sink, ad_table_t *t, const void *desc,
+                       size_t len) {
+  ad_host_t *host = sink->host;
+  if (host->cbs.described != NULL)
+    host->cbs.described(t, desc, len, host->cbs.data);
+}
+
+void ad_sink_removed(ad_sink_t *sink, ad_table_t *t, const char *id,
+                     const char *error) {
+  ad_host_t *host = sink->host;
+  if (host->cbs.removed != NULL)
+    host->cbs.removed(t, id, error, host->cbs.data);
+}
+
+void ad_sink_owned_table(ad_sink_t *sink, const char *origin,
+                         const char *group_id, const char *table_id) {
+  ad_host_t *host = sink->host;
+  if (host->cbs.owned_table != NULL)
+    host->cbs.owned_table(origin, group_id, table_id, host->cbs.data);
+}
+
+void ad_sink_owned(ad_sink_t *sink, const char *group_id,
+                   const char *table_id, const char *id) {
+  ad_host_t *host = sink->host;
+  if (host->cbs.owned != NULL)
+    host->cbs.owned(group_id, table_id, id, host->cbs.data);
+}
+
+void ad_sink_inventoried(ad_sink_t *sink, const char *error) {
+  ad_host_t *host = sink->host;
+  if (host->cbs.inventoried != NULL)
+    host->cbs.inventoried(error, host->cbs.data);
 }
 
 void ad_sink_failed(ad_sink_t *sink, ad_table_t *t, const char *record,
@@ -337,13 +413,13 @@ void ad_sink_checked(ad_sink_t *sink) {
 int ad_host_balance(const ad_host_t *host, char *why, size_t len) {
   const ad_stats_t *st = host->stats;
   uint64_t ended = st->rows_written + st->documents_written +
-                   st->records_failed;
+                   st->records_failed + st->records_unchanged;
   if (st->records_read == ended)
     return 1;
   snprintf(why, len,
-           "%" PRIu64 " records read, but %" PRIu64 " written and %" PRIu64
-           " failed",
+           "%" PRIu64 " records read, but %" PRIu64 " written, %" PRIu64
+           " failed and %" PRIu64 " unchanged",
            st->records_read, st->rows_written + st->documents_written,
-           st->records_failed);
+           st->records_failed, st->records_unchanged);
   return 0;
 }

@@ -68,13 +68,14 @@ struct ad_sink {
   ad_services_t services;
   char name[48]; /* "sink:dust" */
   int documents, drained;
+  int rewrites; /* ad_sink_set_rewrites */
 };
 
 /* The pipeline's ears. Each may be NULL. */
 typedef struct ad_host_cbs {
   /* 1: the table finished in an earlier run (skip it). */
   int (*skip)(const ad_table_t *table, void *data);
-  void (*table_done)(const ad_table_t *table, void *data);
+  void (*table_done)(ad_table_t *table, void *data);
   void (*source_done)(void *data);
   void (*sink_drained)(void *data);
   void (*sink_checked)(void *data);
@@ -82,6 +83,28 @@ typedef struct ad_host_cbs {
   /* The source reported a fatal error: stop it (from a loop turn of its
    * own). NULL: the host stops it at once. */
   void (*source_fatal)(void *data);
+  /* A recurring sync's ears (pipeline/mirror.h); all NULL otherwise. */
+  /* The table was announced and prepared; its pages follow. */
+  void (*table_begin)(ad_table_t *table, void *data);
+  /* A page on its way to the queue: drops the units the destination
+   * holds as they are, returning how many. */
+  size_t (*filter)(ad_page_t *page, void *data);
+  /* The table was fully read (the source ended it without error). */
+  void (*table_read)(ad_table_t *table, void *data);
+  void (*group)(const char *group, void *data); /* announced */
+  void (*complete)(const char *group, void *data);
+  void (*written_id)(ad_table_t *table, const char *id, void *data);
+  void (*removed)(ad_table_t *table, const char *id, const char *error,
+                  void *data);
+  void (*owned_table)(const char *origin, const char *group_id,
+                      const char *table_id, void *data);
+  void (*owned)(const char *group_id, const char *table_id, const char *id,
+                void *data);
+  void (*inventoried)(const char *error, void *data);
+  int (*table_same)(ad_table_t *table, const void *desc, size_t len,
+                    void *data);
+  void (*described)(ad_table_t *table, const void *desc, size_t len,
+                    void *data);
   void *data;
 } ad_host_cbs_t;
 

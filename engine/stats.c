@@ -69,6 +69,8 @@ static json_object *ad_stats_per_base(const ad_stats_t *stats) {
     ad_json_u64(o, "records_read", b->records_read);
     ad_json_u64(o, "written", b->written);
     ad_json_u64(o, "records_failed", b->records_failed);
+    ad_json_u64(o, "unchanged", b->unchanged);
+    ad_json_u64(o, "deleted", b->deleted);
     json_object_array_add(arr, o);
   }
   return arr;
@@ -120,7 +122,8 @@ int ad_stats_set_fatal(ad_stats_t *stats, const char *error) {
 
 int ad_stats_ok(const ad_stats_t *stats) {
   return stats->fatal_error == NULL && stats->tables_failed == 0 &&
-         stats->records_failed == 0 && stats->nfailures == 0;
+         stats->records_failed == 0 && stats->nfailures == 0 &&
+         stats->deletes_held == 0;
 }
 
 static void ad_json_u64(json_object *obj, const char *key, uint64_t v) {
@@ -185,6 +188,11 @@ char *ad_stats_to_json(const ad_stats_t *stats, const ad_redact_t *redact) {
   ad_json_u64(o, "rows_written", stats->rows_written);
   ad_json_u64(o, "documents_written", stats->documents_written);
   ad_json_u64(o, "records_failed", stats->records_failed);
+  ad_json_u64(o, "records_unchanged", stats->records_unchanged);
+  ad_json_u64(o, "rows_deleted", stats->rows_deleted);
+  ad_json_u64(o, "documents_deleted", stats->documents_deleted);
+  ad_json_u64(o, "tables_deleted", stats->tables_deleted);
+  ad_json_u64(o, "deletes_held", stats->deletes_held);
   json_object_object_add(o, "source",
                          json_object_new_string(src));
   json_object_object_add(o, "sink", json_object_new_string(dst));

@@ -23,6 +23,7 @@ typedef struct ad_stats_base {
   char *id;
   char *name; /* "" when not known */
   uint64_t tables, tables_failed, records_read, written, records_failed;
+  uint64_t unchanged, deleted;
 } ad_stats_base_t;
 
 typedef struct ad_stats {
@@ -30,6 +31,12 @@ typedef struct ad_stats {
   uint64_t bases, tables, tables_failed;
   uint64_t tables_skipped; /* finished in an earlier run (sync --state) */
   uint64_t records_read, rows_written, documents_written, records_failed;
+  /* A recurring sync (docs/mirror.md): records read and not sent (the
+   * destination holds them as they are), and what it deleted there. */
+  uint64_t records_unchanged;
+  uint64_t rows_deleted, documents_deleted, tables_deleted;
+  /* Deletions the mass-delete guard held back (records and tables). */
+  uint64_t deletes_held;
   /* The API calls of each side (0 for a plugin that calls none). */
   uint64_t requests_source, requests_sink;
   uint64_t http429_source, http429_sink;

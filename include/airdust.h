@@ -87,6 +87,10 @@ typedef struct ad_sync_progress {
   uint64_t retries, http429_source, http429_sink;
   uint64_t rate_limit_wait_us; /* summed over requests */
   uint64_t queue_rows;         /* held in the queue now */
+  /* A recurring sync (docs/mirror.md): records read and not sent, the
+   * destination holding them as they are; what it deleted there. */
+  uint64_t records_unchanged;
+  uint64_t rows_deleted, documents_deleted, tables_deleted;
 } ad_sync_progress_t;
 
 typedef void (*ad_sync_cb)(ad_sync_t *sync, void *data);
@@ -100,12 +104,24 @@ typedef void (*ad_sync_log_cb)(int level, const char *line, void *data);
 typedef struct ad_sync_options {
   int check;          /* validate config, credentials and scope; write
                          nothing */
-  /* `sync --state FILE`: tables whose rows are all acknowledged are
-   * recorded in this file as they finish, and tables it already records
-   * are skipped (counted in tables_skipped). A file made for another
-   * destination, or that is not a state file, fails ad_sync_new with a
-   * message naming it. NULL: no state. Ignored in check mode. */
+  /* The sync's memory (docs/mirror.md), a SQLite file: with it the run
+   * is a recurring sync — records the destination holds as they are
+   * (their content hash is remembered once the sink acknowledged them)
+   * are not sent again (records_unchanged), and with a sink that deletes
+   * (Dust) records and tables gone at the source are deleted there; an
+   * interrupted run is resumed, its finished tables skipped
+   * (tables_skipped). state_path names the file; state_default asks for
+   * the default one, one per source and destination in engine.state_dir
+   * (none when no folder is known: a warning, and no memory). A file made
+   * for another source or destination, one in use by another run, or one
+   * that is not a sync's memory fails ad_sync_new with a message naming
+   * it. Neither: every record is written, nothing deleted. Ignored in
+   * check mode. */
   const char *state_path;
+  int state_default;
+  /* Deletes past engine.max_delete_share of a table's records, or of the
+   * tables, anyway (`--allow-mass-delete`). */
+  int allow_mass_delete;
   int log_level;      /* lines above it are dropped; default 2 (info) */
   int log_json;       /* one JSON object per line */
   FILE *log_file;     /* default stderr; ignored when log_cb is set */

@@ -130,8 +130,12 @@ typedef struct ad_table {
   int failed;        /* it failed on either side: counted once */
   int stats_group;   /* its group's index in the stats, -1 unknown */
   uint64_t read, written, failed_records; /* the accounting */
+  uint64_t unchanged; /* read, and left alone: the destination holds them
+                         as they are (a recurring sync) */
+  uint64_t read_failed; /* of failed_records, those the source failed */
   uint64_t pages;    /* pushed */
   size_t failure_entry; /* its last failure in the stats, or SIZE_MAX */
+  void *mirror;      /* a recurring sync's state of it (pipeline/mirror.h) */
   int refs;
 } ad_table_t;
 
@@ -254,6 +258,11 @@ typedef struct ad_source_plugin {
   const char *(*check_report)(void *ctx);
   /* Frees the instance; it is done or was never started. */
   void (*close)(void *ctx);
+  /* May be NULL. What it reads, as JSON text without secrets (malloc'd;
+   * NULL on ENOMEM), for the sync's state: one memory per source and
+   * destination, so two syncs that read different things into one
+   * destination never delete each other's data. */
+  char *(*identity)(const void *config);
 } ad_source_plugin_t;
 
 /* What the source runs on, its instance name ("source:airtable") and
@@ -322,6 +331,15 @@ void ad_source_error(ad_source_t *src, const char *group,
  * itself too: stop is called only while it has not reported done). */
 void ad_source_fatal(ad_source_t *src, const char *error);
 
+/* Every table of group (an Airtable base) was announced: a table the
+ * destination holds for the group and that was not announced in this run
+ * is gone at the source. group NULL: every group was announced, so a
+ * group not seen is gone too. A source that filters what it reads says
+ * so only for what it fully listed. Recurring syncs delete what is gone
+ * (docs/mirror.md); a source that never calls this has nothing deleted
+ * but records. */
+void ad_source_complete(ad_source_t *src, const char *group);
+
 /* Every table ended and nothing is in flight; once, from the loop. */
 void ad_source_done(ad_source_t *src);
 
@@ -369,10 +387,33 @@ typedef struct ad_sink_plugin {
    * ad_sink_checked follows, from a later loop turn. */
   int (*check)(void *ctx);
   const char *(*check_report)(void *ctx);
-  /* May be NULL. Where it writes, as JSON text, for the resume state
+  /* May be NULL. Where it writes, as JSON text, for the sync's state
    * (`sync --state`): a state made for another destination is refused. */
   char *(*destination)(const void *config);
   void (*close)(void *ctx);
+  /* May be NULL: the sink rewrites what it holds whole at every run (a
+   * file), so every record is sent and nothing is deleted. Otherwise the
+   * engine runs a recurring sync (docs/mirror.md): records the
+   * destination already holds as they are are not offered again, and
+   * remove deletes what the source no longer has — n records of table by
+   * their ids (copied if kept), or with whole the table itself, which is
+   * gone at the source (ids then lists every record written to it, and
+   * table is a stand-in holding only its ids, origin and name). Each id
+   * ends with ad_sink_removed(sink, table, id, error); a whole table then
+   * ends with one ad_sink_removed(sink, table, NULL, error), after the
+   * reports of the ids it deleted one by one, if any (a sink that drops
+   * the table in one call reports only that). Called between the pages
+   * and before finish; the sink's drained waits for what it started. A
+   * sink that removes must report writes with ad_sink_written_id.
+   * Returns 0, or AD_ENOMEM (nothing started, no callback). */
+  int (*remove)(void *ctx, ad_table_t *table, const char *const *ids,
+                size_t n, int whole);
+  /* May be NULL. The sync's memory was lost (a new machine): list what
+   * earlier runs wrote at the destination, reporting each table with
+   * ad_sink_owned_table and each record with ad_sink_owned, then
+   * ad_sink_inventoried, from a later loop turn. Returns 0 or an AD_E*
+   * code (no callback). */
+  int (*inventory)(void *ctx);
 } ad_sink_plugin_t;
 
 uv_loop_t *ad_sink_loop(const ad_sink_t *sink);
@@ -390,6 +431,43 @@ int ad_sink_has_page(const ad_sink_t *sink);
 
 /* The destination acknowledged count records of table. */
 void ad_sink_written(ad_sink_t *sink, ad_table_t *table, uint64_t count);
+
+/* The destination acknowledged the record id of table (counted as one
+ * written): what a sink with remove reports, so the sync remembers what
+ * it holds. */
+void ad_sink_written_id(ad_sink_t *sink, ad_table_t *table, const char *id);
+
+/* A sink that describes each table to the destination (Dust's table
+ * upsert) asks whether the destination holds table as desc (its own bytes,
+ * len of them) says: 1 when an earlier run's description, acknowledged,
+ * was the same, so it need not be sent again (a recurring sync's rerun
+ * sends nothing for what did not change); else 0. It reports each
+ * description the destination acknowledged with ad_sink_described. */
+int ad_sink_table_same(ad_sink_t *sink, ad_table_t *table, const void *desc,
+                       size_t len);
+void ad_sink_described(ad_sink_t *sink, ad_table_t *table, const void *desc,
+                       size_t len);
+
+/* Some of the run's records are not sent: the destination holds them as
+ * they are. A sink that writes every run whole (remove is NULL) never
+ * sees this; one that must get every record again (it replaces tables at
+ * their first write: Dust's truncate) calls this with 1 at init. */
+void ad_sink_set_rewrites(ad_sink_t *sink, int rewrites);
+
+/* remove's answer for id of table (NULL: the whole table): error NULL
+ * when it is gone (already gone counts), else why it is not. */
+void ad_sink_removed(ad_sink_t *sink, ad_table_t *table, const char *id,
+                     const char *error);
+
+/* inventory's reports: a table the sink owns (group_id and table_id as
+ * the source names them; origin as in ad_table_t, may be NULL), and a
+ * record of it. Strings are copied. */
+void ad_sink_owned_table(ad_sink_t *sink, const char *origin,
+                         const char *group_id, const char *table_id);
+void ad_sink_owned(ad_sink_t *sink, const char *group_id,
+                   const char *table_id, const char *id);
+/* The inventory is over: error NULL when the listing was complete. */
+void ad_sink_inventoried(ad_sink_t *sink, const char *error);
 
 /* count records of table will never be written (record may be NULL). */
 void ad_sink_failed(ad_sink_t *sink, ad_table_t *table, const char *record,

@@ -16,6 +16,11 @@ static void ad_pl_finish(ad_pipeline_t *p) {
   p->stats.peak_queue_rows = p->queue.peak_rows;
   p->stats.rate_limit_wait_us = p->limiter.waited_us;
   p->stats.rate_limit_late_us = p->limiter.late_us;
+  /* A run that stopped early is resumed by the next; one that ran to its
+   * end (even with failures) is not: the next reads everything again. */
+  if (p->mirror_made)
+    ad_mirror_end(&p->mirror,
+                  p->stats.fatal_error == NULL && !p->stopped);
   /* The accounting is the engine's: if it does not add up, a plugin lost
    * records, and the run must not say it went well. */
   if (!ad_host_balance(&p->host, why, sizeof(why))) {
@@ -97,6 +102,8 @@ static void ad_pl_on_source_done(void *data) {
     snprintf(reason, sizeof(reason), "not written: the run stopped (%s)",
              p->stats.fatal_error);
     sink->plugin->abort(sink->ctx, reason);
+  } else if (p->mirror_made && !p->stopped) {
+    ad_mirror_source_done(&p->mirror); /* tables gone at the source */
   }
   sink->plugin->finish(sink->ctx);
 }
@@ -113,25 +120,90 @@ static void ad_pl_on_drained(void *data) { ad_pl_finish(data); }
 
 static void ad_pl_on_checked(void *data) { ad_pl_check_step(data); }
 
+/* ---- the recurring sync's hooks (mirror.h) ---------------------------- */
+
 static int ad_pl_skip_table(const ad_table_t *t, void *data) {
   ad_pipeline_t *p = data;
-  return p->o.state != NULL &&
-         ad_state_finished(p->o.state, t->group_id, t->table_id);
+  return p->mirror_made && ad_mirror_skip(&p->mirror, t);
 }
 
-/* A table is wholly written: remember it, so a rerun can skip it. A state
- * file that cannot be written costs the resume, not the sync. */
-static void ad_pl_on_table_done(const ad_table_t *t, void *data) {
+static void ad_pl_on_table_done(ad_table_t *t, void *data) {
   ad_pipeline_t *p = data;
-  char err[512];
-  if (p->o.state == NULL)
+  if (p->mirror_made)
+    ad_mirror_table_done(&p->mirror, t);
+}
+
+static void ad_pl_table_begin(ad_table_t *t, void *data) {
+  ad_mirror_table_begin(&((ad_pipeline_t *)data)->mirror, t);
+}
+
+static size_t ad_pl_filter(ad_page_t *page, void *data) {
+  return ad_mirror_filter(&((ad_pipeline_t *)data)->mirror, page);
+}
+
+static void ad_pl_table_read(ad_table_t *t, void *data) {
+  ad_mirror_table_read(&((ad_pipeline_t *)data)->mirror, t);
+}
+
+static void ad_pl_group(const char *group, void *data) {
+  ad_mirror_group(&((ad_pipeline_t *)data)->mirror, group);
+}
+
+static void ad_pl_complete(const char *group, void *data) {
+  ad_mirror_complete(&((ad_pipeline_t *)data)->mirror, group);
+}
+
+static void ad_pl_written_id(ad_table_t *t, const char *id, void *data) {
+  ad_mirror_written(&((ad_pipeline_t *)data)->mirror, t, id);
+}
+
+static void ad_pl_removed(ad_table_t *t, const char *id, const char *error,
+                          void *data) {
+  ad_mirror_removed(&((ad_pipeline_t *)data)->mirror, t, id, error);
+}
+
+static int ad_pl_table_same(ad_table_t *t, const void *desc, size_t len,
+                            void *data) {
+  return ad_mirror_table_same(&((ad_pipeline_t *)data)->mirror, t, desc,
+                              len);
+}
+
+static void ad_pl_described(ad_table_t *t, const void *desc, size_t len,
+                            void *data) {
+  ad_mirror_described(&((ad_pipeline_t *)data)->mirror, t, desc, len);
+}
+
+static void ad_pl_owned_table(const char *origin, const char *group_id,
+                              const char *table_id, void *data) {
+  ad_mirror_owned_table(&((ad_pipeline_t *)data)->mirror, origin, group_id,
+                        table_id);
+}
+
+static void ad_pl_owned(const char *group_id, const char *table_id,
+                        const char *id, void *data) {
+  ad_mirror_owned(&((ad_pipeline_t *)data)->mirror, group_id, table_id, id);
+}
+
+static void ad_pl_start_source_now(ad_timers_entry_t *e, void *data);
+
+/* The inventory after a lost memory is over: what it found is stored
+ * (a failed one is tried again by the next run), and the reading starts. */
+static void ad_pl_inventoried(const char *error, void *data) {
+  ad_pipeline_t *p = data;
+  if (!p->inventory_pending)
     return;
-  if (ad_state_finish(p->o.state, t->group_id, t->table_id, t->written, err,
-                      sizeof(err)) != 0 &&
-      p->o.log != NULL)
-    ad_log_error(p->o.log, "state",
-                 "%s; table %s/%s will be synced again by a rerun", err,
-                 t->group_id, t->table_id);
+  p->inventory_pending = 0;
+  if (error == NULL) {
+    if (ad_store_meta_set(p->o.store, "inventoried", "1") != 0 &&
+        p->o.log != NULL)
+      ad_log_warn(p->o.log, "state", "%s", ad_store_error(p->o.store));
+  } else if (p->o.log != NULL) {
+    ad_log_warn(p->o.log, "mirror",
+                "could not list what earlier runs wrote (%s): what is "
+                "gone at the source stays in the destination until a "
+                "later run lists it", error);
+  }
+  ad_pl_defer(p, &p->start_entry, ad_pl_start_source_now);
 }
 
 static int ad_pl_http(ad_pipeline_t *p, ad_http_t *http) {
@@ -279,6 +351,32 @@ static int ad_pl_refused(ad_pipeline_t *p, const char *side, const char *name,
   return rc == AD_ENOMEM || rc == AD_EINVAL ? rc : AD_ECONFIG;
 }
 
+/* The run begins in the sync's memory: resumed when the last one stopped
+ * early. */
+static int ad_pl_mirror(ad_pipeline_t *p) {
+  ad_mirror_opts_t mo;
+  int resumed = 0, rc;
+
+  if ((rc = ad_store_run_begin(p->o.store, &resumed)) != 0) {
+    snprintf(p->error, sizeof(p->error), "%s", ad_store_error(p->o.store));
+    return AD_ECONFIG;
+  }
+  memset(&mo, 0, sizeof(mo));
+  mo.store = p->o.store;
+  mo.host = &p->host;
+  mo.log = p->o.log;
+  mo.max_delete_share =
+      p->o.max_delete_share > 0 ? p->o.max_delete_share : 0.5;
+  mo.allow_mass_delete = p->o.allow_mass_delete;
+  if ((rc = ad_mirror_init(&p->mirror, &mo, resumed)) != 0)
+    return rc;
+  p->mirror_made = 1;
+  if (resumed && p->o.log != NULL)
+    ad_log_info(p->o.log, "state", "the last run stopped early: tables it "
+                                   "finished are skipped");
+  return 0;
+}
+
 /* The queue, then the sink (its prepare and encode must exist before the
  * source announces anything), then the source. */
 static int ad_pl_parts(ad_pipeline_t *p) {
@@ -306,6 +404,20 @@ static int ad_pl_parts(ad_pipeline_t *p) {
   cbs.sink_checked = ad_pl_on_checked;
   cbs.sink_fatal = ad_pl_on_sink_fatal;
   cbs.source_fatal = ad_pl_on_source_fatal;
+  if (p->o.store != NULL && !p->o.check) {
+    cbs.table_begin = ad_pl_table_begin;
+    cbs.filter = ad_pl_filter;
+    cbs.table_read = ad_pl_table_read;
+    cbs.group = ad_pl_group;
+    cbs.complete = ad_pl_complete;
+    cbs.written_id = ad_pl_written_id;
+    cbs.removed = ad_pl_removed;
+    cbs.table_same = ad_pl_table_same;
+    cbs.described = ad_pl_described;
+    cbs.owned_table = ad_pl_owned_table;
+    cbs.owned = ad_pl_owned;
+    cbs.inventoried = ad_pl_inventoried;
+  }
   cbs.data = p;
   ad_host_init(&p->host, p->loop, p->o.log, &p->queue, &p->stats,
                p->o.check, &cbs);
@@ -331,7 +443,7 @@ static int ad_pl_parts(ad_pipeline_t *p) {
                               sizeof(err))) != 0)
     return ad_pl_refused(p, "source", src->plugin->name, rc, err);
   p->source_made = 1;
-  return 0;
+  return p->o.store != NULL && !p->o.check ? ad_pl_mirror(p) : 0;
 }
 
 static void ad_pl_handle_closed(ad_pipeline_t *p) {
@@ -386,6 +498,7 @@ int ad_pipeline_init(ad_pipeline_t *p, uv_loop_t *loop,
   ad_timers_entry_init(&p->stop_entry);
   ad_timers_entry_init(&p->pause_entry);
   ad_timers_entry_init(&p->check_entry);
+  ad_timers_entry_init(&p->start_entry);
   rc = ad_pl_handles(p);
   if (rc == 0)
     rc = ad_pl_parts(p);
@@ -426,19 +539,65 @@ static int ad_pl_start_check(ad_pipeline_t *p) {
   return 0;
 }
 
+static void ad_pl_start_source_now(ad_timers_entry_t *e, void *data) {
+  ad_pipeline_t *p = data;
+  ad_source_t *src = &p->host.source;
+  int rc;
+  (void)e;
+  if (p->stopped || p->stats.fatal_error != NULL) { /* nothing read */
+    src->done = 1;
+    ad_pl_on_source_done(p);
+    return;
+  }
+  src->started = 1;
+  if ((rc = src->plugin->start(src->ctx)) != 0) {
+    src->started = 0;
+    src->done = 1;
+    ad_stats_set_fatal(&p->stats, ad_strerror(rc));
+    ad_pl_on_source_done(p);
+  }
+}
+
+/* Whether the sync's memory was lost (or never made): then what the sink
+ * owns is listed first, so what is gone at the source can be deleted. */
+static int ad_pl_needs_inventory(ad_pipeline_t *p) {
+  const ad_sink_t *sink = &p->host.sink;
+  char flag[8];
+  if (!p->mirror_made || !p->mirror.incremental ||
+      sink->plugin->inventory == NULL)
+    return 0;
+  return ad_store_meta_get(p->o.store, "inventoried", flag, sizeof(flag)) == 0;
+}
+
 int ad_pipeline_start(ad_pipeline_t *p) {
   ad_source_t *src = &p->host.source;
+  ad_sink_t *sink = &p->host.sink;
   int rc;
   p->started_ns = uv_hrtime();
   if (p->o.check)
     return ad_pl_start_check(p);
+  if (ad_pl_needs_inventory(p)) {
+    if (p->o.log != NULL)
+      ad_log_info(p->o.log, "mirror", "no memory of earlier runs: listing "
+                                      "what they wrote at the destination");
+    p->inventory_pending = 1;
+    if ((rc = sink->plugin->inventory(sink->ctx)) == 0)
+      return 0;
+    p->inventory_pending = 0;
+    if (p->o.log != NULL)
+      ad_log_warn(p->o.log, "mirror", "cannot list what earlier runs "
+                  "wrote: %s", ad_strerror(rc));
+  }
   src->started = 1;
   if ((rc = src->plugin->start(src->ctx)) != 0)
     src->started = 0;
   return rc;
 }
 
-void ad_pipeline_stop(ad_pipeline_t *p) { ad_pl_stop_source(p); }
+void ad_pipeline_stop(ad_pipeline_t *p) {
+  p->stopped = 1;
+  ad_pl_stop_source(p);
+}
 
 void ad_pipeline_abort(ad_pipeline_t *p, const char *reason) {
   ad_sink_t *sink = &p->host.sink;
@@ -463,8 +622,12 @@ void ad_pipeline_close(ad_pipeline_t *p, ad_pipeline_cb cb, void *data) {
   ad_timers_cancel(&p->stop_entry);
   ad_timers_cancel(&p->pause_entry);
   ad_timers_cancel(&p->check_entry);
+  ad_timers_cancel(&p->start_entry);
   if (p->sink_made) /* first: it may still fail pages the source made */
     p->host.sink.plugin->close(p->host.sink.ctx);
+  if (p->mirror_made) /* after the sink, whose last reports it hears */
+    ad_mirror_close(&p->mirror);
+  p->mirror_made = 0;
   if (p->source_made)
     p->host.source.plugin->close(p->host.source.ctx);
   p->sink_made = p->source_made = 0;

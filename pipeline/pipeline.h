@@ -24,8 +24,9 @@
 #include "limiter.h"
 #include "log.h"
 #include "queue.h"
-#include "state.h"
+#include "mirror.h"
 #include "stats.h"
+#include "store.h"
 #include "timers.h"
 
 typedef struct ad_pipeline ad_pipeline_t;
@@ -38,9 +39,13 @@ typedef struct ad_pipeline_opts {
   int check;                    /* prove both sides' scope; write nothing */
   uint64_t backoff_base_ms;     /* first retry delay ceiling; 0 = defaults */
   uint64_t documents_window_ms; /* 0 = 60 000 */
-  ad_state_t *state;            /* may be NULL; borrowed: tables it holds
-                                   are skipped, tables that finish are
-                                   added to it */
+  /* The sync's memory (state/store.h), or NULL: every record is written
+   * and nothing deleted. Borrowed; with it the run is a recurring sync
+   * (mirror.h): unchanged records are not sent, what is gone at the
+   * source is deleted, an interrupted run is resumed. */
+  ad_store_t *store;
+  double max_delete_share;      /* the mass-delete guard; 0 = 0.5 */
+  int allow_mass_delete;
   ad_pipeline_cb on_done;       /* the run is over; runs from the loop */
   void *data;
 } ad_pipeline_opts_t;
@@ -60,8 +65,10 @@ struct ad_pipeline {
   uint64_t started_ns;
   /* What the pipeline asks of a plugin from a loop turn of its own, not
    * from inside one of the plugins' calls (docs/plugins.md). */
-  ad_timers_entry_t stop_entry, pause_entry, check_entry;
-  int source_made, sink_made, done;
+  ad_timers_entry_t stop_entry, pause_entry, check_entry, start_entry;
+  ad_mirror_t mirror; /* with a store */
+  int mirror_made, inventory_pending;
+  int source_made, sink_made, done, stopped;
   int check_pending;
   int open_handles;
   ad_pipeline_cb close_cb;

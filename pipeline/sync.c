@@ -10,8 +10,9 @@
 #include "config.h"
 #include "log.h"
 #include "pipeline.h"
-#include "state.h"
+#include "mkdirs.h"
 #include "stats.h"
+#include "store.h"
 
 struct ad_sync {
   uv_loop_t *loop;
@@ -19,7 +20,8 @@ struct ad_sync {
   ad_config_t cfg;
   ad_log_t log;
   ad_pipeline_t p;
-  ad_state_t state; /* empty unless o.state_path */
+  ad_store_t *store; /* the sync's memory, or NULL */
+  char no_store[600]; /* why a default memory could not be had */
   ad_sync_options_t o;
   uv_timer_t progress, deadline;
   ad_sync_cb on_done, on_closed;
@@ -96,11 +98,18 @@ static int ad_sync_make(ad_sync_t **out, uv_loop_t *loop,
   s->loop = loop;
   if ((rc = ad_sync_log_init(s)) != 0)
     return rc;
+  if (s->no_store[0] != '\0')
+    ad_log_warn(&s->log, "state",
+                "this run has no memory of earlier ones and leaves none "
+                "(%s): every record is written, nothing deleted",
+                s->no_store);
   memset(&po, 0, sizeof(po));
   po.config = &s->cfg;
   po.log = &s->log;
   po.check = s->o.check;
-  po.state = s->o.state_path != NULL && !s->o.check ? &s->state : NULL;
+  po.store = s->store;
+  po.max_delete_share = s->cfg.engine.max_delete_share;
+  po.allow_mass_delete = s->o.allow_mass_delete;
   po.on_done = ad_sync_on_pipeline_done;
   po.data = s;
   rc = ad_pipeline_init(&s->p, loop, &po);
@@ -112,25 +121,60 @@ static int ad_sync_make(ad_sync_t **out, uv_loop_t *loop,
   return rc;
 }
 
-/* The resume state, bound to where the sink writes (its destination, or
- * its type when it has none to say). */
-static int ad_sync_state(ad_sync_t *s, const char *path, char *err,
-                         size_t errlen) {
-  const ad_sink_plugin_t *sink = s->cfg.sink_plugin;
-  char *text = sink->destination ? sink->destination(s->cfg.sink.conf) : NULL;
-  json_object *dest = text != NULL ? json_tokener_parse(text) : NULL;
-  int rc;
+/* JSON text naming one side: {"type": plugin, …what it says of itself}
+ * (malloc'd; NULL on ENOMEM). */
+static char *ad_sync_side(const char *type, char *(*say)(const void *),
+                          const void *conf) {
+  json_object *o = json_object_new_object(), *said = NULL;
+  char *text = NULL, *own = say != NULL ? say(conf) : NULL;
 
-  if (dest == NULL && sink->destination == NULL &&
-      (dest = json_object_new_object()) != NULL)
-    json_object_object_add(dest, "sink", json_object_new_string(sink->name));
-  free(text);
-  if (dest == NULL) {
-    snprintf(err, errlen, "state file %s: out of memory", path);
-    return AD_ENOMEM;
+  if (o != NULL && (say == NULL || own != NULL)) {
+    json_object_object_add(o, "type", json_object_new_string(type));
+    if (own != NULL && (said = json_tokener_parse(own)) != NULL) {
+      json_object_object_foreach(said, k, v)
+          json_object_object_add(o, k, json_object_get(v));
+      json_object_put(said);
+    }
+    text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
   }
-  rc = ad_state_open(&s->state, path, dest, err, errlen);
-  json_object_put(dest);
+  free(own);
+  json_object_put(o);
+  return text;
+}
+
+/* The sync's memory: the file asked for, or the default one for this
+ * source and destination. A default that cannot be had costs a warning
+ * and the memory, not the run. */
+static int ad_sync_store(ad_sync_t *s, char *err, size_t errlen) {
+  const ad_source_plugin_t *src = s->cfg.source_plugin;
+  const ad_sink_plugin_t *sink = s->cfg.sink_plugin;
+  const char *dir = s->cfg.engine.state_dir;
+  char *source = ad_sync_side(src->name, src->identity, s->cfg.source.conf);
+  char *dest = ad_sync_side(sink->name, sink->destination, s->cfg.sink.conf);
+  char *path = NULL, why[600];
+  int rc = 0, created;
+
+  why[0] = '\0';
+  if (source == NULL || dest == NULL)
+    rc = AD_ENOMEM;
+  else if (s->o.state_path != NULL)
+    path = strdup(s->o.state_path);
+  else if (dir == NULL)
+    snprintf(why, sizeof(why), "no state folder (set engine.state_dir, or "
+                               "HOME or XDG_STATE_HOME)");
+  else if (ad_mkdirs(dir, why, sizeof(why)) == 0)
+    rc = ad_store_default_path(dir, source, dest, &path);
+  if (rc == 0 && path == NULL && why[0] == '\0')
+    rc = AD_ENOMEM;
+  if (rc == 0 && path != NULL)
+    rc = ad_store_open(&s->store, path, source, dest, &created, err, errlen);
+  if (rc == 0 && path == NULL) /* logged once the log is made */
+    snprintf(s->no_store, sizeof(s->no_store), "%s", why);
+  if (rc == AD_ENOMEM)
+    snprintf(err, errlen, "out of memory opening the sync's state");
+  free(path);
+  free(source);
+  free(dest);
   return rc;
 }
 
@@ -157,15 +201,18 @@ static int ad_sync_new_from(ad_sync_t **out, uv_loop_t *loop,
                                         ad_sync_getenv, NULL, err, errlen);
   else
     snprintf(err, errlen, "out of memory");
-  if (rc == 0 && opts != NULL && opts->state_path != NULL && !opts->check)
-    rc = ad_sync_state(s, opts->state_path, err, errlen);
+  if (rc == 0 && opts != NULL && !opts->check &&
+      (opts->state_path != NULL || opts->state_default)) {
+    s->o = *opts;
+    rc = ad_sync_store(s, err, errlen);
+  }
   if (rc == 0)
     rc = ad_sync_make(out, loop, opts, s);
   if (rc == 0)
     return 0;
   if (*out == NULL) { /* nothing on the loop yet */
     ad_log_close(&s->log);
-    ad_state_close(&s->state);
+    ad_store_close(s->store);
     ad_config_free(&s->cfg);
     ad_plugins_free(&s->plugins);
     free(s);
@@ -269,6 +316,10 @@ void ad_sync_progress(const ad_sync_t *s, ad_sync_progress_t *out) {
   out->http429_sink = st->http429_sink;
   out->rate_limit_wait_us = s->p.limiter.waited_us;
   out->queue_rows = s->p.queue.rows;
+  out->records_unchanged = st->records_unchanged;
+  out->rows_deleted = st->rows_deleted;
+  out->documents_deleted = st->documents_deleted;
+  out->tables_deleted = st->tables_deleted;
 }
 
 int ad_sync_result(const ad_sync_t *s) {
@@ -289,7 +340,7 @@ static void ad_sync_free(ad_sync_t *s) {
   if (s->on_closed != NULL)
     s->on_closed(s, s->closed_data);
   ad_log_close(&s->log);
-  ad_state_close(&s->state);
+  ad_store_close(s->store);
   ad_config_free(&s->cfg);
   ad_plugins_free(&s->plugins);
   free(s);

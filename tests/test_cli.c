@@ -3,6 +3,7 @@
  * graceful SIGINT, JSON logs, check, demo and the fakes through
  * airdust-fakes (and without it), and no API key in any output. */
 #include <check.h>
+#include <sqlite3.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -160,7 +161,8 @@ static void assert_accounted(void) {
   ck_assert_ptr_nonnull(h.stats_json);
   ck_assert_uint_eq(stat_u64("records_read"),
                     stat_u64("rows_written") + stat_u64("documents_written") +
-                        stat_u64("records_failed"));
+                        stat_u64("records_failed") +
+                        stat_u64("records_unchanged"));
 }
 
 START_TEST(test_sync_ok_matches_the_fakes) {
@@ -180,8 +182,12 @@ START_TEST(test_sync_ok_matches_the_fakes) {
                        json_object_object_get(h.stats_json, "ok")), 1);
   ck_assert_uint_eq(stat_u64("rows_written"), (uint64_t)dc.rows_stored);
   ck_assert_uint_eq(stat_u64("rows_written"), 480);
+  /* A first run with no memory lists the data source's tables first
+   * (docs/mirror.md: a lost memory is not a lost mirror). */
+  ck_assert_int_eq(dc.requests_tables_get, 1);
   ck_assert_uint_eq(stat_pair("requests", "dust"),
-                    (uint64_t)(dc.requests_tables_post + dc.requests_rows_post));
+                    (uint64_t)(dc.requests_tables_post + dc.requests_rows_post +
+                               dc.requests_tables_get));
   ck_assert_uint_eq(stat_pair("requests", "airtable"),
                     (uint64_t)(ac.requests_bases + ac.requests_schema +
                                ac.requests_records));
@@ -275,22 +281,42 @@ START_TEST(test_sigint_is_graceful) {
 }
 END_TEST
 
-/* sync --state, killed (SIGKILL) at random moments, then run again until
- * a run completes: every record ends in Dust exactly once, the state file
- * holds every table, and one more run skips them all and writes nothing.
- * Both formats. */
+/* The records the sync's memory (state/store.h) holds, over every table:
+ * what it knows Dust acknowledged. Read with SQLite itself, once the run
+ * that held it is gone. */
+static long store_records(const char *path) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *s = NULL;
+  long n = -1;
+  ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+                   SQLITE_OK);
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM records", -1,
+                                      &s, NULL),
+                   SQLITE_OK);
+  if (sqlite3_step(s) == SQLITE_ROW)
+    n = (long)sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return n;
+}
+
+/* sync --state, killed (SIGKILL) at random moments — between a batch
+ * Dust acknowledged and the memory's next commit among them —, then run
+ * again until a run completes: every record ends in Dust exactly once,
+ * the memory holds each of them, and one more run reads everything,
+ * sends nothing and deletes nothing. Both formats. */
 START_TEST(test_resume_after_sigkill) {
   char state[160], text[2048];
   const char *args[] = {"sync",    "--config", h.config,     "--state",
                         state,     "--stats-json", h.stats, NULL};
   const char *format = _i == 0 ? "tables" : "documents";
   ad_fake_dust_counters_t dc;
-  json_object *st, *dump, *tables;
+  json_object *dump, *tables;
   uint64_t rng = 0x5EEDu + (uint64_t)_i;
-  long posts;
+  long posts, total = _i == 0 ? 9 * 600 : 9 * 40;
   int run, rc = -1, killed = 0;
 
-  snprintf(state, sizeof(state), "%s/state.json", h.dir);
+  snprintf(state, sizeof(state), "%s/state.db", h.dir);
   unlink(state);
   h.ao.bases = 3;
   h.ao.tables_per_base = 3;
@@ -327,67 +353,85 @@ START_TEST(test_resume_after_sigkill) {
   ad_fake_dust_counters(h.dust, &dc);
   dump = ad_fake_dust_dump(h.dust);
   if (_i == 0) {
-    ck_assert_int_eq(dc.rows_stored, 9 * 600);
+    ck_assert_int_eq(dc.rows_stored, total);
     tables = json_object_object_get(dump, "tables");
     ck_assert_int_eq((int)json_object_array_length(tables), 9);
   } else {
     ck_assert_int_eq(
         json_object_object_length(json_object_object_get(dump, "documents")),
-        9 * 40);
+        total);
   }
   json_object_put(dump);
-  st = json_object_from_file(state);
-  ck_assert_ptr_nonnull(st);
-  ck_assert_int_eq(
-      json_object_object_length(json_object_object_get(st, "tables")), 9);
-  json_object_put(st);
-  /* Once more: everything is skipped, nothing is written. */
+  ck_assert_int_eq(dc.rows_deleted + dc.documents_deleted +
+                       dc.tables_deleted,
+                   0);
+  ck_assert_int_eq(store_records(state), total);
+  /* Once more: everything is read, nothing is sent. */
   posts = dc.requests_tables_post + dc.requests_rows_post +
           dc.requests_documents_post;
   ck_assert_int_eq(run_cli(args, 0), 0);
-  ck_assert_uint_eq(stat_u64("tables_skipped"), 9);
-  ck_assert_uint_eq(stat_u64("records_read"), 0);
+  ck_assert_uint_eq(stat_u64("tables_skipped"), 0);
+  ck_assert_uint_eq(stat_u64("records_read"), (uint64_t)total);
+  ck_assert_uint_eq(stat_u64("records_unchanged"), (uint64_t)total);
   ad_fake_dust_counters(h.dust, &dc);
   ck_assert_int_eq(dc.requests_tables_post + dc.requests_rows_post +
                        dc.requests_documents_post,
                    posts);
-  ck_assert_ptr_nonnull(strstr(h.out, "9 skipped as finished before"));
+  ck_assert_ptr_nonnull(strstr(h.out, "records unchanged (not sent)"));
   unlink(state);
 }
 END_TEST
 
-/* A state file that cannot be written costs the resume, not the sync: it
- * completes, and each table it could not record is named. */
-START_TEST(test_state_unwritable_keeps_syncing) {
+/* A --state file that cannot be made stops the run before anything is
+ * read, naming it: the user asked for that memory. */
+START_TEST(test_state_unwritable_refused) {
   char state[160];
+  ad_fake_airtable_counters_t ac;
   const char *args[] = {"sync", "--config", h.config, "--state", state,
                         "--stats-json", h.stats, NULL};
-  snprintf(state, sizeof(state), "%s/no/such/dir/state.json", h.dir);
+  snprintf(state, sizeof(state), "%s/no/such/dir/state.db", h.dir);
   start_fakes();
   write_config(h.ao.token, DUST_KEY, "");
-  ck_assert_int_eq(run_cli(args, 0), 0);
-  assert_accounted();
-  ck_assert_uint_eq(stat_u64("rows_written"), 480);
+  ck_assert_int_eq(run_cli(args, 0), 1);
   ck_assert_ptr_nonnull(strstr(h.err, state));
-  ck_assert_ptr_nonnull(strstr(h.err, "will be synced again by a rerun"));
+  ad_fake_airtable_counters(h.at, &ac);
+  ck_assert_int_eq(ac.requests_bases + ac.requests_records, 0);
 }
 END_TEST
 
-/* A state file for another destination, or one that is not a state file,
- * stops the run before anything is read, naming the file. */
+/* A state file for another destination, a resume file of an older
+ * version, or one that is not a sync's memory stops the run before
+ * anything is read, naming the file. */
 START_TEST(test_state_file_refused) {
-  char state[160];
+  static const char *const why[] = {"made for another destination",
+                                    "resume file of an older version",
+                                    "not an airdust store"};
+  char state[160], text[1024];
   const char *args[] = {"sync", "--config", h.config, "--state", state, NULL};
-  snprintf(state, sizeof(state), "%s/state.json", h.dir);
+  snprintf(state, sizeof(state), "%s/state.db", h.dir);
+  unlink(state);
   start_fakes();
-  write_config(h.ao.token, DUST_KEY, "");
-  write_file(state, _i == 0 ? "{\"version\":1,\"destination\":{\"dust_url\":"
-                              "\"https://dust.tt\"},\"tables\":{}}"
-                            : "not json");
+  if (_i == 0) { /* made by a run into another data source */
+    write_config(h.ao.token, DUST_KEY, "");
+    ck_assert_int_eq(run_cli(args, 0), 0);
+    snprintf(text, sizeof(text),
+             "{\"source\":{\"type\":\"airtable\",\"api_key\":\"%s\","
+             "\"base_url\":\"%s\"},\"sink\":{\"type\":\"dust\","
+             "\"api_key\":\"%s\",\"base_url\":\"%s\",\"workspace_id\":"
+             "\"wFake\",\"space_id\":\"vltFake\",\"data_source_id\":"
+             "\"dsOther\"}}",
+             h.ao.token, ad_fake_airtable_url(h.at), DUST_KEY,
+             ad_fake_dust_url(h.dust));
+    write_file(h.config, text);
+  } else {
+    write_config(h.ao.token, DUST_KEY, "");
+    write_file(state, _i == 1 ? "{\"version\":1,\"destination\":{\"dust_url\":"
+                                "\"https://dust.tt\"},\"tables\":{}}"
+                              : "not json, not sqlite");
+  }
   ck_assert_int_eq(run_cli(args, 0), 1);
   ck_assert_ptr_nonnull(strstr(h.err, state));
-  ck_assert_ptr_nonnull(
-      strstr(h.err, _i == 0 ? "written for another destination" : "not JSON"));
+  ck_assert_msg(strstr(h.err, why[_i]) != NULL, "%s", h.err);
   unlink(state);
 }
 END_TEST
@@ -491,7 +535,7 @@ START_TEST(test_usage_errors) {
   const char *help[] = {"sync", "--help", NULL};
   const char *check_state[] = {"check", "--config", "x", "--state", "s", NULL};
   ck_assert_int_eq(run_cli(check_state, 0), 2);
-  ck_assert_ptr_nonnull(strstr(h.err, "--state is a sync option"));
+  ck_assert_ptr_nonnull(strstr(h.err, "are sync options"));
   ck_assert_int_eq(run_cli(none, 0), 2);
   ck_assert_int_eq(run_cli(unknown, 0), 2);
   ck_assert_ptr_nonnull(strstr(h.err, "--help"));
@@ -637,8 +681,8 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, test_sigint_is_graceful);
   tcase_add_test(tc, test_json_logs_parse);
   tcase_add_loop_test(tc, test_resume_after_sigkill, 0, 2);
-  tcase_add_loop_test(tc, test_state_file_refused, 0, 2);
-  tcase_add_test(tc, test_state_unwritable_keeps_syncing);
+  tcase_add_loop_test(tc, test_state_file_refused, 0, 3);
+  tcase_add_test(tc, test_state_unwritable_refused);
   tcase_add_loop_test(tc, test_check, 0, 2);
   tcase_add_test(tc, test_check_unreachable);
   tcase_add_test(tc, test_usage_errors);

@@ -115,6 +115,15 @@ static char *ad_ds_p_destination(const void *config) {
   return text;
 }
 
+static int ad_ds_p_remove(void *ctx, ad_table_t *table, const char *const *ids,
+                          size_t n, int whole) {
+  return ad_dust_sink_remove(ctx, table, ids, n, whole);
+}
+
+static int ad_ds_p_inventory(void *ctx) {
+  return ad_dust_sink_inventory(ctx);
+}
+
 static void ad_ds_p_close(void *ctx) {
   ad_dust_sink_close(ctx);
   free(ctx);
@@ -137,4 +146,6 @@ const ad_sink_plugin_t ad_dust_sink_plugin = {
     .check_report = ad_ds_p_check_report,
     .destination = ad_ds_p_destination,
     .close = ad_ds_p_close,
+    .remove = ad_ds_p_remove,
+    .inventory = ad_ds_p_inventory,
 };

@@ -65,10 +65,7 @@ static int ad_ds_documents(const ad_dust_sink_t *sink) {
 }
 
 static void ad_ds_target(const ad_dust_sink_t *sink, ad_dust_target_t *t) {
-  t->base_url = sink->o.conf->base_url;
-  t->workspace_id = sink->o.conf->workspace_id;
-  t->space_id = sink->o.conf->space_id;
-  t->data_source_id = sink->o.conf->data_source_id;
+  ad_dust_sink_target(sink, t);
 }
 
 /* ---- accounting ---------------------------------------------------------- */
@@ -299,6 +296,8 @@ static void ad_ds_on_upsert(ad_dust_call_t *call, const ad_dust_result_t *r,
   (void)call;
   sink->inflight--;
   if (r->outcome == AD_DUST_DONE) {
+    ad_sink_described(sink->o.host, tbl->table, tbl->body.data,
+                      tbl->body.len);
     tbl->state = AD_DS_READY;
     ad_ds_release(tbl);
     ad_ds_table_check_done(tbl);
@@ -410,13 +409,16 @@ static void ad_ds_on_write(ad_dust_call_t *call, const ad_dust_result_t *r,
   ad_ds_write_t *w = data;
   ad_ds_table_t *tbl = w->tbl;
   ad_dust_sink_t *sink = tbl->sink;
+  size_t i;
 
   (void)call;
   sink->inflight--;
   ad_list_remove(&w->node);
   switch (r->outcome) {
   case AD_DUST_DONE:
-    ad_sink_written(sink->o.host, tbl->table, w->batch.n);
+    for (i = 0; i < w->batch.n; i++)
+      ad_sink_written_id(sink->o.host, tbl->table,
+                         ad_dust_batch_id(&w->batch, i));
     tbl->pending -= w->batch.n;
     tbl->written += w->batch.n;
     if (tbl->gate == w) {
@@ -558,6 +560,13 @@ static void ad_ds_take_page(ad_dust_sink_t *sink, ad_page_t *page) {
     tbl->last_seen = 1;
     ad_ds_seal(tbl);
   }
+  /* A recurring sync: Dust holds the table as described already. */
+  if (tbl->state == AD_DS_NEW &&
+      ad_sink_table_same(sink->o.host, tbl->table, tbl->body.data,
+                         tbl->body.len)) {
+    tbl->state = AD_DS_READY;
+    ad_ds_release(tbl);
+  }
   if (tbl->state == AD_DS_NEW)
     ad_ds_upsert_queue(tbl, 0);
   ad_ds_table_check_done(tbl);
@@ -595,8 +604,10 @@ static void ad_ds_pump(ad_dust_sink_t *sink) {
     } else if ((n = ad_list_head(&sink->ready)) != NULL) {
       ad_list_remove(n);
       ad_ds_write_start(ad_container_of(n, ad_ds_write_t, node));
-    } else if (!(sink->finishing || !ad_ds_room(sink)) ||
-               ad_ds_seal_partial(sink) == 0) {
+    } else if ((sink->finishing || !ad_ds_room(sink)) &&
+               ad_ds_seal_partial(sink) > 0) {
+      continue;
+    } else if (ad_dust_removals_start(sink) == 0) {
       break;
     }
   }
@@ -611,7 +622,7 @@ static void ad_ds_on_drained(ad_timers_entry_t *entry, void *data) {
 static void ad_ds_check_drained(ad_dust_sink_t *sink) {
   if (!sink->finishing || sink->drained || sink->inflight > 0 ||
       sink->held_rows > 0 || !ad_list_empty(&sink->upserts) ||
-      ad_sink_has_page(sink->o.host))
+      !ad_dust_removals_idle(sink) || ad_sink_has_page(sink->o.host))
     return;
   sink->drained = 1;
   if (ad_timers_after(sink->o.svc->timers, &sink->drained_entry, 0, ad_ds_on_drained,
@@ -686,6 +697,8 @@ void ad_dust_sink_abort(ad_dust_sink_t *sink, const char *reason) {
     ad_ds_drop_list(sink, &tbl->held, 0);
     tbl->gate = NULL;
   }
+  ad_dust_removals_abort(sink);
+  ad_dust_inventory_abort(sink);
   sink->inflight = 0;
   ad_ds_fail_queued(sink);
   ad_ds_check_drained(sink);
@@ -808,8 +821,14 @@ int ad_dust_sink_init(ad_dust_sink_t *sink, const ad_dust_sink_opts_t *o) {
   ad_list_init(&sink->upserts);
   ad_list_init(&sink->ready);
   ad_list_init(&sink->flying);
+  ad_list_init(&sink->removals);
+  ad_list_init(&sink->removing);
+  ad_list_init(&sink->listings);
   ad_timers_entry_init(&sink->drained_entry);
   ad_sink_set_documents(o->host, ad_ds_documents(sink));
+  /* truncate replaces each table at its first batch: every row must come */
+  ad_sink_set_rewrites(o->host,
+                       o->conf->truncate && !ad_ds_documents(sink));
   batch_rows = ad_ds_documents(sink) ? 1 : (uint64_t)o->conf->batch_size;
   sink->max_rows =
       batch_rows * (uint64_t)cfg->engine.sink_concurrency + AD_DS_PAGE_ROWS;

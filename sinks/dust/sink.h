@@ -74,6 +74,10 @@ struct ad_dust_sink {
   ad_list_t upserts;  /* tables waiting to be upserted */
   ad_list_t ready;    /* batches that may be sent */
   ad_list_t flying;   /* batches in flight */
+  ad_list_t removals; /* deletions waiting for a slot (remove.c) */
+  ad_list_t removing; /* deletions in flight */
+  ad_list_t listings; /* the inventory's requests (inventory.c) */
+  int inventorying;
   int finishing, aborted, drained;
   ad_timers_entry_t drained_entry;
   char abort_reason[512];
@@ -105,6 +109,37 @@ int ad_dust_sink_check(ad_dust_sink_t *sink);
 
 /* Frees everything; the sink must be drained or aborted. */
 void ad_dust_sink_close(ad_dust_sink_t *sink);
+
+/* Deletions (remove.c), the plugin's remove (include/airdust_plugin.h):
+ * records are deleted one request each — a row of the table's Dust table,
+ * or a document —, and a whole table of the tables format with one
+ * DELETE of its Dust table; a 404 counts as deleted. They wait behind the
+ * writes for a slot of sink_concurrency. Returns 0 or AD_ENOMEM. */
+int ad_dust_sink_remove(ad_dust_sink_t *sink, ad_table_t *table,
+                        const char *const *ids, size_t n, int whole);
+/* Starts the next waiting deletion; 0 when none waits. */
+int ad_dust_removals_start(ad_dust_sink_t *sink);
+/* Whether no deletion waits or flies. */
+int ad_dust_removals_idle(const ad_dust_sink_t *sink);
+/* Cancels them all, each reported failed with the abort's reason. */
+void ad_dust_removals_abort(ad_dust_sink_t *sink);
+/* Inventory (inventory.c), the plugin's inventory: after a lost memory,
+ * lists what this sink wrote — tables format: the data source's tables
+ * whose ids it makes (the prefix, then a group and a table id of letters
+ * and digits), and each one's rows; documents format: the documents
+ * named "<origin>__<id>" that carry its "<origin>_base_id" and
+ * "<origin>_table_id" tags. Reports them (ad_sink_owned_table,
+ * ad_sink_owned), then ad_sink_inventoried; up to sink_concurrency
+ * listings at once, each page AD_DS_LIST_PAGE long. Returns 0, AD_EINVAL
+ * (one is running, or the sink stopped) or AD_ENOMEM. */
+int ad_dust_sink_inventory(ad_dust_sink_t *sink);
+/* Stops it: ad_sink_inventoried follows with the abort's reason. */
+void ad_dust_inventory_abort(ad_dust_sink_t *sink);
+
+/* The sink's Dust target (request.h). */
+struct ad_dust_target;
+void ad_dust_sink_target(const ad_dust_sink_t *sink,
+                         struct ad_dust_target *t);
 
 /* The encoder's side of the sink (encoder.h; ad_dust_encoder calls these).
  *

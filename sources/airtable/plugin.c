@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "error.h"
 #include "margin.h"
 #include "source.h"
@@ -138,6 +140,32 @@ static const char *ad_at_p_check_report(void *ctx) {
   return ad_at_source_check_result(&((ad_at_plugin_t *)ctx)->src);
 }
 
+/* One sync's memory per scope: two configs reading different tables
+ * into one data source never delete each other's. */
+static char *ad_at_p_identity(const void *config) {
+  const ad_at_config_t *c = config;
+  json_object *d = json_object_new_object();
+  char *text;
+
+  if (d == NULL)
+    return NULL;
+  json_object_object_add(d, "airtable_url",
+                         json_object_new_string(c->base_url));
+  if (c->index_all) {
+    json_object_object_add(d, "scope", json_object_new_string("all"));
+  } else {
+    json_object_object_add(d, "base_id", json_object_new_string(c->base_id));
+    json_object_object_add(d, "table",
+                           json_object_new_string(c->table_name_or_id));
+    if (c->view_id != NULL)
+      json_object_object_add(d, "view_id",
+                             json_object_new_string(c->view_id));
+  }
+  text = strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
+  json_object_put(d);
+  return text;
+}
+
 const ad_source_plugin_t ad_airtable_source_plugin = {
     .name = "airtable",
     .description = "every table of every base an Airtable token sees, or "
@@ -151,4 +179,5 @@ const ad_source_plugin_t ad_airtable_source_plugin = {
     .stop = ad_at_p_stop,
     .check_report = ad_at_p_check_report,
     .close = ad_at_p_close,
+    .identity = ad_at_p_identity,
 };

@@ -557,6 +557,8 @@ static int ad_at_start_tables(ad_at_job_t *b) {
   if (conf->index_all) {
     for (i = 0; i < b->schema.ntables && rc == 0 && !src->stopping; i++)
       rc = ad_at_reader_add(b, &b->schema.tables[i]);
+    if (rc == 0 && i == b->schema.ntables) /* a table not here is gone */
+      ad_source_complete(src->o.host, b->id);
   } else if ((t = ad_at_schema_find(&b->schema, conf->table_name_or_id))) {
     rc = ad_at_reader_add(b, t);
   } else {
@@ -708,6 +710,8 @@ static int ad_at_on_bases(ad_at_call_t *call, const char *body, size_t len,
   else if (last && src->nbases == 0 && !src->o.svc->check)
     ad_at_fatal(src, "the API key sees no base: add bases to the token's "
                      "access (scopes schema.bases:read, data.records:read)");
+  else if (last && !src->stopping && !src->o.svc->check)
+    ad_source_complete(src->o.host, NULL); /* a base not listed is gone */
   ad_at_step_done(src);
   return 0;
 }

@@ -88,8 +88,12 @@ void ad_runs_config(ad_runs_t *r, int i, const char *engine_extra) {
 
 static pid_t ad_runs_start(ad_runs_t *r, int i, const char *cmd) {
   char config[128], stats[128], log[128];
-  const char *argv[] = {AD_CLI_PATH, cmd, "--config", config, "--stats-json",
-                        stats, "--progress", "off", NULL};
+  /* The processes are one sync run several times at once, to share a
+   * token's budget: without a memory, which would let only one of them
+   * run (docs/mirror.md) and the next ones write nothing. */
+  const char *argv[] = {AD_CLI_PATH, cmd,     "--config",   config,
+                        "--stats-json", stats, "--progress", "off",
+                        "--no-state",   NULL};
   posix_spawn_file_actions_t fa;
   pid_t pid;
 
@@ -97,7 +101,7 @@ static pid_t ad_runs_start(ad_runs_t *r, int i, const char *cmd) {
   ad_runs_path(r, stats, sizeof(stats), "stats", i);
   ad_runs_path(r, log, sizeof(log), "log", i);
   if (strcmp(cmd, "check") == 0)
-    argv[4] = NULL; /* check writes no stats */
+    argv[4] = NULL; /* check writes no stats, and keeps no memory */
   unlink(stats);
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);

@@ -49,6 +49,10 @@ struct ad_th {
   uv_timer_t tick_timer;
   ad_log_t log;
   char state_dir[64]; /* engine.state_dir: a fresh folder per test */
+  /* The sync's memory (state/store.h) for a recurring sync: NULL for
+   * none; a file name inside state_dir otherwise. */
+  const char *store_name;
+  int allow_mass_delete;
 };
 
 /* Defaults: penalty 2 s in the fake Airtable, no document limit in the
@@ -58,7 +62,8 @@ void ad_th_teardown(ad_th_t *th);
 
 void ad_th_start_fakes(ad_th_t *th);
 
-/* One sync to the end; the stats are kept in th->st and th->stats. */
+/* One sync to the end; the stats are kept in th->st and th->stats. The
+ * accounting invariant holds: read = written + failed + unchanged. */
 void ad_th_run(ad_th_t *th);
 
 long ad_th_total_records(const ad_th_t *th);
