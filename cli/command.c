@@ -42,7 +42,7 @@ static const ad_cli_cmd_t ad_cli_cmds[] = {
              "  --no-state            no memory: write every record, "
              "delete nothing\n"
              "  --allow-mass-delete   delete even when more than "
-             "engine.max_delete_share (50%)\n"
+             "engine.max_delete_share (0.5)\n"
              "                        of a table's records, or of the "
              "tables, is gone\n"},
     {"check", "usage: airdust check --config FILE [options]\n"

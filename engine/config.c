@@ -80,8 +80,9 @@ static const ad_config_key_t ad_cfg_engine_keys[] = {
      NULL, "what airdust remembers between runs", NULL},
     {"max_delete_share", AD_KEY_POSNUM, AD_OFF(engine.max_delete_share),
      "0.5", NULL, 0, NULL,
-     "a run deletes at most this share of a table's records, or of the "
-     "tables, unless --allow-mass-delete (1: no guard)", NULL},
+     "a run deletes at most this share of a table's records (ten or "
+     "more), or of the tables, unless --allow-mass-delete (1: no guard)",
+     NULL},
     {NULL}};
 
 #define AD_CFG_MAX_INT 1000000000L
@@ -519,6 +520,11 @@ static int ad_cfg_check(ad_config_t *cfg, ad_getenv_fn getenv, void *env_data,
     return ad_cfg_fail(err, errlen, "out of memory");
   if (ad_cfg_check_transport(cfg, err, errlen) != 0)
     return AD_ECONFIG;
+  if (cfg->engine.max_delete_share > 1)
+    return ad_cfg_fail(err, errlen,
+                       "engine.max_delete_share: expected a share from 0 "
+                       "to 1 (1: no guard), got %g",
+                       cfg->engine.max_delete_share);
   if (cfg->engine.queue_rows < 100) /* a reader reserves a whole page */
     return ad_cfg_fail(err, errlen,
                        "engine.queue_rows: expected at least 100 (a page "

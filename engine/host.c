@@ -181,6 +181,7 @@ void ad_source_push(ad_source_t *src, ad_page_t *page, size_t rows,
   assert(rows >= page->nunits);
   page->first = t->pages++ == 0;
   page->last = last;
+  t->last_pushed |= last != 0;
   t->read += n;
   host->stats->records_read += n;
   g->records_read += n;
@@ -234,7 +235,8 @@ void ad_source_table_end(ad_source_t *src, ad_table_t *t, const char *error) {
   ad_host_t *host = src->host;
   src->tables_done++;
   if (error == NULL) {
-    if (host->cbs.table_read != NULL)
+    /* Read to its end, not ended by a stop: what it lacks is gone. */
+    if (t->last_pushed && host->cbs.table_read != NULL)
       host->cbs.table_read(t, host->cbs.data);
     return;
   }

@@ -83,13 +83,15 @@ typedef struct ad_host_cbs {
   /* The source reported a fatal error: stop it (from a loop turn of its
    * own). NULL: the host stops it at once. */
   void (*source_fatal)(void *data);
-  /* A recurring sync's ears (pipeline/mirror.h); all NULL otherwise. */
+  /* A recurring sync's ears (pipeline/mirror.h); all NULL otherwise.
+   * Strings are borrowed for the call. */
   /* The table was announced and prepared; its pages follow. */
   void (*table_begin)(ad_table_t *table, void *data);
   /* A page on its way to the queue: drops the units the destination
    * holds as they are, returning how many. */
   size_t (*filter)(ad_page_t *page, void *data);
-  /* The table was fully read (the source ended it without error). */
+  /* The table was read to its end: its last page was pushed and the
+   * source ended it without error (a stop ends tables short of that). */
   void (*table_read)(ad_table_t *table, void *data);
   void (*group)(const char *group, void *data); /* announced */
   void (*complete)(const char *group, void *data);

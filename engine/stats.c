@@ -123,7 +123,7 @@ int ad_stats_set_fatal(ad_stats_t *stats, const char *error) {
 int ad_stats_ok(const ad_stats_t *stats) {
   return stats->fatal_error == NULL && stats->tables_failed == 0 &&
          stats->records_failed == 0 && stats->nfailures == 0 &&
-         stats->deletes_held == 0;
+         stats->deletes_held == 0 && stats->tables_held == 0;
 }
 
 static void ad_json_u64(json_object *obj, const char *key, uint64_t v) {
@@ -193,6 +193,7 @@ char *ad_stats_to_json(const ad_stats_t *stats, const ad_redact_t *redact) {
   ad_json_u64(o, "documents_deleted", stats->documents_deleted);
   ad_json_u64(o, "tables_deleted", stats->tables_deleted);
   ad_json_u64(o, "deletes_held", stats->deletes_held);
+  ad_json_u64(o, "tables_held", stats->tables_held);
   json_object_object_add(o, "source",
                          json_object_new_string(src));
   json_object_object_add(o, "sink", json_object_new_string(dst));

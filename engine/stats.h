@@ -35,8 +35,8 @@ typedef struct ad_stats {
    * destination holds them as they are), and what it deleted there. */
   uint64_t records_unchanged;
   uint64_t rows_deleted, documents_deleted, tables_deleted;
-  /* Deletions the mass-delete guard held back (records and tables). */
-  uint64_t deletes_held;
+  /* What the mass-delete guard held back: records, and tables. */
+  uint64_t deletes_held, tables_held;
   /* The API calls of each side (0 for a plugin that calls none). */
   uint64_t requests_source, requests_sink;
   uint64_t http429_source, http429_sink;

@@ -130,13 +130,15 @@ typedef struct ad_table {
   int failed;        /* it failed on either side: counted once */
   int stats_group;   /* its group's index in the stats, -1 unknown */
   uint64_t read, written, failed_records; /* the accounting */
-  uint64_t unchanged; /* read, and left alone: the destination holds them
-                         as they are (a recurring sync) */
-  uint64_t read_failed; /* of failed_records, those the source failed */
   uint64_t pages;    /* pushed */
   size_t failure_entry; /* its last failure in the stats, or SIZE_MAX */
-  void *mirror;      /* a recurring sync's state of it (pipeline/mirror.h) */
   int refs;
+  /* The engine's too, for recurring syncs (docs/mirror.md). */
+  uint64_t unchanged; /* read, and left alone: the destination holds them
+                         as they are */
+  uint64_t read_failed; /* of failed_records, those the source failed */
+  int last_pushed;   /* its last page was pushed: the read reached its end */
+  void *mirror;      /* the recurring sync's state of it */
 } ad_table_t;
 
 /* A table with one reference (strings copied; group_name may be NULL), or
@@ -315,7 +317,10 @@ void ad_source_failed(ad_source_t *src, ad_table_t *table,
                       const char *record, const char *reason,
                       uint64_t count);
 
-/* The table ends: fully read (error NULL) or failed with error. */
+/* The table ends: read (error NULL) or failed with error. Read to its
+ * end only if its last page was pushed with last set; a table a stop
+ * ended short of that (error NULL too) is cut short, and a recurring sync
+ * deletes nothing from it. */
 void ad_source_table_end(ad_source_t *src, ad_table_t *table,
                          const char *error);
 
@@ -398,14 +403,16 @@ typedef struct ad_sink_plugin {
    * remove deletes what the source no longer has — n records of table by
    * their ids (copied if kept), or with whole the table itself, which is
    * gone at the source (ids then lists every record written to it, and
-   * table is a stand-in holding only its ids, origin and name). Each id
-   * ends with ad_sink_removed(sink, table, id, error); a whole table then
-   * ends with one ad_sink_removed(sink, table, NULL, error), after the
-   * reports of the ids it deleted one by one, if any (a sink that drops
-   * the table in one call reports only that). Called between the pages
-   * and before finish; the sink's drained waits for what it started. A
-   * sink that removes must report writes with ad_sink_written_id.
-   * Returns 0, or AD_ENOMEM (nothing started, no callback). */
+   * table is a stand-in holding only its ids, origin and name). Without
+   * whole, each id ends with one ad_sink_removed(sink, table, id, error).
+   * With whole, the sink may delete the records one by one (each then
+   * reported so) or the table in one call, and ends with one
+   * ad_sink_removed(sink, table, NULL, error) after any per-id reports.
+   * Reports may come before remove returns (the ids are copied first).
+   * Called between the pages and before finish; the sink's drained waits
+   * for what it started. A sink that removes reports writes with
+   * ad_sink_written_id. Returns 0, AD_ENOMEM, or AD_ECLOSING (the sink
+   * stopped); then nothing started and no report comes. */
   int (*remove)(void *ctx, ad_table_t *table, const char *const *ids,
                 size_t n, int whole);
   /* May be NULL. The sync's memory was lost (a new machine): list what

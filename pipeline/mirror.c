@@ -15,7 +15,16 @@
  * this many acknowledgements, which only means rewriting those records. */
 #define AD_MIRROR_COMMIT_EVERY 4096
 
-enum { AD_MIRROR_SEEN = 1 };
+enum {
+  AD_MIRROR_SEEN = 1, /* stored: read in this run */
+  AD_MIRROR_TWICE = 2 /* pending: sent twice in this run (a reader that
+                         restarted); which write an acknowledgement is for
+                         is not known, so its hash is stored as unknown */
+};
+
+/* Deletions of fewer records than this pass the guard whatever their
+ * share: a table of four losing three is an edit, not an accident. */
+#define AD_MIRROR_GUARD_MIN 10
 
 /* A table of this run (or one gone at the source, being removed). */
 typedef struct ad_mirror_table {
@@ -26,7 +35,9 @@ typedef struct ad_mirror_table {
   uint64_t removing;  /* deletions asked and not yet answered */
   ad_store_hash_t described; /* the sink's description the destination
                                 holds (all zero: none known) */
-  int loaded, read, acked, finished, gone, remove_failed;
+  uint64_t remove_failed;    /* deletions refused, reported at the end */
+  char *remove_error;        /* the first one's reason */
+  int loaded, read, acked, finished, gone;
 } ad_mirror_table_t;
 
 /* ---- the store, and what to do when it fails ------------------------- */
@@ -104,6 +115,7 @@ int ad_mirror_init(ad_mirror_t *m, const ad_mirror_opts_t *opts,
 
 static void ad_mirror_table_free(ad_mirror_table_t *mt) {
   ad_list_remove(&mt->node);
+  free(mt->remove_error);
   ad_idmap_free(&mt->stored);
   ad_idmap_free(&mt->pending);
   mt->table->mirror = NULL;
@@ -252,6 +264,8 @@ size_t ad_mirror_filter(ad_mirror_t *m, ad_page_t *page) {
         continue; /* the destination holds it as it is */
     }
     e = ad_idmap_put(&mt->pending, id, u->id_len, &created);
+    if (e != NULL && !created)
+      e->flags |= AD_MIRROR_TWICE;
     if (e != NULL)
       memcpy(e->hash, hash.digest, 16);
     /* else: written, and not remembered (rewritten by the next run) */
@@ -271,7 +285,10 @@ void ad_mirror_written(ad_mirror_t *m, ad_table_t *t, const char *id) {
   if (mt == NULL || m->store_broken ||
       (e = ad_idmap_get(&mt->pending, id, strlen(id))) == NULL)
     return;
-  memcpy(h.b, e->hash, sizeof(h.b));
+  if (e->flags & AD_MIRROR_TWICE)
+    memset(h.b, 0, sizeof(h.b)); /* unknown: the next run rewrites it */
+  else
+    memcpy(h.b, e->hash, sizeof(h.b));
   ad_idmap_del(&mt->pending, e);
   ad_mirror_broken(m, ad_store_record_put(m->o.store, t->group_id,
                                           t->table_id, id, &h));
@@ -284,7 +301,8 @@ void ad_mirror_written(ad_mirror_t *m, ad_table_t *t, const char *id) {
  * resumes may skip it. What it held in memory goes. */
 static void ad_mirror_try_finish(ad_mirror_t *m, ad_mirror_table_t *mt) {
   ad_table_t *t = mt->table;
-  if (mt->finished || !mt->read || !mt->acked || mt->removing > 0)
+  if (mt->finished || !mt->read || !mt->acked || mt->removing > 0 ||
+      mt->remove_failed > 0)
     return;
   mt->finished = 1;
   ad_idmap_free(&mt->stored);
@@ -296,33 +314,52 @@ static void ad_mirror_try_finish(ad_mirror_t *m, ad_mirror_table_t *mt) {
                                             t->table_id));
 }
 
+/* A failure of the mirror's own (a deletion not done or held back): one
+ * entry of the run's failures, so the run ends partial. */
 static void ad_mirror_fail(ad_mirror_t *m, ad_table_t *t, const char *group,
-                           const char *table, const char *record,
-                           const char *msg) {
+                           const char *table, const char *msg) {
   ad_stats_t *st = m->o.host->stats;
   if (m->o.log != NULL)
     ad_log_warn(m->o.log, "mirror", "%s", msg);
   ad_stats_add_failure(st, t != NULL ? t->group_id : group,
-                       t != NULL ? t->table_id : table, record, msg, 0);
+                       t != NULL ? t->table_id : table, NULL, msg, 0);
 }
 
-/* Whether deleting gone of total is more than the guard lets through;
- * says so when it is. */
-static int ad_mirror_guard(ad_mirror_t *m, const char *what_gone,
-                           const char *group, const char *table,
-                           uint64_t gone, uint64_t total) {
+/* Whether the guard holds back deleting gone of a table's total records
+ * (t), or gone of the total tables (t NULL; their records, gone_records
+ * of total_records, count too); says so when it does. */
+static int ad_mirror_held(ad_mirror_t *m, const ad_table_t *t, uint64_t gone,
+                          uint64_t total, uint64_t gone_records,
+                          uint64_t total_records) {
+  double share = m->o.max_delete_share;
   char msg[600];
-  if (gone == 0 || m->o.allow_mass_delete ||
-      (double)gone <= m->o.max_delete_share * (double)total)
+
+  if (m->o.allow_mass_delete || gone == 0 ||
+      (t != NULL && gone < AD_MIRROR_GUARD_MIN))
     return 0;
-  snprintf(msg, sizeof(msg),
-           "%" PRIu64 " of the %" PRIu64 " %s (%.0f%%, more than the "
-           "guard's %.0f%%) are gone at the source: nothing deleted there. "
-           "If that is right, run again with --allow-mass-delete",
-           gone, total, what_gone, 100.0 * (double)gone / (double)total,
-           100.0 * m->o.max_delete_share);
-  m->o.host->stats->deletes_held += gone;
-  ad_mirror_fail(m, NULL, group, table, NULL, msg);
+  if ((double)gone <= share * (double)total &&
+      (t != NULL || (double)gone_records <= share * (double)total_records))
+    return 0;
+  if (t != NULL) {
+    snprintf(msg, sizeof(msg),
+             "%s/%s: %" PRIu64 " of its %" PRIu64 " records (%.0f%%, more "
+             "than the guard's %.0f%%) are gone at the source: nothing "
+             "deleted there. If that is right, run again with "
+             "--allow-mass-delete",
+             t->group_id, t->table_id, gone, total,
+             100.0 * (double)gone / (double)total, 100.0 * share);
+    m->o.host->stats->deletes_held += gone;
+  } else {
+    snprintf(msg, sizeof(msg),
+             "%" PRIu64 " of the %" PRIu64 " tables written before, with %"
+             PRIu64 " of the %" PRIu64 " records, are gone at the source "
+             "(more than the guard's %.0f%%): no table deleted. If that is "
+             "right, run again with --allow-mass-delete",
+             gone, total, gone_records, total_records, 100.0 * share);
+    m->o.host->stats->tables_held += gone;
+  }
+  ad_mirror_fail(m, NULL, t != NULL ? t->group_id : "",
+                 t != NULL ? t->table_id : "", msg);
   return 1;
 }
 
@@ -337,45 +374,53 @@ static void ad_mirror_remove(ad_mirror_t *m, ad_mirror_table_t *mt,
     return;
   mt->removing = whole ? 1 : n;
   rc = sink->plugin->remove(sink->ctx, mt->table, ids, n, whole);
-  if (rc != 0) {
+  if (rc == AD_ECLOSING) { /* the sink stopped: the run says why */
+    mt->removing = 0;
+  } else if (rc != 0) {
     mt->removing = 0;
     snprintf(msg, sizeof(msg), "%s/%s: nothing deleted: %s",
              mt->table->group_id, mt->table->table_id, ad_strerror(rc));
-    ad_mirror_fail(m, mt->table, NULL, NULL, NULL, msg);
+    ad_mirror_fail(m, mt->table, NULL, NULL, msg);
   }
+}
+
+/* Whether deletions may go out now: never once the run is stopping or
+ * failed (what was not read then is not known to be gone). */
+static int ad_mirror_may_delete(const ad_mirror_t *m) {
+  return m->incremental && !m->store_broken && !m->stopping &&
+         m->o.host->stats->fatal_error == NULL;
 }
 
 void ad_mirror_table_read(ad_mirror_t *m, ad_table_t *t) {
   ad_mirror_table_t *mt = t->mirror;
-  const char **ids = NULL;
-  size_t i, n = 0;
+  const char **ids = NULL, **grown;
+  size_t i, n = 0, cap = 0;
 
-  if (mt == NULL)
-    return;
+  if (mt == NULL || (m->incremental && !ad_mirror_may_delete(m)))
+    return; /* not finished either: the run that resumes reads it again */
   mt->read = 1;
   /* Deletions only from a table read whole, every record of it seen. */
-  if (mt->loaded && m->incremental && !m->rewrites && !m->store_broken &&
-      !t->failed && t->read_failed == 0 && mt->stored.count > 0) {
-    for (i = 0; i < mt->stored.cap; i++)
-      if (ad_idmap_live(&mt->stored.slots[i]) &&
-          !(mt->stored.slots[i].flags & AD_MIRROR_SEEN))
-        n++;
-    if (n > 0 && !ad_mirror_guard(m, "records of the table", t->group_id,
-                                  t->table_id, n, mt->stored.count)) {
-      if ((ids = malloc(n * sizeof(*ids))) != NULL) {
-        n = 0;
-        for (i = 0; i < mt->stored.cap; i++)
-          if (ad_idmap_live(&mt->stored.slots[i]) &&
-              !(mt->stored.slots[i].flags & AD_MIRROR_SEEN))
-            ids[n++] = ad_idmap_key(&mt->stored, &mt->stored.slots[i]);
-        ad_mirror_remove(m, mt, ids, n, 0);
-        free(ids);
-      } else {
-        ad_mirror_fail(m, t, NULL, NULL, NULL,
-                       "out of memory listing what to delete: nothing "
-                       "deleted");
+  if (mt->loaded && !m->rewrites && !t->failed &&
+      t->read_failed == 0 && mt->stored.count > 0) {
+    for (i = 0; i < mt->stored.cap; i++) {
+      if (!ad_idmap_live(&mt->stored.slots[i]) ||
+          (mt->stored.slots[i].flags & AD_MIRROR_SEEN))
+        continue;
+      if (n == cap) {
+        cap = cap ? cap * 2 : 64;
+        if ((grown = realloc(ids, cap * sizeof(*ids))) == NULL) {
+          ad_mirror_fail(m, t, NULL, NULL, "out of memory listing what to "
+                                           "delete: nothing deleted");
+          n = 0;
+          break;
+        }
+        ids = grown;
       }
+      ids[n++] = ad_idmap_key(&mt->stored, &mt->stored.slots[i]);
     }
+    if (n > 0 && !ad_mirror_held(m, t, n, mt->stored.count, 0, 0))
+      ad_mirror_remove(m, mt, ids, n, 0);
+    free(ids);
   }
   ad_mirror_try_finish(m, mt);
 }
@@ -388,6 +433,20 @@ void ad_mirror_table_done(ad_mirror_t *m, ad_table_t *t) {
   ad_mirror_try_finish(m, mt);
 }
 
+/* The table's deletions are all answered: those refused are one failure
+ * (a thousand refused for one reason are one line, not a thousand). */
+static void ad_mirror_removals_failed(ad_mirror_t *m, ad_mirror_table_t *mt) {
+  char msg[800];
+  if (mt->remove_failed == 0)
+    return;
+  snprintf(msg, sizeof(msg), "%s/%s: %" PRIu64 " deletion%s not done (%s); "
+           "the next run tries again", mt->table->group_id,
+           mt->table->table_id, mt->remove_failed,
+           mt->remove_failed == 1 ? "" : "s",
+           mt->remove_error != NULL ? mt->remove_error : "out of memory");
+  ad_mirror_fail(m, mt->table, NULL, NULL, msg);
+}
+
 void ad_mirror_removed(ad_mirror_t *m, ad_table_t *t, const char *id,
                        const char *error) {
   ad_mirror_table_t *mt = t->mirror;
@@ -397,8 +456,8 @@ void ad_mirror_removed(ad_mirror_t *m, ad_table_t *t, const char *id,
   if (mt == NULL || mt->removing == 0)
     return;
   if (error != NULL) {
-    mt->remove_failed = 1;
-    ad_mirror_fail(m, t, NULL, NULL, id, error);
+    if (mt->remove_failed++ == 0)
+      mt->remove_error = strdup(error);
   } else if (id != NULL) {
     if (m->o.host->sink.documents)
       st->documents_deleted++;
@@ -417,8 +476,10 @@ void ad_mirror_removed(ad_mirror_t *m, ad_table_t *t, const char *id,
     if (id != NULL)
       return;
     mt->removing = 0;
-    if (mt->remove_failed)
+    if (mt->remove_failed > 0) {
+      ad_mirror_removals_failed(m, mt);
       return;
+    }
     st->tables_deleted++;
     if (!m->store_broken) {
       ad_mirror_commit(m);
@@ -427,8 +488,10 @@ void ad_mirror_removed(ad_mirror_t *m, ad_table_t *t, const char *id,
     }
     return;
   }
-  if (id != NULL && --mt->removing == 0)
+  if (id != NULL && --mt->removing == 0) {
+    ad_mirror_removals_failed(m, mt);
     ad_mirror_try_finish(m, mt);
+  }
 }
 
 void ad_mirror_group(ad_mirror_t *m, const char *group) {
@@ -448,6 +511,7 @@ typedef struct ad_mirror_gone {
   ad_mirror_t *m;
   ad_store_table_t *list; /* strings malloc'd */
   size_t n, cap, total;
+  uint64_t records, total_records; /* theirs, and of every table */
 } ad_mirror_gone_t;
 
 static int ad_mirror_collect(const ad_store_table_t *t, void *data) {
@@ -456,13 +520,17 @@ static int ad_mirror_collect(const ad_store_table_t *t, void *data) {
   ad_store_table_t *grown, *e;
 
   g->total++;
-  /* Gone: not announced in a group listed whole, or in a group no longer
-   * listed when every group was. */
+  g->total_records += t->records;
+  /* Gone: not announced in a group listed whole, or, for a table a run of
+   * this sync announced once (it has a name), in a group no longer listed
+   * when every group was. A table only a lost memory's inventory found
+   * may be another sync's, of a base this source never sees. */
   if (ad_mirror_marked(&m->tables, t->group_id, t->table_id) ||
       !(ad_mirror_marked(&m->groups, t->group_id, "complete") ||
-        (m->all_groups &&
+        (m->all_groups && t->name != NULL &&
          !ad_mirror_marked(&m->groups, t->group_id, "listed"))))
     return 0;
+  g->records += t->records;
   if (g->n == g->cap) {
     g->cap = g->cap ? g->cap * 2 : 16;
     if ((grown = realloc(g->list, g->cap * sizeof(*grown))) == NULL)
@@ -529,7 +597,7 @@ static void ad_mirror_drop(ad_mirror_t *m, const ad_store_table_t *gone) {
                   gone->group_id, gone->table_id, t->table_name);
     ad_mirror_remove(m, mt, list, ids.n, 1);
   } else if (rc == AD_ENOMEM) {
-    ad_mirror_fail(m, NULL, gone->group_id, gone->table_id, NULL,
+    ad_mirror_fail(m, NULL, gone->group_id, gone->table_id,
                    "out of memory: the table is gone at the source and was "
                    "not deleted");
   } else {
@@ -546,8 +614,7 @@ void ad_mirror_source_done(ad_mirror_t *m) {
   size_t i;
   int rc;
 
-  if (!m->incremental || m->store_broken ||
-      m->o.host->stats->fatal_error != NULL)
+  if (!ad_mirror_may_delete(m))
     return;
   memset(&g, 0, sizeof(g));
   g.m = m;
@@ -557,7 +624,7 @@ void ad_mirror_source_done(ad_mirror_t *m) {
   else
     ad_mirror_broken(m, rc);
   if (rc == 0 && g.n > 0 &&
-      !ad_mirror_guard(m, "tables", "", "", g.n, g.total))
+      !ad_mirror_held(m, NULL, g.n, g.total, g.records, g.total_records))
     for (i = 0; i < g.n; i++)
       ad_mirror_drop(m, &g.list[i]);
   for (i = 0; i < g.n; i++) {
@@ -581,14 +648,24 @@ void ad_mirror_owned_table(ad_mirror_t *m, const char *origin,
 
 void ad_mirror_owned(ad_mirror_t *m, const char *group_id,
                      const char *table_id, const char *id) {
-  ad_store_hash_t unknown;
+  ad_store_hash_t h;
+  int rc;
   if (m->store_broken)
     return;
-  memset(&unknown, 0, sizeof(unknown)); /* never a unit's: rewritten */
-  ad_mirror_broken(m, ad_store_record_put(m->o.store, group_id, table_id, id,
-                                          &unknown));
-  ad_mirror_counted(m);
+  /* A record an earlier, cut inventory or a run already stored keeps its
+   * hash; a new one gets the unknown hash (never a unit's: rewritten). */
+  rc = ad_store_record_get(m->o.store, group_id, table_id, id, &h);
+  if (rc == 0) {
+    memset(&h, 0, sizeof(h));
+    rc = ad_store_record_put(m->o.store, group_id, table_id, id, &h);
+    ad_mirror_counted(m);
+  }
+  ad_mirror_broken(m, rc < 0 ? rc : 0);
 }
+
+void ad_mirror_stop(ad_mirror_t *m) { m->stopping = 1; }
+
+int ad_mirror_healthy(const ad_mirror_t *m) { return !m->store_broken; }
 
 void ad_mirror_end(ad_mirror_t *m, int complete) {
   ad_mirror_commit(m);

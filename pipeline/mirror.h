@@ -13,8 +13,9 @@
  *    see; a table, or group, the source listed completely and that no
  *    longer has a table the store holds loses that table;
  *  - a mass-delete guard: more than max_delete_share of a table's records
- *    (or of the tables) gone at once deletes nothing there, unless
- *    allow_mass_delete; the run then reports it and is partial;
+ *    (ten or more), or of the tables (or of the records in them), gone at
+ *    once deletes nothing there, unless allow_mass_delete; the run then
+ *    reports it and is partial;
  *  - tables finished in an interrupted run are skipped when it resumes.
  * Nothing is deleted that the store does not hold: only what this sync
  * wrote (or, with a lost store, what the sink's inventory says it owns).
@@ -51,6 +52,7 @@ typedef struct ad_mirror {
   ad_list_t states;    /* ad_mirror_table_t */
   uint64_t uncommitted;
   int store_broken;    /* a store error was reported: remember nothing more */
+  int stopping;        /* the run stops short: delete nothing more */
 } ad_mirror_t;
 
 /* Binds the mirror to the run (the store's run begun: resumed says so).
@@ -83,6 +85,13 @@ void ad_mirror_owned_table(ad_mirror_t *m, const char *origin,
                            const char *group_id, const char *table_id);
 void ad_mirror_owned(ad_mirror_t *m, const char *group_id,
                      const char *table_id, const char *id);
+
+/* The run stops short of its end (a stop, an abort): no deletion starts
+ * any more. */
+void ad_mirror_stop(ad_mirror_t *m);
+
+/* 0 once the store failed: nothing more is remembered in this run. */
+int ad_mirror_healthy(const ad_mirror_t *m);
 
 /* The source is done: tables gone at the source are removed (before the
  * sink's finish). */

@@ -194,7 +194,10 @@ static void ad_pl_inventoried(const char *error, void *data) {
     return;
   p->inventory_pending = 0;
   if (error == NULL) {
-    if (ad_store_meta_set(p->o.store, "inventoried", "1") != 0 &&
+    /* Only a listing the memory holds whole is done; else the next run
+     * lists again. */
+    if (ad_mirror_healthy(&p->mirror) &&
+        ad_store_meta_set(p->o.store, "inventoried", "1") != 0 &&
         p->o.log != NULL)
       ad_log_warn(p->o.log, "state", "%s", ad_store_error(p->o.store));
   } else if (p->o.log != NULL) {
@@ -595,7 +598,18 @@ int ad_pipeline_start(ad_pipeline_t *p) {
 }
 
 void ad_pipeline_stop(ad_pipeline_t *p) {
+  ad_sink_t *sink = &p->host.sink;
   p->stopped = 1;
+  if (p->mirror_made)
+    ad_mirror_stop(&p->mirror);
+  if (p->inventory_pending) {
+    /* Nothing was read yet: the listing stops with the sink, and the
+     * run ends from a turn of its own, reading nothing. */
+    p->inventory_pending = 0;
+    sink->plugin->abort(sink->ctx, "not written: the sync was stopped");
+    ad_pl_defer(p, &p->start_entry, ad_pl_start_source_now);
+    return;
+  }
   ad_pl_stop_source(p);
 }
 
@@ -623,6 +637,7 @@ void ad_pipeline_close(ad_pipeline_t *p, ad_pipeline_cb cb, void *data) {
   ad_timers_cancel(&p->pause_entry);
   ad_timers_cancel(&p->check_entry);
   ad_timers_cancel(&p->start_entry);
+  p->inventory_pending = 0; /* the sink's close ends the listing, unheard */
   if (p->sink_made) /* first: it may still fail pages the source made */
     p->host.sink.plugin->close(p->host.sink.ctx);
   if (p->mirror_made) /* after the sink, whose last reports it hears */

@@ -29,10 +29,6 @@ typedef struct ad_ds_listing {
   char what[256];
 } ad_ds_listing_t;
 
-static int ad_ds_documents(const ad_dust_sink_t *sink) {
-  return sink->o.conf->data_format == AD_FORMAT_DOCUMENTS;
-}
-
 static void ad_ds_listing_free(ad_ds_listing_t *l) {
   ad_list_remove(&l->node);
   ad_dust_call_free(&l->call);
@@ -111,22 +107,42 @@ static ad_ds_listing_t *ad_ds_listing_new(ad_dust_sink_t *sink) {
   return l;
 }
 
-/* A Dust table this sink made: its id is the prefix, then the source's
- * group and table ids joined by "_" (request.h). Only ids made of letters
- * and digits are taken back apart: any other could split two ways. */
+/* Whether s (n bytes) is a non-empty run of letters and digits: the ids
+ * airdust takes back apart from what Dust lists (any other could be
+ * split two ways, or be someone else's). */
+static int ad_ds_alnum(const char *s, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]))
+      return 0;
+  return n > 0;
+}
+
+/* A Dust table this sink made: its id is the prefix (made safe as
+ * request.h makes it), then the source's group and table ids joined by
+ * "_". */
 static int ad_ds_owned_table(const ad_dust_sink_t *sink, const char *dust_id,
                              char **group, char **table) {
-  const char *prefix = sink->o.conf->table_id_prefix, *rest, *sep, *p;
-  size_t plen = strlen(prefix);
+  const char *rest, *sep;
+  ad_buf_t prefix;
+  size_t plen;
+  int own;
 
-  if (strncmp(dust_id, prefix, plen) != 0)
+  ad_buf_init(&prefix, 0);
+  if (ad_dust_table_id_prefix(&prefix, sink->o.conf->table_id_prefix) != 0) {
+    ad_buf_free(&prefix);
+    return -1;
+  }
+  plen = prefix.len;
+  own = strncmp(dust_id, prefix.data != NULL ? prefix.data : "", plen) == 0;
+  ad_buf_free(&prefix);
+  if (!own)
     return 0;
   rest = dust_id + plen;
-  if ((sep = strchr(rest, '_')) == NULL || sep == rest || sep[1] == '\0')
+  if ((sep = strchr(rest, '_')) == NULL ||
+      !ad_ds_alnum(rest, (size_t)(sep - rest)) ||
+      !ad_ds_alnum(sep + 1, strlen(sep + 1)))
     return 0;
-  for (p = rest; *p; p++)
-    if (p != sep && !isalnum((unsigned char)*p))
-      return 0;
   *group = strndup(rest, (size_t)(sep - rest));
   *table = strdup(sep + 1);
   return *group != NULL && *table != NULL ? 1 : -1;
@@ -173,40 +189,54 @@ static int ad_ds_on_tables(ad_dust_sink_t *sink, json_object *root) {
   return 0;
 }
 
-/* A document this sink made carries where its record came from as tags
- * ("<origin>_base_id:<group>", "<origin>_table_id:<table>", encoder.c)
- * and is named "<origin>__<record id>" (request.h). */
+/* The value of the last tag of tags that starts with origin + key (what
+ * the encoder appends after the fields' tags), or NULL. */
+static const char *ad_ds_tag(json_object *tags, const char *origin,
+                             size_t olen, const char *key) {
+  const char *s, *found = NULL;
+  size_t i, klen = strlen(key);
+  json_object *tag;
+
+  for (i = 0; i < json_object_array_length(tags); i++) {
+    tag = json_object_array_get_idx(tags, i);
+    if (!json_object_is_type(tag, json_type_string))
+      continue;
+    s = json_object_get_string(tag);
+    if (strncmp(s, origin, olen) == 0 && strncmp(s + olen, key, klen) == 0)
+      found = s + olen + klen;
+  }
+  return found;
+}
+
+/* A document this sink made is named "<origin>__<record id>" (request.h)
+ * and carries where its record came from as its last tags,
+ * "<origin>_base_id:<group>" and "<origin>_table_id:<table>" (encoder.c);
+ * origin, group, table and record are letters and digits. */
 static void ad_ds_owned_document(ad_dust_sink_t *sink, json_object *doc) {
-  json_object *id, *tags, *tag;
-  const char *s, *group = NULL, *table = NULL, *colon;
-  char origin[64] = "", want[80];
-  size_t i, n;
+  json_object *id, *tags;
+  const char *s, *sep, *group, *table;
+  char origin[64];
+  size_t olen;
 
   if (!json_object_object_get_ex(doc, "document_id", &id) ||
       !json_object_is_type(id, json_type_string) ||
       !json_object_object_get_ex(doc, "tags", &tags) ||
       !json_object_is_type(tags, json_type_array))
     return;
-  for (i = 0; i < json_object_array_length(tags); i++) {
-    tag = json_object_array_get_idx(tags, i);
-    if (!json_object_is_type(tag, json_type_string))
-      continue;
-    s = json_object_get_string(tag);
-    if ((colon = strstr(s, "_base_id:")) != NULL &&
-        (size_t)(colon - s) < sizeof(origin)) {
-      snprintf(origin, sizeof(origin), "%.*s", (int)(colon - s), s);
-      group = colon + strlen("_base_id:");
-    } else if ((colon = strstr(s, "_table_id:")) != NULL) {
-      table = colon + strlen("_table_id:");
-    }
-  }
   s = json_object_get_string(id);
-  n = (size_t)snprintf(want, sizeof(want), "%s__", origin);
-  if (group == NULL || table == NULL || origin[0] == '\0' ||
-      n >= sizeof(want) || strncmp(s, want, n) != 0 || s[n] == '\0')
+  if ((sep = strstr(s, "__")) == NULL ||
+      (olen = (size_t)(sep - s)) >= sizeof(origin) || !ad_ds_alnum(s, olen) ||
+      !ad_ds_alnum(sep + 2, strlen(sep + 2)))
+    return;
+  memcpy(origin, s, olen);
+  origin[olen] = '\0';
+  group = ad_ds_tag(tags, origin, olen, "_base_id:");
+  table = ad_ds_tag(tags, origin, olen, "_table_id:");
+  if (group == NULL || table == NULL || !ad_ds_alnum(group, strlen(group)) ||
+      !ad_ds_alnum(table, strlen(table)))
     return;
   ad_sink_owned_table(sink->o.host, origin, group, table);
-  ad_sink_owned(sink->o.host, group, table, s + n);
+  ad_sink_owned(sink->o.host, group, table, sep + 2);
 }
 
 /* A page of rows or documents: each reported; the next page follows
@@ -229,8 +259,13 @@ static int ad_ds_on_page(ad_ds_listing_t *l, json_object *root, int *more) {
       ad_sink_owned(l->sink->o.host, l->group_id, l->table_id,
                     json_object_get_string(id));
   }
-  *more = n == AD_DS_LIST_PAGE;
   l->offset += n;
+  /* Dust says how many there are; without it, a full page means more */
+  if (json_object_object_get_ex(root, "total", &id) &&
+      json_object_is_type(id, json_type_int))
+    *more = n > 0 && l->offset < (size_t)json_object_get_int64(id);
+  else
+    *more = n == AD_DS_LIST_PAGE;
   return 0;
 }
 
@@ -248,8 +283,8 @@ static void ad_ds_on_listing(ad_dust_call_t *call, const ad_dust_result_t *r,
   if (r->outcome != AD_DUST_DONE) {
     snprintf(msg, sizeof(msg), "%s", r->message);
     ad_ds_inventory_fail(sink, msg);
-    if (r->fatal)
-      ad_sink_fatal(sink->o.host, msg); /* the pipeline aborts the sink */
+    if (r->fatal) /* the run stops: nothing is read, the sink finishes */
+      ad_sink_fatal(sink->o.host, msg);
     return;
   }
   root = json_tokener_parse(r->body);
@@ -307,7 +342,7 @@ int ad_dust_sink_inventory(ad_dust_sink_t *sink) {
     return AD_EINVAL;
   if ((l = ad_ds_listing_new(sink)) == NULL)
     return AD_ENOMEM;
-  l->documents = ad_ds_documents(sink);
+  l->documents = ad_dust_sink_documents(sink);
   snprintf(l->what, sizeof(l->what), "listing the data source's %s",
            l->documents ? "documents" : "tables");
   if (ad_ds_listing_start(l) != 0) {

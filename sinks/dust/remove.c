@@ -25,15 +25,11 @@ typedef struct ad_ds_removal {
   char what[320];
 } ad_ds_removal_t;
 
-static int ad_ds_documents(const ad_dust_sink_t *sink) {
-  return sink->o.conf->data_format == AD_FORMAT_DOCUMENTS;
-}
-
-void ad_dust_sink_target(const ad_dust_sink_t *sink, ad_dust_target_t *t) {
-  t->base_url = sink->o.conf->base_url;
-  t->workspace_id = sink->o.conf->workspace_id;
-  t->space_id = sink->o.conf->space_id;
-  t->data_source_id = sink->o.conf->data_source_id;
+static void ad_ds_removal_free(ad_ds_removal_t *r) {
+  ad_list_remove(&r->node);
+  ad_dust_call_free(&r->call);
+  free(r->id);
+  free(r);
 }
 
 /* A removal ends: the engine hears of its record, and of the whole table
@@ -42,19 +38,15 @@ static void ad_ds_removal_end(ad_ds_removal_t *r, const char *error) {
   ad_ds_drop_t *d = r->drop;
   ad_sink_t *host = d->sink->o.host;
 
-  ad_list_remove(&r->node);
   if (error != NULL && d->error == NULL)
     d->error = strdup(error);
   if (r->id != NULL)
     ad_sink_removed(host, d->table, r->id, error);
-  ad_dust_call_free(&r->call);
-  free(r->id);
-  free(r);
+  ad_ds_removal_free(r);
   if (--d->left > 0)
     return;
   if (d->whole)
-    ad_sink_removed(host, d->table,
-                    NULL, d->error != NULL ? d->error : NULL);
+    ad_sink_removed(host, d->table, NULL, d->error);
   ad_table_unref(d->table);
   free(d->error);
   free(d);
@@ -65,21 +57,21 @@ static void ad_ds_on_removed(ad_dust_call_t *call, const ad_dust_result_t *res,
   ad_ds_removal_t *r = data;
   ad_dust_sink_t *sink = r->drop->sink;
   int fatal = res->outcome == AD_DUST_FAILED && res->fatal;
-  char msg[600];
+  char msg[600], reason[700];
 
   (void)call;
   sink->inflight--;
-  if (res->outcome == AD_DUST_DONE || res->outcome == AD_DUST_GONE) {
-    ad_ds_removal_end(r, NULL);
-  } else {
-    snprintf(msg, sizeof(msg), "%s", res->message);
-    ad_ds_removal_end(r, msg);
-  }
+  /* res->message lives in the call, which the end frees: copied first */
+  snprintf(msg, sizeof(msg), "%s", res->message);
+  ad_ds_removal_end(r, res->outcome == AD_DUST_DONE ||
+                               res->outcome == AD_DUST_GONE
+                           ? NULL
+                           : msg);
   if (fatal) {
-    snprintf(msg, sizeof(msg), "not written: the run stopped (%s)",
-             res->message);
-    ad_dust_sink_abort(sink, msg);
-    ad_sink_fatal(sink->o.host, res->message);
+    snprintf(reason, sizeof(reason), "not written: the run stopped (%s)",
+             msg);
+    ad_dust_sink_abort(sink, reason);
+    ad_sink_fatal(sink->o.host, msg);
     return;
   }
   ad_dust_sink_kick(sink);
@@ -97,7 +89,7 @@ static int ad_ds_removal_url(ad_ds_removal_t *r, const char *dust_table) {
   ad_buf_reset(url);
   if (r->id == NULL)
     return ad_dust_table_url(url, &target, dust_table);
-  if (!ad_ds_documents(sink))
+  if (!ad_dust_sink_documents(sink))
     return ad_dust_row_url(url, &target, dust_table, r->id);
   ad_buf_init(&doc, 0);
   rc = ad_dust_document_id(&doc, t->origin, r->id);
@@ -123,9 +115,7 @@ static int ad_ds_removal_add(ad_ds_drop_t *d, ad_list_t *list,
   ad_dust_call_init(&r->call, &sink->client);
   r->call.data = r;
   if (ad_ds_removal_url(r, dust_table) != 0) {
-    ad_dust_call_free(&r->call);
-    free(r->id);
-    free(r);
+    ad_ds_removal_free(r);
     return AD_ENOMEM;
   }
   if (id == NULL)
@@ -135,7 +125,7 @@ static int ad_ds_removal_add(ad_ds_drop_t *d, ad_list_t *list,
   else
     snprintf(r->what, sizeof(r->what), "deleting %s %s of table %s of base "
              "%s (gone at the source)",
-             ad_ds_documents(sink) ? "the document of record" : "row", id,
+             ad_dust_sink_documents(sink) ? "the document of record" : "row", id,
              t->table_id, t->group_id);
   r->call.what = r->what;
   ad_list_insert_tail(list, &r->node);
@@ -162,20 +152,15 @@ int ad_dust_sink_remove(ad_dust_sink_t *sink, ad_table_t *table,
   ad_buf_init(&dust_table, 0);
   rc = ad_dust_table_id(&dust_table, sink->o.conf->table_id_prefix,
                         table->group_id, table->table_id);
-  if (rc == 0 && whole && !ad_ds_documents(sink)) /* the table, at once */
+  if (rc == 0 && whole && !ad_dust_sink_documents(sink)) /* the table, at once */
     rc = ad_ds_removal_add(d, &added, NULL, dust_table.data);
   else
     for (i = 0; i < n && rc == 0; i++)
       rc = ad_ds_removal_add(d, &added, ids[i], dust_table.data);
   ad_buf_free(&dust_table);
   if (rc != 0) {
-    while ((node = ad_list_head(&added)) != NULL) {
-      ad_ds_removal_t *r = ad_container_of(node, ad_ds_removal_t, node);
-      ad_list_remove(node);
-      ad_dust_call_free(&r->call);
-      free(r->id);
-      free(r);
-    }
+    while ((node = ad_list_head(&added)) != NULL)
+      ad_ds_removal_free(ad_container_of(node, ad_ds_removal_t, node));
     free(d);
     return rc;
   }

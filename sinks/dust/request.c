@@ -97,6 +97,10 @@ int ad_dust_table_id(ad_buf_t *out, const char *prefix, const char *base_id,
   return rc;
 }
 
+int ad_dust_table_id_prefix(ad_buf_t *out, const char *prefix) {
+  return ad_dust_append_safe(out, prefix);
+}
+
 char *ad_dust_table_name(ad_slugset_t *names, const char *base_name,
                          const char *table_name) {
   ad_buf_t full;

@@ -39,6 +39,10 @@ int ad_dust_document_url(ad_buf_t *url, const ad_dust_target_t *t,
 int ad_dust_table_id(ad_buf_t *out, const char *prefix, const char *base_id,
                      const char *table_id);
 
+/* What every id ad_dust_table_id makes with prefix starts with: the
+ * prefix, with the same bytes replaced. */
+int ad_dust_table_id_prefix(ad_buf_t *out, const char *prefix);
+
 /* The table's Dust name: the slug of "base name table name" (or of the
  * table name alone when base_name is NULL), unique in names (a clash gets
  * _2, _3…). malloc'd; NULL on ENOMEM. */

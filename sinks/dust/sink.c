@@ -60,12 +60,11 @@ static void ad_ds_pump(ad_dust_sink_t *sink);
 static void ad_ds_fatal(ad_dust_sink_t *sink, const char *msg);
 static void ad_ds_table_fail(ad_ds_table_t *tbl, const char *msg);
 
-static int ad_ds_documents(const ad_dust_sink_t *sink) {
-  return sink->o.conf->data_format == AD_FORMAT_DOCUMENTS;
-}
-
-static void ad_ds_target(const ad_dust_sink_t *sink, ad_dust_target_t *t) {
-  ad_dust_sink_target(sink, t);
+void ad_dust_sink_target(const ad_dust_sink_t *sink, ad_dust_target_t *t) {
+  t->base_url = sink->o.conf->base_url;
+  t->workspace_id = sink->o.conf->workspace_id;
+  t->space_id = sink->o.conf->space_id;
+  t->data_source_id = sink->o.conf->data_source_id;
 }
 
 /* ---- accounting ---------------------------------------------------------- */
@@ -187,8 +186,8 @@ static int ad_ds_table_names(ad_ds_table_t *tbl) {
   snprintf(tbl->what_upsert, sizeof(tbl->what_upsert),
            "upserting Dust table %s for %s", tbl->dust_id, label);
   snprintf(tbl->what_rows, sizeof(tbl->what_rows), "writing %s of %s to Dust",
-           ad_ds_documents(sink) ? "documents" : "rows", label);
-  if (ad_ds_documents(sink))
+           ad_dust_sink_documents(sink) ? "documents" : "rows", label);
+  if (ad_dust_sink_documents(sink))
     return 0;
   tbl->name = ad_dust_table_name(&sink->names, t->group_name, t->table_name);
   if (tbl->name == NULL || ad_ds_table_body(tbl) != 0)
@@ -219,9 +218,9 @@ static ad_ds_table_t *ad_ds_table_get(ad_dust_sink_t *sink, ad_table_t *t) {
     ad_ds_table_free(tbl);
     return NULL;
   }
-  tbl->state = ad_ds_documents(sink) ? AD_DS_READY : AD_DS_NEW;
+  tbl->state = ad_dust_sink_documents(sink) ? AD_DS_READY : AD_DS_NEW;
   ad_list_insert_tail(&sink->tables, &tbl->node);
-  if (ad_dust_check_width(t, ad_ds_documents(sink), msg, sizeof(msg)) != 0)
+  if (ad_dust_check_width(t, ad_dust_sink_documents(sink), msg, sizeof(msg)) != 0)
     ad_ds_table_fail(tbl, msg);
   return tbl;
 }
@@ -238,7 +237,7 @@ static void ad_ds_release(ad_ds_table_t *tbl) {
   while ((n = ad_list_head(&tbl->held)) != NULL) {
     w = ad_container_of(n, ad_ds_write_t, node);
     if (sink->o.conf->truncate && !tbl->truncated &&
-        !ad_ds_documents(sink)) {
+        !ad_dust_sink_documents(sink)) {
       if (tbl->gate != NULL)
         return;
       tbl->gate = w;
@@ -330,7 +329,7 @@ static void ad_ds_upsert_start(ad_ds_table_t *tbl) {
   ad_buf_t *url = ad_dust_call_url(&tbl->call);
   int rc;
 
-  ad_ds_target(sink, &t);
+  ad_dust_sink_target(sink, &t);
   ad_buf_reset(url);
   rc = ad_dust_tables_url(url, &t);
   if (rc == 0)
@@ -435,7 +434,7 @@ static void ad_ds_on_write(ad_dust_call_t *call, const ad_dust_result_t *r,
     ad_ds_reupsert(w);
     break;
   default:
-    ad_ds_write_fail(w, r->message, !ad_ds_documents(sink));
+    ad_ds_write_fail(w, r->message, !ad_dust_sink_documents(sink));
     if (r->fatal) {
       ad_ds_fatal(sink, r->message);
       return;
@@ -451,7 +450,7 @@ static int ad_ds_write_url(ad_ds_write_t *w) {
   ad_buf_t id;
   int rc;
 
-  ad_ds_target(w->tbl->sink, &t);
+  ad_dust_sink_target(w->tbl->sink, &t);
   ad_buf_reset(url);
   if (!w->batch.document)
     return ad_dust_rows_url(url, &t, w->tbl->dust_id);
@@ -508,7 +507,7 @@ static int ad_ds_add_unit(ad_ds_table_t *tbl, const ad_page_t *page, size_t i) {
   if (w == NULL && (w = ad_ds_write_new(tbl)) == NULL)
     return AD_ENOMEM;
   tbl->open = w;
-  if (ad_ds_documents(sink))
+  if (ad_dust_sink_documents(sink))
     rc = ad_dust_batch_set_document(&w->batch, id, unit, len);
   else
     rc = ad_dust_batch_add_row(&w->batch, id, unit, len);
@@ -526,7 +525,7 @@ static int ad_ds_add_unit(ad_ds_table_t *tbl, const ad_page_t *page, size_t i) {
   sink->held_bytes += len;
   if (sink->held_rows > sink->peak_held_rows)
     sink->peak_held_rows = sink->held_rows;
-  if (ad_ds_documents(sink))
+  if (ad_dust_sink_documents(sink))
     ad_ds_seal(tbl);
   return 0;
 }
@@ -721,7 +720,7 @@ int ad_dust_sink_prepare(ad_dust_sink_t *sink, ad_table_t *t, char *err,
 
   if (tbl != NULL && tbl->prepared)
     return 0;
-  rc = ad_dust_layout_init(&layout, t, ad_ds_documents(sink), err, errlen);
+  rc = ad_dust_layout_init(&layout, t, ad_dust_sink_documents(sink), err, errlen);
   if (rc == 0 && tbl == NULL && (tbl = ad_ds_table_get(sink, t)) == NULL)
     rc = AD_ENOMEM;
   if (rc != 0) {
@@ -767,7 +766,7 @@ int ad_dust_sink_check(ad_dust_sink_t *sink) {
   ad_dust_target_t t;
   int rc;
 
-  ad_ds_target(sink, &t);
+  ad_dust_sink_target(sink, &t);
   ad_buf_reset(ad_dust_call_url(&sink->check_call));
   if ((rc = ad_dust_tables_url(ad_dust_call_url(&sink->check_call), &t)) != 0)
     return rc;
@@ -825,11 +824,11 @@ int ad_dust_sink_init(ad_dust_sink_t *sink, const ad_dust_sink_opts_t *o) {
   ad_list_init(&sink->removing);
   ad_list_init(&sink->listings);
   ad_timers_entry_init(&sink->drained_entry);
-  ad_sink_set_documents(o->host, ad_ds_documents(sink));
+  ad_sink_set_documents(o->host, ad_dust_sink_documents(sink));
   /* truncate replaces each table at its first batch: every row must come */
   ad_sink_set_rewrites(o->host,
-                       o->conf->truncate && !ad_ds_documents(sink));
-  batch_rows = ad_ds_documents(sink) ? 1 : (uint64_t)o->conf->batch_size;
+                       o->conf->truncate && !ad_dust_sink_documents(sink));
+  batch_rows = ad_dust_sink_documents(sink) ? 1 : (uint64_t)o->conf->batch_size;
   sink->max_rows =
       batch_rows * (uint64_t)cfg->engine.sink_concurrency + AD_DS_PAGE_ROWS;
   sink->max_bytes =

@@ -136,10 +136,13 @@ int ad_dust_sink_inventory(ad_dust_sink_t *sink);
 /* Stops it: ad_sink_inventoried follows with the abort's reason. */
 void ad_dust_inventory_abort(ad_dust_sink_t *sink);
 
-/* The sink's Dust target (request.h). */
+/* The sink's Dust target (request.h), and whether it writes documents. */
 struct ad_dust_target;
 void ad_dust_sink_target(const ad_dust_sink_t *sink,
                          struct ad_dust_target *t);
+static inline int ad_dust_sink_documents(const ad_dust_sink_t *sink) {
+  return sink->o.conf->data_format == AD_FORMAT_DOCUMENTS;
+}
 
 /* The encoder's side of the sink (encoder.h; ad_dust_encoder calls these).
  *

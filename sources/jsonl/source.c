@@ -682,6 +682,20 @@ static const ad_config_key_t ad_jr_keys[] = {
      AD_KEY_REQUIRED, NULL, "the export folder to read", NULL},
     {NULL}};
 
+/* One memory per export folder: two exports loaded into one data source
+ * never delete each other's tables, nor skip each other's on a resume. */
+static char *ad_jr_identity(const void *config) {
+  const ad_jl_source_config_t *c = config;
+  json_object *d = json_object_new_object();
+  char *text;
+  if (d == NULL)
+    return NULL;
+  json_object_object_add(d, "path", json_object_new_string(c->path));
+  text = strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
+  json_object_put(d);
+  return text;
+}
+
 const ad_source_plugin_t ad_jsonl_source_plugin = {
     .name = "jsonl",
     .description = "an export folder of the jsonl sink, read back",
@@ -693,4 +707,5 @@ const ad_source_plugin_t ad_jsonl_source_plugin = {
     .stop = ad_jr_stop,
     .check_report = ad_jr_check_report,
     .close = ad_jr_close,
+    .identity = ad_jr_identity,
 };

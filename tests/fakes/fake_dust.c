@@ -705,6 +705,11 @@ static enum MHD_Result fd_delete_row(ad_fake_dust_t *fd,
     return fd_error(fd, conn, 404, "table_not_found",
                     "The table you requested was not found.");
   }
+  if (json_object_object_get_ex(fd->rejected, tid, NULL)) { /* a test's */
+    pthread_mutex_unlock(&fd->mu);
+    return fd_error(fd, conn, 400, "invalid_request_error",
+                    "Invalid request: rejected for this table by the test");
+  }
   if (json_object_object_get_ex(t->rows, rid, NULL)) {
     json_object_object_del(t->rows, rid);
     fd->c.rows_deleted++;

@@ -99,8 +99,8 @@ json_object *ad_fake_dust_counters_json(ad_fake_dust_t *fake);
  * clock's when none was sent). The caller puts the reference. */
 json_object *ad_fake_dust_dump(ad_fake_dust_t *fake);
 
-/* From now on, rows for table_id are refused with 400 (a permanent
- * failure of one table, for tests). */
+/* From now on, rows for table_id, and deletes of them, are refused with
+ * 400 (a permanent failure of one table, for tests). */
 void ad_fake_dust_reject_table(ad_fake_dust_t *fake, const char *table_id);
 
 /* Forgets a table and its rows, as if deleted behind the writer's back:
