@@ -313,11 +313,12 @@ void ad_sink_written(ad_sink_t *sink, ad_table_t *t, uint64_t count) {
   ad_stats_base_at(st, t->stats_group)->written += count;
 }
 
-void ad_sink_written_id(ad_sink_t *sink, ad_table_t *t, const char *id) {
+void ad_sink_written_id(ad_sink_t *sink, ad_table_t *t, const char *id,
+                        const unsigned char *hash) {
   ad_host_t *host = sink->host;
   ad_sink_written(sink, t, 1);
   if (host->cbs.written_id != NULL)
-    host->cbs.written_id(t, id, host->cbs.data);
+    host->cbs.written_id(t, id, hash, host->cbs.data);
 }
 
 void ad_sink_set_rewrites(ad_sink_t *sink, int rewrites) {

@@ -88,14 +88,15 @@ typedef struct ad_host_cbs {
   /* The table was announced and prepared; its pages follow. */
   void (*table_begin)(ad_table_t *table, void *data);
   /* A page on its way to the queue: drops the units the destination
-   * holds as they are, returning how many. */
+   * holds as they are, returning how many, and hashes the others. */
   size_t (*filter)(ad_page_t *page, void *data);
   /* The table was read to its end: its last page was pushed and the
    * source ended it without error (a stop ends tables short of that). */
   void (*table_read)(ad_table_t *table, void *data);
   void (*group)(const char *group, void *data); /* announced */
   void (*complete)(const char *group, void *data);
-  void (*written_id)(ad_table_t *table, const char *id, void *data);
+  void (*written_id)(ad_table_t *table, const char *id,
+                     const unsigned char *hash, void *data);
   void (*removed)(ad_table_t *table, const char *id, const char *error,
                   void *data);
   void (*owned_table)(const char *origin, const char *group_id,

@@ -30,6 +30,7 @@ int ad_page_begin(ad_page_t *page, const char *id, size_t id_len) {
     page->cap = cap;
   }
   u = &page->units[page->nunits];
+  memset(u->hash, 0, sizeof(u->hash));
   u->id_off = page->data.len;
   u->id_len = id_len;
   rc = ad_buf_append(&page->data, id, id_len);
@@ -82,6 +83,10 @@ const char *ad_page_data(const ad_page_t *page, size_t i, size_t *len) {
   if (len != NULL)
     *len = page->units[i].len;
   return ad_page_unit(page, i);
+}
+
+const unsigned char *ad_page_hash(const ad_page_t *page, size_t i) {
+  return page->units[i].hash;
 }
 
 int ad_page_is_first(const ad_page_t *page) { return page->first; }

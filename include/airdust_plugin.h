@@ -180,6 +180,10 @@ ad_table_t *ad_page_table(const ad_page_t *page);
 size_t ad_page_count(const ad_page_t *page);
 const char *ad_page_id(const ad_page_t *page, size_t i); /* NUL-terminated */
 const char *ad_page_data(const ad_page_t *page, size_t i, size_t *len);
+/* 16 bytes: in a recurring sync, the engine's hash of unit i (what the
+ * sink would send); all zero otherwise. A sink that removes keeps it with
+ * the unit and hands it back with ad_sink_written_id. */
+const unsigned char *ad_page_hash(const ad_page_t *page, size_t i);
 int ad_page_is_first(const ad_page_t *page); /* the table's first page */
 int ad_page_is_last(const ad_page_t *page);  /* nothing of it follows */
 
@@ -439,10 +443,13 @@ int ad_sink_has_page(const ad_sink_t *sink);
 /* The destination acknowledged count records of table. */
 void ad_sink_written(ad_sink_t *sink, ad_table_t *table, uint64_t count);
 
-/* The destination acknowledged the record id of table (counted as one
- * written): what a sink with remove reports, so the sync remembers what
- * it holds. */
-void ad_sink_written_id(ad_sink_t *sink, ad_table_t *table, const char *id);
+/* The destination acknowledged the unit of record id of table (counted as
+ * one written), whose ad_page_hash was hash (NULL: not known): what a sink
+ * with remove reports, so the sync remembers what the destination holds.
+ * Each write reports its own unit's hash, so a record sent twice in a run
+ * is remembered as the write acknowledged last. */
+void ad_sink_written_id(ad_sink_t *sink, ad_table_t *table, const char *id,
+                        const unsigned char *hash);
 
 /* A sink that describes each table to the destination (Dust's table
  * upsert) asks whether the destination holds table as desc (its own bytes,

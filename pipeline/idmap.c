@@ -68,7 +68,7 @@ static int ad_idmap_grow(ad_idmap_t *m) {
       ;
     slots[j] = *e;
     len = strlen(m->keys.data + e->key_off) + 1;
-    slots[j].key_off = keys.len;
+    slots[j].key_off = (uint32_t)keys.len;
     if (ad_buf_append(&keys, m->keys.data + e->key_off, len) != 0) {
       free(slots);
       ad_buf_free(&keys);
@@ -97,7 +97,7 @@ ad_idmap_entry_t *ad_idmap_put(ad_idmap_t *m, const char *id, size_t len,
   if ((m->used + 1) * 4 > m->cap * 3 && ad_idmap_grow(m) != 0)
     return NULL;
   off = m->keys.len;
-  if (ad_buf_append(&m->keys, id, len) != 0 ||
+  if (off + len + 1 > UINT32_MAX || ad_buf_append(&m->keys, id, len) != 0 ||
       ad_buf_append(&m->keys, "", 1) != 0) {
     m->keys.len = off;
     return NULL;
@@ -108,7 +108,7 @@ ad_idmap_entry_t *ad_idmap_put(ad_idmap_t *m, const char *id, size_t len,
   e = &m->slots[i];
   memset(e, 0, sizeof(*e));
   e->key_hash = h;
-  e->key_off = off;
+  e->key_off = (uint32_t)off;
   m->count++;
   m->used++;
   *created = 1;

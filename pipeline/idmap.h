@@ -13,11 +13,11 @@
 
 typedef struct ad_idmap_entry {
   uint64_t key_hash; /* 0: a free slot */
-  size_t key_off;    /* the id, NUL-terminated, in the map's keys */
-  unsigned char hash[16];
+  uint32_t key_off;  /* the id, NUL-terminated, in the map's keys */
   unsigned char flags; /* the caller's */
   unsigned char dead;  /* deleted: a tombstone until the next growth */
-} ad_idmap_entry_t;
+  unsigned char hash[16];
+} ad_idmap_entry_t; /* 32 bytes: a slot of a map of a million */
 
 typedef struct ad_idmap {
   ad_idmap_entry_t *slots;
@@ -35,7 +35,7 @@ ad_idmap_entry_t *ad_idmap_get(const ad_idmap_t *m, const char *id,
                                size_t len);
 
 /* The entry of id, made (zeroed, *created = 1) when new; NULL when out of
- * memory. Entries move when the map grows: pointers to them are valid
+ * memory, or when the keys would pass 4 GiB. Entries move when the map grows: pointers to them are valid
  * until the next put. */
 ad_idmap_entry_t *ad_idmap_put(ad_idmap_t *m, const char *id, size_t len,
                                int *created);

@@ -11,16 +11,15 @@
 #include "page.h"
 #include "table.h"
 
-/* Stored puts and deletes become durable in batches: a crash loses at most
- * this many acknowledgements, which only means rewriting those records. */
-#define AD_MIRROR_COMMIT_EVERY 4096
+/* Stored puts and deletes become durable about once a second (and at each
+ * table's end): a crash loses at most that second's acknowledgements,
+ * which only means rewriting those records. Each commit writes every page
+ * it dirtied to the journal, and ids arrive in no order, so fewer commits
+ * write fewer pages. */
+#define AD_MIRROR_COMMIT_MS 1000
+#define AD_MIRROR_COMMIT_MAX 262144 /* and at most this many at once */
 
-enum {
-  AD_MIRROR_SEEN = 1, /* stored: read in this run */
-  AD_MIRROR_TWICE = 2 /* pending: sent twice in this run (a reader that
-                         restarted); which write an acknowledgement is for
-                         is not known, so its hash is stored as unknown */
-};
+enum { AD_MIRROR_SEEN = 1 }; /* stored: read in this run */
 
 /* Deletions of fewer records than this pass the guard whatever their
  * share: a table of four losing three is an edit, not an accident. */
@@ -31,7 +30,6 @@ typedef struct ad_mirror_table {
   ad_list_t node;
   ad_table_t *table; /* one reference */
   ad_idmap_t stored;  /* what the destination holds; SEEN when read now */
-  ad_idmap_t pending; /* sent, not yet acknowledged: the hashes it sent */
   uint64_t removing;  /* deletions asked and not yet answered */
   ad_store_hash_t described; /* the sink's description the destination
                                 holds (all zero: none known) */
@@ -60,11 +58,13 @@ static void ad_mirror_commit(ad_mirror_t *m) {
   if (m->store_broken)
     return;
   m->uncommitted = 0;
+  m->committed_ms = uv_now(m->o.host->loop);
   ad_mirror_broken(m, ad_store_commit(m->o.store));
 }
 
 static void ad_mirror_counted(ad_mirror_t *m) {
-  if (++m->uncommitted >= AD_MIRROR_COMMIT_EVERY)
+  if (++m->uncommitted >= AD_MIRROR_COMMIT_MAX ||
+      uv_now(m->o.host->loop) - m->committed_ms >= AD_MIRROR_COMMIT_MS)
     ad_mirror_commit(m);
 }
 
@@ -107,6 +107,7 @@ int ad_mirror_init(ad_mirror_t *m, const ad_mirror_opts_t *opts,
   m->resumed = resumed;
   m->incremental = sink->plugin->remove != NULL;
   m->rewrites = sink->rewrites;
+  m->committed_ms = uv_now(opts->host->loop);
   ad_idmap_init(&m->tables);
   ad_idmap_init(&m->groups);
   ad_list_init(&m->states);
@@ -117,7 +118,6 @@ static void ad_mirror_table_free(ad_mirror_table_t *mt) {
   ad_list_remove(&mt->node);
   free(mt->remove_error);
   ad_idmap_free(&mt->stored);
-  ad_idmap_free(&mt->pending);
   mt->table->mirror = NULL;
   ad_table_unref(mt->table);
   free(mt);
@@ -140,7 +140,6 @@ static ad_mirror_table_t *ad_mirror_state(ad_mirror_t *m, ad_table_t *t) {
     return NULL;
   mt->table = ad_table_ref(t);
   ad_idmap_init(&mt->stored);
-  ad_idmap_init(&mt->pending);
   ad_list_insert_tail(&m->states, &mt->node);
   t->mirror = mt;
   return mt;
@@ -246,29 +245,21 @@ void ad_mirror_described(ad_mirror_t *m, ad_table_t *t, const void *desc,
 size_t ad_mirror_filter(ad_mirror_t *m, ad_page_t *page) {
   ad_mirror_table_t *mt = page->table->mirror;
   ad_idmap_entry_t *e;
-  XXH128_canonical_t hash;
+  ad_store_hash_t h;
   size_t i, kept = 0;
-  int created;
 
   if (mt == NULL || !mt->loaded || !m->incremental)
     return 0;
   for (i = 0; i < page->nunits; i++) {
     ad_unit_t *u = &page->units[i];
-    const char *id = ad_page_unit_id(page, i);
-    XXH128_canonicalFromHash(&hash,
-                             XXH3_128bits(ad_page_unit(page, i), u->len));
-    e = ad_idmap_get(&mt->stored, id, u->id_len);
+    ad_mirror_hash(ad_page_unit(page, i), u->len, &h);
+    e = ad_idmap_get(&mt->stored, ad_page_unit_id(page, i), u->id_len);
     if (e != NULL) {
       e->flags |= AD_MIRROR_SEEN;
-      if (!m->rewrites && memcmp(e->hash, hash.digest, 16) == 0)
+      if (!m->rewrites && memcmp(e->hash, h.b, sizeof(h.b)) == 0)
         continue; /* the destination holds it as it is */
     }
-    e = ad_idmap_put(&mt->pending, id, u->id_len, &created);
-    if (e != NULL && !created)
-      e->flags |= AD_MIRROR_TWICE;
-    if (e != NULL)
-      memcpy(e->hash, hash.digest, 16);
-    /* else: written, and not remembered (rewritten by the next run) */
+    memcpy(u->hash, h.b, sizeof(u->hash)); /* the sink hands it back */
     page->units[kept++] = *u;
   }
   i = page->nunits - kept;
@@ -277,19 +268,16 @@ size_t ad_mirror_filter(ad_mirror_t *m, ad_page_t *page) {
   return i;
 }
 
-void ad_mirror_written(ad_mirror_t *m, ad_table_t *t, const char *id) {
-  ad_mirror_table_t *mt = t->mirror;
-  ad_idmap_entry_t *e;
+void ad_mirror_written(ad_mirror_t *m, ad_table_t *t, const char *id,
+                       const unsigned char *hash) {
   ad_store_hash_t h;
 
-  if (mt == NULL || m->store_broken ||
-      (e = ad_idmap_get(&mt->pending, id, strlen(id))) == NULL)
+  if (t->mirror == NULL || m->store_broken)
     return;
-  if (e->flags & AD_MIRROR_TWICE)
-    memset(h.b, 0, sizeof(h.b)); /* unknown: the next run rewrites it */
+  if (hash != NULL)
+    memcpy(h.b, hash, sizeof(h.b));
   else
-    memcpy(h.b, e->hash, sizeof(h.b));
-  ad_idmap_del(&mt->pending, e);
+    memset(h.b, 0, sizeof(h.b)); /* unknown: the next run rewrites it */
   ad_mirror_broken(m, ad_store_record_put(m->o.store, t->group_id,
                                           t->table_id, id, &h));
   ad_mirror_counted(m);
@@ -306,7 +294,6 @@ static void ad_mirror_try_finish(ad_mirror_t *m, ad_mirror_table_t *mt) {
     return;
   mt->finished = 1;
   ad_idmap_free(&mt->stored);
-  ad_idmap_free(&mt->pending);
   if (m->store_broken)
     return;
   ad_mirror_commit(m);
@@ -648,19 +635,15 @@ void ad_mirror_owned_table(ad_mirror_t *m, const char *origin,
 
 void ad_mirror_owned(ad_mirror_t *m, const char *group_id,
                      const char *table_id, const char *id) {
-  ad_store_hash_t h;
-  int rc;
+  ad_store_hash_t unknown;
   if (m->store_broken)
     return;
   /* A record an earlier, cut inventory or a run already stored keeps its
    * hash; a new one gets the unknown hash (never a unit's: rewritten). */
-  rc = ad_store_record_get(m->o.store, group_id, table_id, id, &h);
-  if (rc == 0) {
-    memset(&h, 0, sizeof(h));
-    rc = ad_store_record_put(m->o.store, group_id, table_id, id, &h);
-    ad_mirror_counted(m);
-  }
-  ad_mirror_broken(m, rc < 0 ? rc : 0);
+  memset(&unknown, 0, sizeof(unknown));
+  ad_mirror_broken(m, ad_store_record_add(m->o.store, group_id, table_id, id,
+                                          &unknown));
+  ad_mirror_counted(m);
 }
 
 void ad_mirror_stop(ad_mirror_t *m) { m->stopping = 1; }

@@ -5,9 +5,11 @@
  * (engine/host.h), with the sync's memory (state/store.h):
  *  - a page on its way to the queue loses the records the destination
  *    holds as they are: the hash of each record's unit (the bytes the sink
- *    would send) is compared with the one stored for it;
- *  - the hash of a record sent is stored once the sink reports it
- *    acknowledged, never before: a crash in between means a rewrite;
+ *    would send) is compared with the one stored for it, and kept in the
+ *    page with the unit;
+ *  - the sink hands that hash back when the destination acknowledged the
+ *    unit, and only then is it stored: a crash in between means a
+ *    rewrite;
  *  - a table fully read, with no record failed on the read side, loses at
  *    the destination the records the store holds and the read did not
  *    see; a table, or group, the source listed completely and that no
@@ -50,7 +52,7 @@ typedef struct ad_mirror {
   ad_idmap_t groups;   /* "group\037listed", "group\037complete" */
   int all_groups;      /* it listed every group */
   ad_list_t states;    /* ad_mirror_table_t */
-  uint64_t uncommitted;
+  uint64_t uncommitted, committed_ms;
   int store_broken;    /* a store error was reported: remember nothing more */
   int stopping;        /* the run stops short: delete nothing more */
 } ad_mirror_t;
@@ -72,7 +74,8 @@ void ad_mirror_table_read(ad_mirror_t *m, ad_table_t *table);
 void ad_mirror_table_done(ad_mirror_t *m, ad_table_t *table);
 void ad_mirror_group(ad_mirror_t *m, const char *group);
 void ad_mirror_complete(ad_mirror_t *m, const char *group);
-void ad_mirror_written(ad_mirror_t *m, ad_table_t *table, const char *id);
+void ad_mirror_written(ad_mirror_t *m, ad_table_t *table, const char *id,
+                       const unsigned char *hash);
 int ad_mirror_table_same(ad_mirror_t *m, ad_table_t *table, const void *desc,
                          size_t len);
 void ad_mirror_described(ad_mirror_t *m, ad_table_t *table, const void *desc,

@@ -153,8 +153,9 @@ static void ad_pl_complete(const char *group, void *data) {
   ad_mirror_complete(&((ad_pipeline_t *)data)->mirror, group);
 }
 
-static void ad_pl_written_id(ad_table_t *t, const char *id, void *data) {
-  ad_mirror_written(&((ad_pipeline_t *)data)->mirror, t, id);
+static void ad_pl_written_id(ad_table_t *t, const char *id,
+                             const unsigned char *hash, void *data) {
+  ad_mirror_written(&((ad_pipeline_t *)data)->mirror, t, id, hash);
 }
 
 static void ad_pl_removed(ad_table_t *t, const char *id, const char *error,

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "airdust.h"
+#include "buf.h"
 #include "builtin.h"
 #include "config.h"
 #include "log.h"
@@ -142,8 +143,32 @@ static char *ad_sync_side(const char *type, char *(*say)(const void *),
   return text;
 }
 
+/* The source's secret values (its API key), joined: what tells two
+ * accounts' syncs of the same scope apart in the default memory's name
+ * (digested there, never stored). NULL when it has none; malloc'd. */
+static char *ad_sync_source_key(const ad_sync_t *s) {
+  const ad_config_key_t *k;
+  ad_buf_t out;
+  const char *v;
+
+  ad_buf_init(&out, 0);
+  for (k = s->cfg.source_plugin->keys; k != NULL && k->name != NULL; k++) {
+    if (!(k->flags & AD_KEY_SECRET) ||
+        (k->type != AD_KEY_STRING && k->type != AD_KEY_OPTSTRING))
+      continue;
+    v = *(char *const *)((const char *)s->cfg.source.conf + k->offset);
+    if (v != NULL && ad_buf_printf(&out, "%s\n", v) != 0) {
+      ad_buf_free(&out);
+      return NULL;
+    }
+  }
+  return ad_buf_steal(&out, NULL);
+}
+
 /* The sync's memory: the file asked for, or the default one for this
- * source and destination. A default that cannot be had costs a warning
+ * source and destination (and this source's key: a new token starts a
+ * new default memory, which costs one rewrite; --state FILE keeps one
+ * across tokens). A default that cannot be had costs a warning
  * and the memory, not the run. */
 static int ad_sync_store(ad_sync_t *s, char *err, size_t errlen) {
   const ad_source_plugin_t *src = s->cfg.source_plugin;
@@ -151,7 +176,7 @@ static int ad_sync_store(ad_sync_t *s, char *err, size_t errlen) {
   const char *dir = s->cfg.engine.state_dir;
   char *source = ad_sync_side(src->name, src->identity, s->cfg.source.conf);
   char *dest = ad_sync_side(sink->name, sink->destination, s->cfg.sink.conf);
-  char *path = NULL, why[600];
+  char *path = NULL, *key = NULL, why[600];
   int rc = 0, created;
 
   why[0] = '\0';
@@ -162,8 +187,14 @@ static int ad_sync_store(ad_sync_t *s, char *err, size_t errlen) {
   else if (dir == NULL)
     snprintf(why, sizeof(why), "no state folder (set engine.state_dir, or "
                                "HOME or XDG_STATE_HOME)");
-  else if (ad_mkdirs(dir, why, sizeof(why)) == 0)
-    rc = ad_store_default_path(dir, source, dest, &path);
+  else if (ad_mkdirs(dir, why, sizeof(why)) == 0) {
+    key = ad_sync_source_key(s);
+    rc = ad_store_default_path(dir, source, dest, key, &path);
+    if (key != NULL) { /* a secret: gone from memory once digested */
+      memset(key, 0, strlen(key));
+      free(key);
+    }
+  }
   if (rc == 0 && path == NULL && why[0] == '\0')
     rc = AD_ENOMEM;
   if (rc == 0 && path != NULL)

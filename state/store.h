@@ -187,6 +187,12 @@ int ad_store_record_put(ad_store_t *st, const char *group_id,
                         const ad_store_hash_t *h);
 
 /* Removes the record (absent is fine). Joins the open transaction. */
+/* put, unless a record of id is known (with its own hash, or waiting to
+ * be settled by a later put): what a listing of the destination adds to
+ * what the memory knows. Joins the open transaction. */
+int ad_store_record_add(ad_store_t *st, const char *group_id,
+                        const char *table_id, const char *id,
+                        const ad_store_hash_t *h);
 int ad_store_record_del(ad_store_t *st, const char *group_id,
                         const char *table_id, const char *id);
 
@@ -196,10 +202,14 @@ int ad_store_commit(ad_store_t *st);
 /* ---- Where a sync's store lies. ---- */
 
 /* state_dir + "/sync-" + the first 16 hex digits of the SHA-256 of
- * (source, destination) + ".db" (ad_digest_hex): the same for the same
- * sync, another for another source or destination. *out is malloc'd (the
- * caller frees it). Returns 0 or AD_ENOMEM (*out NULL). */
+ * (source, destination[, key]) + ".db" (ad_digest_hex): the same for the
+ * same sync, another for another source or destination. key (may be
+ * NULL) tells apart syncs that must not share a memory but whose texts
+ * are the same, such as two accounts' tokens: it is only digested, never
+ * stored. *out is malloc'd (the caller frees it). Returns 0 or AD_ENOMEM
+ * (*out NULL). */
 int ad_store_default_path(const char *state_dir, const char *source,
-                          const char *destination, char **out);
+                          const char *destination, const char *key,
+                          char **out);
 
 #endif

@@ -648,16 +648,20 @@ START_TEST(test_crash_keeps_only_committed) {
 END_TEST
 
 START_TEST(test_default_path) {
-  char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+  char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
   size_t i, len;
 
-  ck_assert_int_eq(ad_store_default_path("/state", SRC, DST, &a), 0);
-  ck_assert_int_eq(ad_store_default_path("/state", SRC, DST, &b), 0);
-  ck_assert_int_eq(ad_store_default_path("/state", SRC, DST_OTHER, &c), 0);
-  ck_assert_int_eq(ad_store_default_path("/state", "{}", DST, &d), 0);
+  ck_assert_int_eq(ad_store_default_path("/state", SRC, DST, NULL, &a), 0);
+  ck_assert_int_eq(ad_store_default_path("/state", SRC, DST, NULL, &b), 0);
+  ck_assert_int_eq(
+      ad_store_default_path("/state", SRC, DST_OTHER, NULL, &c), 0);
+  ck_assert_int_eq(ad_store_default_path("/state", "{}", DST, NULL, &d), 0);
+  ck_assert_int_eq(ad_store_default_path("/state", SRC, DST, "patB", &e), 0);
   ck_assert_str_eq(a, b);
   ck_assert_str_ne(a, c);
   ck_assert_str_ne(a, d);
+  ck_assert_str_ne(a, e); /* another account's token: another memory */
+  ck_assert_ptr_null(strstr(e, "patB"));
   len = strlen(a);
   ck_assert_uint_eq(len, strlen("/state/sync-") + 16 + strlen(".db"));
   ck_assert_int_eq(strncmp(a, "/state/sync-", 12), 0);
@@ -668,6 +672,7 @@ START_TEST(test_default_path) {
   free(b);
   free(c);
   free(d);
+  free(e);
 }
 END_TEST
 

@@ -43,7 +43,13 @@ static ad_dust_span_t *ad_dust_batch_span(ad_dust_batch_t *b, const char *id) {
   if (ad_buf_append(&b->ids, id, strlen(id) + 1) != 0)
     return NULL;
   b->units[b->n].id_off = id_off;
+  memset(b->units[b->n].hash, 0, sizeof(b->units[b->n].hash));
   return &b->units[b->n];
+}
+
+void ad_dust_batch_hash_last(ad_dust_batch_t *b, const unsigned char *hash) {
+  if (b->n > 0 && hash != NULL)
+    memcpy(b->units[b->n - 1].hash, hash, sizeof(b->units[b->n - 1].hash));
 }
 
 int ad_dust_batch_add_row(ad_dust_batch_t *b, const char *id, const char *row,
@@ -106,9 +112,12 @@ static int ad_dust_batch_copy(const ad_dust_batch_t *b, size_t from, size_t to,
                               ad_dust_batch_t *out) {
   size_t i;
   int rc = 0;
-  for (i = from; i < to && rc == 0; i++)
+  for (i = from; i < to && rc == 0; i++) {
     rc = ad_dust_batch_add_row(out, ad_dust_batch_id(b, i),
                                b->body.data + b->units[i].off, b->units[i].len);
+    if (rc == 0)
+      ad_dust_batch_hash_last(out, b->units[i].hash);
+  }
   return rc;
 }
 

@@ -14,6 +14,7 @@
 typedef struct ad_dust_span {
   size_t off, len; /* the unit in body */
   size_t id_off;   /* its record id, NUL-terminated, in ids */
+  unsigned char hash[16]; /* the page's hash of the unit (ad_page_hash) */
 } ad_dust_span_t;
 
 typedef struct ad_dust_batch {
@@ -57,6 +58,14 @@ int ad_dust_batch_split(ad_dust_batch_t *b, ad_dust_batch_t *rest);
 static inline const char *ad_dust_batch_id(const ad_dust_batch_t *b,
                                            size_t i) {
   return b->ids.data + b->units[i].id_off;
+}
+
+/* The hash of the unit added last (16 bytes, copied), handed back with its
+ * acknowledgement; a split keeps each unit's. */
+void ad_dust_batch_hash_last(ad_dust_batch_t *b, const unsigned char *hash);
+static inline const unsigned char *ad_dust_batch_hash(const ad_dust_batch_t *b,
+                                                      size_t i) {
+  return b->units[i].hash;
 }
 
 #endif

@@ -417,7 +417,8 @@ static void ad_ds_on_write(ad_dust_call_t *call, const ad_dust_result_t *r,
   case AD_DUST_DONE:
     for (i = 0; i < w->batch.n; i++)
       ad_sink_written_id(sink->o.host, tbl->table,
-                         ad_dust_batch_id(&w->batch, i));
+                         ad_dust_batch_id(&w->batch, i),
+                         ad_dust_batch_hash(&w->batch, i));
     tbl->pending -= w->batch.n;
     tbl->written += w->batch.n;
     if (tbl->gate == w) {
@@ -518,6 +519,7 @@ static int ad_ds_add_unit(ad_ds_table_t *tbl, const ad_page_t *page, size_t i) {
     }
     return rc;
   }
+  ad_dust_batch_hash_last(&w->batch, ad_page_hash(page, i));
   len = w->batch.units[w->batch.n - 1].len;
   w->bytes += len;
   tbl->pending++;
