@@ -34,7 +34,10 @@ typedef struct ad_bench {
 /* One sync against a fresh pair of fakes. */
 typedef struct ad_bench_run {
   const char *name;       /* names the work files */
-  const char *at_args[16]; /* fake-airtable options */
+  /* A run that continues another's sync: that run's state folder (its
+   * memory) is used as it is, not cleared. */
+  const char *state_of;
+  const char *at_args[24]; /* fake-airtable options */
   const char *dust_args[8];
   json_object *config;    /* sections to merge over the defaults (taken) */
   ad_proc_usage_t usage;
@@ -135,12 +138,12 @@ static void ad_bench_emit(ad_bench_t *b, const char *bench,
 static int ad_bench_fake(ad_bench_t *b, ad_proc_t *p, const char *which,
                          const char *const *extra, const char *log,
                          char *url, size_t urllen) {
-  const char *argv[24];
+  const char *argv[32];
   int n = 0;
 
   argv[n++] = b->airdust;
   argv[n++] = which;
-  while (*extra != NULL && n < 23)
+  while (*extra != NULL && n < 31)
     argv[n++] = *extra++;
   argv[n] = NULL;
   return ad_proc_start(p, (char *const *)argv, log, url, urllen);
@@ -172,8 +175,14 @@ static void ad_bench_config(const ad_bench_t *b, ad_bench_run_t *r,
                             const char *at, const char *dust,
                             const char *path) {
   json_object *cfg = r->config != NULL ? r->config : json_object_new_object();
+  char dir[512];
 
-  ad_bench_state(b, r->name, cfg);
+  if (r->state_of == NULL) {
+    ad_bench_state(b, r->name, cfg);
+  } else {
+    ad_bench_path(dir, sizeof(dir), b, r->state_of, "state");
+    ad_jset(cfg, "engine", "state_dir", json_object_new_string(dir));
+  }
   if (!ad_bench_is_jsonl(cfg, "source")) {
     ad_jset(cfg, "source", "api_key", json_object_new_string(AD_BENCH_TOKEN));
     ad_jset(cfg, "source", "base_url", json_object_new_string(at));
@@ -749,6 +758,172 @@ static void ad_bench_jsonl(ad_bench_t *b) {
   ad_bench_run_free(&r);
 }
 
+/* ---- 7. recurring syncs -------------------------------------------------- */
+
+/* Ports free now, for fakes that must answer at the same addresses in
+ * two runs: the sync's memory belongs to its source and its destination,
+ * whose URLs are part of what they are. */
+static void ad_bench_ports(char ports[2][16]) {
+  snprintf(ports[0], 16, "%d", ad_proc_free_port());
+  snprintf(ports[1], 16, "%d", ad_proc_free_port());
+}
+
+/* The sync's first run, fast (Airtable's limits off, documents
+ * unlimited, budgets not kept): it only has to leave the memory and the
+ * request count a rerun is measured against. */
+static int ad_bench_mirror_first(ad_bench_t *b, ad_bench_run_t *r,
+                                 const ad_bench_size_t *s, char buf[3][16],
+                                 const char *format, char ports[2][16]) {
+  ad_bench_fast_airtable(r, s, buf);
+  AD_ARGS(r->at_args, "--port", ports[0]);
+  AD_ARGS(r->dust_args, "--port", ports[1], "--discard-values",
+          "--documents-per-minute", "0");
+  ad_jset(r->config, "sink", "data_format", json_object_new_string(format));
+  ad_jset(r->config, "rate_limits", "dust_documents_per_minute",
+          json_object_new_int(atoi(AD_BENCH_OFF)));
+  ad_jset(r->config, "rate_limits", "shared",
+          json_tokener_parse("{\"type\":\"none\"}"));
+  return ad_bench_sync(b, r);
+}
+
+/* The rerun, with the limits a real account has: Airtable's 5/s per base
+ * and 50/s per token (the fake stamping requests as stamp says), Dust's
+ * 120 documents a minute. */
+static int ad_bench_mirror_rerun(ad_bench_t *b, ad_bench_run_t *r,
+                                 const ad_bench_size_t *s, char buf[3][16],
+                                 const char *format, const char *stamp,
+                                 const char *mutate_share,
+                                 char ports[2][16]) {
+  snprintf(buf[0], 16, "%d", s->bases);
+  snprintf(buf[1], 16, "%d", s->tables);
+  snprintf(buf[2], 16, "%d", s->records);
+  AD_ARGS(r->at_args, "--port", ports[0]);
+  if (mutate_share != NULL)
+    AD_ARGS(r->at_args, "--token", AD_BENCH_TOKEN, "--bases", buf[0],
+            "--tables", buf[1], "--records", buf[2], "--latency-ms", "50",
+            "--stamp", stamp, "--mutate", "1", "--mutate-kinds", "edit",
+            "--mutate-share", mutate_share);
+  else
+    AD_ARGS(r->at_args, "--token", AD_BENCH_TOKEN, "--bases", buf[0],
+            "--tables", buf[1], "--records", buf[2], "--latency-ms", "50",
+            "--stamp", stamp);
+  AD_ARGS(r->dust_args, "--port", ports[1], "--discard-values");
+  r->config = json_object_new_object();
+  ad_jset(r->config, "sink", "data_format", json_object_new_string(format));
+  return ad_bench_sync(b, r);
+}
+
+/* A rerun of an unchanged account (tables format, each stamp mode): the
+ * share of the first run's Dust requests it sends (target <= 1 %) and its
+ * wall time against the Airtable read bound (target <= 1.05). */
+static void ad_bench_mirror_unchanged(ad_bench_t *b, const char *stamp) {
+  ad_bench_size_t s = b->quick ? (ad_bench_size_t){2, 2, 500}
+                               : (ad_bench_size_t){4, 5, 5000};
+  char buf[3][16], first_name[48], rerun_name[48], ports[2][16];
+  ad_bench_run_t first = {0}, rerun = {0};
+  double bound, ratio, share;
+  long req_first, req_rerun;
+  json_object *f;
+
+  snprintf(first_name, sizeof(first_name), "mirror-%s-first", stamp);
+  snprintf(rerun_name, sizeof(rerun_name), "mirror-%s-rerun", stamp);
+  first.name = first_name;
+  rerun.name = rerun_name;
+  rerun.state_of = first_name;
+  ad_bench_ports(ports);
+  if (ad_bench_mirror_first(b, &first, &s, buf, "tables", ports) == 0 &&
+      ad_bench_mirror_rerun(b, &rerun, &s, buf, "tables", stamp, NULL,
+                            ports) == 0) {
+    req_first = ad_jlong(first.stats, "requests.dust");
+    req_rerun = ad_jlong(rerun.stats, "requests.dust");
+    share = (double)req_rerun / (double)req_first;
+    bound = ad_saturation_bound(rerun.airtable, s.bases,
+                                (s.records + 99) / 100, 0.05);
+    ratio = rerun.usage.wall_s / bound;
+    printf("%6s %9d %10ld %10ld %8.4f %9.2f %8.2f %7.3f %10ld %6ld\n", stamp,
+           s.bases * s.tables * s.records, req_first, req_rerun, share, bound,
+           rerun.usage.wall_s, ratio,
+           ad_jlong(rerun.stats, "records_unchanged"),
+           ad_jlong(rerun.stats, "http_429.airtable"));
+    f = json_object_new_object();
+    json_object_object_add(f, "case", json_object_new_string("unchanged"));
+    json_object_object_add(f, "stamp", json_object_new_string(stamp));
+    ad_jint(f, "records", (long)s.bases * s.tables * s.records);
+    ad_jint(f, "dust_requests_first", req_first);
+    ad_jint(f, "dust_requests_rerun", req_rerun);
+    ad_jnum(f, "request_share", share);
+    ad_jnum(f, "read_bound_s", bound);
+    ad_jnum(f, "wall_s", rerun.usage.wall_s);
+    ad_jnum(f, "ratio", ratio);
+    ad_jnum(f, "cpu_s", rerun.usage.cpu_s);
+    ad_jint(f, "max_rss_kb", rerun.usage.maxrss_kb);
+    ad_jint(f, "records_unchanged", ad_jlong(rerun.stats, "records_unchanged"));
+    ad_jint(f, "http_429", ad_jlong(rerun.stats, "http_429.airtable"));
+    ad_bench_emit(b, "mirror", f);
+  }
+  ad_bench_run_free(&first);
+  ad_bench_run_free(&rerun);
+}
+
+/* A rerun after 1 % of the records changed, documents format at Dust's
+ * 120 upserts a minute: wall time against the read bound plus the
+ * changed documents at 2 a second (target <= 1.1). */
+static void ad_bench_mirror_changed(ad_bench_t *b) {
+  ad_bench_size_t s = b->quick ? (ad_bench_size_t){2, 2, 500}
+                               : (ad_bench_size_t){3, 4, 2500};
+  char buf[3][16], ports[2][16];
+  ad_bench_run_t first = {.name = "mirror-docs-first"},
+                 rerun = {.name = "mirror-docs-rerun",
+                          .state_of = "mirror-docs-first"};
+  double bound, read, write, ratio;
+  long changed;
+  json_object *f;
+
+  ad_bench_ports(ports);
+  if (ad_bench_mirror_first(b, &first, &s, buf, "documents", ports) == 0 &&
+      ad_bench_mirror_rerun(b, &rerun, &s, buf, "documents", "kernel",
+                            "0.01", ports) == 0) {
+    changed = ad_jlong(rerun.stats, "documents_written");
+    read = ad_saturation_bound(rerun.airtable, s.bases,
+                               (s.records + 99) / 100, 0.05);
+    write = (double)changed / 2.0;
+    bound = read + write;
+    ratio = rerun.usage.wall_s / bound;
+    printf("\n%9s %8s %9s %9s %8s %8s %7s %6s\n", "records", "changed",
+           "read_s", "write_s", "bound_s", "wall_s", "ratio", "429s");
+    printf("%9d %8ld %9.2f %9.2f %8.2f %8.2f %7.3f %6ld\n",
+           s.bases * s.tables * s.records, changed, read, write, bound,
+           rerun.usage.wall_s, ratio, ad_jlong(rerun.stats, "http_429.dust"));
+    f = json_object_new_object();
+    json_object_object_add(f, "case", json_object_new_string("documents-1pct"));
+    ad_jint(f, "records", (long)s.bases * s.tables * s.records);
+    ad_jint(f, "changed", changed);
+    ad_jint(f, "unchanged", ad_jlong(rerun.stats, "records_unchanged"));
+    ad_jnum(f, "read_bound_s", read);
+    ad_jnum(f, "write_bound_s", write);
+    ad_jnum(f, "bound_s", bound);
+    ad_jnum(f, "wall_s", rerun.usage.wall_s);
+    ad_jnum(f, "ratio", ratio);
+    ad_jint(f, "http_429_dust", ad_jlong(rerun.stats, "http_429.dust"));
+    ad_jint(f, "dust_requests", ad_jlong(rerun.stats, "requests.dust"));
+    ad_bench_emit(b, "mirror", f);
+  }
+  ad_bench_run_free(&first);
+  ad_bench_run_free(&rerun);
+}
+
+static void ad_bench_mirror(ad_bench_t *b) {
+  size_t i;
+  printf("\n7. Recurring syncs: a rerun of an unchanged account (tables), "
+         "then one after 1%% changed (documents at 120/min)\n");
+  printf("%6s %9s %10s %10s %8s %9s %8s %7s %10s %6s\n", "stamp", "records",
+         "dust_1st", "dust_2nd", "share", "bound_s", "wall_s", "ratio",
+         "unchanged", "429s");
+  for (i = 0; i < sizeof(ad_bench_stamps) / sizeof(ad_bench_stamps[0]); i++)
+    ad_bench_mirror_unchanged(b, ad_bench_stamps[i]);
+  ad_bench_mirror_changed(b);
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static const struct {
@@ -761,13 +936,15 @@ static const struct {
     {"concurrency", ad_bench_concurrency},
     {"shared", ad_bench_shared},
     {"jsonl", ad_bench_jsonl},
+    {"mirror", ad_bench_mirror},
 };
 
 static void ad_bench_usage(FILE *f, const char *prog) {
   fprintf(f,
           "usage: %s [--airdust PATH] [--baseline PATH] [--work DIR] "
           "[--out FILE] [--only NAME[,NAME]] [--quick]\n"
-          "  NAME: saturation, cpu, memory, concurrency, shared, jsonl\n"
+          "  NAME: saturation, cpu, memory, concurrency, shared, jsonl, "
+          "mirror\n"
           "  --quick: small datasets, to check that every benchmark runs\n",
           prog);
 }

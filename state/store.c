@@ -1033,9 +1033,10 @@ uint64_t ad_store_record_count(ad_store_t *st, const char *group_id,
   return n;
 }
 
-int ad_store_record_put(ad_store_t *st, const char *group_id,
-                        const char *table_id, const char *id,
-                        const ad_store_hash_t *h) {
+/* A record written with statement which (S_PUT or S_ADD). */
+static int st_record_write(ad_store_t *st, int which, const char *group_id,
+                           const char *table_id, const char *id,
+                           const ad_store_hash_t *h) {
   sqlite3_stmt *s;
   int64_t key;
   int rc;
@@ -1047,7 +1048,7 @@ int ad_store_record_put(ad_store_t *st, const char *group_id,
                    table_id);
   if ((rc = st_table_key(st, group_id, table_id, 1, &key)) < 0)
     return rc;
-  s = st->stmt[S_PUT];
+  s = st->stmt[which];
   sqlite3_bind_int64(s, 1, key);
   st_bind_text(s, 2, id);
   sqlite3_bind_blob(s, 3, h->b, (int)sizeof(h->b), SQLITE_STATIC);
@@ -1057,28 +1058,16 @@ int ad_store_record_put(ad_store_t *st, const char *group_id,
   return 0;
 }
 
+int ad_store_record_put(ad_store_t *st, const char *group_id,
+                        const char *table_id, const char *id,
+                        const ad_store_hash_t *h) {
+  return st_record_write(st, S_PUT, group_id, table_id, id, h);
+}
+
 int ad_store_record_add(ad_store_t *st, const char *group_id,
                         const char *table_id, const char *id,
                         const ad_store_hash_t *h) {
-  sqlite3_stmt *s;
-  int64_t key;
-  int rc;
-
-  assert(st != NULL && group_id != NULL && table_id != NULL && id != NULL &&
-         h != NULL);
-  if ((rc = st_begin(st)) != SQLITE_OK)
-    return st_fail(st, rc, "writing record %s of %s/%s", id, group_id,
-                   table_id);
-  if ((rc = st_table_key(st, group_id, table_id, 1, &key)) < 0)
-    return rc;
-  s = st->stmt[S_ADD];
-  sqlite3_bind_int64(s, 1, key);
-  st_bind_text(s, 2, id);
-  sqlite3_bind_blob(s, 3, h->b, (int)sizeof(h->b), SQLITE_STATIC);
-  if ((rc = st_run(st, s)) != SQLITE_OK)
-    return st_fail(st, rc, "writing record %s of %s/%s", id, group_id,
-                   table_id);
-  return 0;
+  return st_record_write(st, S_ADD, group_id, table_id, id, h);
 }
 
 int ad_store_record_del(ad_store_t *st, const char *group_id,

@@ -72,16 +72,12 @@ static int ad_ds_listing_start(ad_ds_listing_t *l) {
 
   ad_dust_sink_target(sink, &t);
   ad_buf_reset(url);
-  if (l->dust_table != NULL) {
+  if (l->dust_table != NULL)
     rc = ad_dust_rows_url(url, &t, l->dust_table);
-  } else {
+  else if (l->documents)
+    rc = ad_dust_documents_url(url, &t);
+  else
     rc = ad_dust_tables_url(url, &t);
-    if (rc == 0 && l->documents) { /* …/documents: the same prefix */
-      url->len -= strlen("tables");
-      url->data[url->len] = '\0';
-      rc = ad_buf_puts(url, "documents");
-    }
-  }
   if (rc == 0 && (l->dust_table != NULL || l->documents))
     rc = ad_buf_printf(url, "?limit=%d&offset=%zu", AD_DS_LIST_PAGE,
                        l->offset);

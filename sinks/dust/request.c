@@ -31,13 +31,17 @@ int ad_dust_tables_url(ad_buf_t *url, const ad_dust_target_t *t) {
   return rc;
 }
 
+/* "/" and one path segment, escaped. */
+static int ad_dust_segment(ad_buf_t *url, const char *segment) {
+  int rc = ad_buf_puts(url, "/");
+  if (rc == 0)
+    rc = ad_buf_escape(url, segment);
+  return rc;
+}
+
 int ad_dust_rows_url(ad_buf_t *url, const ad_dust_target_t *t,
                      const char *table_id) {
-  int rc = ad_dust_tables_url(url, t);
-  if (rc == 0)
-    rc = ad_buf_puts(url, "/");
-  if (rc == 0)
-    rc = ad_buf_escape(url, table_id);
+  int rc = ad_dust_table_url(url, t, table_id);
   if (rc == 0)
     rc = ad_buf_puts(url, "/rows");
   return rc;
@@ -47,9 +51,7 @@ int ad_dust_table_url(ad_buf_t *url, const ad_dust_target_t *t,
                       const char *table_id) {
   int rc = ad_dust_tables_url(url, t);
   if (rc == 0)
-    rc = ad_buf_puts(url, "/");
-  if (rc == 0)
-    rc = ad_buf_escape(url, table_id);
+    rc = ad_dust_segment(url, table_id);
   return rc;
 }
 
@@ -57,22 +59,24 @@ int ad_dust_row_url(ad_buf_t *url, const ad_dust_target_t *t,
                     const char *table_id, const char *row_id) {
   int rc = ad_dust_rows_url(url, t, table_id);
   if (rc == 0)
-    rc = ad_buf_puts(url, "/");
-  if (rc == 0)
-    rc = ad_buf_escape(url, row_id);
+    rc = ad_dust_segment(url, row_id);
   return rc;
+}
+
+int ad_dust_documents_url(ad_buf_t *url, const ad_dust_target_t *t) {
+  int rc = ad_dust_tables_url(url, t);
+  if (rc != 0)
+    return rc;
+  url->len -= strlen("tables"); /* the same prefix, then documents */
+  url->data[url->len] = '\0';
+  return ad_buf_puts(url, "documents");
 }
 
 int ad_dust_document_url(ad_buf_t *url, const ad_dust_target_t *t,
                          const char *document_id) {
-  int rc = ad_dust_tables_url(url, t);
-  if (rc != 0)
-    return rc;
-  url->len -= strlen("tables"); /* the same prefix, then documents/ */
-  url->data[url->len] = '\0';
-  rc = ad_buf_puts(url, "documents/");
+  int rc = ad_dust_documents_url(url, t);
   if (rc == 0)
-    rc = ad_buf_escape(url, document_id);
+    rc = ad_dust_segment(url, document_id);
   return rc;
 }
 

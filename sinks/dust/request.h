@@ -30,6 +30,8 @@ int ad_dust_table_url(ad_buf_t *url, const ad_dust_target_t *t,
 /* …/tables/{table_id}/rows/{row_id}: one row (its DELETE) */
 int ad_dust_row_url(ad_buf_t *url, const ad_dust_target_t *t,
                     const char *table_id, const char *row_id);
+/* …/documents (their listing) */
+int ad_dust_documents_url(ad_buf_t *url, const ad_dust_target_t *t);
 /* …/documents/{document_id} */
 int ad_dust_document_url(ad_buf_t *url, const ad_dust_target_t *t,
                          const char *document_id);
