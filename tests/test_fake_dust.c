@@ -256,7 +256,9 @@ START_TEST(test_documents) {
   reply_t r;
   int i;
 
-  opts.documents_per_minute = 3;
+  /* Dust's limiter counts an upsert before its body is checked: the four
+   * refused below take four of the seven places of the minute. */
+  opts.documents_per_minute = 7;
   start();
   expect(call("POST", "documents/airtable__rec1", "{\"title\":\"t\"}", NULL),
          400, "invalid_request_error"); /* no text or section */
@@ -276,7 +278,7 @@ START_TEST(test_documents) {
                 "\"source_url\":\"https://airtable.com/appX/tblY/recZ\","
                 "\"timestamp\":1663016628000,\"tags\":[\"a:b\"],"
                 "\"light_document_output\":true}", NULL), 200, NULL);
-  /* The fourth upsert within the minute is refused. */
+  /* The eighth upsert within the minute is refused. */
   expect(call("POST", "documents/airtable__rec2", "{\"text\":\"b\"}", NULL), 429,
          "rate_limit_error");
   r = call("GET", "documents", NULL, NULL);

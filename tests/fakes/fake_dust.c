@@ -914,42 +914,44 @@ static enum MHD_Result fd_upsert_document(ad_fake_dust_t *fd,
                                           struct MHD_Connection *conn,
                                           const char *id, json_object *body,
                                           uint64_t arrival) {
-  const char *why = fd_check_document(body);
+  const char *why;
   json_object *out, *doc = NULL, *listed;
   int admitted;
 
-  if (why != NULL)
-    return fd_error(fd, conn, 400, "invalid_request_error", why);
+  /* Dust's limiter counts an upsert before the body is checked: a refused
+   * document costs its place in the minute too. */
   pthread_mutex_lock(&fd->mu);
   admitted = fd_doc_admit(fd, arrival);
-  if (admitted) {
-    fd->c.documents_received++;
-    listed = fd_store_document(fd, id, body);
-    /* light_document_output: {hash, text_size, chunk_count, token_count,
-     * created}; else the whole document. */
-    if (fd_truthy(body, "light_document_output")) {
-      static const char *const light[] = {"hash", "text_size", "chunk_count",
-                                          "created", NULL};
-      size_t i;
-      doc = json_object_new_object();
-      for (i = 0; light[i] != NULL; i++) { /* copies: see fd_schema_json */
-        json_object *copy = NULL;
-        json_object_deep_copy(json_object_object_get(listed, light[i]), &copy,
-                              NULL);
-        json_object_object_add(doc, light[i], copy);
-      }
-      json_object_object_add(doc, "token_count",
-                             json_object_new_int64(json_object_get_int64(
-                                 json_object_object_get(listed, "text_size")) / 4));
-    } else {
-      json_object_deep_copy(listed, &doc, NULL);
-    }
-  }
   pthread_mutex_unlock(&fd->mu);
   if (!admitted)
     return fd_error(fd, conn, 429, "rate_limit_error",
                     "You have reached the maximum number of 120 upserts per "
                     "minute.");
+  if ((why = fd_check_document(body)) != NULL)
+    return fd_error(fd, conn, 400, "invalid_request_error", why);
+  pthread_mutex_lock(&fd->mu);
+  fd->c.documents_received++;
+  listed = fd_store_document(fd, id, body);
+  /* light_document_output: {hash, text_size, chunk_count, token_count,
+   * created}; else the whole document. */
+  if (fd_truthy(body, "light_document_output")) {
+    static const char *const light[] = {"hash", "text_size", "chunk_count",
+                                        "created", NULL};
+    size_t i;
+    doc = json_object_new_object();
+    for (i = 0; light[i] != NULL; i++) { /* copies: see fd_schema_json */
+      json_object *copy = NULL;
+      json_object_deep_copy(json_object_object_get(listed, light[i]), &copy,
+                            NULL);
+      json_object_object_add(doc, light[i], copy);
+    }
+    json_object_object_add(doc, "token_count",
+                           json_object_new_int64(json_object_get_int64(
+                               json_object_object_get(listed, "text_size")) / 4));
+  } else {
+    json_object_deep_copy(listed, &doc, NULL);
+  }
+  pthread_mutex_unlock(&fd->mu);
   out = json_object_new_object();
   json_object_object_add(out, "document", doc);
   json_object_object_add(out, "data_source", json_object_new_object());
