@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -171,6 +172,42 @@ unsigned ad_source_wants(const ad_source_t *src) {
                                      : AD_ENCODE_URL | AD_ENCODE_CREATED;
 }
 
+/* Room in the ring for units up to next_seq + n (growing it keeps each
+ * mark at seq & (cap - 1)). 0 or AD_ENOMEM. */
+static int ad_host_ring_fit(ad_host_t *host, uint64_t n) {
+  uint64_t span = host->next_seq + n - host->acked_below, seq;
+  size_t cap = host->ring_cap ? host->ring_cap : 1024;
+  unsigned char *ring;
+
+  if (span <= host->ring_cap)
+    return 0;
+  while (cap < span)
+    cap *= 2;
+  if ((ring = calloc(cap, 1)) == NULL)
+    return AD_ENOMEM;
+  for (seq = host->acked_below; seq < host->next_seq; seq++)
+    ring[seq & (cap - 1)] = host->ring[seq & (host->ring_cap - 1)];
+  free(host->ring);
+  host->ring = ring;
+  host->ring_cap = cap;
+  return 0;
+}
+
+/* Numbers the page's units in push order; where the ring cannot grow the
+ * acknowledgements stop counting (nothing is ever acknowledged too
+ * early). */
+static void ad_host_number(ad_host_t *host, ad_page_t *page) {
+  size_t i;
+  if (!host->ring_failed && ad_host_ring_fit(host, page->nunits) != 0) {
+    host->ring_failed = 1;
+    ad_log_write(host->log, AD_LOG_WARN, "engine",
+                 "out of memory tracking acknowledgements: no later point "
+                 "of the input will be reported durable");
+  }
+  for (i = 0; i < page->nunits; i++)
+    page->units[i].seq = host->next_seq++;
+}
+
 void ad_source_push(ad_source_t *src, ad_page_t *page, size_t rows,
                     size_t bytes, int last) {
   ad_host_t *host = src->host;
@@ -191,17 +228,31 @@ void ad_source_push(ad_source_t *src, ad_page_t *page, size_t rows,
     host->stats->records_unchanged += same;
     g->unchanged += same;
   }
+  ad_host_number(host, page);
   ad_queue_push(host->queue, &page->item, rows, bytes);
   host->sink.plugin->take(host->sink.ctx);
+}
+
+uint64_t ad_source_pushed(const ad_source_t *src) {
+  return src->host->next_seq;
+}
+
+void ad_source_flush(ad_source_t *src) {
+  ad_sink_t *sink = &src->host->sink;
+  if (sink->plugin->flush != NULL && !sink->drained)
+    sink->plugin->flush(sink->ctx);
 }
 
 void ad_source_failed(ad_source_t *src, ad_table_t *t, const char *record,
                       const char *reason, uint64_t count) {
   ad_host_t *host = src->host;
-  ad_stats_base_t *g = ad_stats_base_at(host->stats, t->stats_group);
-  t->read += count;
-  t->failed_records += count;
-  t->read_failed += count;
+  ad_stats_base_t *g =
+      ad_stats_base_at(host->stats, t != NULL ? t->stats_group : -1);
+  if (t != NULL) {
+    t->read += count;
+    t->failed_records += count;
+    t->read_failed += count;
+  }
   host->stats->records_read += count;
   host->stats->records_failed += count;
   g->records_read += count;
@@ -313,6 +364,37 @@ void ad_sink_written(ad_sink_t *sink, ad_table_t *t, uint64_t count) {
   ad_stats_base_at(st, t->stats_group)->written += count;
 }
 
+static void ad_host_acked_to(ad_host_t *host, uint64_t below) {
+  ad_source_t *src = &host->source;
+  host->acked_below = below;
+  if (src->plugin != NULL && src->plugin->acked != NULL && src->ctx != NULL)
+    src->plugin->acked(src->ctx, below);
+}
+
+void ad_sink_acked(ad_sink_t *sink, uint64_t seq) {
+  ad_host_t *host = sink->host;
+  uint64_t below = host->acked_below;
+  size_t mask = host->ring_cap - 1;
+
+  assert(seq < host->next_seq);
+  host->acks_seen = 1;
+  if (seq < below || host->ring_failed)
+    return; /* told twice, or no longer counted */
+  host->ring[seq & mask] = 1;
+  while (below < host->next_seq && host->ring[below & mask]) {
+    host->ring[below & mask] = 0;
+    below++;
+  }
+  if (below != host->acked_below)
+    ad_host_acked_to(host, below);
+}
+
+void ad_host_close(ad_host_t *host) {
+  free(host->ring);
+  host->ring = NULL;
+  host->ring_cap = 0;
+}
+
 void ad_sink_written_id(ad_sink_t *sink, ad_table_t *t, const char *id,
                         const unsigned char *hash) {
   ad_host_t *host = sink->host;
@@ -342,6 +424,22 @@ void ad_sink_described(ad_sink_t *sink, ad_table_t *t, const void *desc,
 void ad_sink_removed(ad_sink_t *sink, ad_table_t *t, const char *id,
                      const char *error) {
   ad_host_t *host = sink->host;
+  ad_stats_t *st = host->stats;
+  /* A replaced table's deletions are the sink's own (AD_TABLE_REPLACE):
+   * counted here, a failed one failing the table (its old record stays). */
+  if (t->flags & AD_TABLE_REPLACE) {
+    if (error != NULL) {
+      ad_host_table_failed(host, t);
+      ad_host_fail(host, sink->name, t, NULL, id, error, 0);
+    } else if (id != NULL) {
+      if (sink->documents)
+        st->documents_deleted++;
+      else
+        st->rows_deleted++;
+      ad_stats_base_at(st, t->stats_group)->deleted++;
+    }
+    return;
+  }
   if (host->cbs.removed != NULL)
     host->cbs.removed(t, id, error, host->cbs.data);
 }
@@ -374,6 +472,7 @@ void ad_sink_failed(ad_sink_t *sink, ad_table_t *t, const char *record,
     ad_stats_base_at(st, t->stats_group)->records_failed += count;
   }
   st->records_failed += count;
+  sink->host->sink_failed += count;
   ad_host_fail(sink->host, sink->name, t, NULL, record, reason, count);
 }
 
@@ -403,6 +502,11 @@ void ad_sink_drained(ad_sink_t *sink) {
   ad_host_t *host = sink->host;
   assert(!sink->drained);
   sink->drained = 1;
+  /* A sink that does not number its acknowledgements: with nothing
+   * failed, everything pushed is at the destination. */
+  if (!host->acks_seen && host->sink_failed == 0 && !host->ring_failed &&
+      host->acked_below < host->next_seq)
+    ad_host_acked_to(host, host->next_seq);
   if (host->cbs.sink_drained != NULL)
     host->cbs.sink_drained(host->cbs.data);
 }

@@ -120,6 +120,14 @@ struct ad_host {
   ad_host_cbs_t cbs;
   ad_source_t source;
   ad_sink_t sink;
+  /* Acknowledgements by unit number (ad_sink_acked): units below
+   * acked_below are all acknowledged; ring[seq & (ring_cap - 1)] marks
+   * the ones acknowledged above it, out of order. */
+  uint64_t next_seq, acked_below;
+  unsigned char *ring;
+  size_t ring_cap; /* a power of two, or 0 */
+  int acks_seen, ring_failed;
+  uint64_t sink_failed; /* records the sink failed */
 };
 
 /* Binds the parts (borrowed for the host's life); the plugins are bound
@@ -140,6 +148,9 @@ const ad_services_t *ad_sink_services(const ad_sink_t *sink);
 int ad_failures_add(ad_buf_t *pending, const char *id, const char *reason);
 void ad_source_failed_pending(ad_source_t *src, ad_table_t *table,
                               ad_buf_t *pending);
+
+/* Frees what the host holds itself (the plugins are closed apart). */
+void ad_host_close(ad_host_t *host);
 
 /* 1 when every record read ended written or failed (the run's totals);
  * else 0, with what does not add up in why. */

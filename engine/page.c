@@ -89,6 +89,10 @@ const unsigned char *ad_page_hash(const ad_page_t *page, size_t i) {
   return page->units[i].hash;
 }
 
+uint64_t ad_page_seq(const ad_page_t *page, size_t i) {
+  return page->units[i].seq;
+}
+
 int ad_page_is_first(const ad_page_t *page) { return page->first; }
 
 int ad_page_is_last(const ad_page_t *page) { return page->last; }

@@ -21,6 +21,7 @@ typedef struct ad_unit {
   size_t id_off, id_len; /* the record id, NUL-terminated in data */
   size_t off, len;       /* the serialized unit */
   unsigned char hash[16]; /* a recurring sync's hash of it, else zero */
+  uint64_t seq;           /* its number in the run, given at the push */
 } ad_unit_t;
 
 struct ad_page {

@@ -53,15 +53,28 @@ int ad_table_add_column(ad_table_t *t, const char *id, const char *name,
   return 0;
 }
 
+int ad_table_add_tag(ad_table_t *t, const char *tag) {
+  char **grown = realloc(t->tags, (t->ntags + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return AD_ENOMEM;
+  t->tags = grown;
+  if ((grown[t->ntags] = strdup(tag)) == NULL)
+    return AD_ENOMEM;
+  t->ntags++;
+  return 0;
+}
+
+/* Atomic: a source may make and free pages (a reference each) on the
+ * thread pool while the loop frees others. */
 ad_table_t *ad_table_ref(ad_table_t *table) {
-  table->refs++;
+  __atomic_add_fetch(&table->refs, 1, __ATOMIC_RELAXED);
   return table;
 }
 
 void ad_table_unref(ad_table_t *t) {
   size_t i;
 
-  if (t == NULL || --t->refs > 0)
+  if (t == NULL || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) > 0)
     return;
   if (t->sink_free != NULL)
     t->sink_free(t->sink_data);
@@ -70,6 +83,10 @@ void ad_table_unref(ad_table_t *t) {
     free(t->columns[i].name);
   }
   free(t->columns);
+  for (i = 0; i < t->ntags; i++)
+    free(t->tags[i]);
+  free(t->tags);
+  free(t->keep_tag);
   free(t->origin);
   free(t->group_id);
   free(t->group_name);

@@ -91,6 +91,9 @@ typedef struct ad_sync_progress {
    * destination holding them as they are; what it deleted there. */
   uint64_t records_unchanged;
   uint64_t rows_deleted, documents_deleted, tables_deleted;
+  /* Of records_failed, those the sink failed (the destination did not
+   * take them; the others the source could not read as records). */
+  uint64_t records_failed_sink;
 } ad_sync_progress_t;
 
 typedef void (*ad_sync_cb)(ad_sync_t *sync, void *data);

@@ -18,9 +18,11 @@
  * Threads: every function here runs on the loop's thread, but for
  * ad_source_encode, the encoder's encode and the functions that write a
  * unit into a page (ad_page_begin, _append, _commit, _abort), which a
- * source may run on libuv's thread pool on a page it made on the loop.
- * ad_page_new and ad_page_free count references to the table: loop
- * only. A function that returns an error never invokes a callback. */
+ * source may run on libuv's thread pool, and ad_page_new, ad_page_free,
+ * ad_table_ref and ad_table_unref (references are counted atomically; the
+ * last unref frees the table on whichever thread drops it, so a source
+ * keeps its own reference while its workers use the table). A function
+ * that returns an error never invokes a callback. */
 #ifndef AIRDUST_PLUGIN_H
 #define AIRDUST_PLUGIN_H
 
@@ -104,7 +106,18 @@ enum {
 enum {
   /* The fields are wanted as tags as well (Airtable's
    * treat_all_non_attachment_fields_as_metadata). */
-  AD_TABLE_FIELDS_AS_TAGS = 1
+  AD_TABLE_FIELDS_AS_TAGS = 1,
+  /* The table's tags (ad_table_add_tag) say where its records come from:
+   * a sink adds no provenance tags of its own (Dust's <origin>_base_id). */
+  AD_TABLE_OWN_TAGS = 2,
+  /* The destination's copy must end holding only this run's records (an
+   * Airbyte overwrite): once the table was read to its end and every
+   * record of it is acknowledged, with nothing failed, a sink that can
+   * (Dust) deletes what it holds of the table that the run did not write
+   * — but for what keep_column / keep_tag say an earlier attempt of the
+   * same sync wrote. The table meanwhile holds old and new records side
+   * by side, never half of it. */
+  AD_TABLE_REPLACE = 4
 };
 
 /* A source's table. Made by the source, shared by reference with every
@@ -139,6 +152,18 @@ typedef struct ad_table {
   uint64_t read_failed; /* of failed_records, those the source failed */
   int last_pushed;   /* its last page was pushed: the read reached its end */
   void *mirror;      /* the recurring sync's state of it */
+  /* The source's: tags every record of the table carries ("name:value"),
+   * added with ad_table_add_tag; a sink that tags writes them first. */
+  char **tags;
+  size_t ntags;
+  /* AD_TABLE_REPLACE: records to keep although this run did not write
+   * them — a row whose int column keep_column - 1 (0: none) holds
+   * keep_from or more; a document with a tag keep_tag<N>, N >= keep_from
+   * (keep_tag NULL: none). A document belongs to the table when it
+   * carries each of the table's tags but those starting with keep_tag. */
+  int keep_column;
+  char *keep_tag;
+  int64_t keep_from;
 } ad_table_t;
 
 /* A table with one reference (strings copied; group_name may be NULL), or
@@ -151,6 +176,10 @@ ad_table_t *ad_table_new(const char *origin, const char *group_id,
  * added before the table is announced, and never after. */
 int ad_table_add_column(ad_table_t *table, const char *id, const char *name,
                         ad_kind_t kind, unsigned flags);
+
+/* Appends a tag every record of the table carries (copied); 0 or
+ * AD_ENOMEM. Like columns, before the table is announced. */
+int ad_table_add_tag(ad_table_t *table, const char *tag);
 
 ad_table_t *ad_table_ref(ad_table_t *table);
 
@@ -184,6 +213,10 @@ const char *ad_page_data(const ad_page_t *page, size_t i, size_t *len);
  * sink would send); all zero otherwise. A sink that removes keeps it with
  * the unit and hands it back with ad_sink_written_id. */
 const unsigned char *ad_page_hash(const ad_page_t *page, size_t i);
+/* The unit's number in the run: the engine numbers units 0, 1, 2… in the
+ * order their pages were pushed, across tables. A sink that reports
+ * acknowledgements with ad_sink_acked hands it back. */
+uint64_t ad_page_seq(const ad_page_t *page, size_t i);
 int ad_page_is_first(const ad_page_t *page); /* the table's first page */
 int ad_page_is_last(const ad_page_t *page);  /* nothing of it follows */
 
@@ -269,6 +302,12 @@ typedef struct ad_source_plugin {
    * destination, so two syncs that read different things into one
    * destination never delete each other's data. */
   char *(*identity)(const void *config);
+  /* May be NULL. Every unit numbered below `below` (ad_page_seq: the
+   * order of ad_source_push) is at the destination: what a source that
+   * promises durability points to its reader waits for (Airbyte's STATE).
+   * A unit the sink failed is never acknowledged, so `below` stops at it
+   * for good. Called on the loop whenever `below` rises. */
+  void (*acked)(void *ctx, uint64_t below);
 } ad_source_plugin_t;
 
 /* What the source runs on, its instance name ("source:airtable") and
@@ -315,8 +354,18 @@ unsigned ad_source_wants(const ad_source_t *src);
 void ad_source_push(ad_source_t *src, ad_page_t *page, size_t rows,
                     size_t bytes, int last);
 
+/* The number the next unit pushed will get (ad_page_seq): the units
+ * pushed so far are those below it. */
+uint64_t ad_source_pushed(const ad_source_t *src);
+
+/* The source waits for what it pushed to be acknowledged (a durability
+ * point): the sink writes what it holds now rather than waiting to fill
+ * its batches. Cheap; call it at each such point. */
+void ad_source_flush(ad_source_t *src);
+
 /* Records that were read and cannot be written (count of them, record
- * may be NULL for several): counted read and failed, with the reason. */
+ * may be NULL for several): counted read and failed, with the reason.
+ * table may be NULL for input that names no table the source knows. */
 void ad_source_failed(ad_source_t *src, ad_table_t *table,
                       const char *record, const char *reason,
                       uint64_t count);
@@ -425,6 +474,9 @@ typedef struct ad_sink_plugin {
    * ad_sink_inventoried, from a later loop turn. Returns 0 or an AD_E*
    * code (no callback). */
   int (*inventory)(void *ctx);
+  /* May be NULL. The source waits on what was pushed (ad_source_flush):
+   * send held records without waiting for more, as slots allow. */
+  void (*flush)(void *ctx);
 } ad_sink_plugin_t;
 
 uv_loop_t *ad_sink_loop(const ad_sink_t *sink);
@@ -450,6 +502,13 @@ void ad_sink_written(ad_sink_t *sink, ad_table_t *table, uint64_t count);
  * is remembered as the write acknowledged last. */
 void ad_sink_written_id(ad_sink_t *sink, ad_table_t *table, const char *id,
                         const unsigned char *hash);
+
+/* The unit numbered seq (ad_page_seq) is at the destination. A sink that
+ * reports this for every unit it writes lets the source learn when
+ * everything before a point is durable (its acked hook); a failed unit is
+ * simply never reported. A sink that never calls it has its units
+ * acknowledged all at once when it drains with nothing failed. */
+void ad_sink_acked(ad_sink_t *sink, uint64_t seq);
 
 /* A sink that describes each table to the destination (Dust's table
  * upsert) asks whether the destination holds table as desc (its own bytes,

@@ -646,6 +646,8 @@ void ad_pipeline_close(ad_pipeline_t *p, ad_pipeline_cb cb, void *data) {
   p->mirror_made = 0;
   if (p->source_made)
     p->host.source.plugin->close(p->host.source.ctx);
+  p->host.source.ctx = NULL;
+  ad_host_close(&p->host);
   p->sink_made = p->source_made = 0;
   ad_stats_free(&p->stats);
   p->close_cb = cb;

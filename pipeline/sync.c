@@ -351,6 +351,7 @@ void ad_sync_progress(const ad_sync_t *s, ad_sync_progress_t *out) {
   out->rows_deleted = st->rows_deleted;
   out->documents_deleted = st->documents_deleted;
   out->tables_deleted = st->tables_deleted;
+  out->records_failed_sink = s->p.host.sink_failed;
 }
 
 int ad_sync_result(const ad_sync_t *s) {

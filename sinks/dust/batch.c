@@ -44,12 +44,17 @@ static ad_dust_span_t *ad_dust_batch_span(ad_dust_batch_t *b, const char *id) {
     return NULL;
   b->units[b->n].id_off = id_off;
   memset(b->units[b->n].hash, 0, sizeof(b->units[b->n].hash));
+  b->units[b->n].seq = 0;
   return &b->units[b->n];
 }
 
-void ad_dust_batch_hash_last(ad_dust_batch_t *b, const unsigned char *hash) {
-  if (b->n > 0 && hash != NULL)
+void ad_dust_batch_mark_last(ad_dust_batch_t *b, const unsigned char *hash,
+                             uint64_t seq) {
+  if (b->n == 0)
+    return;
+  if (hash != NULL)
     memcpy(b->units[b->n - 1].hash, hash, sizeof(b->units[b->n - 1].hash));
+  b->units[b->n - 1].seq = seq;
 }
 
 int ad_dust_batch_add_row(ad_dust_batch_t *b, const char *id, const char *row,
@@ -116,7 +121,7 @@ static int ad_dust_batch_copy(const ad_dust_batch_t *b, size_t from, size_t to,
     rc = ad_dust_batch_add_row(out, ad_dust_batch_id(b, i),
                                b->body.data + b->units[i].off, b->units[i].len);
     if (rc == 0)
-      ad_dust_batch_hash_last(out, b->units[i].hash);
+      ad_dust_batch_mark_last(out, b->units[i].hash, b->units[i].seq);
   }
   return rc;
 }

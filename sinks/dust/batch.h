@@ -8,6 +8,7 @@
 #define AD_DUST_BATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -15,6 +16,7 @@ typedef struct ad_dust_span {
   size_t off, len; /* the unit in body */
   size_t id_off;   /* its record id, NUL-terminated, in ids */
   unsigned char hash[16]; /* the page's hash of the unit (ad_page_hash) */
+  uint64_t seq;           /* its number in the run (ad_page_seq) */
 } ad_dust_span_t;
 
 typedef struct ad_dust_batch {
@@ -60,9 +62,11 @@ static inline const char *ad_dust_batch_id(const ad_dust_batch_t *b,
   return b->ids.data + b->units[i].id_off;
 }
 
-/* The hash of the unit added last (16 bytes, copied), handed back with its
- * acknowledgement; a split keeps each unit's. */
-void ad_dust_batch_hash_last(ad_dust_batch_t *b, const unsigned char *hash);
+/* The hash (16 bytes, copied; NULL leaves zeros) and number of the unit
+ * added last, handed back with its acknowledgement; a split keeps each
+ * unit's. */
+void ad_dust_batch_mark_last(ad_dust_batch_t *b, const unsigned char *hash,
+                             uint64_t seq);
 static inline const unsigned char *ad_dust_batch_hash(const ad_dust_batch_t *b,
                                                       size_t i) {
   return b->units[i].hash;

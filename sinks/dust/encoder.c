@@ -298,6 +298,17 @@ static int ad_dust_lines(const ad_table_t *t, const ad_record_t *rec,
   return rc;
 }
 
+/* Appends the tag's len bytes at s, cut to Dust's tag length, to the tags
+ * array in out; *n counts the tags written. */
+static int ad_dust_tag_put(const char *s, size_t len, ad_buf_t *out,
+                           size_t *n) {
+  int rc = *n > 0 ? ad_buf_append(out, ",", 1) : 0;
+  if (rc == 0)
+    rc = ad_jsonw_string(out, s, ad_dust_utf16_prefix(s, len, AD_DUST_MAX_TAG));
+  (*n)++;
+  return rc;
+}
+
 /* Appends the tag "name:<readable text of v>", cut to Dust's tag length,
  * to the tags array in out; nothing when v reads empty and skip_empty.
  * *n counts the tags written. */
@@ -318,18 +329,12 @@ static int ad_dust_tag(const char *name, const char *suffix,
     rc = v != NULL ? ad_dust_text(v, scratch) : ad_buf_puts(scratch, s);
   if (rc != 0 || (skip_empty && scratch->len == head))
     return rc;
-  if (*n > 0)
-    rc = ad_buf_append(out, ",", 1);
-  if (rc == 0)
-    rc = ad_jsonw_string(
-        out, scratch->data,
-        ad_dust_utf16_prefix(scratch->data, scratch->len, AD_DUST_MAX_TAG));
-  (*n)++;
-  return rc;
+  return ad_dust_tag_put(scratch->data, scratch->len, out, n);
 }
 
-/* The fields as tags (one per item of a list), then where the record
- * comes from: <origin>_base_id, <origin>_table_id. */
+/* The table's own tags, the fields as tags (one per item of a list),
+ * then where the record comes from: <origin>_base_id, <origin>_table_id
+ * (unless the table's tags say so: AD_TABLE_OWN_TAGS). */
 static int ad_dust_tags(const ad_table_t *t, const ad_record_t *rec,
                         ad_buf_t *out, ad_buf_t *scratch) {
   const char *origin = t->origin != NULL ? t->origin : "";
@@ -337,6 +342,8 @@ static int ad_dust_tags(const ad_table_t *t, const ad_record_t *rec,
   size_t i, j, n = 0;
   int rc = 0;
 
+  for (i = 0; i < t->ntags && rc == 0; i++) /* the source's own, first */
+    rc = ad_dust_tag_put(t->tags[i], strlen(t->tags[i]), out, &n);
   for (i = 0; i < t->ncolumns && rc == 0; i++) {
     if (!ad_dust_is_tag(t, i))
       continue;
@@ -349,6 +356,8 @@ static int ad_dust_tags(const ad_table_t *t, const ad_record_t *rec,
       rc = ad_dust_tag(t->columns[i].name, NULL, &v->u.items[j], NULL, 1, out,
                        scratch, &n);
   }
+  if (t->flags & AD_TABLE_OWN_TAGS)
+    return rc; /* the source's tags say where the record comes from */
   /* "airtable_base_id", or "base_id" without an origin */
   if (rc == 0)
     rc = ad_dust_tag(origin, *origin ? "_base_id" : "base_id", NULL,

@@ -77,6 +77,7 @@ static int ad_ds_p_init(ad_sink_t *host, const void *config, void **ctx,
 static void ad_ds_p_take(void *ctx) { ad_dust_sink_kick(ctx); }
 
 static void ad_ds_p_finish(void *ctx) { ad_dust_sink_finish(ctx); }
+static void ad_ds_p_flush(void *ctx) { ad_dust_sink_flush(ctx); }
 
 static void ad_ds_p_abort(void *ctx, const char *reason) {
   ad_dust_sink_abort(ctx, reason);
@@ -148,4 +149,5 @@ const ad_sink_plugin_t ad_dust_sink_plugin = {
     .close = ad_ds_p_close,
     .remove = ad_ds_p_remove,
     .inventory = ad_ds_p_inventory,
+    .flush = ad_ds_p_flush,
 };

@@ -92,9 +92,9 @@ static int ad_dust_append_safe(ad_buf_t *out, const char *s) {
 int ad_dust_table_id(ad_buf_t *out, const char *prefix, const char *base_id,
                      const char *table_id) {
   int rc = ad_dust_append_safe(out, prefix);
-  if (rc == 0)
+  if (rc == 0 && *base_id != '\0') /* a source without groups: no "_" */
     rc = ad_dust_append_safe(out, base_id);
-  if (rc == 0)
+  if (rc == 0 && *base_id != '\0')
     rc = ad_buf_puts(out, "_");
   if (rc == 0)
     rc = ad_dust_append_safe(out, table_id);

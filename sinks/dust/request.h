@@ -36,8 +36,9 @@ int ad_dust_documents_url(ad_buf_t *url, const ad_dust_target_t *t);
 int ad_dust_document_url(ad_buf_t *url, const ad_dust_target_t *t,
                          const char *document_id);
 
-/* prefix + base id + "_" + table id, every byte outside [A-Za-z0-9_-]
- * turned into '_': stable across renames. */
+/* prefix + base id + "_" + table id (prefix + table id for an empty base
+ * id: a source without groups), every byte outside [A-Za-z0-9_-] turned
+ * into '_': stable across renames. */
 int ad_dust_table_id(ad_buf_t *out, const char *prefix, const char *base_id,
                      const char *table_id);
 

@@ -43,6 +43,7 @@ typedef struct ad_ds_table {
    * acknowledged, whether the last page came, and whether any failed. */
   uint64_t pending, written;
   int last_seen, any_failed, done_reported;
+  ad_dust_sweep_t *sweep; /* AD_TABLE_REPLACE: the run's ids, the listing */
   char what_upsert[256], what_rows[256];
 } ad_ds_table_t;
 
@@ -123,17 +124,43 @@ static void ad_ds_write_fail(ad_ds_write_t *w, const char *msg,
 /* ---- tables ----------------------------------------------------------------
  */
 
+/* A replaced table's listing is over: the table is done, or failed when
+ * what it held could not be listed (the old records stay). */
+static void ad_ds_swept(void *data, const char *error) {
+  ad_ds_table_t *tbl = data;
+  ad_dust_sink_t *sink = tbl->sink;
+  char msg[900];
+  if (error != NULL) {
+    snprintf(msg, sizeof(msg), "%s: replacing it: %s; the records this run "
+             "did not write are still there", tbl->what_rows, error);
+    ad_sink_table_failed(sink->o.host, tbl->table, msg);
+  } else {
+    ad_sink_table_done(sink->o.host, tbl->table);
+  }
+  ad_dust_sink_kick(sink);
+}
+
 /* Reports the table once everything of it is acknowledged: its last page
  * is in, nothing is pending, nothing failed, and (tables format) it was
- * upserted, so even an empty table exists in Dust. */
+ * upserted, so even an empty table exists in Dust; a replaced table first
+ * loses what the run did not write. */
 static void ad_ds_table_check_done(ad_ds_table_t *tbl) {
   ad_dust_sink_t *sink = tbl->sink;
+  int rc;
   if (tbl->done_reported || !tbl->last_seen || tbl->pending > 0 ||
       tbl->any_failed || tbl->state != AD_DS_READY || sink->aborted ||
       tbl->table->failed)
     return;
   tbl->done_reported = 1;
-  ad_sink_table_done(sink->o.host, tbl->table);
+  if (tbl->sweep == NULL) {
+    ad_sink_table_done(sink->o.host, tbl->table);
+    return;
+  }
+  if ((rc = ad_dust_sweep_start(tbl->sweep, ad_ds_swept, tbl)) != 0)
+    ad_ds_swept(tbl, rc == AD_ENOMEM
+                         ? "out of memory keeping the ids it was written with"
+                         : "what an earlier attempt wrote cannot be told "
+                           "apart (no layout for the keep column)");
 }
 
 static int ad_ds_table_body(ad_ds_table_t *tbl) {
@@ -152,6 +179,7 @@ static int ad_ds_table_body(ad_ds_table_t *tbl) {
 static void ad_ds_prepared(void *sink_data) { (void)sink_data; }
 
 static void ad_ds_table_free(ad_ds_table_t *tbl) {
+  ad_dust_sweep_free(tbl->sweep);
   ad_buf_free(&tbl->body);
   ad_dust_call_free(&tbl->call);
   if (tbl->prepared)
@@ -215,6 +243,11 @@ static ad_ds_table_t *ad_ds_table_get(ad_dust_sink_t *sink, ad_table_t *t) {
   tbl->call.what = tbl->what_upsert;
   t->sink_data = tbl;
   if (ad_ds_table_names(tbl) != 0) {
+    ad_ds_table_free(tbl);
+    return NULL;
+  }
+  if ((t->flags & AD_TABLE_REPLACE) &&
+      (tbl->sweep = ad_dust_sweep_new(sink, t, tbl->dust_id)) == NULL) {
     ad_ds_table_free(tbl);
     return NULL;
   }
@@ -415,10 +448,14 @@ static void ad_ds_on_write(ad_dust_call_t *call, const ad_dust_result_t *r,
   ad_list_remove(&w->node);
   switch (r->outcome) {
   case AD_DUST_DONE:
-    for (i = 0; i < w->batch.n; i++)
+    for (i = 0; i < w->batch.n; i++) {
       ad_sink_written_id(sink->o.host, tbl->table,
                          ad_dust_batch_id(&w->batch, i),
                          ad_dust_batch_hash(&w->batch, i));
+      if (tbl->sweep != NULL)
+        ad_dust_sweep_written(tbl->sweep, ad_dust_batch_id(&w->batch, i));
+      ad_sink_acked(sink->o.host, w->batch.units[i].seq);
+    }
     tbl->pending -= w->batch.n;
     tbl->written += w->batch.n;
     if (tbl->gate == w) {
@@ -519,7 +556,8 @@ static int ad_ds_add_unit(ad_ds_table_t *tbl, const ad_page_t *page, size_t i) {
     }
     return rc;
   }
-  ad_dust_batch_hash_last(&w->batch, ad_page_hash(page, i));
+  ad_dust_batch_mark_last(&w->batch, ad_page_hash(page, i),
+                          ad_page_seq(page, i));
   len = w->batch.units[w->batch.n - 1].len;
   w->bytes += len;
   tbl->pending++;
@@ -605,9 +643,11 @@ static void ad_ds_pump(ad_dust_sink_t *sink) {
     } else if ((n = ad_list_head(&sink->ready)) != NULL) {
       ad_list_remove(n);
       ad_ds_write_start(ad_container_of(n, ad_ds_write_t, node));
-    } else if ((sink->finishing || !ad_ds_room(sink)) &&
+    } else if ((sink->finishing || sink->flushing || !ad_ds_room(sink)) &&
                ad_ds_seal_partial(sink) > 0) {
       continue;
+    } else if (sink->flushing) {
+      sink->flushing = 0; /* nothing ready is left open: the next flush */
     } else if (ad_dust_removals_start(sink) == 0) {
       break;
     }
@@ -623,7 +663,8 @@ static void ad_ds_on_drained(ad_timers_entry_t *entry, void *data) {
 static void ad_ds_check_drained(ad_dust_sink_t *sink) {
   if (!sink->finishing || sink->drained || sink->inflight > 0 ||
       sink->held_rows > 0 || !ad_list_empty(&sink->upserts) ||
-      !ad_dust_removals_idle(sink) || ad_sink_has_page(sink->o.host))
+      !ad_dust_removals_idle(sink) || !ad_dust_sweeps_idle(sink) ||
+      ad_sink_has_page(sink->o.host))
     return;
   sink->drained = 1;
   if (ad_timers_after(sink->o.svc->timers, &sink->drained_entry, 0, ad_ds_on_drained,
@@ -653,6 +694,11 @@ void ad_dust_sink_kick(ad_dust_sink_t *sink) {
     ad_ds_pump(sink);
   }
   ad_ds_check_drained(sink);
+}
+
+void ad_dust_sink_flush(ad_dust_sink_t *sink) {
+  sink->flushing = 1;
+  ad_dust_sink_kick(sink);
 }
 
 void ad_dust_sink_finish(ad_dust_sink_t *sink) {
@@ -698,6 +744,7 @@ void ad_dust_sink_abort(ad_dust_sink_t *sink, const char *reason) {
     ad_ds_drop_list(sink, &tbl->held, 0);
     tbl->gate = NULL;
   }
+  ad_dust_sweeps_abort(sink);
   ad_dust_removals_abort(sink);
   ad_dust_inventory_abort(sink);
   sink->inflight = 0;
@@ -825,6 +872,7 @@ int ad_dust_sink_init(ad_dust_sink_t *sink, const ad_dust_sink_opts_t *o) {
   ad_list_init(&sink->removals);
   ad_list_init(&sink->removing);
   ad_list_init(&sink->listings);
+  ad_list_init(&sink->sweeps);
   ad_timers_entry_init(&sink->drained_entry);
   ad_sink_set_documents(o->host, ad_dust_sink_documents(sink));
   /* truncate replaces each table at its first batch: every row must come */

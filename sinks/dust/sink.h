@@ -77,8 +77,10 @@ struct ad_dust_sink {
   ad_list_t removals; /* deletions waiting for a slot (remove.c) */
   ad_list_t removing; /* deletions in flight */
   ad_list_t listings; /* the inventory's requests (inventory.c) */
+  ad_list_t sweeps;   /* replaced tables being listed (sweep.c) */
   int inventorying;
   int finishing, aborted, drained;
+  int flushing; /* a source waits on what it pushed: seal partial batches */
   ad_timers_entry_t drained_entry;
   char abort_reason[512];
   ad_dust_call_t check_call;
@@ -95,6 +97,33 @@ void ad_dust_sink_kick(ad_dust_sink_t *sink);
  * ad_sink_drained follows once the queue is empty and everything is
  * written or failed. */
 void ad_dust_sink_finish(ad_dust_sink_t *sink);
+/* Partial batches go out as slots free up, until none is left open. */
+void ad_dust_sink_flush(ad_dust_sink_t *sink);
+
+/* ---- Sweeps (sweep.c): replacing a table (AD_TABLE_REPLACE) ---- */
+
+typedef struct ad_dust_sweep ad_dust_sweep_t;
+typedef void (*ad_dust_sweep_cb)(void *data, const char *error);
+
+/* A sweep of table (one reference taken) whose Dust id is dust_id
+ * (copied); NULL on ENOMEM. */
+ad_dust_sweep_t *ad_dust_sweep_new(ad_dust_sink_t *sink, ad_table_t *table,
+                                   const char *dust_id);
+/* Stops its listing (no callback) and frees it. */
+void ad_dust_sweep_free(ad_dust_sweep_t *sweep);
+/* Dust acknowledged a write of record id: it is never deleted. Out of
+ * memory keeping it, the sweep deletes nothing (start says so). */
+void ad_dust_sweep_written(ad_dust_sweep_t *sweep, const char *id);
+/* Lists what Dust holds of the table and hands the records the run did
+ * not write (and no earlier attempt kept: keep_column, keep_tag) to the
+ * sink's deletions; done(data, error) when the listing is over (error
+ * NULL: it was complete; the deletions report on their own). Returns 0,
+ * AD_EINVAL (started already, or the sink stopped), AD_ENOMEM. */
+int ad_dust_sweep_start(ad_dust_sweep_t *sweep, ad_dust_sweep_cb done,
+                        void *data);
+int ad_dust_sweeps_idle(const ad_dust_sink_t *sink);
+/* Ends every listing with the abort's reason. */
+void ad_dust_sweeps_abort(ad_dust_sink_t *sink);
 
 /* Stops at once: requests in flight are canceled, and every row held or
  * still queued is failed with reason (copied). ad_sink_drained follows

@@ -1141,12 +1141,21 @@ static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
   int docs, rows;
   uint64_t arrival = rq->arrival; /* limits count arrivals, as Dust does */
 
+  int late;
+
   pthread_mutex_lock(&fd->mu);
   fault = fd_fault(fd, arrival);
   rq->latency_ms = fd_latency(fd);
+  late = method != FD_GET && fd->o.apply_late > 0 &&
+         fd_draw(fd) < fd->o.apply_late;
+  fd->c.applied_late += late;
   pthread_mutex_unlock(&fd->mu);
   if (fault == FD_DROP)
     return MHD_NO;
+  /* A server that queues writes and applies them in its own order: this
+   * one takes effect slow_ms after it came, after later ones. */
+  if (late)
+    ad_fake_hold(arrival, fd->o.slow_ms);
   if (fault == FD_5XX)
     return fd_error(fd, conn, 503, "service_unavailable",
                     "The service is temporarily unavailable.");
@@ -1439,6 +1448,7 @@ json_object *ad_fake_dust_counters_json(ad_fake_dust_t *fd) {
   FD_COUNTER(sent_non_json);
   FD_COUNTER(sent_rows_500);
   FD_COUNTER(slow_answers);
+  FD_COUNTER(applied_late);
   FD_COUNTER(largest_request);
   FD_COUNTER(max_concurrent);
 #undef FD_COUNTER

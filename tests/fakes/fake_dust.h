@@ -48,6 +48,10 @@ typedef struct ad_fake_dust_opts {
   double rows_500;            /* fraction of rows writes answered 500 */
   double slow;                /* fraction answered slow_ms later still */
   int slow_ms;
+  double apply_late;          /* fraction of writes (POST, DELETE) that take
+                                 effect slow_ms after they came, after
+                                 writes that came later: a server that
+                                 applies queued work out of order */
   int discard_values;         /* keep row and document ids and column types
                                  only, so a million-row benchmark does not
                                  hold gigabytes; validation is unchanged */
@@ -74,7 +78,7 @@ typedef struct ad_fake_dust_counters {
   long type_conflicts;      /* a column's type widened to text */
   long truncates;           /* rows requests that replaced a table */
   long sent_429, sent_5xx, dropped;
-  long sent_non_json, sent_rows_500, slow_answers;
+  long sent_non_json, sent_rows_500, slow_answers, applied_late;
   long largest_request;     /* bytes of the largest body */
   long max_concurrent;      /* most requests in progress at once */
 } ad_fake_dust_counters_t;

@@ -23,6 +23,8 @@ static void usage(FILE *out, const char *prog) {
           "  --non-json F           fraction answered 200 with an HTML page\n"
           "  --rows-500 F           fraction of rows writes answered 500\n"
           "  --slow F --slow-ms N   fraction answered N ms later still\n"
+          "  --apply-late F         fraction of writes applied --slow-ms late,\n"
+          "                         after later ones (queued work, out of order)\n"
           "  --max-rps N            429 above N requests/s (0 = off)\n"
           "  --discard-values       keep row ids and column types, not values\n"
           "  --seed N\n",
@@ -40,6 +42,7 @@ int ad_fake_dust_main(int argc, char **argv) {
       {"discard-values", 0, 0, 'V'}, {"help", 0, 0, 'h'},
       {"non-json", 1, 0, 'J'},    {"rows-500", 1, 0, 'E'},
       {"slow", 1, 0, 'L'},        {"slow-ms", 1, 0, 'M'},
+      {"apply-late", 1, 0, 'A'},
       {0, 0, 0, 0}};
   ad_fake_dust_opts_t o;
   json_object *counters;
@@ -68,6 +71,7 @@ int ad_fake_dust_main(int argc, char **argv) {
     case 'E': o.rows_500 = atof(optarg); break;
     case 'L': o.slow = atof(optarg); break;
     case 'M': o.slow_ms = atoi(optarg); break;
+    case 'A': o.apply_late = atof(optarg); break;
     case 'h': usage(stdout, argv[0]); return 0;
     default: usage(stderr, argv[0]); return 2;
     }
