@@ -52,7 +52,7 @@ bench: build-release
 # a crash stops the loop and leaves the input in $(BUILD_DIR)/fuzz (copy
 # it into tests/fuzz/regressions/TARGET/ once fixed: ctest replays those).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = config airtable dust slug jsonl
+FUZZ_TARGETS = config airtable dust slug jsonl airbyte
 fuzz:
 	$(MAKE) deps DEBIAN_PACKAGES="$(DEBIAN_PACKAGES) clang libclang-rt-14-dev"
 	CC=clang cmake -S . -B $(BUILD_DIR)/fuzz -DCMAKE_BUILD_TYPE=Debug \

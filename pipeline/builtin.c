@@ -8,11 +8,13 @@
 #include "error.h"
 #include "jsonl_sink.h"
 #include "jsonl_source.h"
+#include "airbyte_source.h"
 
 /* The first of each side is the default of a section without "type". */
 static const ad_source_plugin_t *const ad_builtin_sources[] = {
     &ad_airtable_source_plugin,
     &ad_jsonl_source_plugin,
+    &ad_airbyte_source_plugin,
 };
 static const ad_sink_plugin_t *const ad_builtin_sinks[] = {
     &ad_dust_sink_plugin,

@@ -208,7 +208,8 @@ static const bad_case_t bad_cases[] = {
     {"{\"source\":{\"api_key\":\"p\",\"colour\":1}," SINK_OK "}",
      "source.colour: unknown key"},
     {"{\"source\":{\"type\":\"notion\"}," SINK_OK "}",
-     "source.type: expected \"airtable\" or \"jsonl\", got \"notion\""},
+     "source.type: expected \"airtable\", \"jsonl\" or \"airbyte\", got "
+     "\"notion\""},
     {"{" SRC_OK ",\"sink\":{\"batch_size\":\"x\"}}",
      "sink.batch_size: expected a positive integer, got \"x\""},
     {"{" SRC_OK ",\"sink\":{\"batch_size\":0}}",

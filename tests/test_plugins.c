@@ -381,8 +381,8 @@ START_TEST(test_config_errors_name_the_plugins) {
   run_t r;
 
   ck_assert_int_eq(run_sync(bad_type, &r, err, sizeof(err)), AD_ECONFIG);
-  ck_assert_str_eq(err, "source.type: expected \"airtable\", \"jsonl\" or "
-                        "\"gen\", got \"nope\"");
+  ck_assert_str_eq(err, "source.type: expected \"airtable\", \"jsonl\", "
+                        "\"airbyte\" or \"gen\", got \"nope\"");
   ck_assert_int_eq(run_sync(bad_key, &r, err, sizeof(err)), AD_ECONFIG);
   ck_assert_str_eq(err, "source.colour: unknown key");
 }
