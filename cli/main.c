@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "airbyte.h"
 #include "airdust.h"
 #include "command.h"
 #include "run.h"
@@ -18,13 +19,15 @@ static const char ad_cli_usage[] =
     "usage: airdust <command> [options]\n"
     "\n"
     "Moves Airtable bases into a Dust data source, or either end to and\n"
-    "from a folder of jsonl files (source.type / sink.type: airtable or\n"
-    "jsonl, dust or jsonl).\n"
+    "from a folder of jsonl files (source.type / sink.type: airtable,\n"
+    "jsonl or airbyte, dust or jsonl).\n"
     "\n"
     "commands:\n"
     "  sync           sync what the config names (every base, or one table)\n"
     "  check          validate the config and prove both ends; write "
     "nothing\n"
+    "  airbyte        the Airbyte destination protocol: spec, check, write\n"
+    "                 (Airbyte messages on stdin into Dust; docs/airbyte.md)\n"
     "  demo           sync demo bases between in-process fakes of both APIs\n"
     "  fake-airtable  run the fake Airtable server\n"
     "  fake-dust      run the fake Dust server\n"
@@ -35,7 +38,8 @@ static const char ad_cli_usage[] =
     "\n"
     "Exit codes: 0 everything delivered, 1 fatal error, 2 usage error,\n"
     "3 partial (some tables or records failed), 130 interrupted.\n"
-    "Docs: docs/getting-started.md, docs/config.md, docs/jsonl.md.\n";
+    "Docs: docs/getting-started.md, docs/config.md, docs/jsonl.md,\n"
+    "docs/airbyte.md.\n";
 
 /* True for the commands airdust-fakes runs. */
 static int ad_cli_is_fake_cmd(const char *name) {
@@ -95,6 +99,8 @@ int main(int argc, char **argv) {
   }
   if (ad_cli_is_fake_cmd(argv[1]))
     return ad_cli_exec_fakes(argv);
+  if (strcmp(argv[1], "airbyte") == 0)
+    return ad_cli_airbyte(argc - 1, argv + 1);
   if ((rc = ad_cli_parse(argv[1], argc - 1, argv + 1, &o, &d)) >= 0)
     return rc;
   return ad_cli_run(&o);
