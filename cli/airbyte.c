@@ -109,6 +109,7 @@ static const struct {
     {"space_id", "sink", "space_id"},
     {"data_source_id", "sink", "data_source_id"},
     {"base_url", "sink", "base_url"},
+    {"table_id_prefix", "sink", "table_id_prefix"},
     {"batch_size", "sink", "batch_size"},
     {"concurrency", "engine", "sink_concurrency"},
     {"max_retries", "engine", "max_retries"},
@@ -116,6 +117,25 @@ static const struct {
     {"allow_insecure_http", "engine", "allow_insecure_http"},
     {"documents_per_minute", "rate_limits", "dust_documents_per_minute"},
 };
+
+/* An error of the airdust config names its key as the Airbyte config
+ * does ("sink.batch_size: …" → "batch_size: …"), in place. */
+static void ad_ab_rename_key(char *err) {
+  char from[96];
+  size_t i, n;
+  for (i = 0; i < sizeof(ad_ab_keys) / sizeof(*ad_ab_keys); i++) {
+    snprintf(from, sizeof(from), "%s.%s:", ad_ab_keys[i].section,
+             ad_ab_keys[i].to);
+    n = strlen(from);
+    if (strncmp(err, from, n) == 0) {
+      size_t klen = strlen(ad_ab_keys[i].key);
+      memmove(err + klen + 1, err + n, strlen(err + n) + 1);
+      memcpy(err, ad_ab_keys[i].key, klen);
+      err[klen] = ':';
+      return;
+    }
+  }
+}
 
 /* The airdust config (malloc'd JSON text) for the Airbyte config at path;
  * NULL with err set. *log_level from its log_level. */
@@ -178,7 +198,6 @@ static char *ad_ab_config(const char *path, const char *catalog, int *log_level,
   /* Dust queues row writes per table: 16 in flight keep a 50 ms API busy
    * (docs/airbyte.md, benchmark 8) without piling on one table. */
   json_object_object_add(eng, "sink_concurrency", json_object_new_int(16));
-  ad_ab_copy(c, "table_id_prefix", sink, "table_id_prefix");
   for (i = 0; i < sizeof(ad_ab_keys) / sizeof(*ad_ab_keys); i++) {
     section = strcmp(ad_ab_keys[i].section, "sink") == 0     ? sink
               : strcmp(ad_ab_keys[i].section, "engine") == 0 ? eng
@@ -217,16 +236,21 @@ static void ad_ab_on_signal(uv_signal_t *h, int signum) {
   }
 }
 
-/* Source-side fatal errors are airdust's or the input's; the others are
- * Dust refusing the key or the data source: the user's to fix. */
+/* A fatal error is the user's to fix when Dust refused the key, the
+ * workspace, the space or the data source (the fatal answers of
+ * sinks/dust/client.c, as its messages name them); anything else (the
+ * input, memory, the engine) is airdust's or the machine's. */
 static ad_ab_failure_t ad_ab_classify(const char *error) {
-  static const char *const system[] = {"reading the input", "out of memory",
-                                       "unaccounted", "writing a STATE"};
+  static const char *const users[] = {
+      " was refused (HTTP 401", "HTTP 403 data_source_auth_error",
+      "HTTP 403 workspace_can_use_product_required_error",
+      "HTTP 403 workspace_quota_error", "HTTP 404 workspace_not_found",
+      "HTTP 404 space_not_found", "HTTP 404 data_source_not_found"};
   size_t i;
-  for (i = 0; i < sizeof(system) / sizeof(*system); i++)
-    if (strstr(error, system[i]) != NULL)
-      return AD_AB_SYSTEM_ERROR;
-  return AD_AB_CONFIG_ERROR;
+  for (i = 0; i < sizeof(users) / sizeof(*users); i++)
+    if (strstr(error, users[i]) != NULL)
+      return AD_AB_CONFIG_ERROR;
+  return AD_AB_SYSTEM_ERROR;
 }
 
 /* The end of write: a LOG summary, and a TRACE error when Airbyte must
@@ -306,6 +330,7 @@ static int ad_ab_run(const char *config, int check, int log_level) {
   err[0] = '\0';
   if (ad_sync_new(&r.sync, &r.loop, config, strlen(config), &so, err,
                   sizeof(err)) != 0) {
+    ad_ab_rename_key(err);
     if (check)
       ad_ab_connection_out(0, err);
     else
@@ -320,9 +345,12 @@ static int ad_ab_run(const char *config, int check, int log_level) {
   uv_signal_start(&r.sigint, ad_ab_on_signal, SIGINT);
   uv_signal_start(&r.sigterm, ad_ab_on_signal, SIGTERM);
   if (ad_sync_start(r.sync, ad_ab_on_done, &r) != 0) {
-    ad_ab_trace(AD_AB_SYSTEM_ERROR, "airdust: cannot start the sync", NULL);
+    if (check)
+      ad_ab_connection_out(0, "airdust: cannot start the check");
+    else
+      ad_ab_trace(AD_AB_SYSTEM_ERROR, "airdust: cannot start the sync", NULL);
     ad_ab_on_done(r.sync, &r);
-    code = 1;
+    code = check ? 0 : 1;
   } else {
     uv_run(&r.loop, UV_RUN_DEFAULT);
     if (check)

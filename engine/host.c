@@ -175,7 +175,7 @@ unsigned ad_source_wants(const ad_source_t *src) {
 /* Room in the ring for units up to next_seq + n (growing it keeps each
  * mark at seq & (cap - 1)). 0 or AD_ENOMEM. */
 static int ad_host_ring_fit(ad_host_t *host, uint64_t n) {
-  uint64_t span = host->next_seq + n - host->acked_below, seq;
+  uint64_t span = host->next_seq + n - host->settled_below, seq;
   size_t cap = host->ring_cap ? host->ring_cap : 1024;
   unsigned char *ring;
 
@@ -185,7 +185,7 @@ static int ad_host_ring_fit(ad_host_t *host, uint64_t n) {
     cap *= 2;
   if ((ring = calloc(cap, 1)) == NULL)
     return AD_ENOMEM;
-  for (seq = host->acked_below; seq < host->next_seq; seq++)
+  for (seq = host->settled_below; seq < host->next_seq; seq++)
     ring[seq & (cap - 1)] = host->ring[seq & (host->ring_cap - 1)];
   free(host->ring);
   host->ring = ring;
@@ -364,29 +364,43 @@ void ad_sink_written(ad_sink_t *sink, ad_table_t *t, uint64_t count) {
   ad_stats_base_at(st, t->stats_group)->written += count;
 }
 
-static void ad_host_acked_to(ad_host_t *host, uint64_t below) {
+static void ad_host_tell(ad_host_t *host) {
   ad_source_t *src = &host->source;
-  host->acked_below = below;
   if (src->plugin != NULL && src->plugin->acked != NULL && src->ctx != NULL)
-    src->plugin->acked(src->ctx, below);
+    src->plugin->acked(src->ctx, host->acked_below, host->settled_below);
 }
 
-void ad_sink_acked(ad_sink_t *sink, uint64_t seq) {
-  ad_host_t *host = sink->host;
-  uint64_t below = host->acked_below;
+/* Marks unit seq ended (1: acknowledged, 2: failed) and moves the marks
+ * over what is contiguous: settled over both, acknowledged over
+ * acknowledgements only, so it stops for good at a failure. */
+static void ad_host_settle(ad_host_t *host, uint64_t seq, unsigned char how) {
+  uint64_t settled = host->settled_below, acked = host->acked_below;
   size_t mask = host->ring_cap - 1;
 
   assert(seq < host->next_seq);
-  host->acks_seen = 1;
-  if (seq < below || host->ring_failed)
+  if (seq < settled || host->ring_failed)
     return; /* told twice, or no longer counted */
-  host->ring[seq & mask] = 1;
-  while (below < host->next_seq && host->ring[below & mask]) {
-    host->ring[below & mask] = 0;
-    below++;
+  host->ring[seq & mask] = how;
+  while (settled < host->next_seq && host->ring[settled & mask] != 0) {
+    if (host->ring[settled & mask] == 1 && acked == settled)
+      acked++;
+    host->ring[settled & mask] = 0;
+    settled++;
   }
-  if (below != host->acked_below)
-    ad_host_acked_to(host, below);
+  if (settled == host->settled_below)
+    return;
+  host->settled_below = settled;
+  host->acked_below = acked;
+  ad_host_tell(host);
+}
+
+void ad_sink_acked(ad_sink_t *sink, uint64_t seq) {
+  sink->host->acks_seen = 1;
+  ad_host_settle(sink->host, seq, 1);
+}
+
+void ad_sink_nacked(ad_sink_t *sink, uint64_t seq) {
+  ad_host_settle(sink->host, seq, 2);
 }
 
 void ad_host_close(ad_host_t *host) {
@@ -502,11 +516,16 @@ void ad_sink_drained(ad_sink_t *sink) {
   ad_host_t *host = sink->host;
   assert(!sink->drained);
   sink->drained = 1;
-  /* A sink that does not number its acknowledgements: with nothing
-   * failed, everything pushed is at the destination. */
-  if (!host->acks_seen && host->sink_failed == 0 && !host->ring_failed &&
-      host->acked_below < host->next_seq)
-    ad_host_acked_to(host, host->next_seq);
+  /* Everything pushed has ended. A sink that does not number its
+   * acknowledgements, with nothing failed, got it all to the destination;
+   * a unit a numbering sink never reported counts as failed. */
+  if (host->settled_below < host->next_seq) {
+    if (!host->acks_seen && host->sink_failed == 0 && !host->ring_failed &&
+        host->acked_below == host->settled_below)
+      host->acked_below = host->next_seq;
+    host->settled_below = host->next_seq;
+    ad_host_tell(host);
+  }
   if (host->cbs.sink_drained != NULL)
     host->cbs.sink_drained(host->cbs.data);
 }

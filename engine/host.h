@@ -120,10 +120,12 @@ struct ad_host {
   ad_host_cbs_t cbs;
   ad_source_t source;
   ad_sink_t sink;
-  /* Acknowledgements by unit number (ad_sink_acked): units below
-   * acked_below are all acknowledged; ring[seq & (ring_cap - 1)] marks
-   * the ones acknowledged above it, out of order. */
-  uint64_t next_seq, acked_below;
+  /* Units by number (ad_sink_acked, ad_sink_nacked): those below
+   * settled_below have all ended, those below acked_below (never above
+   * settled_below) all reached the destination; ring[seq & (ring_cap -
+   * 1)] marks the ones ended above settled_below, out of order (1
+   * acknowledged, 2 failed). */
+  uint64_t next_seq, acked_below, settled_below;
   unsigned char *ring;
   size_t ring_cap; /* a power of two, or 0 */
   int acks_seen, ring_failed;

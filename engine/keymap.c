@@ -21,8 +21,14 @@ void ad_keymap_clear(ad_keymap_t *m) {
   m->n = 0;
 }
 
+/* The id's digest, then that digest seeded with the space: XXH3 mixes a
+ * seed into a short input linearly, so seeding the id itself made "104"
+ * of one stream and "101" of another the same key (a page then waited on
+ * another stream's write); over a 64-bit digest, two keys meet only by
+ * chance. */
 uint64_t ad_keymap_key(uint64_t space, const char *id, size_t len) {
-  uint64_t k = XXH3_64bits_withSeed(id, len, space);
+  uint64_t h = XXH3_64bits(id, len), k;
+  k = XXH3_64bits_withSeed(&h, sizeof(h), space);
   return k != 0 ? k : 1;
 }
 

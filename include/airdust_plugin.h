@@ -116,7 +116,9 @@ enum {
    * (Dust) deletes what it holds of the table that the run did not write
    * — but for what keep_column / keep_tag say an earlier attempt of the
    * same sync wrote. The table meanwhile holds old and new records side
-   * by side, never half of it. */
+   * by side, never half of it. A source may clear the flag until it
+   * pushes the table's last page (what it read may not be whole); a
+   * record of it that the source failed keeps the old ones too. */
   AD_TABLE_REPLACE = 4
 };
 
@@ -302,12 +304,14 @@ typedef struct ad_source_plugin {
    * destination, so two syncs that read different things into one
    * destination never delete each other's data. */
   char *(*identity)(const void *config);
-  /* May be NULL. Every unit numbered below `below` (ad_page_seq: the
+  /* May be NULL. Every unit numbered below `acked` (ad_page_seq: the
    * order of ad_source_push) is at the destination: what a source that
    * promises durability points to its reader waits for (Airbyte's STATE).
-   * A unit the sink failed is never acknowledged, so `below` stops at it
-   * for good. Called on the loop whenever `below` rises. */
-  void (*acked)(void *ctx, uint64_t below);
+   * A unit the sink failed is never acknowledged, so `acked` stops before
+   * it for good. Every unit below `settled` has ended, at the destination
+   * or failed (acked <= settled): nothing of them is in flight any more.
+   * Called on the loop whenever either rises. */
+  void (*acked)(void *ctx, uint64_t acked, uint64_t settled);
 } ad_source_plugin_t;
 
 /* What the source runs on, its instance name ("source:airtable") and
@@ -503,12 +507,16 @@ void ad_sink_written(ad_sink_t *sink, ad_table_t *table, uint64_t count);
 void ad_sink_written_id(ad_sink_t *sink, ad_table_t *table, const char *id,
                         const unsigned char *hash);
 
-/* The unit numbered seq (ad_page_seq) is at the destination. A sink that
- * reports this for every unit it writes lets the source learn when
- * everything before a point is durable (its acked hook); a failed unit is
- * simply never reported. A sink that never calls it has its units
- * acknowledged all at once when it drains with nothing failed. */
+/* The unit numbered seq (ad_page_seq) is at the destination (acked), or
+ * will never be (nacked; its failure is counted with ad_sink_failed as
+ * ever). A sink that reports one or the other for every unit lets the
+ * source learn when everything before a point is durable, and when a
+ * unit is no longer in flight (its acked hook). A sink that never calls
+ * them has its units acknowledged all at once when it drains with
+ * nothing failed; a unit a numbering sink never reports counts as failed
+ * when it drains. */
 void ad_sink_acked(ad_sink_t *sink, uint64_t seq);
+void ad_sink_nacked(ad_sink_t *sink, uint64_t seq);
 
 /* A sink that describes each table to the destination (Dust's table
  * upsert) asks whether the destination holds table as desc (its own bytes,

@@ -359,6 +359,16 @@ START_TEST(check_says_succeeded_or_why_not) {
   ck_assert_int_eq(ab_run_args(args, 0), 0);
   ck_assert_ptr_nonnull(strstr(r.out, "\"FAILED\""));
   ck_assert_ptr_null(strstr(r.out, "sk-wrong999"));
+  /* a key missing or wrong: named as the Airbyte config names it */
+  ab_write(r.config, "{\"api_key\":\"" DUST_KEY "\",\"space_id\":\"s\","
+                     "\"data_source_id\":\"d\"}");
+  ck_assert_int_eq(ab_run_args(args, 0), 0);
+  ck_assert_ptr_nonnull(strstr(r.out, "\"workspace_id: missing"));
+  ab_write(r.config, "{\"api_key\":\"" DUST_KEY "\",\"workspace_id\":\"w\","
+                     "\"space_id\":\"s\",\"data_source_id\":\"d\","
+                     "\"concurrency\":0}");
+  ck_assert_int_eq(ab_run_args(args, 0), 0);
+  ck_assert_ptr_nonnull(strstr(r.out, "\"concurrency: expected"));
   /* not JSON: FAILED naming the file */
   ab_write(r.config, "{nope");
   ck_assert_int_eq(ab_run_args(args, 0), 0);
@@ -728,6 +738,115 @@ START_TEST(write_sigterm_keeps_promise) {
 }
 END_TEST
 
+/* A record Dust refuses for good (a lone row over the body limit): the
+ * STATEs after it are held, and a later write of its id does not wait
+ * for it forever (it ended, failed). */
+START_TEST(write_refused_record_then_its_id_again) {
+  ab_text_t cat = {0}, in = {0};
+  ad_fake_dust_opts_t o;
+  char *big = malloc(6001), data[6100];
+  json_object *dump;
+
+  ad_fake_dust_stop(r.dust);
+  ad_fake_dust_opts_default(&o);
+  o.max_body = 4000;
+  r.dust = ad_fake_dust_start(&o);
+  ck_assert_ptr_nonnull(r.dust);
+  memset(big, 'x', 6000);
+  big[6000] = '\0';
+  ab_catalog_stream(&cat, "s", "append_dedup", "");
+  ab_catalog_end(&cat);
+  ab_config("tables", "");
+  ab_record(&in, "s", NULL, "{\"id\":2,\"name\":\"small\"}");
+  ab_stream_state(&in, "s", 1);
+  snprintf(data, sizeof(data), "{\"id\":1,\"name\":\"%s\"}", big);
+  ab_record(&in, "s", NULL, data);
+  ab_stream_state(&in, "s", 2);
+  ab_record(&in, "s", NULL, "{\"id\":1,\"name\":\"small again\"}");
+  ab_stream_state(&in, "s", 3);
+  ab_save(&in);
+  ck_assert_int_eq(ab_write_run(), 1);
+  ck_assert_int_eq(json_object_array_length(r.states), 1);
+  ck_assert_str_eq(ab_state_cursor(0), "1");
+  ck_assert_ptr_nonnull(strstr(r.out, "transient_error"));
+  dump = ad_fake_dust_dump(r.dust);
+  ck_assert_int_eq(json_object_object_length(ab_rows(dump, "airbyte_s")), 2);
+  json_object_put(dump);
+  free(big);
+}
+END_TEST
+
+/* An overwrite whose input may not hold all of the stream keeps the old
+ * records: one of its records could not be read; the source said the
+ * stream is INCOMPLETE; a line named no stream. COMPLETE replaces. */
+static void ab_overwrite_case(const char *extra_lines, int replaced) {
+  ab_text_t cat = {0}, in = {0};
+  json_object *dump, *rows, *value;
+
+  ab_catalog_stream(&cat, "s", "overwrite", "");
+  ab_catalog_end(&cat);
+  ab_config("tables", "");
+  if (ab_table(dump = ad_fake_dust_dump(r.dust), "airbyte_s") == NULL)
+    ad_fake_dust_add_table(r.dust, "airbyte_s", "s");
+  json_object_put(dump);
+  value = json_tokener_parse("{\"name\":\"old\"}");
+  ck_assert_int_eq(ad_fake_dust_put_row(r.dust, "airbyte_s", "99", value), 0);
+  json_object_put(value);
+  ab_record(&in, "s", NULL, "{\"id\":1,\"name\":\"new\"}");
+  ab_put(&in, "%s", extra_lines);
+  ab_save(&in);
+  ck_assert_int_eq(ab_write_run(), 0);
+  dump = ad_fake_dust_dump(r.dust);
+  rows = ab_rows(dump, "airbyte_s");
+  ck_assert_msg(json_object_object_get_ex(rows, "99", NULL) == !replaced,
+                "%s: %s", extra_lines, r.out);
+  ck_assert(json_object_object_get_ex(rows, "1", NULL));
+  json_object_put(dump);
+  if (!replaced)
+    ck_assert(ab_said("is not replaced", NULL));
+}
+
+#define AB_STATUS(status)                                                   \
+  "{\"type\":\"TRACE\",\"trace\":{\"type\":\"STREAM_STATUS\","              \
+  "\"emitted_at\":1,\"stream_status\":{\"stream_descriptor\":{\"name\":"    \
+  "\"s\"},\"status\":\"" status "\"}}}\n"
+
+START_TEST(write_overwrite_only_when_whole) {
+  ab_overwrite_case("", 1); /* no status at all: EOF is the end */
+  ab_overwrite_case(AB_STATUS("STARTED") AB_STATUS("COMPLETE"), 1);
+  ab_overwrite_case(AB_STATUS("STARTED") AB_STATUS("INCOMPLETE"), 0);
+  ab_overwrite_case(AB_STATUS("STARTED"), 0); /* statuses, no COMPLETE */
+  ab_overwrite_case("{\"type\":\"RECORD\",\"record\":{\"stream\":\"s\","
+                    "\"data\":{\"id\":\"x2\"}}}\n", 0);
+  ab_overwrite_case("not JSON\n", 0);
+}
+END_TEST
+
+/* A refused key: a config_error TRACE naming what was refused. */
+START_TEST(write_refused_key) {
+  ab_text_t cat = {0}, in = {0};
+  ab_catalog_stream(&cat, "s", "append", "");
+  ab_catalog_end(&cat);
+  ab_write(r.config, "{\"api_key\":\"sk-wrong999\",\"workspace_id\":\"wFake\","
+                     "\"space_id\":\"vltFake\",\"data_source_id\":\"dsFake\","
+                     "\"data_format\":\"tables\",\"allow_insecure_http\":true,"
+                     "\"base_url\":\"");
+  {
+    FILE *f = fopen(r.config, "a");
+    fprintf(f, "%s\"}", ad_fake_dust_url(r.dust));
+    fclose(f);
+  }
+  ab_record(&in, "s", NULL, "{\"id\":1}");
+  ab_stream_state(&in, "s", 1);
+  ab_save(&in);
+  ck_assert_int_eq(ab_write_run(), 1);
+  ck_assert_int_eq(json_object_array_length(r.states), 0);
+  ck_assert_int_eq(json_object_array_length(r.traces), 1);
+  ck_assert_ptr_nonnull(strstr(r.out, "config_error"));
+  ck_assert_ptr_null(strstr(r.out, "sk-wrong999"));
+}
+END_TEST
+
 static Suite *airbyte_suite(void) {
   Suite *s = suite_create("airbyte");
   TCase *tc = tcase_create("protocol");
@@ -744,6 +863,9 @@ static Suite *airbyte_suite(void) {
   tcase_add_test(tc, write_overwrite_tables);
   tcase_add_test(tc, write_overwrite_documents);
   tcase_add_test(tc, write_sigterm_keeps_promise);
+  tcase_add_test(tc, write_refused_record_then_its_id_again);
+  tcase_add_test(tc, write_overwrite_only_when_whole);
+  tcase_add_test(tc, write_refused_key);
   suite_add_tcase(s, tc);
   return s;
 }

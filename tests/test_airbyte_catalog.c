@@ -1042,14 +1042,15 @@ START_TEST(test_ids_documents) {
   reader_open(&r, "{'streams':[{'stream':{'name':'s','json_schema':{}},"
                   "'primary_key':[['id']]}]}");
   read_ok(&r, "{'id':'hello world/foo@bar'}", 1);
-  hex128("hello world/foo@bar", 19, hex);
+  /* the exact key, then the namespace ("") and the stream, NUL-separated */
+  hex128("hello world/foo@bar\0\0s", 22, hex);
   snprintf(want, sizeof(want), "s-hello_world_foo_bar-%.12s", hex);
   ck_assert_str_eq(r.rec.id, want);
   /* a key that only looks replaced has no suffix: it was not */
   read_ok(&r, "{'id':'hello_world_foo_bar'}", 1);
   ck_assert_str_eq(r.rec.id, "s-hello_world_foo_bar");
   read_ok(&r, "{'id':'a|b%c'}", 1);
-  hex128("a%7Cb%25c", 9, hex);
+  hex128("a%7Cb%25c\0\0s", 12, hex);
   snprintf(want, sizeof(want), "s-a_b_c-%.12s", hex);
   ck_assert_str_eq(r.rec.id, want);
   reader_close(&r);
@@ -1057,19 +1058,18 @@ START_TEST(test_ids_documents) {
   /* composite keys hash their rows id (escaped, joined) */
   reader_open(&r, keyed);
   read_ok(&r, "{'org':'a b','user':1.5}", 1);
-  hex128("a b|1.5", 7, hex);
+  hex128("a b|1.5\0\0members", 16, hex);
   snprintf(want, sizeof(want), "members-a_b-1_5-%.12s", hex);
   ck_assert_str_eq(r.rec.id, want);
   reader_close(&r);
 
-  /* a stream name with bytes replaced */
+  /* a stream name with bytes replaced, no other stream alike: the
+   * Python destination's id */
   reader_open(&r, "{'streams':[{'stream':{'name':'order lines',"
                   "'namespace':'shop','json_schema':{}},"
                   "'primary_key':[['id']]}]}");
   read_ok(&r, "{'id':1}", 1);
-  hex128("1", 1, hex);
-  snprintf(want, sizeof(want), "order_lines-1-%.12s", hex);
-  ck_assert_str_eq(r.rec.id, want);
+  ck_assert_str_eq(r.rec.id, "order_lines-1");
   reader_close(&r);
 
   /* an empty key is an id in documents ("users-"), not in rows */
@@ -1141,6 +1141,58 @@ START_TEST(test_ids_without_key) {
   ck_assert_str_eq(r.rec.id, want);
   read_ok(&r, "{}", 0);
   ck_assert_str_eq(r.rec.id, hex);
+  reader_close(&r);
+}
+END_TEST
+
+/* Two records never share a document: a '-' inside a composite key's
+ * part, one stream name in two namespaces, two names alike once made
+ * safe. */
+START_TEST(test_ids_documents_unique) {
+  reader_t r;
+  char a[128], b[128];
+
+  reader_open(&r, keyed);
+  read_ok(&r, "{'org':'a-b','user':'c'}", 1);
+  snprintf(a, sizeof(a), "%s", r.rec.id);
+  read_ok(&r, "{'org':'a','user':'b-c'}", 1);
+  ck_assert_str_ne(r.rec.id, a);
+  ck_assert_int_eq(strncmp(r.rec.id, "members-a-b-c-", 14), 0);
+  reader_close(&r);
+  /* single keys keep their '-' without a suffix (Python's ids) */
+  reader_open(&r, "{'streams':[{'stream':{'name':'s','json_schema':{}},"
+                  "'primary_key':[['id']]}]}");
+  read_ok(&r, "{'id':'a-b'}", 1);
+  ck_assert_str_eq(r.rec.id, "s-a-b");
+  reader_close(&r);
+
+  reader_open(&r, "{'streams':["
+                  "{'stream':{'name':'users','namespace':'a',"
+                  "'json_schema':{}},'primary_key':[['id']]},"
+                  "{'stream':{'name':'users','namespace':'b',"
+                  "'json_schema':{}},'primary_key':[['id']]},"
+                  "{'stream':{'name':'x y','json_schema':{}}},"
+                  "{'stream':{'name':'x.y','json_schema':{}}},"
+                  "{'stream':{'name':'solo','json_schema':{}},"
+                  "'primary_key':[['id']]}]}");
+  r.s = &r.cat.streams[0];
+  read_ok(&r, "{'id':1}", 1);
+  snprintf(a, sizeof(a), "%s", r.rec.id);
+  r.s = &r.cat.streams[1];
+  read_ok(&r, "{'id':1}", 1);
+  snprintf(b, sizeof(b), "%s", r.rec.id);
+  ck_assert_str_ne(a, b);
+  ck_assert_int_eq(strncmp(a, "users-1-", 8), 0);
+  ck_assert_int_eq(strncmp(b, "users-1-", 8), 0);
+  r.s = &r.cat.streams[2];
+  read_ok(&r, "{'k':1}", 1);
+  snprintf(a, sizeof(a), "%s", r.rec.id);
+  r.s = &r.cat.streams[3];
+  read_ok(&r, "{'k':1}", 1);
+  ck_assert_str_ne(r.rec.id, a);
+  r.s = &r.cat.streams[4]; /* a name no other stream shares: Python's id */
+  read_ok(&r, "{'id':1}", 1);
+  ck_assert_str_eq(r.rec.id, "solo-1");
   reader_close(&r);
 }
 END_TEST
@@ -1390,6 +1442,7 @@ static Suite *airbyte_catalog_suite(void) {
   tcase_add_test(tc, test_data_not_object);
   tcase_add_test(tc, test_ids_rows);
   tcase_add_test(tc, test_ids_documents);
+  tcase_add_test(tc, test_ids_documents_unique);
   tcase_add_test(tc, test_ids_missing_key);
   tcase_add_test(tc, test_ids_without_key);
   tcase_add_test(tc, test_id_cap);

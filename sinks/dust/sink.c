@@ -82,6 +82,20 @@ static void ad_ds_fail_rows(ad_dust_sink_t *sink, ad_ds_table_t *tbl,
                  n);
 }
 
+/* Units that will never be written, by number: the source stops waiting
+ * for them (the acknowledged mark stays before them). */
+static void ad_ds_nack_batch(ad_dust_sink_t *sink, const ad_dust_batch_t *b) {
+  size_t i;
+  for (i = 0; i < b->n; i++)
+    ad_sink_nacked(sink->o.host, b->units[i].seq);
+}
+
+static void ad_ds_nack_page(ad_dust_sink_t *sink, const ad_page_t *page,
+                            size_t from, size_t to) {
+  for (; from < to; from++)
+    ad_sink_nacked(sink->o.host, ad_page_seq(page, from));
+}
+
 static void ad_ds_table_failed(ad_ds_table_t *tbl) {
   ad_sink_table_failed(tbl->sink->o.host, tbl->table, NULL);
 }
@@ -114,6 +128,7 @@ static void ad_ds_write_fail(ad_ds_write_t *w, const char *msg,
   ad_dust_batch_t *b = &w->batch;
   ad_ds_fail_rows(w->tbl->sink, w->tbl,
                   b->n == 1 ? ad_dust_batch_id(b, 0) : NULL, msg, b->n);
+  ad_ds_nack_batch(w->tbl->sink, b);
   if (table_failed)
     ad_ds_table_failed(w->tbl);
   if (w->tbl->gate == w)
@@ -152,7 +167,10 @@ static void ad_ds_table_check_done(ad_ds_table_t *tbl) {
       tbl->table->failed)
     return;
   tbl->done_reported = 1;
-  if (tbl->sweep == NULL) {
+  /* A source may withdraw the replace before its last page (its read was
+   * not whole); records it could not read mean the same. */
+  if (tbl->sweep == NULL || !(tbl->table->flags & AD_TABLE_REPLACE) ||
+      tbl->table->read_failed > 0) {
     ad_sink_table_done(sink->o.host, tbl->table);
     return;
   }
@@ -207,10 +225,15 @@ static int ad_ds_table_names(ad_ds_table_t *tbl) {
     return AD_ENOMEM;
   }
   tbl->dust_id = ad_buf_steal(&id, NULL);
-  snprintf(label, sizeof(label), "table \"%s\" (%s) of base %s%s%s",
-           t->table_name, t->table_id, t->group_name ? "\"" : "",
-           t->group_name ? t->group_name : t->group_id,
-           t->group_name ? "\"" : "");
+  if (*t->group_id == '\0') /* a source without groups (Airbyte) */
+    snprintf(label, sizeof(label), "table \"%s\" (%s)%s%s%s", t->table_name,
+             t->table_id, t->group_name ? " of \"" : "",
+             t->group_name ? t->group_name : "", t->group_name ? "\"" : "");
+  else
+    snprintf(label, sizeof(label), "table \"%s\" (%s) of base %s%s%s",
+             t->table_name, t->table_id, t->group_name ? "\"" : "",
+             t->group_name ? t->group_name : t->group_id,
+             t->group_name ? "\"" : "");
   snprintf(tbl->what_upsert, sizeof(tbl->what_upsert),
            "upserting Dust table %s for %s", tbl->dust_id, label);
   snprintf(tbl->what_rows, sizeof(tbl->what_rows), "writing %s of %s to Dust",
@@ -314,6 +337,7 @@ static void ad_ds_table_fail(ad_ds_table_t *tbl, const char *msg) {
     ad_list_remove(n);
     w = ad_container_of(n, ad_ds_write_t, node);
     rows += w->batch.n;
+    ad_ds_nack_batch(tbl->sink, &w->batch);
     ad_ds_write_free(w);
   }
   ad_ds_fail_rows(tbl->sink, tbl, NULL, msg, rows);
@@ -580,12 +604,14 @@ static void ad_ds_take_page(ad_dust_sink_t *sink, ad_page_t *page) {
     snprintf(msg, sizeof(msg), "out of memory taking a page of table %s",
              page->table->table_id);
     ad_sink_failed(sink->o.host, page->table, NULL, msg, page->nunits);
+    ad_ds_nack_page(sink, page, 0, page->nunits);
     ad_page_free(page);
     return;
   }
   for (i = 0; i < page->nunits; i++) {
     if (tbl->state == AD_DS_FAILED) {
       ad_ds_fail_rows(sink, tbl, NULL, tbl->error, page->nunits - i);
+      ad_ds_nack_page(sink, page, i, page->nunits);
       break;
     }
     if ((rc = ad_ds_add_unit(tbl, page, i)) != 0) {
@@ -593,6 +619,7 @@ static void ad_ds_take_page(ad_dust_sink_t *sink, ad_page_t *page) {
                rc == AD_EINVAL ? "the document is not a JSON object"
                                : ad_strerror(rc));
       ad_ds_fail_rows(sink, tbl, ad_page_unit_id(page, i), msg, 1);
+      ad_ds_nack_page(sink, page, i, i + 1);
     }
   }
   if (page->last) {
@@ -632,6 +659,16 @@ static int ad_ds_seal_partial(ad_dust_sink_t *sink) {
   return sealed;
 }
 
+/* Whether a table holds a batch still open: a flush waits for it (its
+ * table may not be upserted yet). */
+static int ad_ds_any_open(const ad_dust_sink_t *sink) {
+  const ad_list_t *n;
+  for (n = sink->tables.next; n != &sink->tables; n = n->next)
+    if (ad_container_of(n, ad_ds_table_t, node)->open != NULL)
+      return 1;
+  return 0;
+}
+
 static void ad_ds_pump(ad_dust_sink_t *sink) {
   long limit = sink->o.svc->config->engine.sink_concurrency;
   ad_list_t *n;
@@ -646,8 +683,8 @@ static void ad_ds_pump(ad_dust_sink_t *sink) {
     } else if ((sink->finishing || sink->flushing || !ad_ds_room(sink)) &&
                ad_ds_seal_partial(sink) > 0) {
       continue;
-    } else if (sink->flushing) {
-      sink->flushing = 0; /* nothing ready is left open: the next flush */
+    } else if (sink->flushing && !ad_ds_any_open(sink)) {
+      sink->flushing = 0; /* everything held went out */
     } else if (ad_dust_removals_start(sink) == 0) {
       break;
     }
@@ -679,6 +716,7 @@ static void ad_ds_fail_queued(ad_dust_sink_t *sink) {
   while ((page = ad_sink_pop(sink->o.host)) != NULL) {
     ad_sink_failed(sink->o.host, page->table, NULL, sink->abort_reason,
                    page->nunits);
+    ad_ds_nack_page(sink, page, 0, page->nunits);
     ad_page_free(page);
   }
 }
@@ -719,6 +757,7 @@ static void ad_ds_drop_list(ad_dust_sink_t *sink, ad_list_t *list,
     if (cancel)
       ad_dust_call_cancel(&w->call);
     ad_ds_fail_rows(sink, w->tbl, NULL, sink->abort_reason, w->batch.n);
+    ad_ds_nack_batch(sink, &w->batch);
     ad_ds_write_free(w);
   }
 }

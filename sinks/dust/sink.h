@@ -97,7 +97,8 @@ void ad_dust_sink_kick(ad_dust_sink_t *sink);
  * ad_sink_drained follows once the queue is empty and everything is
  * written or failed. */
 void ad_dust_sink_finish(ad_dust_sink_t *sink);
-/* Partial batches go out as slots free up, until none is left open. */
+/* Partial batches go out as slots free up (a table not yet upserted:
+ * once it is), until none is left open. */
 void ad_dust_sink_flush(ad_dust_sink_t *sink);
 
 /* ---- Sweeps (sweep.c): replacing a table (AD_TABLE_REPLACE) ---- */

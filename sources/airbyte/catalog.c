@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -488,7 +489,10 @@ static int ad_ab_replace(ad_ab_stream_t *s) {
   t->flags |= AD_TABLE_REPLACE;
   if (!s->has_generation)
     return 0;
-  t->keep_from = s->minimum_generation_id;
+  /* An overwrite keeps only this generation (an earlier attempt's); a
+   * refresh what minimum_generation_id says. */
+  t->keep_from = s->mode == AD_AB_OVERWRITE ? s->generation_id
+                                            : s->minimum_generation_id;
   for (i = 0; i < t->ncolumns; i++)
     if (strcmp(t->columns[i].id, AD_AB_GENERATION_ID) == 0)
       t->keep_column = (int)i + 1;
@@ -694,6 +698,19 @@ static json_object *ad_ab_parse_json(const char *text, size_t len) {
   return o;
 }
 
+/* Whether two stream names give documents ids the same head: equal once
+ * every byte outside [A-Za-z0-9_-] is '_' (record.c), "a b" and "a.b",
+ * or the same name in two namespaces. */
+static int ad_ab_same_doc_name(const char *a, const char *b) {
+  for (; *a && *b; a++, b++) {
+    int ka = isalnum((unsigned char)*a) || *a == '_' || *a == '-';
+    int kb = isalnum((unsigned char)*b) || *b == '_' || *b == '-';
+    if ((ka ? *a : '_') != (kb ? *b : '_'))
+      return 0;
+  }
+  return *a == *b;
+}
+
 int ad_ab_catalog_parse(ad_ab_catalog_t *cat, const char *text, size_t len,
                         char *err, size_t errlen) {
   json_object *root, *streams, **schemas = NULL;
@@ -736,6 +753,10 @@ int ad_ab_catalog_parse(ad_ab_catalog_t *cat, const char *text, size_t len,
     }
     cat->slots[slot] = i + 1;
   }
+  for (i = 0; i < cat->n && rc == 0; i++) /* few streams: pairs are cheap */
+    for (slot = i + 1; slot < cat->n; slot++)
+      if (ad_ab_same_doc_name(cat->streams[i].name, cat->streams[slot].name))
+        cat->streams[i].shared_name = cat->streams[slot].shared_name = 1;
   if (rc == 0)
     rc = ad_ab_tables(cat, schemas);
   free(schemas);

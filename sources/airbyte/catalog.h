@@ -105,6 +105,9 @@ typedef struct ad_ab_stream {
                         > 0 */
   int64_t generation_id, minimum_generation_id; /* 0 when absent */
   int has_generation; /* generation_id was given */
+  int shared_name;    /* another stream of the catalog gives documents ids
+                         the same head (the same name in another
+                         namespace, "a b" and "a.b"): its ids say which */
   ad_table_t *table;  /* one reference, owned by the catalog */
   /* Private to the module beyond this point. */
   ad_ab_column_t *columns; /* one per table column, in its order */

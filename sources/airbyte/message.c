@@ -97,6 +97,26 @@ static int ad_ab_read_state(json_object *line, ad_ab_msg_t *out, char *err,
   return 0;
 }
 
+/* A TRACE: a STREAM_STATUS is read, any other passed over. */
+static int ad_ab_read_status(json_object *line, ad_ab_msg_t *out, char *err,
+                             size_t errlen) {
+  json_object *trace = ad_ab_get(line, "trace", json_type_object), *st;
+  const char *type = ad_ab_get_string(trace, "type");
+  if (type == NULL || strcmp(type, "STREAM_STATUS") != 0)
+    return 0;
+  st = ad_ab_get(trace, "stream_status", json_type_object);
+  ad_ab_stream_of(ad_ab_get(st, "stream_descriptor", json_type_object),
+                  "name", out);
+  out->status = ad_ab_get_string(st, "status");
+  if (out->stream == NULL || out->status == NULL) {
+    snprintf(err, errlen, "a STREAM_STATUS without stream_status."
+                          "stream_descriptor.name or its status");
+    return AD_EPARSE;
+  }
+  out->type = AD_AB_MSG_STATUS;
+  return 0;
+}
+
 int ad_ab_msg_read(json_object *line, ad_ab_msg_t *out, char *err,
                    size_t errlen) {
   memset(out, 0, sizeof(*out));
@@ -113,6 +133,8 @@ int ad_ab_msg_read(json_object *line, ad_ab_msg_t *out, char *err,
   if (strcmp(out->type_name, "STATE") == 0)
     return ad_ab_read_state(line, out, err, errlen);
   out->type = AD_AB_MSG_OTHER;
+  if (strcmp(out->type_name, "TRACE") == 0)
+    return ad_ab_read_status(line, out, err, errlen);
   return 0;
 }
 

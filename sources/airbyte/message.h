@@ -1,9 +1,10 @@
 /* ad_ab_msg: Airbyte protocol v0 messages, one JSON object per line
  * (docs/airbyte.md). Pure functions over buffers and parsed objects.
  *
- * What a destination reads: RECORD (stream, namespace, data, emitted_at)
- * and STATE (STREAM, GLOBAL or LEGACY); every other type (LOG, TRACE,
- * CONTROL, …) is a source's business and is passed over. What it writes,
+ * What a destination reads: RECORD (stream, namespace, data, emitted_at),
+ * STATE (STREAM, GLOBAL or LEGACY) and the TRACE of type STREAM_STATUS
+ * (whether the source read a stream whole); every other message (LOG,
+ * other TRACEs, CONTROL, …) is the source's business and is passed over. What it writes,
  * one line each: STATE echoes with destinationStats, LOG, TRACE errors,
  * SPEC and CONNECTION_STATUS. */
 #ifndef AD_AB_MESSAGE_H
@@ -19,7 +20,8 @@
 typedef enum ad_ab_msg_type {
   AD_AB_MSG_OTHER = 0, /* not for a destination: passed over */
   AD_AB_MSG_RECORD,
-  AD_AB_MSG_STATE
+  AD_AB_MSG_STATE,
+  AD_AB_MSG_STATUS     /* a TRACE of type STREAM_STATUS */
 } ad_ab_msg_type_t;
 
 typedef enum ad_ab_state_kind {
@@ -40,13 +42,16 @@ typedef struct ad_ab_msg {
   /* STATE: */
   ad_ab_state_kind_t state_kind;
   json_object *state;    /* the "state" object */
+  /* STATUS (stream and ns above): the stream's status as the source
+   * reported it: "STARTED", "RUNNING", "COMPLETE", "INCOMPLETE" */
+  const char *status;
 } ad_ab_msg_t;
 
 /* Reads one parsed line. 0; AD_EPARSE with the reason in err for a line
  * that is not a message a destination can use: not an object, no "type",
  * a RECORD without a stream name or without an object of data, a STATE
  * without its "state" object or, of type STREAM, without a stream
- * descriptor. */
+ * descriptor, a STREAM_STATUS without its stream's name or status. */
 int ad_ab_msg_read(json_object *line, ad_ab_msg_t *out, char *err,
                    size_t errlen);
 

@@ -436,13 +436,31 @@ static int ad_ab_sanitized(ad_buf_t *out, const char *s, size_t n,
   return rc;
 }
 
+/* "-" and AD_AB_SUFFIX_HEX hex digits of the hash of the record's exact
+ * key (d->scratch) with its stream's namespace and name, appended to id:
+ * a documents id whose readable part two records could share (bytes
+ * replaced, a '-' inside a composite key's part, one stream name in two
+ * namespaces) stays unique. */
+static int ad_ab_suffix(ad_ab_decoder_t *d, const ad_ab_stream_t *s,
+                        ad_buf_t *id) {
+  const char *ns = s->ns != NULL ? s->ns : "";
+  int rc;
+  /* NUL-separated, so ("a", "b.c") and ("a.b", "c") differ */
+  if ((rc = ad_buf_append(&d->scratch, "", 1)) != 0 ||
+      (rc = ad_buf_append(&d->scratch, ns, strlen(ns) + 1)) != 0 ||
+      (rc = ad_buf_append(&d->scratch, s->name, strlen(s->name))) != 0 ||
+      (rc = ad_buf_append(id, "-", 1)) != 0)
+    return rc;
+  return ad_ab_hex(id, d->scratch.data, d->scratch.len, AD_AB_SUFFIX_HEX);
+}
+
 static int ad_ab_id(ad_ab_decoder_t *d, const ad_ab_stream_t *s,
                     json_object *data, int documents, char *err,
                     size_t errlen) {
   ad_buf_t *id = &d->id;
   const char *text;
   size_t i, cut;
-  int rc = 0, replaced = 0;
+  int rc = 0, replaced = 0, name_replaced = 0;
 
   ad_buf_reset(id);
   if (s->npk == 0) {
@@ -451,10 +469,15 @@ static int ad_ab_id(ad_ab_decoder_t *d, const ad_ab_stream_t *s,
              data, JSON_C_TO_STRING_PLAIN)) == NULL)
       return AD_ENOMEM;
     if (documents && ((rc = ad_ab_sanitized(id, s->name, strlen(s->name),
-                                            &replaced)) != 0 ||
+                                            &name_replaced)) != 0 ||
                       (rc = ad_buf_append(id, "-", 1)) != 0))
       return rc;
     rc = ad_ab_hex(id, text, strlen(text), 32);
+    if (rc == 0 && documents && s->shared_name) {
+      ad_buf_reset(&d->scratch);
+      if ((rc = ad_buf_append(&d->scratch, text, strlen(text))) == 0)
+        rc = ad_ab_suffix(d, s, id);
+    }
   } else if ((rc = ad_ab_parts(d, s, data, err, errlen)) != 0) {
     return rc;
   } else if (!documents) {
@@ -464,16 +487,20 @@ static int ad_ab_id(ad_ab_decoder_t *d, const ad_ab_stream_t *s,
       return AD_EPARSE;
     }
   } else {
-    rc = ad_ab_sanitized(id, s->name, strlen(s->name), &replaced);
-    for (i = 0; i < s->npk && rc == 0; i++)
+    /* the stream's name may lose bytes too: only another stream of the
+     * same head (shared_name) makes that matter */
+    rc = ad_ab_sanitized(id, s->name, strlen(s->name), &name_replaced);
+    for (i = 0; i < s->npk && rc == 0; i++) {
       if ((rc = ad_buf_append(id, "-", 1)) == 0)
         rc = ad_ab_sanitized(id, d->parts[i].s, d->parts[i].n, &replaced);
-    if (rc == 0 && replaced) {
+      /* "a-b","c" and "a","b-c" would meet */
+      if (s->npk > 1 && memchr(d->parts[i].s, '-', d->parts[i].n) != NULL)
+        replaced = 1;
+    }
+    if (rc == 0 && (replaced || s->shared_name)) {
       ad_buf_reset(&d->scratch);
-      if ((rc = ad_ab_rows_id(d, s->npk, &d->scratch)) == 0 &&
-          (rc = ad_buf_append(id, "-", 1)) == 0)
-        rc = ad_ab_hex(id, d->scratch.data != NULL ? d->scratch.data : "",
-                       d->scratch.len, AD_AB_SUFFIX_HEX);
+      if ((rc = ad_ab_rows_id(d, s->npk, &d->scratch)) == 0)
+        rc = ad_ab_suffix(d, s, id);
     }
   }
   if (rc != 0 || id->len <= AD_AB_ID_MAX)

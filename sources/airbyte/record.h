@@ -36,17 +36,20 @@
  *                [A-Za-z0-9_-] made '_': the id the Python Airbyte
  *                destination for Dust gives, so a sync that moves to
  *                airdust overwrites its documents rather than doubling
- *                them. When a byte was replaced (two keys could meet),
- *                "-" and the first 12 hex digits of the XXH3-128 of the
- *                rows id follow. Like the Python ids, these are unique in
- *                a stream, not across streams whose names meet once
- *                replaced ("a b", "a.b") or differ only by namespace, and
- *                a '-' inside a component of a composite key is kept
- *                ("a-b","c" and "a","b-c" meet, as they do there).
+ *                them. When two records could meet there — a byte of a
+ *                key part replaced, a '-' inside a part of a composite
+ *                key ("a-b","c" and "a","b-c"), or another stream of the
+ *                catalog whose name reads the same once made safe (the
+ *                same name in another namespace, "a b" and "a.b") — "-"
+ *                and the first 12 hex digits of the XXH3-128 of the rows
+ *                id, the namespace and the stream's name (NUL-separated)
+ *                follow, so no two records share a document.
  *   without one, the 32 hex digits of the XXH3-128 of data's plain JSON
  *   text (a record sent twice is one record):
  *     rows       "<hex>"
- *     documents  "<stream, bytes replaced as above>-<hex>" */
+ *     documents  "<stream, bytes replaced as above>-<hex>", and the
+ *                suffix above when another stream's name reads the
+ *                same */
 #ifndef AD_AB_RECORD_H
 #define AD_AB_RECORD_H
 

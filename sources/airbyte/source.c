@@ -37,7 +37,8 @@
 #include "workq.h"
 
 #define AD_AB_READ (256u * 1024)     /* bytes asked of each read */
-#define AD_AB_JOB_BYTES (256u * 1024) /* a job is cut past this many */
+#define AD_AB_MAX_DEPTH 1000         /* json-c's default 32 refuses
+                                        records sources do send */
 #define AD_AB_JOB_LINES 500          /* at most; the queue must hold one */
 #define AD_AB_MAX_LINE (64u << 20)   /* a longer line fails */
 #define AD_AB_WORKERS 2              /* jobs on the pool at once */
@@ -50,7 +51,8 @@ typedef enum {
   AD_AB_ITEM_PAGE,  /* a stream's records: push */
   AD_AB_ITEM_COUNT, /* RECORD messages of a stream, for destinationStats */
   AD_AB_ITEM_STATE, /* echo once what came before is acknowledged */
-  AD_AB_ITEM_FAIL   /* a line or record that cannot be written */
+  AD_AB_ITEM_FAIL,  /* a line or record that cannot be written */
+  AD_AB_ITEM_STATUS /* the source says a stream was read whole, or not */
 } ad_ab_item_kind_t;
 
 typedef struct ad_ab_item {
@@ -61,6 +63,7 @@ typedef struct ad_ab_item {
   json_object *state; /* STATE: one reference */
   int state_kind;     /* STATE: ad_ab_state_kind_t */
   char *record, *reason; /* FAIL: record may be NULL */
+  int complete;          /* STATUS: COMPLETE 1, INCOMPLETE -1, else 0 */
 } ad_ab_item_t;
 
 /* Whole lines of input, parsed on the pool, committed on the loop. */
@@ -113,6 +116,11 @@ struct ad_ab_source {
   ad_timers_t *timers;
   ad_ab_catalog_t catalog;
   int *refused; /* per stream: the sink cannot hold its table */
+  /* Per stream, from STREAM_STATUS traces: 1 COMPLETE, -1 INCOMPLETE, 0
+   * not said; and whether the input said any (a platform that does not
+   * send them has only EOF to go by). */
+  int *status;
+  int status_seen;
   FILE *out;
   int own_out;
   ad_ab_input_t *in;
@@ -127,7 +135,7 @@ struct ad_ab_source {
    * (STREAM states) and of the sync (GLOBAL, LEGACY). */
   uint64_t *since, since_all;
   ad_list_t pending;   /* STATEs, in input order */
-  uint64_t acked_below;
+  uint64_t acked_below, settled_below;
   uint64_t states_in, states_out;
   ad_keymap_t inflight;
   ad_ab_flying_t *flying; /* a ring, cap a power of two */
@@ -336,6 +344,22 @@ static int ad_ab_state(ad_ab_parse_t *ps, const ad_ab_msg_t *m) {
   return rc;
 }
 
+/* A stream's status, as the source tells it: any says the platform sends
+ * them (so only a COMPLETE stream is read whole); COMPLETE and INCOMPLETE
+ * say how the stream ended. */
+static int ad_ab_status(ad_ab_parse_t *ps, const ad_ab_msg_t *m) {
+  ad_ab_source_t *src = ps->job->src;
+  ad_ab_item_t it = {.kind = AD_AB_ITEM_STATUS, .stream = SIZE_MAX};
+  const ad_ab_stream_t *st = ad_ab_catalog_find(&src->catalog, m->ns,
+                                                m->stream);
+  if (st != NULL)
+    it.stream = (size_t)(st - src->catalog.streams);
+  it.complete = strcmp(m->status, "COMPLETE") == 0      ? 1
+                : strcmp(m->status, "INCOMPLETE") == 0 ? -1
+                                                       : 0;
+  return ad_ab_item_add(ps->job, &it);
+}
+
 /* One line (len bytes at s, no newline). */
 static int ad_ab_line(ad_ab_parse_t *ps, const char *s, size_t len) {
   json_object *obj;
@@ -374,6 +398,8 @@ static int ad_ab_line(ad_ab_parse_t *ps, const char *s, size_t len) {
     rc = ad_ab_record(ps, &m);
   } else if (m.type == AD_AB_MSG_STATE) {
     rc = ad_ab_state(ps, &m);
+  } else if (m.type == AD_AB_MSG_STATUS) {
+    rc = ad_ab_status(ps, &m);
   } else {
     rc = 0; /* LOG, TRACE, CONTROL…: the source's, not a destination's */
   }
@@ -391,7 +417,7 @@ static void ad_ab_job_run(ad_workq_job_t *wq) {
   memset(&ps, 0, sizeof(ps));
   ps.job = job;
   ps.line = job->first_line;
-  ps.tok = json_tokener_new();
+  ps.tok = json_tokener_new_ex(AD_AB_MAX_DEPTH);
   ps.pages = calloc(nstreams + 1, sizeof(*ps.pages));
   ps.serial = calloc(nstreams + 1, sizeof(*ps.serial));
   ps.counts = calloc(nstreams + 1, sizeof(*ps.counts));
@@ -485,12 +511,12 @@ static int ad_ab_fly_add(ad_ab_source_t *src, uint64_t key, uint64_t seq) {
   return ad_keymap_put(&src->inflight, key, seq);
 }
 
-/* Forgets the ids of units acknowledged. */
+/* Forgets the ids of units that ended. */
 static void ad_ab_fly_prune(ad_ab_source_t *src) {
   ad_ab_flying_t *f;
   while (src->fly_n > 0) {
     f = &src->flying[src->fly_head];
-    if (f->seq >= src->acked_below)
+    if (f->seq >= src->settled_below)
       return;
     ad_keymap_drop(&src->inflight, f->key, f->seq);
     src->fly_head = (src->fly_head + 1) & (src->fly_cap - 1);
@@ -498,8 +524,8 @@ static void ad_ab_fly_prune(ad_ab_source_t *src) {
   }
 }
 
-/* The unit the page must wait for (an earlier write of one of its ids not
- * yet acknowledged), or UINT64_MAX. */
+/* The unit the page must wait for (an earlier write of one of its ids
+ * still in flight), or UINT64_MAX. */
 static uint64_t ad_ab_page_waits(const ad_ab_source_t *src, size_t s,
                                  const ad_page_t *page) {
   uint64_t seq, wait = UINT64_MAX;
@@ -509,7 +535,7 @@ static uint64_t ad_ab_page_waits(const ad_ab_source_t *src, size_t s,
     if (ad_keymap_get(&src->inflight,
                          ad_keymap_key(s, id, page->units[i].id_len),
                          &seq) &&
-        seq >= src->acked_below && (wait == UINT64_MAX || seq > wait))
+        seq >= src->settled_below && (wait == UINT64_MAX || seq > wait))
       wait = seq;
   }
   return wait;
@@ -561,6 +587,24 @@ static int ad_ab_pend(ad_ab_source_t *src, const ad_ab_item_t *it) {
   return 0;
 }
 
+/* A replaced stream (overwrite) keeps its old records when this sync's
+ * may not all have come: a record of it failed to read (stream), or a
+ * line that names no stream did (SIZE_MAX: it may have been any). Called
+ * before the table's last page, so the sink never sweeps it. */
+static void ad_ab_keep_old(ad_ab_source_t *src, size_t stream,
+                           const char *why) {
+  size_t s;
+  for (s = 0; s < src->catalog.n; s++) {
+    ad_table_t *t = src->catalog.streams[s].table;
+    if ((stream != SIZE_MAX && s != stream) || !(t->flags & AD_TABLE_REPLACE))
+      continue;
+    t->flags &= ~(unsigned)AD_TABLE_REPLACE;
+    ad_source_log(src->host, 1, "stream \"%s\" is not replaced: its old "
+                  "records stay, since %s", src->catalog.streams[s].label,
+                  why);
+  }
+}
+
 /* One item; 1 when it must wait for acknowledgements. */
 static int ad_ab_commit_item(ad_ab_source_t *src, ad_ab_job_t *job,
                              ad_ab_item_t *it) {
@@ -587,7 +631,13 @@ static int ad_ab_commit_item(ad_ab_source_t *src, ad_ab_job_t *job,
     ad_source_flush(src->host);
     src->last_flush_ms = uv_now(src->loop);
     break;
+  case AD_AB_ITEM_STATUS:
+    src->status_seen = 1;
+    if (it->stream != SIZE_MAX && it->complete != 0)
+      src->status[it->stream] = it->complete;
+    break;
   case AD_AB_ITEM_FAIL:
+    ad_ab_keep_old(src, it->stream, it->reason);
     ad_source_failed(src->host,
                      it->stream != SIZE_MAX ? cat->streams[it->stream].table
                                             : NULL,
@@ -694,7 +744,8 @@ static int ad_ab_cut(ad_ab_source_t *src, size_t *off) {
   src->lines_cut += lines;
   ad_list_insert_tail(&src->jobs, &job->node);
   src->njobs++;
-  ad_ab_reserve(src, job);
+  if (!src->full) /* in order: a later job never takes an earlier's room */
+    ad_ab_reserve(src, job);
   return 0;
 }
 
@@ -952,6 +1003,8 @@ static void ad_ab_finish(ad_ab_source_t *src) {
     ad_table_t *t = src->catalog.streams[s].table;
     if (src->refused[s])
       continue;
+    if (src->status_seen && src->status[s] != 1)
+      ad_ab_keep_old(src, s, "the source did not report it COMPLETE");
     if (src->eof && !src->stopping && (page = ad_page_new(t)) != NULL)
       ad_source_push(src->host, page, 0, 0, 1);
     ad_source_table_end(src->host, t, NULL);
@@ -1000,13 +1053,16 @@ static void ad_ab_on_unblocked(ad_timers_entry_t *e, void *data) {
 }
 
 /* Heard inside the sink's own acknowledgement: the echoes go out now,
- * the commit a held page waited for in a loop turn of its own. */
-static void ad_ab_acked(void *ctx, uint64_t below) {
+ * the commit a held page waited for in a loop turn of its own. A page
+ * waits for the earlier write of its id to end, written or failed (a
+ * failed one holds the STATEs, not the writing). */
+static void ad_ab_acked(void *ctx, uint64_t acked, uint64_t settled) {
   ad_ab_source_t *src = ctx;
-  src->acked_below = below;
+  src->acked_below = acked;
+  src->settled_below = settled;
   ad_ab_fly_prune(src);
   ad_ab_emit_states(src);
-  if (src->blocked_on != UINT64_MAX && src->blocked_on < below) {
+  if (src->blocked_on != UINT64_MAX && src->blocked_on < settled) {
     src->blocked_on = UINT64_MAX;
     if (ad_timers_after(src->timers, &src->commit_entry, 0,
                         ad_ab_on_unblocked, src) != 0)
@@ -1154,7 +1210,8 @@ static int ad_ab_init(ad_source_t *host, const void *config, void **ctx,
     goto fail;
   src->refused = calloc(src->catalog.n + 1, sizeof(*src->refused));
   src->since = calloc(src->catalog.n + 1, sizeof(*src->since));
-  if (src->refused == NULL || src->since == NULL) {
+  src->status = calloc(src->catalog.n + 1, sizeof(*src->status));
+  if (src->refused == NULL || src->since == NULL || src->status == NULL) {
     rc = AD_ENOMEM;
     goto fail;
   }
@@ -1203,6 +1260,7 @@ static void ad_ab_close(void *ctx) {
   free(src->flying);
   free(src->refused);
   free(src->since);
+  free(src->status);
   free(src);
 }
 
