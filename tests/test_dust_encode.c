@@ -678,6 +678,7 @@ static void fixture_init(fixture_t *f, const char *format) {
 
 static void fixture_close(fixture_t *f) {
   ad_dust_sink_close(&f->sink);
+  ad_host_close(&f->host);
   ad_http_close(&f->http, NULL);
   ad_limiter_close(&f->limiter, NULL);
   ad_timers_close(&f->timers, NULL);
@@ -822,10 +823,9 @@ START_TEST(test_sink_wide_page_unprepared) {
   ck_assert_int_eq(
       ad_buf_puts(&page->data, "{\"row_id\":\"rec2\",\"value\":{}}"), 0);
   ad_page_commit(page);
-  page->first = page->last = 1;
   ck_assert_int_eq(ad_queue_reserve(&f.queue, 2, page->data.len), 0);
-  ad_queue_push(&f.queue, &page->item, 2, page->data.len);
-  ad_dust_sink_kick(&f.sink);
+  /* as a source pushes it: numbered, then taken by the sink */
+  ad_source_push(&f.host.source, page, 2, page->data.len, 1);
   ck_assert_int_eq(wide->failed, 1);
   ck_assert_uint_eq(f.stats.tables_failed, 1);
   ck_assert_uint_eq(f.stats.records_failed, 2);
