@@ -5,14 +5,20 @@
  * Figures are ratios to a bound implied by the limits or to a baseline
  * measured in the same run; nothing here passes or fails on time. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <spawn.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include <sys/stat.h>
@@ -29,6 +35,7 @@ typedef struct ad_bench {
   int quick;
   FILE *out;
   int failures; /* runs that did not complete */
+  const char *ab_baseline; /* benchmark 8's comparison writer */
 } ad_bench_t;
 
 /* One sync against a fresh pair of fakes. */
@@ -924,6 +931,636 @@ static void ad_bench_mirror(ad_bench_t *b) {
   ad_bench_mirror_changed(b);
 }
 
+/* ---- 8. Airbyte messages from stdin into Dust ---------------------------- */
+
+/* `airdust airbyte write` reading a message file on stdin into a fake
+ * Dust that answers after 50 ms (tables format), against the comparison
+ * writer (bench/airbyte_baseline.c: one synchronous request at a time,
+ * as the Python destination for Dust does) on the same messages and the
+ * same fake; and airdust's CPU per record against json-c's own parse and
+ * serialize of the same lines. */
+
+#define AD_AB_NSTREAMS 4
+#define AD_AB_STATE_EVERY 1000 /* a STATE every this many records of a stream */
+#define AD_AB_TARGET_SPEEDUP 10.0
+#define AD_AB_TARGET_CPU 1.5
+
+static const char *const ad_ab_streams[AD_AB_NSTREAMS] = {
+    "customers", "orders", "invoices", "events"};
+
+/* Words of the generated strings: some with bytes beyond ASCII, an
+ * escaped quote and a slash, as real text has. */
+static const char *const ad_ab_words[] = {
+    "alpha",   "bravo",     "charlie", "delta",  "echo",     "foxtrot",
+    "golf",    "hotel",     "india",   "juliet", "kilo",     "lima",
+    "mike",    "november",  "oscar",   "papa",   "quebec",   "romeo",
+    "sierra",  "tango",     "uniform", "victor", "whiskey",  "xray",
+    "yankee",  "zulu",      "order",   "invoice", "customer", "shipping",
+    "pending", "delivered", "refund",  "account", "premium",  "monthly",
+    "café",    "Zürich",    "naïve",   "O'Brien", "\\\"rush\\\"", "n/a",
+    "2024",    "#42",       "Lyon",    "Berlin", "Québec",   "São Paulo"};
+
+/* An HTTP answer's body. */
+typedef struct ad_bench_text {
+  char *text;
+  size_t len;
+} ad_bench_text_t;
+
+typedef struct ad_ab_input {
+  long records, states, per_stream[AD_AB_NSTREAMS];
+  const char *last_state_stream;
+  long last_state_cursor;
+  long bytes;
+} ad_ab_input_t;
+
+static uint64_t ad_ab_rand(uint64_t *s) { /* xorshift64* */
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * 2685821657736338717ull;
+}
+
+static int ad_ab_between(uint64_t *s, int lo, int hi) {
+  return lo + (int)(ad_ab_rand(s) % (uint64_t)(hi - lo + 1));
+}
+
+static const char *ad_ab_word(uint64_t *s) {
+  return ad_ab_words[ad_ab_rand(s) % (sizeof(ad_ab_words) /
+                                      sizeof(ad_ab_words[0]))];
+}
+
+/* A JSON string of words, lo to hi characters (about). */
+static void ad_ab_text(FILE *f, uint64_t *s, int lo, int hi) {
+  int target = ad_ab_between(s, lo, hi), len = 0;
+  const char *w;
+
+  fputc('"', f);
+  while (len < target) {
+    w = ad_ab_word(s);
+    if (len > 0)
+      fputc(' ', f), len++;
+    fputs(w, f);
+    len += (int)strlen(w);
+  }
+  fputc('"', f);
+}
+
+/* One RECORD of about 10 fields: an integer id (the primary key),
+ * strings of 10-60 characters, a nullable string, a number, a boolean, a
+ * date-time, a nested object and an array. */
+static void ad_ab_record(FILE *f, uint64_t *s, const char *stream, long id,
+                         long long emitted_at) {
+  int i, ntags = ad_ab_between(s, 0, 4);
+
+  fprintf(f,
+          "{\"type\":\"RECORD\",\"record\":{\"stream\":\"%s\","
+          "\"emitted_at\":%lld,\"data\":{\"id\":%ld,\"name\":",
+          stream, emitted_at, id);
+  ad_ab_text(f, s, 10, 30);
+  fprintf(f, ",\"email\":\"%s.%s%d@example.com\",\"city\":",
+          ad_ab_words[ad_ab_rand(s) % 26], ad_ab_words[ad_ab_rand(s) % 26],
+          ad_ab_between(s, 1, 999));
+  ad_ab_text(f, s, 10, 20);
+  fputs(",\"note\":", f);
+  if (ad_ab_rand(s) % 10 == 0)
+    fputs("null", f);
+  else
+    ad_ab_text(f, s, 20, 60);
+  fprintf(f,
+          ",\"amount\":%d.%02d,\"active\":%s,"
+          "\"updated_at\":\"2025-%02d-%02dT%02d:%02d:%02dZ\",\"address\":"
+          "{\"street\":",
+          ad_ab_between(s, 0, 99999), ad_ab_between(s, 0, 99),
+          ad_ab_rand(s) % 2 ? "true" : "false", ad_ab_between(s, 1, 12),
+          ad_ab_between(s, 1, 28), ad_ab_between(s, 0, 23),
+          ad_ab_between(s, 0, 59), ad_ab_between(s, 0, 59));
+  ad_ab_text(f, s, 10, 40);
+  fprintf(f, ",\"zip\":\"%05d\",\"geo\":{\"lat\":%.5f,\"lon\":%.5f}},"
+             "\"tags\":[",
+          ad_ab_between(s, 1000, 99999),
+          (double)ad_ab_between(s, -9000000, 9000000) / 1e5,
+          (double)ad_ab_between(s, -18000000, 18000000) / 1e5);
+  for (i = 0; i < ntags; i++) {
+    fprintf(f, "%s\"%s\"", i ? "," : "", ad_ab_words[ad_ab_rand(s) % 36]);
+  }
+  fputs("]}}}\n", f);
+}
+
+/* The messages (records interleaved at random over the streams, a STREAM
+ * STATE after every 1 000th record of a stream) and the configured
+ * catalog (append_dedup on id). */
+static int ad_ab_generate(const char *messages, const char *catalog,
+                          long records, int unique_ids, ad_ab_input_t *in) {
+  FILE *f = fopen(messages, "w"), *c;
+  uint64_t rng = 0x9e3779b97f4a7c15ull;
+  long quota[AD_AB_NSTREAMS], left = records, pick, i;
+  int st;
+
+  if (f == NULL) {
+    perror(messages);
+    return -1;
+  }
+  memset(in, 0, sizeof(*in));
+  for (st = 0; st < AD_AB_NSTREAMS; st++)
+    quota[st] = records / AD_AB_NSTREAMS +
+                (st < records % AD_AB_NSTREAMS ? 1 : 0);
+  for (i = 0; left > 0; i++, left--) {
+    pick = (long)(ad_ab_rand(&rng) % (uint64_t)left);
+    for (st = 0; pick >= quota[st] - in->per_stream[st]; st++)
+      pick -= quota[st] - in->per_stream[st];
+    in->per_stream[st]++;
+    ad_ab_record(f, &rng, ad_ab_streams[st],
+                 in->per_stream[st] + (unique_ids ? st * 10000000l : 0),
+                 1767225600000ll + i * 3);
+    if (in->per_stream[st] % AD_AB_STATE_EVERY == 0) {
+      fprintf(f,
+              "{\"type\":\"STATE\",\"state\":{\"type\":\"STREAM\",\"stream\":"
+              "{\"stream_descriptor\":{\"name\":\"%s\"},\"stream_state\":"
+              "{\"cursor\":%ld}}}}\n",
+              ad_ab_streams[st], in->per_stream[st]);
+      in->states++;
+      in->last_state_stream = ad_ab_streams[st];
+      in->last_state_cursor = in->per_stream[st];
+    }
+  }
+  in->records = records;
+  in->bytes = ftell(f);
+  if (fclose(f) != 0 || (c = fopen(catalog, "w")) == NULL) {
+    perror(catalog);
+    return -1;
+  }
+  fputs("{\"streams\":[", c);
+  for (st = 0; st < AD_AB_NSTREAMS; st++)
+    fprintf(c,
+            "%s{\"stream\":{\"name\":\"%s\",\"json_schema\":{\"type\":"
+            "\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+            "\"name\":{\"type\":\"string\"},\"email\":{\"type\":\"string\"},"
+            "\"city\":{\"type\":\"string\"},\"note\":{\"type\":[\"null\","
+            "\"string\"]},\"amount\":{\"type\":\"number\"},\"active\":"
+            "{\"type\":\"boolean\"},\"updated_at\":{\"type\":\"string\","
+            "\"format\":\"date-time\"},\"address\":{\"type\":\"object\","
+            "\"properties\":{\"street\":{\"type\":\"string\"},\"zip\":"
+            "{\"type\":\"string\"},\"geo\":{\"type\":\"object\"}}},\"tags\":"
+            "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}},"
+            "\"supported_sync_modes\":[\"full_refresh\",\"incremental\"]},"
+            "\"sync_mode\":\"full_refresh\",\"destination_sync_mode\":"
+            "\"append_dedup\",\"primary_key\":[[\"id\"]]}",
+            st ? "," : "", ad_ab_streams[st]);
+  fputs("]}\n", c);
+  return fclose(c) == 0 ? 0 : -1;
+}
+
+/* The Airbyte destination config for a fake Dust at url. */
+static int ad_ab_config(const char *path, const char *url) {
+  FILE *f = fopen(path, "w");
+  if (f == NULL)
+    return -1;
+  fprintf(f,
+          "{\"api_key\":\"%s\",\"workspace_id\":\"wFake\",\"space_id\":"
+          "\"vltFake\",\"data_source_id\":\"dsFake\",\"base_url\":\"%s\","
+          "\"data_format\":\"tables\",\"allow_insecure_http\":true}\n",
+          AD_BENCH_KEY, url);
+  return fclose(f);
+}
+
+/* The environment with XDG_STATE_HOME set to dir: the sync's memory
+ * (and the shared budget file) go to a fresh folder of the run's own, as
+ * ad_bench_state does for the other benchmarks. */
+extern char **environ;
+static char **ad_ab_env(const char *dir) {
+  size_t n = 0, k = 0;
+  char **env, *var;
+
+  while (environ[n] != NULL)
+    n++;
+  env = calloc(n + 2, sizeof(char *));
+  var = malloc(strlen(dir) + 16);
+  if (env == NULL || var == NULL) {
+    free(env);
+    free(var);
+    return NULL;
+  }
+  for (n = 0; environ[n] != NULL; n++)
+    if (strncmp(environ[n], "XDG_STATE_HOME=", 15) != 0)
+      env[k++] = environ[n];
+  sprintf(var, "XDG_STATE_HOME=%s", dir);
+  env[k++] = var;
+  env[k] = NULL;
+  return env;
+}
+
+static void ad_ab_env_free(char **env) {
+  size_t n = 0;
+  if (env == NULL)
+    return;
+  while (env[n + 1] != NULL)
+    n++;
+  free(env[n]); /* ours, the last */
+  free(env);
+}
+
+/* The watchdog of ad_ab_run: a writer that stalls gets SIGTERM at its
+ * deadline (airdust then writes what it read, for up to 10 s) and
+ * SIGKILL 15 s later, so the benchmark ends whatever the writer does. */
+static volatile pid_t ad_ab_watched;
+static volatile sig_atomic_t ad_ab_fired;
+
+static void ad_ab_on_alarm(int sig) {
+  (void)sig;
+  if (ad_ab_watched <= 0)
+    return;
+  kill(ad_ab_watched, ad_ab_fired == 0 ? SIGTERM : SIGKILL);
+  if (ad_ab_fired++ == 0)
+    alarm(15);
+}
+
+/* Runs argv to completion with stdin from in, stdout to out and stderr
+ * appended to log, under wait4() (ad_proc_reap): its own wall, CPU and
+ * peak RSS. 0 once it exited, 1 if it had to be stopped at deadline_s,
+ * -1 if it could not start. */
+static int ad_ab_run(char *const argv[], char *const envp[], const char *in,
+                     const char *out, const char *log, unsigned deadline_s,
+                     ad_proc_usage_t *u) {
+  posix_spawn_file_actions_t fa;
+  struct sigaction sa, old;
+  struct timespec ts;
+  pid_t pid;
+  int rc;
+
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, in, O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  u->start_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  rc = posix_spawn(&pid, argv[0], &fa, NULL, argv,
+                   envp != NULL ? envp : environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    fprintf(stderr, "bench: cannot start %s: %s\n", argv[0], strerror(rc));
+    return -1;
+  }
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = ad_ab_on_alarm;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, &old);
+  ad_ab_fired = 0;
+  ad_ab_watched = pid;
+  alarm(deadline_s);
+  rc = ad_proc_reap(pid, u);
+  alarm(0);
+  ad_ab_watched = 0;
+  sigaction(SIGALRM, &old, NULL);
+  if (rc != 0)
+    return -1;
+  if (ad_ab_fired > 0) {
+    fprintf(stderr, "bench: %s did not finish in %u s: stopped\n", argv[0],
+            deadline_s);
+    return 1;
+  }
+  return 0;
+}
+
+static size_t ad_ab_body(char *p, size_t size, size_t n, void *data) {
+  ad_bench_text_t *t = data;
+  size_t len = size * n;
+  char *grown = realloc(t->text, t->len + len + 1);
+  if (grown == NULL)
+    return 0;
+  memcpy(grown + t->len, p, len);
+  t->text = grown;
+  t->len += len;
+  t->text[t->len] = '\0';
+  return len;
+}
+
+/* GET url from the fake Dust, its answer parsed (or NULL). */
+static json_object *ad_ab_get(const char *url) {
+  ad_bench_text_t t = {NULL, 0};
+  struct curl_slist *h =
+      curl_slist_append(NULL, "Authorization: Bearer " AD_BENCH_KEY);
+  CURL *c = curl_easy_init();
+  json_object *o = NULL;
+  long status = 0;
+
+  if (c != NULL) {
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ad_ab_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    if (curl_easy_perform(c) == CURLE_OK &&
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+        status == 200 && t.text != NULL)
+      o = json_tokener_parse(t.text);
+    curl_easy_cleanup(c);
+  }
+  curl_slist_free_all(h);
+  free(t.text);
+  return o;
+}
+
+/* The rows the fake holds in each stream's table, summed; -1 when a
+ * table is missing or holds another count than the input had. */
+static long ad_ab_rows(const char *url, const ad_ab_input_t *in) {
+  char u[512];
+  long total = 0, n;
+  json_object *o;
+  int st, ok = 1;
+
+  for (st = 0; st < AD_AB_NSTREAMS; st++) {
+    snprintf(u, sizeof(u),
+             "%s/api/v1/w/wFake/spaces/vltFake/data_sources/dsFake/tables/"
+             "airbyte_%s/rows?limit=1",
+             url, ad_ab_streams[st]);
+    o = ad_ab_get(u);
+    n = o != NULL ? ad_jlong(o, "total") : -1;
+    if (n != in->per_stream[st]) {
+      fprintf(stderr, "bench: airbyte: table airbyte_%s holds %ld rows, not "
+                      "%ld\n", ad_ab_streams[st], n, in->per_stream[st]);
+      ok = 0;
+    }
+    total += n > 0 ? n : 0;
+    json_object_put(o);
+  }
+  return ok ? total : -1;
+}
+
+/* The fake's counters now. */
+static json_object *ad_ab_counters(const char *url) {
+  char u[512];
+  snprintf(u, sizeof(u), "%s/_fake/counters", url);
+  return ad_ab_get(u);
+}
+
+/* The STATEs a writer printed on stdout: how many, and whether the last
+ * one is the input's last. Counts TRACE errors in *traces. */
+static long ad_ab_states_out(const char *path, const ad_ab_input_t *in,
+                             int *last_ok, long *traces) {
+  FILE *f = fopen(path, "r");
+  char *line = NULL;
+  size_t cap = 0;
+  long states = 0;
+  json_object *m, *s;
+  const char *type, *name;
+
+  *last_ok = 0;
+  *traces = 0;
+  while (f != NULL && getline(&line, &cap, f) > 0) {
+    if ((m = json_tokener_parse(line)) == NULL)
+      continue;
+    type = json_object_get_string(json_object_object_get(m, "type"));
+    if (type != NULL && strcmp(type, "STATE") == 0) {
+      states++;
+      s = ad_jpath(m, "state.stream");
+      name = json_object_get_string(ad_jpath(s, "stream_descriptor.name"));
+      *last_ok = in->last_state_stream != NULL && name != NULL &&
+                 strcmp(name, in->last_state_stream) == 0 &&
+                 ad_jlong(s, "stream_state.cursor") == in->last_state_cursor;
+    } else if (type != NULL && strcmp(type, "TRACE") == 0) {
+      (*traces)++;
+    }
+    json_object_put(m);
+  }
+  free(line);
+  if (f != NULL)
+    fclose(f);
+  return states;
+}
+
+/* Parses the last line of a file as JSON. */
+static json_object *ad_ab_last_line(const char *path) {
+  FILE *f = fopen(path, "r");
+  char *line = NULL, last[4096] = "";
+  size_t cap = 0;
+
+  while (f != NULL && getline(&line, &cap, f) > 0)
+    snprintf(last, sizeof(last), "%s", line);
+  free(line);
+  if (f != NULL)
+    fclose(f);
+  return json_tokener_parse(last);
+}
+
+/* One `airdust airbyte write` of msgs into a fresh fake Dust, checked:
+ * exit 0, every STATE echoed (the last one last), no TRACE error, and
+ * the fake holding every row. */
+typedef struct ad_ab_result {
+  ad_proc_usage_t u;
+  long states, traces, rows;
+  int last_ok, stalled;
+  int fake_up; /* the fake runs: the caller stops it */
+  json_object *counters; /* the fake's, right after the run */
+} ad_ab_result_t;
+
+static int ad_ab_airdust(ad_bench_t *b, const char *name, const char *msgs,
+                         const char *cat, const ad_ab_input_t *in,
+                         ad_proc_t *dust, char *url, size_t urllen,
+                         ad_ab_result_t *r) {
+  char cfg[512], out[512], log[512], state[512], cmd[600];
+  const char *fake_args[] = {"--latency-ms", "50", "--discard-values", NULL};
+  const char *argv[] = {b->airdust, "airbyte", "write", "--config", cfg,
+                        "--catalog", cat, NULL};
+  char **env;
+  int rc;
+
+  memset(r, 0, sizeof(*r));
+  ad_bench_path(cfg, sizeof(cfg), b, name, "config.json");
+  ad_bench_path(out, sizeof(out), b, name, "out.jsonl");
+  ad_bench_path(log, sizeof(log), b, name, "log");
+  ad_bench_path(state, sizeof(state), b, name, "state");
+  remove(log);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+  if (system(cmd) != 0)
+    fprintf(stderr, "bench: cannot clear %s\n", state);
+  if (ad_bench_fake(b, dust, "fake-dust", fake_args, log, url, urllen) != 0)
+    return -1;
+  r->fake_up = 1;
+  if ((env = ad_ab_env(state)) == NULL || ad_ab_config(cfg, url) != 0 ||
+      (rc = ad_ab_run((char *const *)argv, env, msgs, out, log,
+                      b->quick ? 60 : 120, &r->u)) < 0) {
+    ad_ab_env_free(env);
+    return -1;
+  }
+  ad_ab_env_free(env);
+  r->stalled = rc == 1;
+  r->states = ad_ab_states_out(out, in, &r->last_ok, &r->traces);
+  r->rows = ad_ab_rows(url, in);
+  r->counters = ad_ab_counters(url);
+  if (r->u.status == 0 && !r->stalled && r->states == in->states &&
+      r->last_ok && r->traces == 0 && r->rows >= 0 && r->counters != NULL)
+    return 0;
+  fprintf(stderr, "bench: %s: airdust exited %d%s, echoed %ld of %ld "
+                  "STATEs (last %s), %ld TRACE errors (see %s, %s)\n",
+          name, r->u.status, r->stalled ? " (stalled: stopped)" : "",
+          r->states, in->states, r->last_ok ? "ok" : "wrong", r->traces, out,
+          log);
+  return -1;
+}
+
+static void ad_bench_airbyte(ad_bench_t *b) {
+  long records = b->quick ? 5000 : 100000;
+  long base_records = b->quick ? 5000 : 20000;
+  char msgs[512], umsgs[512], cat[512], bout[512], jout[512], log[512],
+      url[256], nrec[32];
+  const char *base_argv[] = {b->ab_baseline, "--config", NULL, "--catalog",
+                             cat, "--records", nrec, NULL};
+  const char *jsonc_argv[] = {b->ab_baseline, "--jsonc-cpu", NULL};
+  char cfg[512];
+  ad_ab_input_t in, uin;
+  ad_proc_t dust;
+  ad_ab_result_t r = {0}, ur = {0};
+  ad_proc_usage_t bu = {0}, ju = {0};
+  json_object *c2 = NULL, *base = NULL, *jsonc = NULL, *f;
+  long base_states, base_traces, ab_posts, base_posts;
+  int base_last_ok, ok, uok;
+  double rate, base_rate, speedup, cpu_rec, jsonc_rec, cpu_ratio, urate = 0;
+
+  snprintf(nrec, sizeof(nrec), "%ld", base_records);
+  ad_bench_path(msgs, sizeof(msgs), b, "airbyte", "messages.jsonl");
+  ad_bench_path(umsgs, sizeof(umsgs), b, "airbyte-unique", "messages.jsonl");
+  ad_bench_path(cat, sizeof(cat), b, "airbyte", "catalog.json");
+  ad_bench_path(cfg, sizeof(cfg), b, "airbyte", "config.json");
+  ad_bench_path(bout, sizeof(bout), b, "airbyte-baseline", "out.jsonl");
+  ad_bench_path(jout, sizeof(jout), b, "airbyte-jsonc", "out.jsonl");
+  ad_bench_path(log, sizeof(log), b, "airbyte-baseline", "log");
+  base_argv[2] = cfg;
+  remove(log);
+  if (ad_ab_generate(msgs, cat, records, 0, &in) != 0 ||
+      ad_ab_generate(umsgs, cat, records, 1, &uin) != 0) {
+    b->failures++;
+    return;
+  }
+  printf("\n8. Airbyte messages from stdin into Dust: %ld records over %d "
+         "streams, %ld STATEs, %.1f MB, tables format, fake Dust latency "
+         "50 ms; baseline on the first %ld records\n",
+         in.records, AD_AB_NSTREAMS, in.states, (double)in.bytes / 1048576.0,
+         base_records);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  ok = ad_ab_airdust(b, "airbyte", msgs, cat, &in, &dust, url, sizeof(url),
+                     &r) == 0;
+  /* The comparison writer: the same fake, the same tables (a rerun of
+   * the first records, as far as Dust is concerned). */
+  if (ok && ad_ab_run((char *const *)base_argv, NULL, msgs, bout, log,
+                      b->quick ? 60 : 120, &bu) == 0 && bu.status == 0)
+    base = ad_ab_last_line(bout);
+  if (r.fake_up) {
+    c2 = ad_ab_counters(url);
+    json_object_put(ad_proc_stop(&dust));
+  }
+  base_states = ad_ab_states_out(bout, &in, &base_last_ok, &base_traces);
+  if (ok && (base == NULL || c2 == NULL ||
+             ad_jlong(base, "records") != base_records)) {
+    fprintf(stderr, "bench: airbyte: the baseline exited %d (see %s, %s)\n",
+            bu.status, bout, log);
+    ok = 0;
+  }
+  if (ok && ad_ab_run((char *const *)jsonc_argv, NULL, msgs, jout, log,
+                      b->quick ? 60 : 120, &ju) == 0 && ju.status == 0)
+    jsonc = ad_ab_last_line(jout);
+  if (ok && (jsonc == NULL || ad_jlong(jsonc, "records") != in.records)) {
+    fprintf(stderr, "bench: airbyte: json-c's pass failed (see %s)\n", log);
+    ok = 0;
+  }
+  /* The same records with ids that no two streams share (each stream's
+   * ids offset by 10 000 000): what the shared ids cost. */
+  uok = ok && ad_ab_airdust(b, "airbyte-unique", umsgs, cat, &uin, &dust, url,
+                            sizeof(url), &ur) == 0;
+  if (ur.fake_up)
+    json_object_put(ad_proc_stop(&dust));
+  if (!ok || !uok)
+    b->failures++;
+  if (ok) {
+    ab_posts = ad_jlong(r.counters, "requests_rows_post");
+    base_posts = ad_jlong(c2, "requests_rows_post") - ab_posts;
+    rate = (double)in.records / r.u.wall_s;
+    base_rate = (double)base_records / bu.wall_s;
+    speedup = rate / base_rate;
+    /* Each side's least: airdust ran twice on as many records (the
+     * second with unique ids), json-c three passes or more; on a shared
+     * machine the rest carries the neighbours' noise. */
+    cpu_rec = (uok && ur.u.cpu_s < r.u.cpu_s ? ur.u.cpu_s : r.u.cpu_s) /
+              (double)in.records;
+    jsonc_rec = ad_jdouble(jsonc, "cpu_s_min") / (double)in.records;
+    cpu_ratio = cpu_rec / jsonc_rec;
+    if (uok)
+      urate = (double)uin.records / ur.u.wall_s;
+    printf("%8s %8s %10s %7s %9s %6s %9s %11s %8s %12s %12s %9s %11s\n",
+           "records", "wall_s", "records/s", "cpu_s", "maxrss_MB", "posts",
+           "in_flight", "baseline/s", "speedup", "cpu_us/rec", "jsonc_us/rec",
+           "cpu_ratio", "unique_id/s");
+    printf("%8ld %8.2f %10.0f %7.2f %9.1f %6ld %9ld %11.0f %8.2f %12.2f "
+           "%12.2f %9.2f %11.0f\n",
+           in.records, r.u.wall_s, rate, r.u.cpu_s,
+           (double)r.u.maxrss_kb / 1024.0, ab_posts,
+           ad_jlong(r.counters, "max_concurrent"), base_rate, speedup,
+           cpu_rec * 1e6, jsonc_rec * 1e6, cpu_ratio, urate);
+    printf("speedup %.2f (target >= %.0f: %s), cpu ratio %.2f (target <= "
+           "%.1f: %s); baseline: %ld records in %.2f s, %ld posts, %ld "
+           "STATEs echoed; ids unique across streams: %.2f s, speedup %.2f\n",
+           speedup, AD_AB_TARGET_SPEEDUP,
+           speedup >= AD_AB_TARGET_SPEEDUP ? "met" : "missed", cpu_ratio,
+           AD_AB_TARGET_CPU, cpu_ratio <= AD_AB_TARGET_CPU ? "met" : "missed",
+           base_records, bu.wall_s, base_posts, base_states,
+           uok ? ur.u.wall_s : 0.0, urate / base_rate);
+    f = json_object_new_object();
+    ad_jint(f, "records", in.records);
+    ad_jint(f, "streams", AD_AB_NSTREAMS);
+    ad_jint(f, "input_bytes", in.bytes);
+    ad_jint(f, "states_in", in.states);
+    ad_jint(f, "states_echoed", r.states);
+    json_object_object_add(f, "last_state_echoed",
+                           json_object_new_boolean(r.last_ok));
+    ad_jint(f, "rows_in_fake", r.rows);
+    ad_jnum(f, "latency_s", 0.05);
+    ad_jnum(f, "wall_s", r.u.wall_s);
+    ad_jnum(f, "records_per_s", rate);
+    ad_jnum(f, "cpu_s", r.u.cpu_s);
+    ad_jnum(f, "cpu_us_per_record", cpu_rec * 1e6);
+    ad_jint(f, "max_rss_kb", r.u.maxrss_kb);
+    ad_jint(f, "rows_posts", ab_posts);
+    ad_jint(f, "tables_posts", ad_jlong(r.counters, "requests_tables_post"));
+    ad_jint(f, "fake_max_in_flight", ad_jlong(r.counters, "max_concurrent"));
+    ad_jint(f, "fake_validation_failures",
+            ad_jlong(c2, "validation_failures"));
+    ad_jint(f, "baseline_records", base_records);
+    ad_jnum(f, "baseline_wall_s", bu.wall_s);
+    ad_jnum(f, "baseline_records_per_s", base_rate);
+    ad_jnum(f, "baseline_cpu_s", bu.cpu_s);
+    ad_jint(f, "baseline_rows_posts", base_posts);
+    ad_jint(f, "baseline_states_echoed", base_states);
+    ad_jnum(f, "ratio", speedup);
+    ad_jnum(f, "target_ratio", AD_AB_TARGET_SPEEDUP);
+    json_object_object_add(
+        f, "ratio_met",
+        json_object_new_boolean(speedup >= AD_AB_TARGET_SPEEDUP));
+    ad_jnum(f, "jsonc_cpu_us_per_record", jsonc_rec * 1e6);
+    ad_jnum(f, "cpu_ratio", cpu_ratio);
+    ad_jnum(f, "target_cpu_ratio", AD_AB_TARGET_CPU);
+    json_object_object_add(
+        f, "cpu_ratio_met",
+        json_object_new_boolean(cpu_ratio <= AD_AB_TARGET_CPU));
+    if (uok) {
+      ad_jnum(f, "unique_ids_wall_s", ur.u.wall_s);
+      ad_jnum(f, "unique_ids_records_per_s", urate);
+      ad_jnum(f, "unique_ids_cpu_s", ur.u.cpu_s);
+      ad_jint(f, "unique_ids_max_rss_kb", ur.u.maxrss_kb);
+      ad_jint(f, "unique_ids_rows_posts",
+              ad_jlong(ur.counters, "requests_rows_post"));
+      ad_jnum(f, "unique_ids_ratio", urate / base_rate);
+    }
+    ad_bench_emit(b, "airbyte", f);
+  }
+  json_object_put(r.counters);
+  json_object_put(ur.counters);
+  json_object_put(c2);
+  json_object_put(base);
+  json_object_put(jsonc);
+  curl_global_cleanup();
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static const struct {
@@ -937,14 +1574,16 @@ static const struct {
     {"shared", ad_bench_shared},
     {"jsonl", ad_bench_jsonl},
     {"mirror", ad_bench_mirror},
+    {"airbyte", ad_bench_airbyte},
 };
 
 static void ad_bench_usage(FILE *f, const char *prog) {
   fprintf(f,
           "usage: %s [--airdust PATH] [--baseline PATH] [--work DIR] "
           "[--out FILE] [--only NAME[,NAME]] [--quick]\n"
+          "       [--airbyte-baseline PATH]\n"
           "  NAME: saturation, cpu, memory, concurrency, shared, jsonl, "
-          "mirror\n"
+          "mirror, airbyte\n"
           "  --quick: small datasets, to check that every benchmark runs\n",
           prog);
 }
@@ -953,9 +1592,11 @@ int main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"airdust", 1, 0, 'a'}, {"baseline", 1, 0, 'b'}, {"work", 1, 0, 'w'},
       {"out", 1, 0, 'o'},     {"only", 1, 0, 'n'},     {"quick", 0, 0, 'q'},
-      {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+      {"help", 0, 0, 'h'},    {"airbyte-baseline", 1, 0, 'A'},
+      {0, 0, 0, 0}};
   ad_bench_t b = {AD_BENCH_AIRDUST, AD_BENCH_BASELINE, "bench-work",
-                  "bench-results.jsonl", NULL, 0, NULL, 0};
+                  "bench-results.jsonl", NULL, 0, NULL, 0,
+                  AD_BENCH_AB_BASELINE};
   size_t i;
   int ch;
 
@@ -963,6 +1604,7 @@ int main(int argc, char **argv) {
     switch (ch) {
     case 'a': b.airdust = optarg; break;
     case 'b': b.baseline = optarg; break;
+    case 'A': b.ab_baseline = optarg; break;
     case 'w': b.work = optarg; break;
     case 'o': b.out_path = optarg; break;
     case 'n': b.only = optarg; break;

@@ -8,7 +8,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$1" --quick --work "$work/work" --out "$work/results.jsonl"
 cat "$work/results.jsonl"
-for bench in saturation cpu memory concurrency shared; do
+for bench in saturation cpu memory concurrency shared airbyte; do
   grep -q "\"bench\":\"$bench\".*\"ratio\":" "$work/results.jsonl" || {
     echo "no $bench result" >&2
     exit 1
