@@ -79,6 +79,17 @@ int ad_buf_printf(ad_buf_t *buf, const char *fmt, ...) {
   return 0;
 }
 
+int ad_array_grow(void **p, size_t *cap, size_t n, size_t size) {
+  void *grown;
+  if (n <= *cap)
+    return 0;
+  if ((grown = realloc(*p, n * size)) == NULL)
+    return AD_ENOMEM;
+  *p = grown;
+  *cap = n;
+  return 0;
+}
+
 char *ad_buf_steal(ad_buf_t *buf, size_t *len) {
   char *data = buf->data;
   if (len != NULL)

@@ -38,6 +38,12 @@ int ad_buf_escape(ad_buf_t *buf, const char *s);
 /* Ensures room for len more bytes without changing the contents. */
 int ad_buf_reserve(ad_buf_t *buf, size_t len);
 
+/* An array of size-byte items at *p, *cap of them, made to hold at least
+ * n (realloc'd exactly to n when it must grow; the items kept). 0 or
+ * AD_ENOMEM (then unchanged). For decoders that reuse their arrays from
+ * one record to the next. */
+int ad_array_grow(void **p, size_t *cap, size_t n, size_t size);
+
 /* Gives the caller the bytes (free() them); the buffer is left empty.
  * Returns an empty string rather than NULL when nothing was appended. */
 char *ad_buf_steal(ad_buf_t *buf, size_t *len);

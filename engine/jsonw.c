@@ -132,3 +132,14 @@ int ad_jsonw_value(ad_buf_t *buf, json_object *v) {
     return ad_buf_append(buf, "null", 4);
   }
 }
+
+char *ad_jsonw_pair(const char *key, const char *value) {
+  json_object *d = json_object_new_object();
+  char *text;
+  if (d == NULL)
+    return NULL;
+  json_object_object_add(d, key, json_object_new_string(value));
+  text = strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
+  json_object_put(d);
+  return text;
+}

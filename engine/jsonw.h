@@ -27,4 +27,8 @@ int ad_jsonw_double(ad_buf_t *buf, double v);
 /* A json-c value (NULL: null), as json-c would serialize it. */
 int ad_jsonw_value(ad_buf_t *buf, json_object *v);
 
+/* {"key":"value"} in json-c's plain form (a source's identity: sync
+ * memories are named by these exact bytes), malloc'd; NULL on ENOMEM. */
+char *ad_jsonw_pair(const char *key, const char *value);
+
 #endif

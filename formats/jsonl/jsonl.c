@@ -337,18 +337,6 @@ void ad_jsonl_decoder_free(ad_jsonl_decoder_t *d) {
   memset(d, 0, sizeof(*d));
 }
 
-/* Room for n list items more; the values already pointing into items are
- * fixed up by the caller, which reserves a record's items up front. */
-static int ad_jsonl_reserve(void **p, size_t *cap, size_t n, size_t size) {
-  void *grown;
-  if (n <= *cap)
-    return 0;
-  if ((grown = realloc(*p, n * size)) == NULL)
-    return AD_ENOMEM;
-  *p = grown;
-  *cap = n;
-  return 0;
-}
 
 /* A tagged object: {"datetime": …}, {"date": …} or {"json": …}. */
 static int ad_jsonl_tagged(json_object *o, ad_value_t *out) {
@@ -476,16 +464,18 @@ int ad_jsonl_record_read(ad_jsonl_decoder_t *d, const ad_table_t *t,
   if (json_object_object_get_ex(line, "url", &v) &&
       json_object_is_type(v, json_type_string))
     rec->url = json_object_get_string(v);
-  if ((rc = ad_jsonl_reserve((void **)&d->values, &d->nvalues, t->ncolumns,
-                             sizeof(*d->values))) != 0)
+  if ((rc = ad_array_grow((void **)&d->values, &d->nvalues, t->ncolumns,
+                          sizeof(*d->values))) != 0)
     return rc;
   json_object_object_foreach(fields, key, val) {
     (void)key;
     if (json_object_is_type(val, json_type_array))
       items += json_object_array_length(val);
   }
-  if ((rc = ad_jsonl_reserve((void **)&d->items, &d->cap_items, items,
-                             sizeof(*d->items))) != 0)
+  /* a record's list items, reserved up front: nothing points into them
+   * yet when they move */
+  if ((rc = ad_array_grow((void **)&d->items, &d->cap_items, items,
+                          sizeof(*d->items))) != 0)
     return rc;
   d->nitems = 0;
   for (i = 0; i < t->ncolumns; i++) {

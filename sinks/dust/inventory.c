@@ -241,9 +241,7 @@ static int ad_ds_on_page(ad_ds_listing_t *l, json_object *root, int *more) {
   json_object *items, *item, *id;
   size_t i, n;
 
-  if (!json_object_object_get_ex(root, l->documents ? "documents" : "rows",
-                                 &items) ||
-      !json_object_is_type(items, json_type_array))
+  if (ad_dust_listing_items(root, l->documents, &items) != 0)
     return AD_EPARSE;
   n = json_object_array_length(items);
   for (i = 0; i < n; i++) {
@@ -256,12 +254,7 @@ static int ad_ds_on_page(ad_ds_listing_t *l, json_object *root, int *more) {
                     json_object_get_string(id));
   }
   l->offset += n;
-  /* Dust says how many there are; without it, a full page means more */
-  if (json_object_object_get_ex(root, "total", &id) &&
-      json_object_is_type(id, json_type_int))
-    *more = n > 0 && l->offset < (size_t)json_object_get_int64(id);
-  else
-    *more = n == AD_DS_LIST_PAGE;
+  *more = ad_dust_listing_more(root, l->offset, n, AD_DS_LIST_PAGE);
   return 0;
 }
 

@@ -248,3 +248,21 @@ void ad_dust_error_parse(const char *body, size_t len, char *type,
   }
   json_object_put(root);
 }
+
+int ad_dust_listing_items(json_object *root, int documents,
+                          json_object **items) {
+  if (!json_object_object_get_ex(root, documents ? "documents" : "rows",
+                                 items) ||
+      !json_object_is_type(*items, json_type_array))
+    return AD_EPARSE;
+  return 0;
+}
+
+int ad_dust_listing_more(json_object *root, size_t offset, size_t n,
+                         size_t page_size) {
+  json_object *total;
+  if (json_object_object_get_ex(root, "total", &total) &&
+      json_object_is_type(total, json_type_int))
+    return n > 0 && offset < (size_t)json_object_get_int64(total);
+  return n == page_size;
+}

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <json-c/json.h>
+
 #include "buf.h"
 #include "slug.h"
 
@@ -88,5 +90,16 @@ int ad_dust_document_id(ad_buf_t *out, const char *origin,
  * "message"}}, or type "" and the start of a plain-text body. */
 void ad_dust_error_parse(const char *body, size_t len, char *type,
                          size_t typelen, char *msg, size_t msglen);
+
+/* The items of a listing's page (GET …/tables/{tId}/rows, …/documents)
+ * in *items (borrowed from root): 0, or AD_EPARSE when root is not one. */
+int ad_dust_listing_items(json_object *root, int documents,
+                          json_object **items);
+
+/* Whether a listing goes on after a page of n items that brought it to
+ * offset: by the total Dust gives, else a full page of page_size means
+ * more. */
+int ad_dust_listing_more(json_object *root, size_t offset, size_t n,
+                         size_t page_size);
 
 #endif

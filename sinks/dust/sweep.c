@@ -154,13 +154,11 @@ static const char *ad_ds_sweep_doc_record(const ad_dust_sweep_t *sw,
 static int ad_ds_sweep_page(ad_dust_sweep_t *sw, json_object *root,
                             int *more) {
   int documents = ad_dust_sink_documents(sw->sink), keep;
-  json_object *items, *item, *id, *tags, *total;
+  json_object *items, *item, *id, *tags;
   const char *rid;
   size_t i, n;
 
-  if (!json_object_object_get_ex(root, documents ? "documents" : "rows",
-                                 &items) ||
-      !json_object_is_type(items, json_type_array))
+  if (ad_dust_listing_items(root, documents, &items) != 0)
     return AD_EPARSE;
   n = json_object_array_length(items);
   for (i = 0; i < n; i++) {
@@ -185,11 +183,7 @@ static int ad_ds_sweep_page(ad_dust_sweep_t *sw, json_object *root,
     sw->nstale++;
   }
   sw->offset += n;
-  if (json_object_object_get_ex(root, "total", &total) &&
-      json_object_is_type(total, json_type_int))
-    *more = n > 0 && sw->offset < (size_t)json_object_get_int64(total);
-  else
-    *more = n == AD_DS_SWEEP_PAGE;
+  *more = ad_dust_listing_more(root, sw->offset, n, AD_DS_SWEEP_PAGE);
   return 0;
 }
 

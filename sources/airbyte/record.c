@@ -34,16 +34,6 @@ void ad_ab_decoder_free(ad_ab_decoder_t *d) {
   memset(d, 0, sizeof(*d));
 }
 
-static int ad_ab_grow(void **p, size_t *cap, size_t n, size_t size) {
-  void *grown;
-  if (n <= *cap)
-    return 0;
-  if ((grown = realloc(*p, n * size)) == NULL)
-    return AD_ENOMEM;
-  *p = grown;
-  *cap = n;
-  return 0;
-}
 
 /* ---- numbers ----------------------------------------------------------- */
 
@@ -347,8 +337,8 @@ static int ad_ab_parts(ad_ab_decoder_t *d, const ad_ab_stream_t *s,
   size_t i, j;
   int rc;
 
-  if ((rc = ad_ab_grow((void **)&d->parts, &d->cap_parts, s->npk,
-                       sizeof(*d->parts))) != 0)
+  if ((rc = ad_array_grow((void **)&d->parts, &d->cap_parts, s->npk,
+                          sizeof(*d->parts))) != 0)
     return rc;
   for (i = 0; i < s->npk; i++) {
     const ad_ab_path_t *p = &s->pk[i];
@@ -534,8 +524,8 @@ int ad_ab_record_read(ad_ab_decoder_t *d, const ad_ab_stream_t *s,
     return AD_EPARSE;
   }
   n = s->table->ncolumns;
-  if ((rc = ad_ab_grow((void **)&d->values, &d->cap, n,
-                       sizeof(*d->values))) != 0)
+  if ((rc = ad_array_grow((void **)&d->values, &d->cap, n,
+                          sizeof(*d->values))) != 0)
     return rc;
   /* The id first: without a primary key it hashes data's plain JSON
    * text, which json-c keeps where _airbyte_data's text will go. */

@@ -28,6 +28,7 @@
 #include "catalog.h"
 #include "error.h"
 #include "host.h"
+#include "jsonw.h"
 #include "keymap.h"
 #include "list.h"
 #include "message.h"
@@ -1286,14 +1287,7 @@ static const ad_config_key_t ad_ab_keys[] = {
 /* The catalog's file names what is read: its streams' memory, if any. */
 static char *ad_ab_identity(const void *config) {
   const ad_ab_source_config_t *c = config;
-  json_object *d = json_object_new_object();
-  char *text;
-  if (d == NULL)
-    return NULL;
-  json_object_object_add(d, "catalog", json_object_new_string(c->catalog));
-  text = strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
-  json_object_put(d);
-  return text;
+  return ad_jsonw_pair("catalog", c->catalog);
 }
 
 const ad_source_plugin_t ad_airbyte_source_plugin = {

@@ -23,6 +23,7 @@
 #include "error.h"
 #include "host.h"
 #include "jsonl.h"
+#include "jsonw.h"
 #include "list.h"
 #include "page.h"
 #include "timers.h"
@@ -686,14 +687,7 @@ static const ad_config_key_t ad_jr_keys[] = {
  * never delete each other's tables, nor skip each other's on a resume. */
 static char *ad_jr_identity(const void *config) {
   const ad_jl_source_config_t *c = config;
-  json_object *d = json_object_new_object();
-  char *text;
-  if (d == NULL)
-    return NULL;
-  json_object_object_add(d, "path", json_object_new_string(c->path));
-  text = strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
-  json_object_put(d);
-  return text;
+  return ad_jsonw_pair("path", c->path);
 }
 
 const ad_source_plugin_t ad_jsonl_source_plugin = {
