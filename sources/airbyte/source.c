@@ -171,17 +171,23 @@ static void ad_ab_write_line(ad_ab_source_t *src, const char *line,
   ad_source_fatal(src->host, msg);
 }
 
-/* Echoes every STATE whose units are all acknowledged. */
+/* Echoes every STATE whose units are all acknowledged. Once a unit
+ * failed (acknowledged stops below settled), no later STATE can ever be:
+ * those waiting are dropped, and new ones with them, so memory stays
+ * flat however long the run goes on. */
 static void ad_ab_emit_states(ad_ab_source_t *src) {
   ad_list_t *n;
   ad_ab_pending_t *p;
+  int stuck = src->acked_below < src->settled_below;
   while ((n = ad_list_head(&src->pending)) != NULL) {
     p = ad_container_of(n, ad_ab_pending_t, node);
-    if (p->below > src->acked_below)
+    if (p->below > src->acked_below && !stuck)
       return;
     ad_list_remove(n);
-    ad_ab_write_line(src, p->line, p->len);
-    src->states_out++;
+    if (p->below <= src->acked_below) {
+      ad_ab_write_line(src, p->line, p->len);
+      src->states_out++;
+    }
     free(p->line);
     free(p);
   }
@@ -585,6 +591,7 @@ static int ad_ab_pend(ad_ab_source_t *src, const ad_ab_item_t *it) {
   p->line = ad_buf_steal(&line, &p->len);
   ad_list_insert_tail(&src->pending, &p->node);
   src->states_in++;
+  ad_ab_emit_states(src); /* at once when nothing was pushed since */
   return 0;
 }
 
