@@ -1355,12 +1355,20 @@ typedef struct ad_ab_result {
   json_object *counters; /* the fake's, right after the run */
 } ad_ab_result_t;
 
+/* The fake Dust of benchmark 8: 50 ms answers; and a server that queues
+ * work (one answer in ten half a second later, one write in ten applied
+ * half a second late, after later ones). */
+static const char *const ad_ab_fake_plain[] = {"--latency-ms", "50",
+                                               "--discard-values", NULL};
+static const char *const ad_ab_fake_late[] = {
+    "--latency-ms", "50",  "--discard-values", "--slow", "0.1",
+    "--slow-ms",    "500", "--apply-late",     "0.1",    NULL};
+
 static int ad_ab_airdust(ad_bench_t *b, const char *name, const char *msgs,
                          const char *cat, const ad_ab_input_t *in,
-                         ad_proc_t *dust, char *url, size_t urllen,
-                         ad_ab_result_t *r) {
+                         const char *const *fake_args, ad_proc_t *dust,
+                         char *url, size_t urllen, ad_ab_result_t *r) {
   char cfg[512], out[512], log[512], state[512], cmd[600];
-  const char *fake_args[] = {"--latency-ms", "50", "--discard-values", NULL};
   const char *argv[] = {b->airdust, "airbyte", "write", "--config", cfg,
                         "--catalog", cat, NULL};
   char **env;
@@ -1411,11 +1419,11 @@ static void ad_bench_airbyte(ad_bench_t *b) {
   char cfg[512];
   ad_ab_input_t in, uin;
   ad_proc_t dust;
-  ad_ab_result_t r = {0}, ur = {0};
+  ad_ab_result_t r = {0}, ur = {0}, lr = {0};
   ad_proc_usage_t bu = {0}, ju = {0};
   json_object *c2 = NULL, *base = NULL, *jsonc = NULL, *f;
   long base_states, base_traces, ab_posts, base_posts;
-  int base_last_ok, ok, uok;
+  int base_last_ok, ok, uok, lok;
   double rate, base_rate, speedup, cpu_rec, jsonc_rec, cpu_ratio, urate = 0;
 
   snprintf(nrec, sizeof(nrec), "%ld", base_records);
@@ -1439,7 +1447,8 @@ static void ad_bench_airbyte(ad_bench_t *b) {
          in.records, AD_AB_NSTREAMS, in.states, (double)in.bytes / 1048576.0,
          base_records);
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  ok = ad_ab_airdust(b, "airbyte", msgs, cat, &in, &dust, url, sizeof(url),
+  ok = ad_ab_airdust(b, "airbyte", msgs, cat, &in, ad_ab_fake_plain, &dust,
+                     url, sizeof(url),
                      &r) == 0;
   /* The comparison writer: the same fake, the same tables (a rerun of
    * the first records, as far as Dust is concerned). */
@@ -1466,11 +1475,19 @@ static void ad_bench_airbyte(ad_bench_t *b) {
   }
   /* The same records with ids that no two streams share (each stream's
    * ids offset by 10 000 000): what the shared ids cost. */
-  uok = ok && ad_ab_airdust(b, "airbyte-unique", umsgs, cat, &uin, &dust, url,
-                            sizeof(url), &ur) == 0;
+  uok = ok && ad_ab_airdust(b, "airbyte-unique", umsgs, cat, &uin,
+                            ad_ab_fake_plain, &dust, url, sizeof(url),
+                            &ur) == 0;
   if (ur.fake_up)
     json_object_put(ad_proc_stop(&dust));
-  if (!ok || !uok)
+  /* A server that queues work: late answers, writes applied out of
+   * order. Every STATE must still come back and every row be there. */
+  lok = ok && ad_ab_airdust(b, "airbyte-late", msgs, cat, &in,
+                            ad_ab_fake_late, &dust, url, sizeof(url),
+                            &lr) == 0;
+  if (lr.fake_up)
+    json_object_put(ad_proc_stop(&dust));
+  if (!ok || !uok || !lok)
     b->failures++;
   if (ok) {
     ab_posts = ad_jlong(r.counters, "requests_rows_post");
@@ -1505,6 +1522,12 @@ static void ad_bench_airbyte(ad_bench_t *b) {
            AD_AB_TARGET_CPU, cpu_ratio <= AD_AB_TARGET_CPU ? "met" : "missed",
            base_records, bu.wall_s, base_posts, base_states,
            uok ? ur.u.wall_s : 0.0, urate / base_rate);
+    if (lok)
+      printf("a server that queues work (1 answer in 10 500 ms late, 1 write "
+             "in 10 applied 500 ms late): %.2f s, %.0f records/s, speedup "
+             "%.2f, every STATE echoed\n",
+             lr.u.wall_s, (double)in.records / lr.u.wall_s,
+             (double)in.records / lr.u.wall_s / base_rate);
     f = json_object_new_object();
     ad_jint(f, "records", in.records);
     ad_jint(f, "streams", AD_AB_NSTREAMS);
@@ -1551,10 +1574,20 @@ static void ad_bench_airbyte(ad_bench_t *b) {
               ad_jlong(ur.counters, "requests_rows_post"));
       ad_jnum(f, "unique_ids_ratio", urate / base_rate);
     }
+    if (lok) {
+      ad_jnum(f, "late_wall_s", lr.u.wall_s);
+      ad_jnum(f, "late_records_per_s", (double)in.records / lr.u.wall_s);
+      ad_jnum(f, "late_ratio", (double)in.records / lr.u.wall_s / base_rate);
+      ad_jint(f, "late_fake_slow_answers",
+              ad_jlong(lr.counters, "slow_answers"));
+      ad_jint(f, "late_fake_applied_late",
+              ad_jlong(lr.counters, "applied_late"));
+    }
     ad_bench_emit(b, "airbyte", f);
   }
   json_object_put(r.counters);
   json_object_put(ur.counters);
+  json_object_put(lr.counters);
   json_object_put(c2);
   json_object_put(base);
   json_object_put(jsonc);
