@@ -451,12 +451,11 @@ END_TEST
 
 /* Documents: id <stream>-<pk>, the stream's tags, a title from `name`. */
 START_TEST(write_documents) {
-  ab_text_t cat = {0}, in = {0};
+  ab_text_t in = {0};
   json_object *dump, *docs, *doc, *v;
   char data[256];
   int i;
 
-  (void)cat;
   ab_write(r.catalog,
            "{\"streams\":[{\"stream\":{\"name\":\"people\",\"namespace\":"
            "\"crm\",\"json_schema\":{\"type\":\"object\",\"properties\":{"
@@ -822,6 +821,37 @@ START_TEST(write_overwrite_only_when_whole) {
 }
 END_TEST
 
+/* Dust cannot list what it holds of an overwrite stream: nothing is
+ * deleted, the stream is reported not written whole (a system_error
+ * TRACE), and its STATE, all its records being in Dust, is echoed. */
+START_TEST(write_overwrite_listing_fails) {
+  ab_text_t cat = {0}, in = {0};
+  json_object *dump, *rows, *value;
+
+  ab_catalog_stream(&cat, "s", "overwrite", "");
+  ab_catalog_end(&cat);
+  ab_config("tables", "\"max_retries\":1");
+  ad_fake_dust_add_table(r.dust, "airbyte_s", "s");
+  value = json_tokener_parse("{\"name\":\"old\"}");
+  ck_assert_int_eq(ad_fake_dust_put_row(r.dust, "airbyte_s", "99", value), 0);
+  json_object_put(value);
+  ad_fake_dust_fail_listings(r.dust, 1);
+  ab_record(&in, "s", NULL, "{\"id\":1,\"name\":\"new\"}");
+  ab_stream_state(&in, "s", 1);
+  ab_save(&in);
+  ck_assert_int_eq(ab_write_run(), 1);
+  ck_assert_int_eq(json_object_array_length(r.states), 1);
+  ck_assert_int_eq(json_object_array_length(r.traces), 1);
+  ck_assert_ptr_nonnull(strstr(r.out, "system_error"));
+  ck_assert(ab_said("replacing it", "still there"));
+  dump = ad_fake_dust_dump(r.dust);
+  rows = ab_rows(dump, "airbyte_s");
+  ck_assert(json_object_object_get_ex(rows, "99", NULL));
+  ck_assert(json_object_object_get_ex(rows, "1", NULL));
+  json_object_put(dump);
+}
+END_TEST
+
 /* A refused key: a config_error TRACE naming what was refused. */
 START_TEST(write_refused_key) {
   ab_text_t cat = {0}, in = {0};
@@ -866,6 +896,7 @@ static Suite *airbyte_suite(void) {
   tcase_add_test(tc, write_refused_record_then_its_id_again);
   tcase_add_test(tc, write_overwrite_only_when_whole);
   tcase_add_test(tc, write_refused_key);
+  tcase_add_test(tc, write_overwrite_listing_fails);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -137,8 +137,10 @@ struct ad_ab_source {
   uint64_t *since, since_all;
   ad_list_t pending;   /* STATEs, in input order */
   uint64_t acked_below, settled_below;
-  uint64_t states_in, states_out;
+  uint64_t states_in;
   ad_keymap_t inflight;
+  uint64_t *keys; /* the page being committed: its units' keys */
+  size_t cap_keys;
   ad_ab_flying_t *flying; /* a ring, cap a power of two */
   size_t fly_head, fly_n, fly_cap;
   uint64_t blocked_on; /* the commit waits for this unit, or UINT64_MAX */
@@ -186,7 +188,6 @@ static void ad_ab_emit_states(ad_ab_source_t *src) {
     ad_list_remove(n);
     if (p->below <= src->acked_below) {
       ad_ab_write_line(src, p->line, p->len);
-      src->states_out++;
     }
     free(p->line);
     free(p);
@@ -532,23 +533,28 @@ static void ad_ab_fly_prune(ad_ab_source_t *src) {
 }
 
 /* The unit the page must wait for (an earlier write of one of its ids
- * still in flight), or UINT64_MAX. */
-static uint64_t ad_ab_page_waits(const ad_ab_source_t *src, size_t s,
-                                 const ad_page_t *page) {
-  uint64_t seq, wait = UINT64_MAX;
+ * still in flight) in *wait, or UINT64_MAX; the page's keys, computed once
+ * for this and for ad_ab_push, in src->keys. 0 or AD_ENOMEM. */
+static int ad_ab_page_waits(ad_ab_source_t *src, size_t s,
+                            const ad_page_t *page, uint64_t *wait) {
+  uint64_t seq;
   size_t i;
-  for (i = 0; i < page->nunits && src->inflight.n > 0; i++) {
-    const char *id = ad_page_unit_id(page, i);
-    if (ad_keymap_get(&src->inflight,
-                         ad_keymap_key(s, id, page->units[i].id_len),
-                         &seq) &&
-        seq >= src->settled_below && (wait == UINT64_MAX || seq > wait))
-      wait = seq;
+  *wait = UINT64_MAX;
+  if (ad_array_grow((void **)&src->keys, &src->cap_keys, page->nunits,
+                    sizeof(*src->keys)) != 0)
+    return AD_ENOMEM;
+  for (i = 0; i < page->nunits; i++) {
+    src->keys[i] = ad_keymap_key(s, ad_page_unit_id(page, i),
+                                 page->units[i].id_len);
+    if (ad_keymap_get(&src->inflight, src->keys[i], &seq) &&
+        seq >= src->settled_below && (*wait == UINT64_MAX || seq > *wait))
+      *wait = seq;
   }
-  return wait;
+  return 0;
 }
 
-static int ad_ab_push(ad_ab_source_t *src, ad_ab_job_t *job, size_t s,
+/* Pushes a page ad_ab_page_waits let go (its keys are in src->keys). */
+static int ad_ab_push(ad_ab_source_t *src, ad_ab_job_t *job,
                       ad_page_t *page) {
   size_t rows = page->nunits, i;
   size_t bytes = page->data.len < job->bytes ? page->data.len : job->bytes;
@@ -560,9 +566,7 @@ static int ad_ab_push(ad_ab_source_t *src, ad_ab_job_t *job, size_t s,
   job->rows -= rows;
   job->bytes -= bytes;
   for (i = 0; i < page->nunits && rc == 0; i++)
-    rc = ad_ab_fly_add(src, ad_keymap_key(s, ad_page_unit_id(page, i),
-                                             page->units[i].id_len),
-                       first + i);
+    rc = ad_ab_fly_add(src, src->keys[i], first + i);
   ad_source_push(src->host, page, rows, bytes, 0);
   return rc;
 }
@@ -621,10 +625,17 @@ static int ad_ab_commit_item(ad_ab_source_t *src, ad_ab_job_t *job,
 
   switch (it->kind) {
   case AD_AB_ITEM_PAGE:
-    if ((src->blocked_on = ad_ab_page_waits(src, it->stream, it->page)) !=
-        UINT64_MAX)
+    if ((rc = ad_ab_page_waits(src, it->stream, it->page,
+                               &src->blocked_on)) != 0) {
+      ad_source_failed(src->host, cat->streams[it->stream].table, NULL,
+                       "out of memory committing input", it->page->nunits);
+      ad_page_free(it->page);
+      it->page = NULL;
+      break;
+    }
+    if (src->blocked_on != UINT64_MAX)
       return 1;
-    rc = ad_ab_push(src, job, it->stream, it->page);
+    rc = ad_ab_push(src, job, it->page);
     it->page = NULL;
     break;
   case AD_AB_ITEM_COUNT:
@@ -1018,10 +1029,10 @@ static void ad_ab_finish(ad_ab_source_t *src) {
     ad_source_table_end(src->host, t, NULL);
   }
   ad_ab_input_close(src);
-  snprintf(src->summary, sizeof(src->summary),
-           "%llu input lines, %llu STATE messages",
-           (unsigned long long)src->lines_cut,
-           (unsigned long long)src->states_in);
+  ad_source_log(src->host, 2, "%llu input lines, %llu STATE messages%s",
+                (unsigned long long)src->lines_cut,
+                (unsigned long long)src->states_in,
+                src->eof ? "" : " (stopped before the end of the input)");
   if (ad_timers_after(src->timers, &src->done_entry, 0, ad_ab_on_done, src))
     ad_ab_on_done(&src->done_entry, src);
 }
@@ -1266,6 +1277,7 @@ static void ad_ab_close(void *ctx) {
   ad_keymap_free(&src->inflight);
   ad_buf_free(&src->carry);
   free(src->flying);
+  free(src->keys);
   free(src->refused);
   free(src->since);
   free(src->status);

@@ -50,6 +50,7 @@ struct ad_fake_dust {
   json_object *documents; /* id -> document, as posted */
   json_object *listed;    /* id -> the document as GET documents lists it */
   json_object *rejected;  /* table ids whose rows are refused */
+  int fail_listings;      /* rows and documents listings answer 500 */
   ad_fake_window_t docs;     /* admitted upserts, for the per-minute limit */
   ad_fake_window_t requests; /* arrivals, for max_rps */
   long inflight;
@@ -1138,7 +1139,7 @@ static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
   const char *auth;
   json_object *body = NULL;
   enum MHD_Result r;
-  int docs, rows;
+  int docs, rows, fail;
   uint64_t arrival = rq->arrival; /* limits count arrivals, as Dust does */
 
   int late;
@@ -1199,7 +1200,12 @@ static enum MHD_Result fd_route(ad_fake_dust_t *fd, struct MHD_Connection *conn,
   else if (method == FD_DELETE)
     docs ? fd->c.requests_documents_delete++
          : rows ? fd->c.requests_rows_delete++ : fd->c.requests_tables_delete++;
+  fail = fd->fail_listings && method == FD_GET &&
+         ((docs && n == 9) || (rows && n == 11));
   pthread_mutex_unlock(&fd->mu);
+  if (fail) /* a test's: Dust failing to read its own store */
+    return fd_error(fd, conn, 500, "internal_server_error",
+                    "Failed to list.");
   if (method == FD_GET) {
     if (docs && n == 9)
       return fd_get_documents(fd, conn);
@@ -1478,6 +1484,12 @@ json_object *ad_fake_dust_dump(ad_fake_dust_t *fd) {
   }
   pthread_mutex_unlock(&fd->mu);
   return out;
+}
+
+void ad_fake_dust_fail_listings(ad_fake_dust_t *fd, int on) {
+  pthread_mutex_lock(&fd->mu);
+  fd->fail_listings = on;
+  pthread_mutex_unlock(&fd->mu);
 }
 
 void ad_fake_dust_reject_table(ad_fake_dust_t *fd, const char *table_id) {

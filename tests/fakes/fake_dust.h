@@ -107,6 +107,10 @@ json_object *ad_fake_dust_dump(ad_fake_dust_t *fake);
  * 400 (a permanent failure of one table, for tests). */
 void ad_fake_dust_reject_table(ad_fake_dust_t *fake, const char *table_id);
 
+/* From now on (on: 1), listings of a table's rows and of the documents
+ * answer 500, as a Dust failing to read its store would. */
+void ad_fake_dust_fail_listings(ad_fake_dust_t *fake, int on);
+
 /* Forgets a table and its rows, as if deleted behind the writer's back:
  * its rows are then refused with 500 until it is upserted again. Returns
  * the rows it held, -1 for an unknown table. */
